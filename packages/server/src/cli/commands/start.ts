@@ -1,0 +1,47 @@
+import { loadConfigFromProcess, redactedConfig, type Config } from '../../config.js'
+import { startKaguan, type RunningKaguan } from '../../roles/start.js'
+import { createLogger, type Logger } from '../../shared/log.js'
+
+export async function runStart(opts: { role?: string[]; config?: string }): Promise<number> {
+  const config = loadConfigFromProcess({ configFile: opts.config, overrides: { roles: opts.role }, requireMasterKey: true })
+  const log = createLogger({ level: config.log.level })
+  log.info({ config: redactedConfig(config) }, 'starting kaguan')
+  const running = await startKaguan(config, { log })
+  for (const [role, url] of Object.entries(running.urls)) log.info({ role, url }, `${role} listening on ${url}`)
+  return untilSignal(running, config, log)
+}
+
+/**
+ * Runs until SIGINT or SIGTERM, then stops accepting requests, lets in-flight ones and the outbox
+ * batch finish within shutdownGraceMs, and closes the database. A second signal exits at once.
+ */
+export function untilSignal(running: RunningKaguan, config: Config, log: Logger, onStop?: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting without waiting')
+        process.exit(130)
+      }
+      stopping = true
+      log.info({ signal }, 'shutting down')
+      const timer = setTimeout(() => {
+        log.error({ graceMs: config.shutdownGraceMs }, 'shutdown took too long; exiting')
+        process.exit(1)
+      }, config.shutdownGraceMs)
+      timer.unref()
+      Promise.all([running.close(), onStop?.()])
+        .then(() => {
+          log.info('stopped')
+          log.flush()
+          resolve(0)
+        })
+        .catch((error: unknown) => {
+          log.error({ err: error }, 'error while shutting down')
+          resolve(1)
+        })
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { isAppError } from '../shared/errors.js'
+import { runConfigCheck } from './commands/config-check.js'
+import { runDemo } from './commands/demo.js'
+import { runKeysGen, runKeysMaster } from './commands/keys.js'
+import { runMigrate } from './commands/migrate.js'
+import { runStart } from './commands/start.js'
+import { UsageError } from './usage.js'
+
+const HELP = `kaguan (卡管): Alipay membership cards and points
+
+Usage:
+  kaguan start [--role ROLE]... [--config FILE]   run roles (default: all of management, mini, core, worker)
+  kaguan demo [--data-dir DIR]                    run everything on the embedded database, with a dev master key
+  kaguan migrate [--config FILE]                  bring the database schema up to date
+  kaguan config check [--role ROLE]... [--config FILE]
+                                                  print the effective configuration (secrets redacted)
+  kaguan keys master                              print a new master key (base64, 32 bytes)
+  kaguan keys gen [--out DIR]                     create an RSA2 key pair (PKCS#8 private, SPKI public)
+
+Settings come from a YAML file (--config or KAGUAN_CONFIG) and KAGUAN_* variables: see docs/configuration.md.
+`
+
+/** Exit codes: 0 ok, 1 a reported error, 2 wrong usage, 70 a bug (stack printed). */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP)
+      return command === undefined ? 2 : 0
+    case 'start':
+      return runStart(options(rest, { role: { type: 'string', multiple: true }, config: { type: 'string' } }))
+    case 'demo':
+      return runDemo(options(rest, { 'data-dir': { type: 'string' }, config: { type: 'string' } }))
+    case 'migrate':
+      return runMigrate(options(rest, { config: { type: 'string' } }))
+    case 'config': {
+      const [sub, ...args] = rest
+      if (sub !== 'check') throw new UsageError(`unknown command "config ${sub ?? ''}"; did you mean "config check"?`)
+      return runConfigCheck(options(args, { role: { type: 'string', multiple: true }, config: { type: 'string' } }))
+    }
+    case 'keys': {
+      const [sub, ...args] = rest
+      if (sub === 'master') return runKeysMaster(options(args, {}))
+      if (sub === 'gen') return runKeysGen(options(args, { out: { type: 'string' } }))
+      throw new UsageError(`unknown command "keys ${sub ?? ''}"; use "keys master" or "keys gen"`)
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`)
+  }
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>
+
+function options<T extends OptionSpec>(args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, allowPositionals: false, strict: true }).values
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`kaguan: ${error.message}\n\n${HELP}`)
+      process.exitCode = 2
+    } else if (isAppError(error)) {
+      process.stderr.write(`kaguan: ${error.message}\n`)
+      process.exitCode = 1
+    } else {
+      process.stderr.write(`kaguan: unexpected error (a bug; please report it with this trace)\n${(error as Error)?.stack ?? String(error)}\n`)
+      process.exitCode = 70
+    }
+  },
+)

@@ -1,0 +1,51 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Sqlite from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely'
+import pg from 'pg'
+import type { DatabaseDialect } from '../config.js'
+import type { Database } from './schema.js'
+
+export type Db = Kysely<Database>
+export type Executor = Db | Transaction<Database>
+
+/** A database handle plus which engine it is, for the few queries that differ (see §4.6). */
+export interface DbHandle {
+  db: Db
+  dialect: DatabaseDialect
+  close(): Promise<void>
+}
+
+// Points and counters fit in 2^53: read int8 and numeric as numbers, never strings.
+pg.types.setTypeParser(20, (v) => Number(v))
+pg.types.setTypeParser(1700, (v) => Number(v))
+
+export interface OpenDbOptions {
+  url: string
+  dialect: DatabaseDialect
+  /** PostgreSQL pool size; SQLite is one connection behind Kysely's mutex. */
+  poolSize?: number
+}
+
+export function openDb(options: OpenDbOptions): DbHandle {
+  if (options.dialect === 'sqlite') {
+    const file = options.url.slice('sqlite:'.length)
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+    const sqlite = new Sqlite(file)
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma('foreign_keys = ON')
+    // WAL + NORMAL is durable across process crashes (not power loss), the usual embedded trade-off.
+    sqlite.pragma('synchronous = NORMAL')
+    sqlite.pragma('busy_timeout = 5000')
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+    return { db, dialect: 'sqlite', close: () => db.destroy() }
+  }
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return { db, dialect: 'postgres', close: () => db.destroy() }
+}
+
+/** `select 1`, for readiness probes. */
+export async function ping(db: Db): Promise<void> {
+  await sql`select 1`.execute(db)
+}

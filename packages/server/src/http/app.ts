@@ -1,0 +1,85 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { HealthBody } from '@kaguan/contracts'
+import type { Role } from '../config.js'
+import { ping } from '../db/db.js'
+import { pendingMigrations } from '../db/migrate.js'
+import type { AppDeps } from '../deps.js'
+import { installJsonErrorHandler } from './errors.js'
+
+export type RoleApp = FastifyInstance
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+/** Query parameters whose values must not reach a log line (auth codes, tokens, personal data). */
+const SENSITIVE_QUERY = /^(auth_code|access_token|app_auth_token|token|sign|signature|mobile|name|cert_?no|password)$/i
+
+/** A URL fit for logs: values of sensitive query parameters replaced. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?')
+  if (q < 0) return url
+  const params = new URLSearchParams(url.slice(q + 1))
+  for (const key of [...params.keys()]) if (SENSITIVE_QUERY.test(key)) params.set(key, '***')
+  return `${url.slice(0, q)}?${params.toString()}`
+}
+
+/**
+ * The Fastify app of one role: request ids (a caller's `x-request-id` is kept), JSON errors,
+ * `/healthz` (the process is up) and `/readyz` (the database answers and is migrated). Each role
+ * adds its own routes through `register`.
+ */
+export async function buildRoleApp(
+  role: Role,
+  deps: AppDeps,
+  register?: (app: FastifyInstance) => Promise<void> | void,
+): Promise<RoleApp> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ role }) as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : deps.ids.next('req')
+    },
+    // Fastify's own request lines carry the full URL; ours (onResponse below) hide query secrets.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id)
+    done()
+  })
+  app.addHook('onResponse', (request: FastifyRequest, reply, done) => {
+    const line = { method: request.method, url: redactQuery(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }
+    if (request.url === '/healthz' || request.url === '/readyz') request.log.debug(line, 'request')
+    else request.log.info(line, 'request')
+    done()
+  })
+
+  installJsonErrorHandler(app)
+
+  app.get(
+    '/healthz',
+    { schema: { description: 'Liveness: the process is up.', response: { 200: HealthBody } } },
+    () => ({ status: 'ok' as const, role }),
+  )
+  app.get(
+    '/readyz',
+    { schema: { description: 'Readiness: the database answers and its schema is current.', response: { 200: HealthBody, 503: HealthBody } } },
+    async (_request, reply) => {
+      const checks: Record<string, string> = {}
+      try {
+        await ping(deps.handle.db)
+        const pending = await pendingMigrations(deps.handle.db)
+        checks.database = pending.length ? `pending migrations: ${pending.join(', ')}` : 'ok'
+      } catch (error) {
+        checks.database = `unreachable: ${(error as Error).message}`
+      }
+      const ready = Object.values(checks).every((c) => c === 'ok')
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', role, checks })
+    },
+  )
+
+  if (register) await app.register(async (scope) => register(scope))
+  return app
+}

@@ -1,0 +1,1 @@
+export type { AdminUsersTable } from './admin.table.js'

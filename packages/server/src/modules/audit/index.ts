@@ -1,0 +1,93 @@
+import type { Executor } from '../../db/db.js'
+import type { Clock } from '../../shared/clock.js'
+import type { Ids } from '../../shared/ids.js'
+import { maskerFor } from '../../shared/mask.js'
+import * as repo from './audit.repository.js'
+import type { AuditRow } from './audit.table.js'
+
+export type { AuditLogTable } from './audit.table.js'
+
+/** Keys whose values never reach the audit log, at any depth. */
+const SECRET_KEY = /(password|secret|private|token|masterkey|sign(ature)?$|cookie|authorization)/i
+
+/**
+ * A copy of `value` fit for the audit log: secrets replaced by `<elided>`, personal data masked.
+ * Key names stay, so the entry still shows *that* a key changed.
+ */
+export function elideSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(elideSecrets)
+  if (value === null || typeof value !== 'object') return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) {
+    const mask = maskerFor(k)
+    if (SECRET_KEY.test(k)) out[k] = v === null || v === undefined ? v : '<elided>'
+    else if (mask && typeof v === 'string') out[k] = mask(v)
+    else out[k] = elideSecrets(v)
+  }
+  return out
+}
+
+export interface AuditEntry {
+  merchantId?: string | null
+  actor: string
+  action: string
+  target?: { type: string; id: string }
+  before?: unknown
+  after?: unknown
+  requestId?: string
+}
+
+export interface AuditDeps {
+  clock: Clock
+  ids: Ids
+}
+
+/** Writes one audit entry; call it inside the transaction that makes the change. */
+export async function recordAudit(db: Executor, deps: AuditDeps, entry: AuditEntry): Promise<void> {
+  await repo.insert(db, {
+    id: deps.ids.next('aud'),
+    merchant_id: entry.merchantId ?? null,
+    actor: entry.actor,
+    action: entry.action,
+    target_type: entry.target?.type ?? null,
+    target_id: entry.target?.id ?? null,
+    before_json: entry.before === undefined ? null : JSON.stringify(elideSecrets(entry.before)),
+    after_json: entry.after === undefined ? null : JSON.stringify(elideSecrets(entry.after)),
+    request_id: entry.requestId ?? null,
+    created_at: deps.clock.nowIso(),
+  })
+}
+
+export interface AuditRecord {
+  id: string
+  merchantId: string | null
+  actor: string
+  action: string
+  target: { type: string; id: string } | null
+  before: unknown
+  after: unknown
+  requestId: string | null
+  createdAt: string
+}
+
+function toRecord(row: AuditRow): AuditRecord {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    actor: row.actor,
+    action: row.action,
+    target: row.target_type && row.target_id ? { type: row.target_type, id: row.target_id } : null,
+    before: row.before_json ? JSON.parse(row.before_json) : null,
+    after: row.after_json ? JSON.parse(row.after_json) : null,
+    requestId: row.request_id,
+    createdAt: row.created_at,
+  }
+}
+
+export async function auditTrail(db: Executor, target: { type: string; id: string }, limit = 100): Promise<AuditRecord[]> {
+  return (await repo.listByTarget(db, target.type, target.id, limit)).map(toRecord)
+}
+
+export async function recentAudit(db: Executor, merchantId: string | null, limit = 100): Promise<AuditRecord[]> {
+  return (await repo.listRecent(db, merchantId, limit)).map(toRecord)
+}

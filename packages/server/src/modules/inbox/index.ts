@@ -1,0 +1,39 @@
+import type { Executor } from '../../db/db.js'
+import type { Clock } from '../../shared/clock.js'
+import * as repo from './inbox.repository.js'
+
+export type { InboundMessagesTable } from './inbox.table.js'
+
+/**
+ * Inbound-message dedupe (DESIGN.md: "every inbound message is deduplicated by its id"). Call
+ * `acceptOnce` inside the transaction that acts on the message: when the transaction rolls back the
+ * id is not recorded, so a retry of a message that failed is processed again.
+ */
+export async function acceptOnce(
+  db: Executor,
+  clock: Clock,
+  message: { source: string; messageId: string; merchantId?: string | null },
+): Promise<boolean> {
+  return repo.insertOnce(db, {
+    source: message.source,
+    message_id: message.messageId,
+    merchant_id: message.merchantId ?? null,
+    received_at: clock.nowIso(),
+    result: null,
+  })
+}
+
+/** Stores what was answered for a message, so a duplicate can get the same answer. */
+export function recordResult(db: Executor, source: string, messageId: string, result: string): Promise<void> {
+  return repo.setResult(db, source, messageId, result)
+}
+
+export async function previousResult(db: Executor, source: string, messageId: string): Promise<string | null | undefined> {
+  const row = await repo.find(db, source, messageId)
+  return row ? row.result : undefined
+}
+
+/** Forgets ids older than `before` (e.g. CRM nonces past the replay window). */
+export function forgetBefore(db: Executor, source: string, before: string): Promise<number> {
+  return repo.deleteOlderThan(db, source, before)
+}

@@ -1,0 +1,99 @@
+import type { Executor } from '../../db/db.js'
+import type { Clock } from '../../shared/clock.js'
+import type { Ids } from '../../shared/ids.js'
+import * as repo from './outbox.repository.js'
+import { OutboxStatus, type OutboxRow } from './outbox.table.js'
+
+export type { OutboxTable } from './outbox.table.js'
+export { OutboxStatus } from './outbox.table.js'
+export { createOutboxWorker, type OutboxEntry, type OutboxHandler, type OutboxWorker } from './outbox.worker.js'
+export { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js'
+
+export interface EnqueueCommand {
+  merchantId: string
+  topic: string
+  payload: unknown
+  /** Pending entries with the same topic and key merge: only the latest payload is delivered. */
+  collapseKey?: string
+  /** Not before this time (ISO); now by default. */
+  notBefore?: string
+}
+
+/**
+ * Records work for another system. Call it inside the transaction that makes the change, so the
+ * message exists exactly when the change does (DESIGN.md principles).
+ */
+export async function enqueue(db: Executor, deps: { clock: Clock; ids: Ids }, cmd: EnqueueCommand): Promise<string> {
+  const now = deps.clock.nowIso()
+  const row = await repo.upsert(db, {
+    id: deps.ids.next('obx'),
+    merchant_id: cmd.merchantId,
+    topic: cmd.topic,
+    collapse_key: cmd.collapseKey ?? null,
+    payload: JSON.stringify(cmd.payload),
+    status: OutboxStatus.Pending,
+    attempts: 0,
+    next_attempt_at: cmd.notBefore ?? now,
+    locked_by: null,
+    locked_until: null,
+    last_error: null,
+    version: 0,
+    created_at: now,
+    updated_at: now,
+    done_at: null,
+  })
+  return row.id
+}
+
+export interface OutboxItem {
+  id: string
+  merchantId: string
+  topic: string
+  collapseKey: string | null
+  payload: unknown
+  status: OutboxStatus
+  attempts: number
+  nextAttemptAt: string
+  lastError: string | null
+  createdAt: string
+  updatedAt: string
+  doneAt: string | null
+}
+
+function toItem(row: OutboxRow): OutboxItem {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    topic: row.topic,
+    collapseKey: row.collapse_key,
+    payload: JSON.parse(row.payload) as unknown,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    doneAt: row.done_at,
+  }
+}
+
+export async function listOutbox(
+  db: Executor,
+  filter: { merchantId?: string; status?: OutboxStatus; topic?: string; limit?: number } = {},
+): Promise<OutboxItem[]> {
+  return (await repo.list(db, { ...filter, limit: filter.limit ?? 100 })).map(toItem)
+}
+
+export async function getOutboxItem(db: Executor, id: string): Promise<OutboxItem | undefined> {
+  const row = await repo.findById(db, id)
+  return row && toItem(row)
+}
+
+/** Sends parked entries again (the operator fixed the cause). */
+export function retryParked(db: Executor, clock: Clock, ids: readonly string[] | 'all'): Promise<number> {
+  return repo.unpark(db, ids, clock.nowIso())
+}
+
+export function outboxCounts(db: Executor): Promise<Record<string, number>> {
+  return repo.countByStatus(db)
+}

@@ -1,0 +1,31 @@
+import type { Insertable, Selectable } from 'kysely'
+
+export const OutboxStatus = {
+  Pending: 'pending',
+  Running: 'running',
+  Done: 'done',
+  /** Failed for good or too often: waits for an operator (`kaguan outbox retry`). */
+  Parked: 'parked',
+} as const
+export type OutboxStatus = (typeof OutboxStatus)[keyof typeof OutboxStatus]
+
+export interface OutboxTable {
+  id: string
+  merchant_id: string
+  topic: string
+  collapse_key: string | null
+  payload: string
+  status: OutboxStatus
+  attempts: number
+  next_attempt_at: string
+  locked_by: string | null
+  locked_until: string | null
+  last_error: string | null
+  /** Bumped each time a collapsed entry is overwritten by a newer state. */
+  version: number
+  created_at: string
+  updated_at: string
+  done_at: string | null
+}
+export type OutboxRow = Selectable<OutboxTable>
+export type NewOutboxRow = Insertable<OutboxTable>

@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify'
+import type { Config, Role } from '../config.js'
+import { openDb } from '../db/db.js'
+import { migrateToLatest } from '../db/migrate.js'
+import type { AppDeps } from '../deps.js'
+import { buildRoleApp } from '../http/app.js'
+import { ensureDefaultMerchant } from '../modules/merchants/index.js'
+import { createOutboxWorker, type OutboxHandler, type OutboxWorker } from '../modules/outbox/index.js'
+import { systemClock, type Clock } from '../shared/clock.js'
+import { AppError, ErrorKind } from '../shared/errors.js'
+import { createFieldCipher } from '../shared/field-crypto.js'
+import { createIds } from '../shared/ids.js'
+import type { Logger } from '../shared/log.js'
+import { hostname } from 'node:os'
+
+export interface RunningKaguan {
+  deps: AppDeps
+  /** `http://host:port` of each role with an HTTP surface that is listening. */
+  urls: Partial<Record<Role, string>>
+  close(): Promise<void>
+}
+
+/** The routes each role adds to its app; later issues fill these in. */
+const ROUTES: Partial<Record<Role, (app: FastifyInstance, deps: AppDeps) => Promise<void> | void>> = {}
+
+/** The outbox topics the worker delivers, and by whom. */
+const OUTBOX_HANDLERS = (_deps: AppDeps): Record<string, OutboxHandler> => ({})
+
+export interface StartOptions {
+  log: Logger
+  clock?: Clock
+}
+
+/**
+ * Starts the configured roles in this process: opens and migrates the database, makes sure the
+ * default merchant exists, then listens with each HTTP role and runs the worker.
+ */
+export async function startKaguan(config: Config, options: StartOptions): Promise<RunningKaguan> {
+  if (!config.masterKey) {
+    throw new AppError(ErrorKind.Invalid, 'CONFIG_INVALID', 'KAGUAN_MASTER_KEY_FILE: a master key is required to run kaguan')
+  }
+  const clock = options.clock ?? systemClock
+  const handle = openDb({ url: config.database.url, dialect: config.database.dialect })
+  const deps: AppDeps = {
+    config,
+    handle,
+    log: options.log,
+    clock,
+    ids: createIds(() => clock.now().getTime()),
+    cipher: createFieldCipher(config.masterKey),
+  }
+  const apps: FastifyInstance[] = []
+  let worker: OutboxWorker | undefined
+  const close = async () => {
+    await worker?.stop()
+    await Promise.allSettled(apps.map((a) => a.close()))
+    await handle.close()
+  }
+  try {
+    const applied = await migrateToLatest(handle.db)
+    if (applied.length) options.log.info({ applied }, 'database migrated')
+    await ensureDefaultMerchant(handle.db, clock)
+
+    const urls: Partial<Record<Role, string>> = {}
+    for (const role of config.roles) {
+      const port = config.ports[role]
+      if (role === 'worker' && port === 0) continue
+      const routes = ROUTES[role]
+      const app = await buildRoleApp(role, deps, routes && ((scope) => routes(scope, deps)))
+      apps.push(app)
+      await app.listen({ host: config.host, port })
+      const address = app.server.address()
+      const actualPort = typeof address === 'object' && address ? address.port : port
+      urls[role] = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${actualPort}`
+    }
+    if (config.roles.includes('worker')) {
+      worker = createOutboxWorker({
+        handle,
+        clock,
+        log: options.log.child({ role: 'worker' }),
+        handlers: OUTBOX_HANDLERS(deps),
+        workerId: `${hostname()}:${process.pid}:${deps.ids.next('wrk')}`,
+      })
+      worker.start()
+    }
+    return { deps, urls, close }
+  } catch (error) {
+    await close()
+    if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new AppError(ErrorKind.Unavailable, 'PORT_IN_USE', `${error.message}: another program listens there; choose another port (ports.* / KAGUAN_*_PORT)`)
+    }
+    throw error
+  }
+}
