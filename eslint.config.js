@@ -2,7 +2,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/var/**', 'packages/console/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  { ignores: ['**/test/fixtures/**', '**/dist/**', '**/node_modules/**', '**/var/**', 'packages/console/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

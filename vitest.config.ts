@@ -4,6 +4,6 @@ export default defineConfig({
   test: {
     projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts'],
     globalSetup: ['./scripts/test-postgres.ts'],
-    reporters: ['default'],
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 })
