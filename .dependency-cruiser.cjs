@@ -77,6 +77,6 @@ module.exports = {
     exclude: { path: ['(^|/)(dist|var)/', 'test/fixtures/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: require('node:path').join(__dirname, 'tsconfig.base.json') },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['source', 'import', 'node', 'default'] },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['@kaguan/source', 'import', 'node', 'default'] },
   },
 }

@@ -3,8 +3,8 @@ import { defineProject } from 'vitest/config'
 /** The settings every package's tests share: workspace packages resolve to their sources. */
 export function kaguanProject(name: string, extra: { setupFiles?: string[]; testTimeout?: number } = {}) {
   return defineProject({
-    resolve: { conditions: ['source', 'module', 'node', 'default'] },
-    ssr: { resolve: { conditions: ['source', 'module', 'node', 'default'], externalConditions: ['source'] } },
+    resolve: { conditions: ['@kaguan/source', 'module', 'node', 'default'] },
+    ssr: { resolve: { conditions: ['@kaguan/source', 'module', 'node', 'default'], externalConditions: ['@kaguan/source'] } },
     test: {
       name,
       environment: 'node',

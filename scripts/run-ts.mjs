@@ -1,9 +1,9 @@
 // Runs a TypeScript entry point with tsx, resolving workspace packages to their sources
-// (the "source" export condition), so the demo needs no build step.
+// (the "@kaguan/source" export condition), so the demo needs no build step.
 import { spawn } from 'node:child_process'
 
 const [entry, ...args] = process.argv.slice(2)
-const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry, ...args], {
+const child = spawn(process.execPath, ['--conditions=@kaguan/source', '--import', 'tsx', entry, ...args], {
   stdio: 'inherit',
 })
 // Ctrl-C reaches the child through the terminal's process group; we only relay its exit.

@@ -1,1 +1,54 @@
-export {}
+// @kaguan/alipay: the only package that speaks Alipay's protocol (see README.md).
+export {
+  ALIPAY_GATEWAY_PRODUCTION,
+  ALIPAY_GATEWAY_SANDBOX,
+  DEFAULT_TIMEOUT_MS,
+  createAlipayClient,
+  type AlipayAppConfig,
+  type AlipayClient,
+  type CallOptions,
+  type UserCallOptions,
+} from './client.js'
+export {
+  AlipayError,
+  AlipayErrorCode,
+  GatewayCode,
+  isRetryable,
+  type AlipayErrorInit,
+} from './errors.js'
+export {
+  buildSignContent,
+  byteOrder,
+  normalizePrivateKey,
+  normalizePublicKey,
+  publicKeyFingerprint,
+  publicKeyOf,
+  publicKeyToBase64,
+  signContent,
+  verifyContent,
+  type SignContentOptions,
+  type SignType,
+} from './keys.js'
+export {
+  MDCODE_ALIPAY_PUBLIC_KEY,
+  decodeApplyCardUrl,
+  openCardResultOf,
+  parseActivateFormInfos,
+  parseFormBody,
+  verifyCouponNotify,
+  verifyGatewayMessage,
+  verifyMdcodeNotify,
+  verifyNotify,
+  type AlipayNotify,
+  type CouponReceivedNotify,
+  type GatewayMessage,
+  type GatewayServiceMessage,
+  type MdcodeNotify,
+  type NotifyInput,
+  type NotifyRejectReason,
+  type NotifyVerification,
+  type NotifyVerifyOptions,
+  type OpenCardResult,
+} from './notify.js'
+export { extractSignedNode, responseKeyOf } from './response-sign.js'
+export type * from './types.js'

@@ -20,7 +20,7 @@ function kaguan(args: string[], env: Record<string, string> = {}): Promise<Run> 
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--conditions=source', '--import', 'tsx', main, ...args],
+      ['--conditions=@kaguan/source', '--import', 'tsx', main, ...args],
       { cwd: root, env: { ...clean, ...env }, timeout: 30_000 },
       (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
     )
@@ -97,7 +97,7 @@ describe('kaguan CLI', () => {
   it('starts one role per process, answers readiness over HTTP, and stops cleanly on SIGINT', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kaguan-start-'))
     writeFileSync(join(dir, 'master.key'), Buffer.alloc(32, 3).toString('base64'))
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main, 'start', '--role', 'core'], {
+    const child = spawn(process.execPath, ['--conditions=@kaguan/source', '--import', 'tsx', main, 'start', '--role', 'core'], {
       cwd: root,
       env: {
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_'))),
