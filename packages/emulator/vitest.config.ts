@@ -1,3 +1,3 @@
 import { kaguanProject } from '../../vitest.shared.js'
 
-export default kaguanProject('emulator')
+export default kaguanProject('emulator', { testTimeout: 30_000 })

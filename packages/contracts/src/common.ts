@@ -8,7 +8,6 @@ export const ErrorBody = Type.Object(
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     requestId: Type.Optional(Type.String()),
   },
-  { $id: 'ErrorBody' },
 )
 export type ErrorBody = Static<typeof ErrorBody>
 

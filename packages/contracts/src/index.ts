@@ -1,2 +1,5 @@
 /** Request/response schemas shared by the kaguan server, console and CLI. */
 export * from './common.js'
+export * from './merchants.js'
+export * from './templates.js'
+export * from './admin-auth.js'

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { isAppError } from '../shared/errors.js'
+import { runAdminCreate, runAdminResetPassword } from './commands/admin.js'
 import { runConfigCheck } from './commands/config-check.js'
 import { runDemo } from './commands/demo.js'
 import { runKeysGen, runKeysMaster } from './commands/keys.js'
@@ -18,6 +19,10 @@ Usage:
                                                   print the effective configuration (secrets redacted)
   kaguan keys master                              print a new master key (base64, 32 bytes)
   kaguan keys gen [--out DIR]                     create an RSA2 key pair (PKCS#8 private, SPKI public)
+  kaguan admin create --username NAME --role admin|operator|viewer [--password-file FILE] [--config FILE]
+                                                  create a console account; the password from the file or one line on stdin
+  kaguan admin reset-password --username NAME [--password-file FILE] [--config FILE]
+                                                  set a new password, clear the lock-out, end the user's sessions
 
 Settings come from a YAML file (--config or KAGUAN_CONFIG) and KAGUAN_* variables: see docs/configuration.md.
 `
@@ -48,6 +53,21 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'master') return runKeysMaster(options(args, {}))
       if (sub === 'gen') return runKeysGen(options(args, { out: { type: 'string' } }))
       throw new UsageError(`unknown command "keys ${sub ?? ''}"; use "keys master" or "keys gen"`)
+    }
+    case 'admin': {
+      const [sub, ...args] = rest
+      const common = {
+        username: { type: 'string' },
+        'password-file': { type: 'string' },
+        config: { type: 'string' },
+      } as const
+      if (sub === 'create') {
+        return runAdminCreate(options(args, { ...common, role: { type: 'string' } }))
+      }
+      if (sub === 'reset-password') return runAdminResetPassword(options(args, common))
+      throw new UsageError(
+        `unknown command "admin ${sub ?? ''}"; use "admin create" or "admin reset-password"`,
+      )
     }
     default:
       throw new UsageError(`unknown command "${command}"`)

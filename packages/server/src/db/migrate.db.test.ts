@@ -5,6 +5,7 @@ import { auditTrail, recordAudit } from '../modules/audit/index.js'
 import { DEFAULT_MERCHANT_ID, ensureDefaultMerchant, listMerchants } from '../modules/merchants/index.js'
 import { fixedClock } from '../shared/clock.js'
 import { createIds } from '../shared/ids.js'
+import { createFieldCipher, generateMasterKey, parseMasterKey } from '../shared/field-crypto.js'
 import { migrateToLatest, pendingMigrations } from './migrate.js'
 
 for (const dialect of DIALECTS) {
@@ -29,7 +30,7 @@ for (const dialect of DIALECTS) {
 
     it('creates exactly one default merchant even when asked concurrently', async () => {
       await Promise.all([ensureDefaultMerchant(db.db, clock), ensureDefaultMerchant(db.db, clock), ensureDefaultMerchant(db.db, clock)])
-      const merchants = await listMerchants(db.db)
+      const merchants = await listMerchants(db.db, { clock, ids, cipher: createFieldCipher(parseMasterKey(generateMasterKey())) })
       expect(merchants).toEqual([expect.objectContaining({ id: DEFAULT_MERCHANT_ID, isDefault: true })])
     })
 

@@ -3,6 +3,14 @@ import type { AuditLogTable } from '../modules/audit/audit.table.js'
 import type { InboundMessagesTable } from '../modules/inbox/inbox.table.js'
 import type { MerchantsTable } from '../modules/merchants/merchants.table.js'
 import type { OutboxTable } from '../modules/outbox/outbox.table.js'
+import type { ShopsTable } from '../modules/shops/shops.table.js'
+import type {
+  CardComponentsTable,
+  CardTemplatesTable,
+  ClaimLinksTable,
+  ImagesTable,
+} from '../modules/templates/templates.table.js'
+import type { AdminSessionsTable } from '../modules/admin/admin.table.js'
 
 /** The whole schema, composed from the tables each module owns. */
 export interface Database {
@@ -11,4 +19,10 @@ export interface Database {
   audit_log: AuditLogTable
   outbox: OutboxTable
   inbound_messages: InboundMessagesTable
+  admin_sessions: AdminSessionsTable
+  shops: ShopsTable
+  images: ImagesTable
+  card_templates: CardTemplatesTable
+  claim_links: ClaimLinksTable
+  card_components: CardComponentsTable
 }

@@ -4,6 +4,8 @@ import { openDb } from '../db/db.js'
 import { migrateToLatest } from '../db/migrate.js'
 import type { AppDeps } from '../deps.js'
 import { buildRoleApp } from '../http/app.js'
+import { registerManagement } from '../http/management/index.js'
+import { registerMini } from '../http/mini/index.js'
 import { ensureDefaultMerchant } from '../modules/merchants/index.js'
 import { createOutboxWorker, type OutboxHandler, type OutboxWorker } from '../modules/outbox/index.js'
 import { systemClock, type Clock } from '../shared/clock.js'
@@ -20,8 +22,11 @@ export interface RunningKaguan {
   close(): Promise<void>
 }
 
-/** The routes each role adds to its app; later issues fill these in. */
-const ROUTES: Partial<Record<Role, (app: FastifyInstance, deps: AppDeps) => Promise<void> | void>> = {}
+/** The routes each role adds to its app. */
+const ROUTES: Partial<Record<Role, (app: FastifyInstance, deps: AppDeps) => Promise<void> | void>> = {
+  management: registerManagement,
+  mini: registerMini,
+}
 
 /** The outbox topics the worker delivers, and by whom. */
 const OUTBOX_HANDLERS = (_deps: AppDeps): Record<string, OutboxHandler> => ({})

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/db.js'
-import type { MerchantRow } from './merchants.table.js'
+import type { MerchantRow, MerchantUpdate, NewMerchantRow } from './merchants.table.js'
 
 export function findDefault(db: Executor): Promise<MerchantRow | undefined> {
   return db.selectFrom('merchants').selectAll().where('is_default', '=', 1).executeTakeFirst()
@@ -10,10 +10,18 @@ export function findById(db: Executor, id: string): Promise<MerchantRow | undefi
 }
 
 export function list(db: Executor): Promise<MerchantRow[]> {
-  return db.selectFrom('merchants').selectAll().orderBy('created_at').execute()
+  return db.selectFrom('merchants').selectAll().orderBy('created_at').orderBy('id').execute()
 }
 
 /** Inserts unless the id exists (two processes starting at once both try). */
-export async function insertOnce(db: Executor, row: MerchantRow): Promise<void> {
+export async function insertOnce(db: Executor, row: NewMerchantRow): Promise<void> {
   await db.insertInto('merchants').values(row).onConflict((oc) => oc.column('id').doNothing()).execute()
+}
+
+export async function update(db: Executor, id: string, changes: MerchantUpdate): Promise<void> {
+  await db.updateTable('merchants').set(changes).where('id', '=', id).execute()
+}
+
+export function findByAppId(db: Executor, appId: string): Promise<MerchantRow | undefined> {
+  return db.selectFrom('merchants').selectAll().where('alipay_app_id', '=', appId).executeTakeFirst()
 }

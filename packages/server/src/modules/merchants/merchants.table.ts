@@ -1,11 +1,25 @@
-import type { Selectable } from 'kysely'
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
 
 export interface MerchantsTable {
   id: string
   name: string
   /** 1 for the merchant a single-merchant install uses without naming it. */
   is_default: number
+  alipay_app_id: string | null
+  /** Field-encrypted (context `merchants.alipay_private_key`). */
+  alipay_private_key_enc: string | null
+  alipay_public_key: string | null
+  /** `production`, `sandbox` or a gateway URL. */
+  alipay_gateway: string | null
+  alipay_app_auth_token_enc: string | null
+  public_base_url: string | null
+  crm_mode: Generated<'none' | 'crm'>
+  crm_base_url: string | null
+  crm_token_enc: string | null
+  crm_public_key: string | null
   created_at: string
   updated_at: string
 }
 export type MerchantRow = Selectable<MerchantsTable>
+export type MerchantUpdate = Updateable<MerchantsTable>
+export type NewMerchantRow = Insertable<MerchantsTable>

@@ -1,0 +1,113 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+const Id = Type.String({ minLength: 1, maxLength: 64 })
+
+/** Where the merchant's Alipay calls go: Alipay's production or sandbox gateway, or any URL (the emulator). */
+export const AlipayGateway = Type.Union([Type.Literal('production'), Type.Literal('sandbox'), Type.String({ pattern: '^https?://' })], {
+  description: '`production`, `sandbox`, or a gateway URL such as the emulator http://127.0.0.1:8090/gateway.do',
+})
+
+export const MerchantCreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
+export type MerchantCreateBody = Static<typeof MerchantCreateBody>
+
+export const AlipayAppBody = Type.Object(
+  {
+    appId: Type.String({ pattern: '^[0-9]{16}$', description: '应用 APPID (16 digits)' }),
+    privateKey: Type.Optional(Type.String({ minLength: 100, description: '应用私钥, PKCS#8 or PKCS#1, PEM or bare base64; kept when omitted' })),
+    alipayPublicKey: Type.Optional(Type.String({ minLength: 100, description: '支付宝公钥 (not the app public key); kept when omitted' })),
+    gateway: AlipayGateway,
+    appAuthToken: Type.Optional(Type.String({ description: 'ISV mode: the merchant app_auth_token; empty string clears it' })),
+  },
+  { additionalProperties: false },
+)
+export type AlipayAppBody = Static<typeof AlipayAppBody>
+
+export const PublicUrlBody = Type.Object(
+  { publicBaseUrl: Type.String({ minLength: 1, description: 'The public https base URL of the mini role, e.g. https://card.example.com' }) },
+  { additionalProperties: false },
+)
+export type PublicUrlBody = Static<typeof PublicUrlBody>
+
+export const CrmBody = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('none'), Type.Literal('crm')]),
+    baseUrl: Type.Optional(Type.String({ description: 'CRM base URL; kaguan POSTs to <baseUrl>/card/openCardInfo etc.' })),
+    token: Type.Optional(Type.String({ minLength: 8, description: 'Value kaguan sends in the `token` header; kept when omitted' })),
+    publicKey: Type.Optional(Type.String({ minLength: 100, description: "The CRM's RSA2 public key (SPKI PEM or bare base64); kept when omitted" })),
+  },
+  { additionalProperties: false },
+)
+export type CrmBody = Static<typeof CrmBody>
+
+/** A merchant as the admin API shows it: keys only as fingerprints, never their text. */
+export const MerchantView = Type.Object({
+  id: Id,
+  name: Type.String(),
+  isDefault: Type.Boolean(),
+  alipay: Type.Object({
+    appId: Type.Union([Type.String(), Type.Null()]),
+    gateway: Type.Union([Type.String(), Type.Null()]),
+    gatewayUrl: Type.Union([Type.String(), Type.Null()]),
+    privateKeyFingerprint: Type.Union([Type.String(), Type.Null()]),
+    alipayPublicKeyFingerprint: Type.Union([Type.String(), Type.Null()]),
+    appAuthTokenSet: Type.Boolean(),
+    configured: Type.Boolean(),
+  }),
+  publicBaseUrl: Type.Union([Type.String(), Type.Null()]),
+  consoleAddresses: Type.Union([
+    Type.Object({ appGateway: Type.String(), callback: Type.String() }, { description: 'Paste these into the Alipay open platform (应用网关 / 授权回调地址)' }),
+    Type.Null(),
+  ]),
+  crm: Type.Object({
+    mode: Type.Union([Type.Literal('none'), Type.Literal('crm')]),
+    baseUrl: Type.Union([Type.String(), Type.Null()]),
+    tokenSet: Type.Boolean(),
+    publicKeyFingerprint: Type.Union([Type.String(), Type.Null()]),
+  }),
+  createdAt: Type.String(),
+})
+export type MerchantView = Static<typeof MerchantView>
+
+export const CrmTestResult = Type.Object({
+  ok: Type.Boolean(),
+  url: Type.String(),
+  latencyMs: Type.Integer(),
+  problems: Type.Array(Type.String(), { description: 'What was wrong, each with the fix' }),
+  answer: Type.Optional(Type.Unknown()),
+})
+export type CrmTestResult = Static<typeof CrmTestResult>
+
+export const ShopBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    address: Type.String({ maxLength: 256, default: '' }),
+    latitude: Type.Number({ minimum: -90, maximum: 90 }),
+    longitude: Type.Number({ minimum: -180, maximum: 180 }),
+    alipayShopId: Type.Optional(Type.String({ maxLength: 64, description: "Alipay's shop id (门店ID), needed to list the shop on the card" })),
+    phone: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  { additionalProperties: false },
+)
+export type ShopBody = Static<typeof ShopBody>
+
+export const ShopView = Type.Intersect([Type.Object({ id: Id, merchantId: Id }), ShopBody])
+export type ShopView = Static<typeof ShopView>
+
+export const ImageUploadBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    type: Type.Union([Type.Literal('jpg'), Type.Literal('jpeg'), Type.Literal('png'), Type.Literal('gif'), Type.Literal('bmp')]),
+    contentBase64: Type.String({ minLength: 4, maxLength: 4 * 1024 * 1024, description: 'The image file, base64 (≤ 3 MB)' }),
+  },
+  { additionalProperties: false },
+)
+export type ImageUploadBody = Static<typeof ImageUploadBody>
+
+export const ImageView = Type.Object({
+  id: Id,
+  name: Type.String(),
+  alipayImageId: Type.String(),
+  url: Type.String(),
+  createdAt: Type.String(),
+})
+export type ImageView = Static<typeof ImageView>

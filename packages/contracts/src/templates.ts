@@ -1,0 +1,188 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+/** `#RRGGBB` or `rgb(r,g,b)`. */
+const Colour = Type.String({ minLength: 4, maxLength: 32, description: '#RRGGBB or rgb(r,g,b)' })
+
+export const Validity = Type.Union(
+  [
+    Type.Object({ type: Type.Literal('permanent') }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('fixedEnd'), endDate: Type.String({ format: 'date', description: 'yyyy-MM-dd, last valid day' }) }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('afterClaim'), days: Type.Integer({ minimum: 1, maximum: 3650 }) }, { additionalProperties: false }),
+  ],
+  { description: 'Permanent, until a fixed date, or N days after the card is claimed' },
+)
+
+export const CodeTypes = ['none', 'qr', 'barcode', 'dynamicQr', 'dynamicBarcode'] as const
+export const FormFields = ['mobile', 'name', 'gender', 'certNo', 'birthday', 'email', 'address', 'city'] as const
+export type FormField = (typeof FormFields)[number]
+
+const Column = Type.Union([
+  Type.Object({ kind: Type.Literal('point'), title: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('level'), title: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('balance'), title: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('text'), title: Type.String({ minLength: 1, maxLength: 16 }), value: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('link'), title: Type.String({ minLength: 1, maxLength: 16 }), url: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+])
+
+const Action = Type.Object(
+  {
+    code: Type.String({ pattern: '^[A-Za-z0-9_]{1,32}$' }),
+    text: Type.String({ minLength: 1, maxLength: 6, description: 'At most 6 characters (Alipay)' }),
+    target: Type.Union([
+      Type.Object({ kind: Type.Literal('url'), url: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          kind: Type.Literal('miniProgram'),
+          appId: Type.String({ pattern: '^[0-9]{16}$' }),
+          page: Type.Optional(Type.String({ maxLength: 256 })),
+          query: Type.Optional(Type.String({ maxLength: 256 })),
+        },
+        { additionalProperties: false },
+      ),
+    ]),
+    showInCardBag: Type.Boolean({ default: false, description: 'Shown in the card bag list; exactly 0 or 2 actions may set it (Alipay)' }),
+  },
+  { additionalProperties: false },
+)
+
+const Level = Type.Object(
+  {
+    code: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'The value that travels as the card level' }),
+    name: Type.String({ minLength: 1, maxLength: 16 }),
+    description: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  { additionalProperties: false },
+)
+
+/** A card template as staff edit it: every section of the operations manual. */
+export const TemplateSpec = Type.Object(
+  {
+    basic: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 32, description: 'Card name' }),
+        validity: Validity,
+        shopIds: Type.Array(Type.String(), { default: [], description: 'Applicable shops (kaguan shop ids)' }),
+        servicePhone: Type.Optional(Type.String({ maxLength: 32 })),
+        description: Type.Optional(Type.String({ maxLength: 256 })),
+      },
+      { additionalProperties: false },
+    ),
+    style: Type.Object(
+      {
+        displayName: Type.Optional(Type.String({ maxLength: 32, description: 'Name shown in the wallet; the card name when absent' })),
+        logoImageId: Type.String({ minLength: 1, description: 'An uploaded image (kaguan image id)' }),
+        backgroundImageId: Type.String({ minLength: 1, description: 'An uploaded image (kaguan image id)' }),
+        fontColor: Colour,
+        backgroundColor: Colour,
+        code: Type.Object(
+          {
+            type: Type.Union(CodeTypes.map((c) => Type.Literal(c))),
+            refreshSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 600, description: 'Dynamic codes only' })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    columns: Type.Array(Column, { maxItems: 10, default: [{ kind: 'point', title: '积分' }] }),
+    levels: Type.Array(Level, { maxItems: 20, default: [] }),
+    actions: Type.Array(Action, { maxItems: 4, default: [] }),
+    form: Type.Object(
+      {
+        fields: Type.Array(
+          Type.Object({ field: Type.Union(FormFields.map((f) => Type.Literal(f))), required: Type.Boolean() }, { additionalProperties: false }),
+          { minItems: 1, maxItems: 20 },
+        ),
+      },
+      { additionalProperties: false, description: 'The open-card form; at least one required field' },
+    ),
+    defaults: Type.Object(
+      {
+        point: Type.Integer({ minimum: 0, default: 0, description: 'Opening points (no-CRM mode)' }),
+        level: Type.Optional(Type.String({ description: 'Opening level code; must be one of levels' })),
+        balance: Type.Optional(Type.String({ pattern: '^\\d+(\\.\\d{1,2})?$', description: 'Opening balance in yuan' })),
+      },
+      { additionalProperties: false, default: { point: 0 } },
+    ),
+  },
+  { additionalProperties: false },
+)
+export type TemplateSpec = Static<typeof TemplateSpec>
+
+export const TemplateCreateBody = Type.Object({ spec: TemplateSpec }, { additionalProperties: false })
+export type TemplateCreateBody = Static<typeof TemplateCreateBody>
+
+export const TemplateView = Type.Object({
+  id: Type.String(),
+  merchantId: Type.String(),
+  status: Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('changed')], {
+    description: 'draft: never published; published: Alipay shows the draft; changed: edited since the last publish',
+  }),
+  spec: TemplateSpec,
+  alipayTemplateId: Type.Union([Type.String(), Type.Null()]),
+  revision: Type.Integer(),
+  publishedRevision: Type.Union([Type.Integer(), Type.Null()]),
+  publishedAt: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+})
+export type TemplateView = Static<typeof TemplateView>
+
+export const PublishResult = Type.Object({
+  template: TemplateView,
+  alipayCalls: Type.Array(Type.String(), { description: 'The Alipay methods this publish called' }),
+  warnings: Type.Array(Type.String()),
+})
+export type PublishResult = Static<typeof PublishResult>
+
+export const ClaimLinkBody = Type.Object(
+  { outString: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The channel (渠道), echoed on claim' })) },
+  { additionalProperties: false },
+)
+export type ClaimLinkBody = Static<typeof ClaimLinkBody>
+
+export const ClaimLinkView = Type.Object({
+  id: Type.String(),
+  templateId: Type.String(),
+  outString: Type.Union([Type.String(), Type.Null()]),
+  url: Type.String(),
+  qrSvgUrl: Type.String(),
+  qrPngUrl: Type.String(),
+  createdAt: Type.String(),
+})
+export type ClaimLinkView = Static<typeof ClaimLinkView>
+
+export const ComponentBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 64 }), templateId: Type.String({ minLength: 1 }), outString: Type.Optional(Type.String({ maxLength: 256 })) },
+  { additionalProperties: false },
+)
+export type ComponentBody = Static<typeof ComponentBody>
+
+export const ComponentView = Type.Object({
+  id: Type.String(),
+  merchantId: Type.String(),
+  templateId: Type.String(),
+  name: Type.String(),
+  outString: Type.Union([Type.String(), Type.Null()]),
+  publicUrl: Type.Union([Type.String(), Type.Null()], { description: 'What the mini-program page calls' }),
+  createdAt: Type.String(),
+})
+export type ComponentView = Static<typeof ComponentView>
+
+/** What a mini-program page gets from the public component endpoint. */
+export const ComponentPublicView = Type.Object({
+  componentId: Type.String(),
+  template: Type.Object({
+    name: Type.String(),
+    displayName: Type.String(),
+    logoUrl: Type.Union([Type.String(), Type.Null()]),
+    backgroundUrl: Type.Union([Type.String(), Type.Null()]),
+    fontColor: Type.String(),
+    backgroundColor: Type.String(),
+    columns: Type.Array(Type.Object({ kind: Type.String(), title: Type.String() })),
+    levels: Type.Array(Type.Object({ code: Type.String(), name: Type.String() })),
+    published: Type.Boolean(),
+  }),
+  claimUrl: Type.Union([Type.String(), Type.Null()]),
+})
+export type ComponentPublicView = Static<typeof ComponentPublicView>

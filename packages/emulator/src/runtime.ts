@@ -1,0 +1,52 @@
+import type { KeyObject } from 'node:crypto'
+import type Database from 'better-sqlite3'
+import type { Faults } from './faults.js'
+import type { Notifier } from './notifier.js'
+import type { Behaviour } from './options.js'
+
+/** An app registered as in the open-platform console. */
+export interface AppRecord {
+  appId: string
+  /** As given (PEM or bare base64). */
+  appPublicKey: string
+  /** 应用网关: where message-style notifications go. */
+  gatewayUrl?: string
+  /** 授权回调地址: claim-link callbacks must match one (ERR010 otherwise). */
+  callbackUrls: string[]
+  /** Products bound to the app, e.g. member_card, koubei. */
+  products: string[]
+  /** Where wallet trades are notified; the gateway URL when absent. */
+  tradeNotifyUrl?: string
+}
+
+/** A simulated Alipay user. */
+export interface UserRecord {
+  userId: string
+  name: string
+  mobile: string
+  gender: string
+  certNo: string
+  /** Where the user stands, for sorting shops by distance. */
+  lat: number
+  lng: number
+}
+
+/** A shop known to the emulator (for the card detail's applicable shops). */
+export interface ShopRecord {
+  shopId: string
+  name: string
+  address: string
+  lat: number
+  lng: number
+}
+
+/** Everything the gateway methods, the driver API and the wallet share. */
+export interface Runtime {
+  db: Database.Database
+  behaviour: Behaviour
+  publicUrl: string
+  alipayKey: KeyObject
+  alipayPublicKey: string
+  notifier: Notifier
+  faults: Faults
+}

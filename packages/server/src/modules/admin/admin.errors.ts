@@ -1,0 +1,57 @@
+import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../shared/errors.js'
+import type { Permission } from './admin.permissions.js'
+
+/** The admin and auth error catalogue: every throw site gets the same code, kind and details. */
+export const AdminErrors = {
+  authRequired: () =>
+    new AppError(ErrorKind.Unauthenticated, 'AUTH_REQUIRED', 'sign in first: no valid session'),
+  // One message for an unknown user and a wrong password, so the answer does not reveal usernames.
+  invalidCredentials: () =>
+    new AppError(
+      ErrorKind.Unauthenticated,
+      'AUTH_INVALID_CREDENTIALS',
+      'wrong username or password',
+    ),
+  locked: (lockedUntil: string) =>
+    new AppError(
+      ErrorKind.TooMany,
+      'AUTH_LOCKED',
+      `account locked after repeated failed sign-ins until ${lockedUntil}`,
+      { lockedUntil },
+    ),
+  disabled: () =>
+    new AppError(
+      ErrorKind.Forbidden,
+      'AUTH_DISABLED',
+      'this account is disabled; ask an admin to enable it',
+    ),
+  forbidden: (permission: Permission) =>
+    new AppError(
+      ErrorKind.Forbidden,
+      'AUTH_FORBIDDEN',
+      `your role lacks the permission "${permission}"`,
+      { permission },
+    ),
+  csrfInvalid: () =>
+    new AppError(
+      ErrorKind.Forbidden,
+      'AUTH_CSRF_INVALID',
+      'missing or wrong x-csrf-token header; use the csrfToken from /api/auth/me',
+    ),
+  usernameTaken: (username: string) =>
+    new AppError(
+      ErrorKind.Conflict,
+      'ADMIN_USERNAME_TAKEN',
+      `username "${username}" is already taken`,
+      { username },
+    ),
+  userNotFound: (ref: string) =>
+    new AppError(ErrorKind.NotFound, 'ADMIN_USER_NOT_FOUND', `no admin user ${ref}`),
+  lastAdmin: () =>
+    new AppError(
+      ErrorKind.Conflict,
+      'ADMIN_LAST_ADMIN',
+      'this is the last enabled admin; make another admin first',
+    ),
+  invalid: (problems: FieldProblem[]) => invalidFields('REQUEST_INVALID', problems),
+} as const

@@ -1,0 +1,385 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto'
+import type { Executor } from '../../db/db.js'
+import type { Clock } from '../../shared/clock.js'
+import type { FieldProblem } from '../../shared/errors.js'
+import type { Ids } from '../../shared/ids.js'
+import { recordAudit } from '../audit/index.js'
+import { AdminErrors } from './admin.errors.js'
+import { burnVerify, hashPassword, passwordProblems, verifyPassword } from './admin.password.js'
+import { AdminRoles, isAdminRole, type AdminRole } from './admin.permissions.js'
+import * as repo from './admin.repository.js'
+import type { AdminUserRow } from './admin.table.js'
+
+/** Failed sign-ins in a row that lock an account. */
+export const MAX_FAILED_LOGINS = 5
+/** How long a locked account stays locked. */
+export const LOCKOUT_MS = 15 * 60_000
+/** A session ends after this long without a request (sliding expiry). */
+export const SESSION_TTL_MS = 12 * 60 * 60_000
+// Sliding the expiry on every request would turn every read into a write; once a minute is enough.
+const TOUCH_EVERY_MS = 60_000
+
+const USERNAME = /^[a-z0-9][a-z0-9._@-]{2,63}$/
+// 32 random bytes in base64url, exactly what login hands out; anything else is not worth a query.
+const SESSION_TOKEN = /^[A-Za-z0-9_-]{43}$/
+
+export interface AdminDeps {
+  clock: Clock
+  ids: Ids
+}
+
+/** Audit context of a change: who made it (`admin:<id>`, `cli`) and, over HTTP, the request id. */
+export interface AuditContext {
+  requestId?: string
+}
+
+/** An admin user as the rest of the server sees it: never the password hash. */
+export interface AdminUser {
+  id: string
+  username: string
+  role: AdminRole
+  disabled: boolean
+  failedLogins: number
+  /** Set while sign-ins are refused after repeated failures (ISO-8601 UTC). */
+  lockedUntil: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** Who is making a request: put on the request by the auth hook, checked by `can()`. */
+export interface AdminPrincipal {
+  userId: string
+  username: string
+  role: AdminRole
+  sessionId: string
+}
+
+export interface LoginResult {
+  principal: AdminPrincipal
+  /** The credential for the `kaguan_session` cookie; stored only as its sha256. */
+  sessionToken: string
+  /** Sent back in `x-csrf-token` on every unsafe request of this session. */
+  csrfToken: string
+  expiresAt: string
+}
+
+function toAdminUser(row: AdminUserRow): AdminUser {
+  return {
+    id: row.id,
+    username: row.username,
+    role: row.role,
+    disabled: row.disabled === 1,
+    failedLogins: row.failed_logins,
+    lockedUntil: row.locked_until,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+/** Usernames compare case-insensitively and ignore surrounding blanks: `Alice ` is `alice`. */
+export function normalizeUsername(username: string): string {
+  return username.trim().toLowerCase()
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex')
+}
+
+/**
+ * The CSRF token of a session, derived from its token: nothing extra to store, and a database
+ * copy (which only holds token hashes) cannot produce it.
+ */
+function csrfTokenFor(sessionToken: string): string {
+  return createHmac('sha256', sessionToken).update('kaguan csrf v1').digest('base64url')
+}
+
+function addMs(iso: string, ms: number): string {
+  return new Date(new Date(iso).getTime() + ms).toISOString()
+}
+
+function usernameProblems(username: string, field = 'username'): FieldProblem[] {
+  return USERNAME.test(username)
+    ? []
+    : [
+        {
+          field,
+          message:
+            'must be 3–64 characters: lowercase letters, digits, ".", "_", "@" or "-", starting with a letter or digit',
+        },
+      ]
+}
+
+function roleProblems(role: unknown, field = 'role'): FieldProblem[] {
+  return isAdminRole(role) ? [] : [{ field, message: `must be one of ${AdminRoles.join(', ')}` }]
+}
+
+async function findUser(
+  db: Executor,
+  ref: { userId: string } | { username: string },
+): Promise<AdminUserRow> {
+  const row =
+    'userId' in ref
+      ? await repo.findUserById(db, ref.userId)
+      : await repo.findUserByUsername(db, normalizeUsername(ref.username))
+  if (!row) throw AdminErrors.userNotFound('userId' in ref ? ref.userId : `"${ref.username}"`)
+  return row
+}
+
+/** Creates an admin user; the change is audited as `actor`. Throws ADMIN_USERNAME_TAKEN, REQUEST_INVALID. */
+export async function createAdminUser(
+  db: Executor,
+  deps: AdminDeps,
+  input: { username: string; password: string; role: AdminRole },
+  actor: string,
+  context: AuditContext = {},
+): Promise<AdminUser> {
+  const username = normalizeUsername(input.username)
+  const problems = [
+    ...usernameProblems(username),
+    ...passwordProblems(input.password, username),
+    ...roleProblems(input.role),
+  ]
+  if (problems.length) throw AdminErrors.invalid(problems)
+  if (await repo.findUserByUsername(db, username)) throw AdminErrors.usernameTaken(username)
+  // Hash outside the transaction: it takes tens of milliseconds and SQLite has one connection.
+  const passwordHash = await hashPassword(input.password)
+  const now = deps.clock.nowIso()
+  const row: AdminUserRow = {
+    id: deps.ids.next('adm'),
+    username,
+    password_hash: passwordHash,
+    role: input.role,
+    failed_logins: 0,
+    locked_until: null,
+    disabled: 0,
+    created_at: now,
+    updated_at: now,
+  }
+  try {
+    await repo.inTransaction(db, async (tx) => {
+      await repo.insertUser(tx, row)
+      await recordAudit(tx, deps, {
+        actor,
+        action: 'admin.user.create',
+        target: { type: 'admin_user', id: row.id },
+        after: { username, role: row.role, disabled: false },
+        requestId: context.requestId,
+      })
+    })
+  } catch (error) {
+    // Two creates of one name at once: the unique index decides, the loser gets the same answer.
+    if (repo.isUniqueViolation(error)) throw AdminErrors.usernameTaken(username)
+    throw error
+  }
+  return toAdminUser(row)
+}
+
+/**
+ * Sets a new password, clears the lock-out and ends every session of the user (a reset usually
+ * means the old password may be known to someone else).
+ */
+export async function resetAdminPassword(
+  db: Executor,
+  deps: AdminDeps,
+  input: ({ userId: string } | { username: string }) & { password: string },
+  actor: string,
+  context: AuditContext = {},
+): Promise<{ user: AdminUser; sessionsEnded: number }> {
+  const existing = await findUser(db, input)
+  const problems = passwordProblems(input.password, existing.username)
+  if (problems.length) throw AdminErrors.invalid(problems)
+  const passwordHash = await hashPassword(input.password)
+  return repo.inTransaction(db, async (tx) => {
+    const now = deps.clock.nowIso()
+    const row = await repo.updateUser(tx, existing.id, {
+      password_hash: passwordHash,
+      failed_logins: 0,
+      locked_until: null,
+      updated_at: now,
+    })
+    if (!row) throw AdminErrors.userNotFound(existing.id)
+    const sessionsEnded = await repo.deleteSessionsOfUser(tx, existing.id)
+    await recordAudit(tx, deps, {
+      actor,
+      action: 'admin.user.password_reset',
+      target: { type: 'admin_user', id: existing.id },
+      before: { failedLogins: existing.failed_logins, lockedUntil: existing.locked_until },
+      after: { failedLogins: 0, lockedUntil: null, sessionsEnded },
+      requestId: context.requestId,
+    })
+    return { user: toAdminUser(row), sessionsEnded }
+  })
+}
+
+/**
+ * Changes a user's role or enables/disables them. Disabling ends their sessions; a role change
+ * applies to their open sessions at once (the role is read per request). The last enabled admin
+ * cannot be demoted or disabled: nobody could manage users or keys afterwards.
+ */
+export async function updateAdminUser(
+  db: Executor,
+  deps: AdminDeps,
+  userId: string,
+  patch: { role?: AdminRole; disabled?: boolean },
+  actor: string,
+  context: AuditContext = {},
+): Promise<AdminUser> {
+  if (patch.role !== undefined) {
+    const problems = roleProblems(patch.role)
+    if (problems.length) throw AdminErrors.invalid(problems)
+  }
+  return repo.inTransaction(db, async (tx) => {
+    const existing = await findUser(tx, { userId })
+    const role = patch.role ?? existing.role
+    const disabled = patch.disabled ?? existing.disabled === 1
+    if (role === existing.role && disabled === (existing.disabled === 1)) {
+      return toAdminUser(existing)
+    }
+    const wasActiveAdmin = existing.role === 'admin' && existing.disabled === 0
+    if (
+      wasActiveAdmin &&
+      (role !== 'admin' || disabled) &&
+      (await repo.countEnabledAdmins(tx)) <= 1
+    ) {
+      throw AdminErrors.lastAdmin()
+    }
+    const row = await repo.updateUser(tx, userId, {
+      role,
+      disabled: disabled ? 1 : 0,
+      updated_at: deps.clock.nowIso(),
+    })
+    if (!row) throw AdminErrors.userNotFound(userId)
+    if (disabled) await repo.deleteSessionsOfUser(tx, userId)
+    await recordAudit(tx, deps, {
+      actor,
+      action: 'admin.user.update',
+      target: { type: 'admin_user', id: userId },
+      before: { role: existing.role, disabled: existing.disabled === 1 },
+      after: { role, disabled },
+      requestId: context.requestId,
+    })
+    return toAdminUser(row)
+  })
+}
+
+/** Every admin user, by username. */
+export async function listAdminUsers(db: Executor): Promise<AdminUser[]> {
+  return (await repo.listUsers(db)).map(toAdminUser)
+}
+
+export async function getAdminUser(db: Executor, userId: string): Promise<AdminUser | undefined> {
+  const row = await repo.findUserById(db, userId)
+  return row && toAdminUser(row)
+}
+
+/**
+ * Checks a username and password and opens a session. Throws AUTH_INVALID_CREDENTIALS (unknown
+ * user or wrong password, alike), AUTH_LOCKED (after {@link MAX_FAILED_LOGINS} failures, for
+ * {@link LOCKOUT_MS}), AUTH_DISABLED (right password, disabled account).
+ */
+export async function login(
+  db: Executor,
+  deps: AdminDeps,
+  input: { username: string; password: string; ip?: string },
+): Promise<LoginResult> {
+  const username = normalizeUsername(input.username)
+  const row = USERNAME.test(username) ? await repo.findUserByUsername(db, username) : undefined
+  if (!row) {
+    await burnVerify(input.password)
+    throw AdminErrors.invalidCredentials()
+  }
+  const started = deps.clock.nowIso()
+  if (row.locked_until && row.locked_until > started) throw AdminErrors.locked(row.locked_until)
+
+  if (!(await verifyPassword(row.password_hash, input.password))) {
+    const now = deps.clock.nowIso()
+    const failures = await repo.addFailedLogin(db, row.id, now)
+    if (failures < MAX_FAILED_LOGINS) throw AdminErrors.invalidCredentials()
+    const lockedUntil = addMs(now, LOCKOUT_MS)
+    await repo.inTransaction(db, async (tx) => {
+      // The counter restarts, so the next lock needs another full run of failures after this one ends.
+      await repo.updateUser(tx, row.id, {
+        failed_logins: 0,
+        locked_until: lockedUntil,
+        updated_at: now,
+      })
+      await recordAudit(tx, deps, {
+        actor: 'system',
+        action: 'admin.user.lock',
+        target: { type: 'admin_user', id: row.id },
+        before: { lockedUntil: row.locked_until },
+        after: { lockedUntil, failedLogins: failures, ip: input.ip ?? null },
+      })
+    })
+    throw AdminErrors.locked(lockedUntil)
+  }
+  if (row.disabled === 1) throw AdminErrors.disabled()
+
+  const now = deps.clock.nowIso()
+  if (row.failed_logins !== 0 || row.locked_until !== null) {
+    await repo.updateUser(db, row.id, { failed_logins: 0, locked_until: null, updated_at: now })
+  }
+  await repo.deleteExpiredSessions(db, now)
+  const sessionToken = randomBytes(32).toString('base64url')
+  const expiresAt = addMs(now, SESSION_TTL_MS)
+  const sessionId = deps.ids.next('ses')
+  await repo.insertSession(db, {
+    id: sessionId,
+    user_id: row.id,
+    token_hash: sha256(sessionToken),
+    ip: input.ip ?? null,
+    created_at: now,
+    last_seen_at: now,
+    expires_at: expiresAt,
+  })
+  return {
+    principal: { userId: row.id, username: row.username, role: row.role, sessionId },
+    sessionToken,
+    csrfToken: csrfTokenFor(sessionToken),
+    expiresAt,
+  }
+}
+
+/**
+ * The principal of a session token, or undefined when the token is unknown, expired or belongs to
+ * a disabled user. Each use moves the expiry to {@link SESSION_TTL_MS} from now.
+ */
+export async function authenticate(
+  db: Executor,
+  deps: AdminDeps,
+  sessionToken: string,
+): Promise<(AdminPrincipal & { csrfToken: string; expiresAt: string }) | undefined> {
+  if (!SESSION_TOKEN.test(sessionToken)) return undefined
+  const row = await repo.findSessionWithUser(db, sha256(sessionToken))
+  if (!row) return undefined
+  const now = deps.clock.now()
+  const nowIso = now.toISOString()
+  if (row.expires_at <= nowIso || row.disabled === 1) {
+    await repo.deleteSessionById(db, row.id)
+    return undefined
+  }
+  let expiresAt = row.expires_at
+  if (now.getTime() - new Date(row.last_seen_at).getTime() >= TOUCH_EVERY_MS) {
+    expiresAt = addMs(nowIso, SESSION_TTL_MS)
+    await repo.touchSession(db, row.id, nowIso, expiresAt)
+  }
+  return {
+    userId: row.user_id,
+    username: row.username,
+    role: row.role,
+    sessionId: row.id,
+    csrfToken: csrfTokenFor(sessionToken),
+    expiresAt,
+  }
+}
+
+/** Ends the session of this token; a no-op for an unknown one. */
+export async function logout(db: Executor, _deps: AdminDeps, sessionToken: string): Promise<void> {
+  if (!SESSION_TOKEN.test(sessionToken)) return
+  await repo.deleteSessionByTokenHash(db, sha256(sessionToken))
+}
+
+/** How many open sessions a user has (expired ones not yet swept included). */
+export function countAdminSessions(db: Executor, userId: string): Promise<number> {
+  return repo.countSessionsOfUser(db, userId)
+}

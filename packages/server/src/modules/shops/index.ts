@@ -1,0 +1,97 @@
+import type { Executor } from '../../db/db.js'
+import type { Clock } from '../../shared/clock.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
+import type { Ids } from '../../shared/ids.js'
+import { recordAudit } from '../audit/index.js'
+import * as repo from './shops.repository.js'
+import type { ShopRow } from './shops.table.js'
+
+export type { ShopsTable } from './shops.table.js'
+
+/** A shop (门店): where a card applies, shown sorted by distance in the card detail. */
+export interface Shop {
+  id: string
+  merchantId: string
+  name: string
+  address: string
+  latitude: number
+  longitude: number
+  alipayShopId?: string
+  phone?: string
+}
+
+export interface ShopInput {
+  name: string
+  address: string
+  latitude: number
+  longitude: number
+  alipayShopId?: string
+  phone?: string
+}
+
+function toShop(row: ShopRow): Shop {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    name: row.name,
+    address: row.address,
+    latitude: row.latitude,
+    longitude: row.longitude,
+    ...(row.alipay_shop_id ? { alipayShopId: row.alipay_shop_id } : {}),
+    ...(row.phone ? { phone: row.phone } : {}),
+  }
+}
+
+type Deps = { clock: Clock; ids: Ids }
+type Actor = { actor: string; requestId?: string }
+
+export async function listShops(db: Executor, merchantId: string): Promise<Shop[]> {
+  return (await repo.listByMerchant(db, merchantId)).map(toShop)
+}
+
+/** The merchant's shops with these ids; ids that are not the merchant's are simply absent. */
+export async function findShops(db: Executor, merchantId: string, ids: readonly string[]): Promise<Shop[]> {
+  return (await repo.findByIds(db, merchantId, ids)).map(toShop)
+}
+
+export async function createShop(db: Executor, deps: Deps, merchantId: string, input: ShopInput, actor: Actor): Promise<Shop> {
+  const now = deps.clock.nowIso()
+  const row: ShopRow = {
+    id: deps.ids.next('shop'),
+    merchant_id: merchantId,
+    name: input.name.trim(),
+    address: input.address.trim(),
+    latitude: input.latitude,
+    longitude: input.longitude,
+    alipay_shop_id: input.alipayShopId?.trim() || null,
+    phone: input.phone?.trim() || null,
+    created_at: now,
+    updated_at: now,
+  }
+  await repo.insert(db, row)
+  await recordAudit(db, deps, { merchantId, ...actor, action: 'shop.create', target: { type: 'shop', id: row.id }, after: toShop(row) })
+  return toShop(row)
+}
+
+export async function updateShop(db: Executor, deps: Deps, merchantId: string, id: string, input: ShopInput, actor: Actor): Promise<Shop> {
+  const [before] = await findShops(db, merchantId, [id])
+  if (!before) throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
+  await repo.update(db, merchantId, id, {
+    name: input.name.trim(),
+    address: input.address.trim(),
+    latitude: input.latitude,
+    longitude: input.longitude,
+    alipay_shop_id: input.alipayShopId?.trim() || null,
+    phone: input.phone?.trim() || null,
+    updated_at: deps.clock.nowIso(),
+  })
+  const [after] = await findShops(db, merchantId, [id])
+  await recordAudit(db, deps, { merchantId, ...actor, action: 'shop.update', target: { type: 'shop', id }, before, after })
+  return after!
+}
+
+export async function deleteShop(db: Executor, deps: Deps, merchantId: string, id: string, actor: Actor): Promise<void> {
+  const [before] = await findShops(db, merchantId, [id])
+  if (!before || !(await repo.remove(db, merchantId, id))) throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
+  await recordAudit(db, deps, { merchantId, ...actor, action: 'shop.delete', target: { type: 'shop', id }, before })
+}
