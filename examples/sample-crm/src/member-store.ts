@@ -103,7 +103,8 @@ export async function openMemberStore(dataFile?: string): Promise<MemberStore> {
         ...stripUndefined(input),
         bizCardNo: 'CRM' + String(data.nextSeq).padStart(8, '0'),
         point: welcomePoints,
-        level: '普通会员',
+        // A level code the card template defines (kaguan checks it against the template's levels).
+        level: 'SILVER',
         balance: '0.00',
         cardStatus: CardStatus.None,
         createdAt: at,

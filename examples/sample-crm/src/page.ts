@@ -1,7 +1,7 @@
 import type { Member } from './member-store.js'
 
-/** Levels offered by the page's form. */
-export const LEVELS = ['普通会员', '银卡会员', '金卡会员', '钻石会员'] as const
+/** Levels offered by the page's form: codes the demo card template defines, with their names. */
+export const LEVELS: Record<string, string> = { SILVER: '银卡会员', GOLD: '金卡会员' }
 
 /** The outcome of the last update, shown as a banner above the list. */
 export interface Notice {
@@ -49,10 +49,10 @@ const STATUS_LABEL: Record<Member['cardStatus'], string> = {
 
 function memberRow(member: Member): string {
   const card = escapeHtml(member.bizCardNo)
-  const levelOptions = [...new Set([...LEVELS, member.level])]
+  const levelOptions = [...new Set([...Object.keys(LEVELS), member.level])]
     .map(
       (level) =>
-        `<option value="${escapeHtml(level)}"${level === member.level ? ' selected' : ''}>${escapeHtml(level)}</option>`,
+        `<option value="${escapeHtml(level)}"${level === member.level ? ' selected' : ''}>${escapeHtml(LEVELS[level] ?? level)}</option>`,
     )
     .join('')
   return `<tr>

@@ -91,7 +91,7 @@ describe('sample CRM', () => {
     }
     const first = await call('/card/openCardInfo', claim)
     expect(first.status).toBe(200)
-    expect(first.body).toMatchObject({ bizCardNo: 'CRM00000001', point: 100, level: '普通会员' })
+    expect(first.body).toMatchObject({ bizCardNo: 'CRM00000001', point: 100, level: 'SILVER' })
     // A retried claim must find the same member, not register a second one.
     const again = await call('/card/openCardInfo', claim)
     expect(again.body.bizCardNo).toBe('CRM00000001')

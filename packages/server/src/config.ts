@@ -29,6 +29,7 @@ export interface Config {
   readonly log: Readonly<{ level: LogLevel }>
   /** How long shutdown waits for in-flight requests and outbox work before giving up. */
   readonly shutdownGraceMs: number
+  readonly worker: Readonly<{ alipayCallsPerSecond: number; pollMs: number }>
   /** Where the settings came from, for `kaguan config check`. */
   readonly sources: readonly string[]
 }
@@ -57,6 +58,8 @@ const SETTINGS: readonly Setting[] = [
   { key: 'masterKey', env: 'KAGUAN_MASTER_KEY', kind: 'secret' },
   { key: 'log.level', env: 'KAGUAN_LOG_LEVEL', kind: 'level' },
   { key: 'shutdownGraceMs', env: 'KAGUAN_SHUTDOWN_GRACE_MS', kind: 'duration' },
+  { key: 'worker.alipayCallsPerSecond', env: 'KAGUAN_ALIPAY_CALLS_PER_SECOND', kind: 'duration' },
+  { key: 'worker.pollMs', env: 'KAGUAN_WORKER_POLL_MS', kind: 'duration' },
 ]
 
 const DEFAULTS: Record<string, string> = {
@@ -70,6 +73,9 @@ const DEFAULTS: Record<string, string> = {
   dataDir: './var',
   'log.level': 'info',
   shutdownGraceMs: '10000',
+  // Alipay limits calls per app; card pushes are paced below it.
+  'worker.alipayCallsPerSecond': '20',
+  'worker.pollMs': '500',
 }
 
 /** Environment variables that are ours but are not settings. */
@@ -168,6 +174,12 @@ export function loadConfig(input: LoadConfigInput): Config {
     const n = Number(text)
     return Number.isInteger(n) && n >= 0 && n <= 600_000 ? n : fail(name, `"${text}" is not a duration in milliseconds (0-600000)`)
   })
+  const positive = (max: number) => (text: string, name: string) => {
+    const n = Number(text)
+    return Number.isInteger(n) && n >= 1 && n <= max ? n : fail(name, `"${text}" is not a whole number from 1 to ${max}`)
+  }
+  const alipayCallsPerSecond = value('worker.alipayCallsPerSecond', positive(10_000))
+  const pollMs = value('worker.pollMs', positive(60_000))
   const masterKey = value('masterKey', (text, name) => {
     try {
       return parseMasterKey(text)
@@ -204,6 +216,7 @@ export function loadConfig(input: LoadConfigInput): Config {
     masterKey,
     log: Object.freeze({ level: level! }),
     shutdownGraceMs: shutdownGraceMs!,
+    worker: Object.freeze({ alipayCallsPerSecond: alipayCallsPerSecond!, pollMs: pollMs! }),
     sources: Object.freeze(sources),
   })
 }
@@ -228,6 +241,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
     masterKey: config.masterKey ? '<redacted>' : '<not set>',
     log: config.log,
     shutdownGraceMs: config.shutdownGraceMs,
+    worker: config.worker,
     sources: config.sources,
   }
 }

@@ -4,6 +4,8 @@ import type { InboundMessagesTable } from '../modules/inbox/inbox.table.js'
 import type { MerchantsTable } from '../modules/merchants/merchants.table.js'
 import type { OutboxTable } from '../modules/outbox/outbox.table.js'
 import type { ShopsTable } from '../modules/shops/shops.table.js'
+import type { CardsTable, ClaimsTable, DynamicCodesTable, PointEntriesTable } from '../modules/cards/cards.table.js'
+import type { MembersTable, MerchantCountersTable } from '../modules/members/members.table.js'
 import type {
   CardComponentsTable,
   CardTemplatesTable,
@@ -25,4 +27,10 @@ export interface Database {
   card_templates: CardTemplatesTable
   claim_links: ClaimLinksTable
   card_components: CardComponentsTable
+  members: MembersTable
+  merchant_counters: MerchantCountersTable
+  cards: CardsTable
+  claims: ClaimsTable
+  point_entries: PointEntriesTable
+  dynamic_codes: DynamicCodesTable
 }

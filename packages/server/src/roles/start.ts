@@ -5,7 +5,9 @@ import { migrateToLatest } from '../db/migrate.js'
 import type { AppDeps } from '../deps.js'
 import { buildRoleApp } from '../http/app.js'
 import { registerManagement } from '../http/management/index.js'
-import { registerMini } from '../http/mini/index.js'
+import { registerMini, cardsDeps } from '../http/mini/index.js'
+import { registerCore } from '../http/core/index.js'
+import { cardOutboxHandlers } from '../modules/cards/index.js'
 import { ensureDefaultMerchant } from '../modules/merchants/index.js'
 import { createOutboxWorker, type OutboxHandler, type OutboxWorker } from '../modules/outbox/index.js'
 import { systemClock, type Clock } from '../shared/clock.js'
@@ -26,10 +28,13 @@ export interface RunningKaguan {
 const ROUTES: Partial<Record<Role, (app: FastifyInstance, deps: AppDeps) => Promise<void> | void>> = {
   management: registerManagement,
   mini: registerMini,
+  core: registerCore,
 }
 
 /** The outbox topics the worker delivers, and by whom. */
-const OUTBOX_HANDLERS = (_deps: AppDeps): Record<string, OutboxHandler> => ({})
+const OUTBOX_HANDLERS = (deps: AppDeps): Record<string, OutboxHandler> => ({
+  ...cardOutboxHandlers(cardsDeps(deps), { alipayCallsPerSecond: deps.config.worker.alipayCallsPerSecond }),
+})
 
 export interface StartOptions {
   log: Logger
@@ -85,6 +90,7 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
         log: options.log.child({ role: 'worker' }),
         handlers: OUTBOX_HANDLERS(deps),
         workerId: `${hostname()}:${process.pid}:${deps.ids.next('wrk')}`,
+        pollMs: config.worker.pollMs,
       })
       worker.start()
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startEmulator, type RunningEmulator } from '@kaguan/emulator'
@@ -20,11 +20,11 @@ export interface Stack {
   close(): Promise<void>
 }
 
-export async function startStack(options: { roles?: Role[]; products?: string[]; appId?: string } = {}): Promise<Stack> {
-  const emulator = await startEmulator({ port: 0 })
+export async function startStack(options: { roles?: Role[]; products?: string[]; appId?: string; databaseUrl?: string } = {}): Promise<Stack> {
+  const emulator = await startEmulator({ port: 0, notifyTimeFactor: 0.001 })
   const dir = mkdtempSync(join(tmpdir(), 'kaguan-e2e-'))
-  const dbUrl = process.env.KAGUAN_TEST_E2E_DIALECT === 'postgres' && process.env.KAGUAN_TEST_PG_URL ? process.env.KAGUAN_TEST_PG_URL : `sqlite:${join(dir, 'kaguan.sqlite')}`
-  const config = testConfig({ KAGUAN_ROLES: (options.roles ?? ['management', 'mini', 'core', 'worker']).join(','), KAGUAN_DATABASE_URL: dbUrl, KAGUAN_DATA_DIR: dir })
+  const dbUrl = options.databaseUrl ?? `sqlite:${join(dir, 'kaguan.sqlite')}`
+  const config = testConfig({ KAGUAN_ROLES: (options.roles ?? ['management', 'mini', 'core', 'worker']).join(','), KAGUAN_DATABASE_URL: dbUrl, KAGUAN_DATA_DIR: dir, KAGUAN_WORKER_POLL_MS: '50' })
   const { log, text } = capturingLogger('debug')
   const kaguan = await startKaguan(config, { log })
   const appKeys = generateRsaKeyPair()
@@ -86,5 +86,57 @@ export async function adminClient(stack: Stack, role: AdminRole, username = `${r
       }
       return { status: res.status, body: parsed, text, headers: res.headers }
     },
+  }
+}
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url)).toString('base64')
+
+/** Points the default merchant at the emulator (and optionally a CRM); uploads the style images. */
+export async function configureMerchant(stack: Stack, admin: AdminClient, crm?: { baseUrl: string; token: string; publicKey: string }): Promise<{ logoId: string; backgroundId: string }> {
+  const ok = (r: { status: number; text: string }) => {
+    if (r.status >= 300) throw new Error(`${r.status} ${r.text}`)
+  }
+  ok(await admin.request('PUT', '/api/merchants/mch_default/alipay', { appId: stack.appId, privateKey: stack.appKeys.privateKeyPem, alipayPublicKey: stack.alipayPublicKey, gateway: stack.emulator.gatewayUrl }))
+  ok(await admin.request('PUT', '/api/merchants/mch_default/public-url', { publicBaseUrl: stack.kaguan.urls.mini }))
+  if (crm) ok(await admin.request('PUT', '/api/merchants/mch_default/crm', { mode: 'crm', ...crm }))
+  const logo = await admin.request('POST', '/api/merchants/mch_default/images', { name: 'logo', type: 'png', contentBase64: fixture('logo.png') })
+  const bg = await admin.request('POST', '/api/merchants/mch_default/images', { name: 'bg', type: 'png', contentBase64: fixture('background.png') })
+  ok(logo)
+  ok(bg)
+  return { logoId: logo.body.id, backgroundId: bg.body.id }
+}
+
+/** A complete template spec using the uploaded images. */
+export function cardSpec(images: { logoId: string; backgroundId: string }, overrides: { code?: string; name?: string } = {}) {
+  return {
+    basic: { name: overrides.name ?? '测试会员卡', validity: { type: 'permanent' }, shopIds: [] },
+    style: { logoImageId: images.logoId, backgroundImageId: images.backgroundId, fontColor: '#FFFFFF', backgroundColor: '#333333', code: { type: overrides.code ?? 'qr' } },
+    columns: [{ kind: 'point', title: '积分' }, { kind: 'level', title: '等级' }, { kind: 'balance', title: '余额' }],
+    levels: [{ code: 'SILVER', name: '银卡' }, { code: 'GOLD', name: '金卡' }],
+    actions: [],
+    form: { fields: [{ field: 'mobile', required: true }, { field: 'name', required: true }, { field: 'gender', required: false }] },
+    defaults: { point: 10, level: 'SILVER', balance: '0.00' },
+  }
+}
+
+/** Creates and publishes a template, and makes a claim link. */
+export async function publishCard(admin: AdminClient, spec: unknown): Promise<{ templateId: string; alipayTemplateId: string; claimUrl: string }> {
+  const created = await admin.request('POST', '/api/merchants/mch_default/templates', { spec })
+  if (created.status !== 201) throw new Error(created.text)
+  const published = await admin.request('POST', `/api/templates/${created.body.id}/publish`)
+  if (published.status !== 200) throw new Error(published.text)
+  const link = await admin.request('POST', `/api/templates/${created.body.id}/claim-links`, { outString: 'test' })
+  if (link.status !== 201) throw new Error(link.text)
+  return { templateId: created.body.id, alipayTemplateId: published.body.template.alipayTemplateId, claimUrl: link.body.url }
+}
+
+/** Waits (bounded) until `check` returns a value. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
   }
 }

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import { registerAuth } from './auth.js'
+import { registerMemberRoutes } from './member.routes.js'
 import { registerMerchantRoutes } from './merchant.routes.js'
 import { registerTemplateRoutes } from './template.routes.js'
 
@@ -22,4 +23,5 @@ export async function registerManagement(app: FastifyInstance, deps: AppDeps): P
   await registerAuth(app, deps)
   registerMerchantRoutes(app, deps)
   registerTemplateRoutes(app, deps)
+  registerMemberRoutes(app, deps)
 }

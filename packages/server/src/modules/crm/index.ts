@@ -35,3 +35,5 @@ export async function testCrmConnection(db: Executor, deps: MerchantDeps, mercha
     return { ok: false, url, latencyMs: Date.now() - started, problems: [message] }
   }
 }
+export { checkCrm, CheckStatus, type CrmCheckOptions, type CrmCheckReport, type CrmCheckRow } from './crm-check.js'
+export { REPLAY_WINDOW_MS, verifyCrmCall } from './crm-auth.js'

@@ -341,3 +341,26 @@ export async function merchantIdByAppId(db: Executor, appId: string): Promise<st
   return (await repo.findByAppId(db, appId))?.id
 }
 export { explainAlipayError, type AlipayOperation } from './alipay-advice.js'
+
+/** How the merchant keeps members: its CRM, or kaguan with this card numbering. */
+export interface MemberSystem {
+  mode: 'none' | 'crm'
+  numbering: { prefix: string; style: 'random' | 'sequential' }
+  /** CRM calls must carry timestamp + nonce. */
+  replayStrict: boolean
+}
+
+export async function memberSystem(db: Executor, id: string): Promise<MemberSystem> {
+  const row = await requireRow(db, id)
+  return { mode: row.crm_mode, numbering: { prefix: row.member_no_prefix, style: row.member_no_style }, replayStrict: row.crm_replay_strict === 1 }
+}
+
+/** The Alipay public key notifications from this merchant's app are verified with. */
+export async function alipayPublicKeyOf(db: Executor, id: string): Promise<string | undefined> {
+  return (await repo.findById(db, id))?.alipay_public_key ?? undefined
+}
+
+/** The CRM's RSA2 public key (PEM), which its signed calls must verify with. */
+export async function crmPublicKeyOf(db: Executor, id: string): Promise<string | undefined> {
+  return (await repo.findById(db, id))?.crm_public_key ?? undefined
+}

@@ -17,6 +17,11 @@ export interface MerchantsTable {
   crm_base_url: string | null
   crm_token_enc: string | null
   crm_public_key: string | null
+  member_no_prefix: Generated<string>
+  /** `random` (unguessable) or `sequential` member numbers in no-CRM mode. */
+  member_no_style: Generated<'random' | 'sequential'>
+  /** 1: CRM calls must carry timestamp + nonce. */
+  crm_replay_strict: Generated<number>
   created_at: string
   updated_at: string
 }

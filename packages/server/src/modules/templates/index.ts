@@ -381,3 +381,10 @@ export async function componentPublicView(db: Executor, id: string) {
     claimUrl: link?.url ?? null,
   }
 }
+
+/** The newest claim link of the template Alipay knows by this id: where a failed claim retries. */
+export async function latestClaimUrl(db: Executor, alipayTemplateId: string): Promise<string | undefined> {
+  const row = await repo.findTemplateByAlipayId(db, alipayTemplateId)
+  if (!row) return undefined
+  return (await repo.listClaimLinks(db, row.id))[0]?.url
+}

@@ -1,0 +1,67 @@
+import type { Selectable } from 'kysely'
+
+export interface CardsTable {
+  id: string
+  merchant_id: string
+  member_id: string
+  /** kaguan's template id. */
+  template_id: string
+  alipay_template_id: string
+  alipay_user_id: string
+  /** The CRM's (or kaguan's) card number: Alipay's external_card_no. */
+  biz_card_no: string
+  /** Alipay's card number: Alipay's biz_card_no. */
+  alipay_card_no: string
+  status: 'active' | 'deleted'
+  out_string: string | null
+  point: number
+  level: string | null
+  balance: string | null
+  state_version: number
+  pushed_version: number
+  open_date: string
+  valid_date: string
+  deleted_at: string | null
+  delete_reason: string | null
+  created_at: string
+  updated_at: string
+}
+export type CardRow = Selectable<CardsTable>
+
+export interface ClaimsTable {
+  id: string
+  merchant_id: string
+  request_id: string
+  alipay_template_id: string
+  out_string: string | null
+  alipay_user_id: string | null
+  status: 'started' | 'done' | 'failed'
+  card_id: string | null
+  error_code: string | null
+  error_message: string | null
+  created_at: string
+  updated_at: string
+}
+export type ClaimRow = Selectable<ClaimsTable>
+
+export interface PointEntriesTable {
+  id: string
+  merchant_id: string
+  card_id: string
+  delta: number
+  point_after: number
+  reason: string
+  source: string
+  idempotency_key: string
+  created_at: string
+}
+export type PointEntryRow = Selectable<PointEntriesTable>
+
+export interface DynamicCodesTable {
+  code: string
+  merchant_id: string
+  card_id: string
+  expires_at: string
+  used_at: string | null
+  created_at: string
+}

@@ -1,0 +1,110 @@
+import type { Executor } from '../../db/db.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
+import { auditTrail } from '../audit/index.js'
+import { getMember, searchMembers, type Member, type MembersDeps } from '../members/index.js'
+import { alipayContext } from '../merchants/index.js'
+import type { CardsDeps } from './claim.service.js'
+import { handleCardNotification } from './card-events.service.js'
+import { toCardView, type CardView } from './card-state.service.js'
+import * as repo from './cards.repository.js'
+import { CARD_PUSH_TOPIC } from './topics.js'
+import { enqueue } from '../outbox/index.js'
+
+export type { CardsTable, ClaimsTable, DynamicCodesTable, PointEntriesTable } from './cards.table.js'
+export { claimCard, type CardsDeps, type ClaimCallback, type ClaimOutcome } from './claim.service.js'
+export { deleteCardByAdmin, handleCardNotification, handleMdcode, verifyDynamicCode } from './card-events.service.js'
+export { adjustPoints, cardOutboxHandlers, changeCardTemplate, findCardForCrm, setCardState, type CardView, type StateChange } from './card-state.service.js'
+export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
+
+export interface MemberWithCards extends Member {
+  cards: CardView[]
+}
+
+/** Members with their cards, found by mobile (keyed hash), either card number, or Alipay user id. */
+export async function findMembers(
+  db: Executor,
+  deps: MembersDeps,
+  merchantId: string,
+  query: { mobile?: string; bizCardNo?: string; alipayCardNo?: string; alipayUserId?: string },
+): Promise<MemberWithCards[]> {
+  let memberIds: string[] | undefined
+  if (query.alipayCardNo) {
+    const card = await repo.findByAlipayCardNo(db, merchantId, query.alipayCardNo)
+    memberIds = card ? [card.member_id] : []
+  }
+  const members = await searchMembers(db, deps, merchantId, { ...(query.mobile ? { mobile: query.mobile } : {}), ...(query.bizCardNo ? { bizCardNo: query.bizCardNo } : {}), ...(query.alipayUserId ? { alipayUserId: query.alipayUserId } : {}), ...(memberIds ? { memberIds } : {}) })
+  const cards = await repo.listByMembers(db, members.map((m) => m.id))
+  return members.map((m) => ({ ...m, cards: cards.filter((c) => c.member_id === m.id).map(toCardView) }))
+}
+
+/** One card with its member, points history and audit trail. */
+export async function cardDetail(db: Executor, deps: MembersDeps, cardId: string) {
+  const card = await repo.findCard(db, cardId)
+  if (!card) throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
+  const member = await getMember(db, deps, card.member_id)
+  const entries = await repo.listEntries(db, cardId, 200)
+  return {
+    card: toCardView(card),
+    member: member ?? null,
+    points: entries.map((e) => ({ id: e.id, delta: Number(e.delta), pointAfter: Number(e.point_after), reason: e.reason, source: e.source, createdAt: e.created_at })),
+    history: await auditTrail(db, { type: 'card', id: cardId }),
+  }
+}
+
+export async function getCard(db: Executor, cardId: string): Promise<CardView> {
+  const card = await repo.findCard(db, cardId)
+  if (!card) throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
+  return toCardView(card)
+}
+
+export interface ReconcileReport {
+  checked: number
+  repushed: string[]
+  deleted: string[]
+  failed: { cardId: string; error: string }[]
+}
+
+/**
+ * Compares every active card with `alipay.marketing.card.query` and repairs drift: a card Alipay no
+ * longer shows (empty schema_url) is deleted here (and the CRM told); one whose points, level or
+ * balance differ gets a fresh push of kaguan's state.
+ */
+export async function reconcileCards(deps: CardsDeps, merchantId: string, options: { limit?: number } = {}): Promise<ReconcileReport> {
+  const ctx = await alipayContext(deps.db, deps, merchantId)
+  const report: ReconcileReport = { checked: 0, repushed: [], deleted: [], failed: [] }
+  let after = ''
+  const limit = options.limit ?? Number.MAX_SAFE_INTEGER
+  while (report.checked < limit) {
+    const page = await repo.listActive(deps.db, merchantId, after, 100)
+    if (!page.length) break
+    for (const card of page) {
+      if (report.checked >= limit) break
+      report.checked++
+      after = card.id
+      try {
+        const q = (await ctx.client.queryCard({ target_card_no: card.alipay_card_no, target_card_no_type: 'BIZ_CARD' }, { appAuthToken: ctx.appAuthToken })) as {
+          schema_url?: string
+          card_info?: { point?: string; level?: string; balance?: string }
+        }
+        if (!q.schema_url) {
+          await handleCardNotification(deps, merchantId, { type: 'DELETE', alipayCardNo: card.alipay_card_no, reason: 'RECONCILE_GONE' })
+          report.deleted.push(card.id)
+          continue
+        }
+        const info = q.card_info ?? {}
+        const differs =
+          Number(info.point ?? 0) !== Number(card.point) || (info.level ?? null) !== (card.level ?? null) || (card.balance !== null && Number(info.balance ?? 0) !== Number(card.balance))
+        if (differs) {
+          await deps.db.transaction().execute(async (trx) => {
+            const row = await repo.setState(trx, card.id, {}, deps.clock.nowIso())
+            if (row) await enqueue(trx, deps, { merchantId, topic: CARD_PUSH_TOPIC, collapseKey: card.id, payload: { cardId: card.id } })
+          })
+          report.repushed.push(card.id)
+        }
+      } catch (error) {
+        report.failed.push({ cardId: card.id, error: error instanceof Error ? error.message : String(error) })
+      }
+    }
+  }
+  return report
+}

@@ -1,0 +1,177 @@
+import { randomInt } from 'node:crypto'
+import type { Executor } from '../../db/db.js'
+import type { Clock } from '../../shared/clock.js'
+import type { FieldCipher } from '../../shared/field-crypto.js'
+import type { Ids } from '../../shared/ids.js'
+import { maskCertNo, maskMobile, maskName } from '../../shared/mask.js'
+import * as repo from './members.repository.js'
+import type { MemberRow } from './members.table.js'
+
+export type { MembersTable, MerchantCountersTable } from './members.table.js'
+
+export interface MembersDeps {
+  clock: Clock
+  ids: Ids
+  cipher: FieldCipher
+}
+
+/** What the open-card form gave us (already mapped from Alipay's field names). */
+export interface MemberProfile {
+  name?: string
+  mobile?: string
+  certNo?: string
+  gender?: string
+  birthday?: string
+}
+
+/** A member as the admin API shows it: personal data decrypted for staff, masked in `masked`. */
+export interface Member {
+  id: string
+  merchantId: string
+  alipayUserId: string
+  bizCardNo: string
+  source: 'kaguan' | 'crm'
+  profile: MemberProfile
+  masked: MemberProfile
+  createdAt: string
+}
+
+const CTX = { name: 'members.name', mobile: 'members.mobile', certNo: 'members.cert_no' } as const
+
+function toMember(row: MemberRow, cipher: FieldCipher): Member {
+  const profile: MemberProfile = {
+    ...(row.name_enc ? { name: cipher.decrypt(row.name_enc, CTX.name) } : {}),
+    ...(row.mobile_enc ? { mobile: cipher.decrypt(row.mobile_enc, CTX.mobile) } : {}),
+    ...(row.cert_no_enc ? { certNo: cipher.decrypt(row.cert_no_enc, CTX.certNo) } : {}),
+    ...(row.gender ? { gender: row.gender } : {}),
+    ...(row.birthday ? { birthday: row.birthday } : {}),
+  }
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    alipayUserId: row.alipay_user_id,
+    bizCardNo: row.biz_card_no,
+    source: row.source,
+    profile,
+    masked: {
+      ...(profile.name ? { name: maskName(profile.name) } : {}),
+      ...(profile.mobile ? { mobile: maskMobile(profile.mobile) } : {}),
+      ...(profile.certNo ? { certNo: maskCertNo(profile.certNo) } : {}),
+      ...(profile.gender ? { gender: profile.gender } : {}),
+    },
+    createdAt: row.created_at,
+  }
+}
+
+function encryptedProfile(profile: MemberProfile, cipher: FieldCipher) {
+  return {
+    name_enc: profile.name ? cipher.encrypt(profile.name, CTX.name) : null,
+    mobile_enc: profile.mobile ? cipher.encrypt(profile.mobile, CTX.mobile) : null,
+    mobile_hash: profile.mobile ? cipher.lookupHash(profile.mobile, CTX.mobile) : null,
+    cert_no_enc: profile.certNo ? cipher.encrypt(profile.certNo, CTX.certNo) : null,
+    cert_no_hash: profile.certNo ? cipher.lookupHash(profile.certNo.toUpperCase(), CTX.certNo) : null,
+    gender: profile.gender ?? null,
+    birthday: profile.birthday ?? null,
+  }
+}
+
+export interface MemberNumbering {
+  prefix: string
+  style: 'random' | 'sequential'
+}
+
+async function issueCardNo(db: Executor, merchantId: string, numbering: MemberNumbering): Promise<string> {
+  if (numbering.style === 'sequential') return `${numbering.prefix}${String(await repo.nextCounter(db, merchantId, 'member_no')).padStart(10, '0')}`
+  // 16 random digits: unguessable, so a card number alone proves nothing at a till.
+  let digits = ''
+  for (let i = 0; i < 16; i++) digits += String(randomInt(10))
+  return `${numbering.prefix}${digits}`
+}
+
+/**
+ * The merchant's member for an Alipay user in no-CRM mode: found, or created as `pending` with a
+ * new card number. Pending members become members only when their Alipay card opens, so a failed
+ * claim leaves no member behind, and a retry reuses the same number.
+ */
+export async function reserveMember(db: Executor, deps: MembersDeps, merchantId: string, alipayUserId: string, profile: MemberProfile, numbering: MemberNumbering): Promise<Member> {
+  const existing = await repo.findByUser(db, merchantId, alipayUserId)
+  if (existing) return toMember(existing, deps.cipher)
+  const now = deps.clock.nowIso()
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const row: MemberRow = {
+      id: deps.ids.next('mbr'),
+      merchant_id: merchantId,
+      alipay_user_id: alipayUserId,
+      biz_card_no: await issueCardNo(db, merchantId, numbering),
+      source: 'kaguan',
+      status: 'pending',
+      ...encryptedProfile(profile, deps.cipher),
+      created_at: now,
+      updated_at: now,
+    }
+    try {
+      if (await repo.insertOnce(db, row)) return toMember(row, deps.cipher)
+      // Another claim of the same user won the race: use its member.
+      return toMember((await repo.findByUser(db, merchantId, alipayUserId))!, deps.cipher)
+    } catch (error) {
+      // A random card number collided (unique per merchant): draw again.
+      if (attempt === 4) throw error
+    }
+  }
+  throw new Error('unreachable')
+}
+
+/** Records (or refreshes) the CRM's member for an Alipay user, as a snapshot for the console. */
+export async function recordCrmMember(db: Executor, deps: MembersDeps, merchantId: string, alipayUserId: string, bizCardNo: string, profile: MemberProfile): Promise<Member> {
+  const existing = await repo.findByUser(db, merchantId, alipayUserId)
+  const now = deps.clock.nowIso()
+  if (existing) {
+    await repo.update(db, existing.id, { biz_card_no: bizCardNo, source: 'crm', ...encryptedProfile({ ...toMember(existing, deps.cipher).profile, ...profile }, deps.cipher), updated_at: now })
+    return toMember((await repo.findById(db, existing.id))!, deps.cipher)
+  }
+  const row: MemberRow = {
+    id: deps.ids.next('mbr'),
+    merchant_id: merchantId,
+    alipay_user_id: alipayUserId,
+    biz_card_no: bizCardNo,
+    source: 'crm',
+    status: 'pending',
+    ...encryptedProfile(profile, deps.cipher),
+    created_at: now,
+    updated_at: now,
+  }
+  if (!(await repo.insertOnce(db, row))) return recordCrmMember(db, deps, merchantId, alipayUserId, bizCardNo, profile)
+  return toMember(row, deps.cipher)
+}
+
+/** Makes a pending member a member (its card opened). */
+export async function activateMember(db: Executor, deps: MembersDeps, memberId: string): Promise<void> {
+  await repo.update(db, memberId, { status: 'active', updated_at: deps.clock.nowIso() })
+}
+
+export async function getMember(db: Executor, deps: MembersDeps, id: string): Promise<Member | undefined> {
+  const row = await repo.findById(db, id)
+  return row && toMember(row, deps.cipher)
+}
+
+/** Finds members by mobile (through its keyed hash), card number or Alipay user id. */
+export async function searchMembers(
+  db: Executor,
+  deps: MembersDeps,
+  merchantId: string,
+  query: { mobile?: string; bizCardNo?: string; alipayUserId?: string; memberIds?: string[] },
+  limit = 50,
+): Promise<Member[]> {
+  const rows = await repo.search(
+    db,
+    merchantId,
+    {
+      ...(query.mobile ? { mobileHash: deps.cipher.lookupHash(query.mobile, CTX.mobile) } : {}),
+      ...(query.bizCardNo ? { bizCardNo: query.bizCardNo } : {}),
+      ...(query.alipayUserId ? { alipayUserId: query.alipayUserId } : {}),
+      ...(query.memberIds ? { memberIds: query.memberIds } : {}),
+    },
+    limit,
+  )
+  return rows.map((r) => toMember(r, deps.cipher))
+}

@@ -1,0 +1,26 @@
+import type { Selectable } from 'kysely'
+
+export interface MembersTable {
+  id: string
+  merchant_id: string
+  alipay_user_id: string
+  biz_card_no: string
+  source: 'kaguan' | 'crm'
+  status: 'pending' | 'active'
+  name_enc: string | null
+  mobile_enc: string | null
+  mobile_hash: string | null
+  cert_no_enc: string | null
+  cert_no_hash: string | null
+  gender: string | null
+  birthday: string | null
+  created_at: string
+  updated_at: string
+}
+export type MemberRow = Selectable<MembersTable>
+
+export interface MerchantCountersTable {
+  merchant_id: string
+  name: string
+  value: number
+}
