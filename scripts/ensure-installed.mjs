@@ -16,18 +16,25 @@ const manifests = ['package.json', 'package-lock.json']
 for (const dir of ['packages', 'examples']) {
   if (!existsSync(join(root, dir))) continue
   for (const name of readdirSync(join(root, dir))) {
-    if (existsSync(join(root, dir, name, 'package.json'))) manifests.push(join(dir, name, 'package.json'))
+    if (existsSync(join(root, dir, name, 'package.json')))
+      manifests.push(join(dir, name, 'package.json'))
   }
 }
 const hash = createHash('sha256')
-for (const file of manifests) if (existsSync(join(root, file))) hash.update(readFileSync(join(root, file)))
+for (const file of manifests)
+  if (existsSync(join(root, file))) hash.update(readFileSync(join(root, file)))
 const digest = hash.digest('hex')
 const stamp = join(root, 'node_modules', '.kaguan-install-stamp')
 
 if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) process.exit(0)
 
 const command = existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'
-console.log(`kaguan: installing dependencies (npm ${command}); the first time builds SQLite and takes a few minutes…`)
-const result = spawnSync('npm', [command, '--no-fund', '--no-audit'], { cwd: root, stdio: 'inherit' })
+console.log(
+  `kaguan: installing dependencies (npm ${command}); the first time builds SQLite and takes a few minutes…`,
+)
+const result = spawnSync('npm', [command, '--no-fund', '--no-audit'], {
+  cwd: root,
+  stdio: 'inherit',
+})
 if (result.status !== 0) process.exit(result.status ?? 1)
 writeFileSync(stamp, digest)

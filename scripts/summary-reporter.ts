@@ -9,9 +9,13 @@ export default class SummaryReporter implements Reporter {
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
         const state = test.result().state
-        if (state === 'passed') passed++
-        else if (state === 'failed') failed++
-        else skipped++
+        if (state === 'passed') {
+          passed++
+        } else if (state === 'failed') {
+          failed++
+        } else {
+          skipped++
+        }
       }
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`)

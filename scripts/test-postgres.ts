@@ -28,7 +28,9 @@ export async function setup(): Promise<void> {
   const bin = findPostgresBin()
   if (!bin) {
     if (process.env.KAGUAN_TEST_REQUIRE_PG === '1') {
-      throw new Error('KAGUAN_TEST_REQUIRE_PG=1 but no PostgreSQL server (KAGUAN_TEST_PG_URL) or binaries were found')
+      throw new Error(
+        'KAGUAN_TEST_REQUIRE_PG=1 but no PostgreSQL server (KAGUAN_TEST_PG_URL) or binaries were found',
+      )
     }
     report('sqlite only (no PostgreSQL server or binaries found; set KAGUAN_TEST_PG_URL to add it)')
     return
@@ -49,11 +51,18 @@ export async function teardown(): Promise<void> {
     }
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
   }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+  if (dataDir) {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
 }
 
 function report(what: string): void {
-  console.log(`\n[kaguan] database tests run on: sqlite + ${what}\n`.replace('sqlite + sqlite only', 'sqlite only'))
+  console.log(
+    `\n[kaguan] database tests run on: sqlite + ${what}\n`.replace(
+      'sqlite + sqlite only',
+      'sqlite only',
+    ),
+  )
 }
 
 function redact(url: string): string {
@@ -62,12 +71,22 @@ function redact(url: string): string {
 
 function findPostgresBin(): string | undefined {
   const candidates: string[] = []
-  for (const dir of (process.env.PATH ?? '').split(':')) candidates.push(dir)
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    candidates.push(dir)
+  }
   if (existsSync('/usr/lib/postgresql')) {
     const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))
-    for (const v of versions) candidates.push(`/usr/lib/postgresql/${v}/bin`)
+    for (const v of versions) {
+      candidates.push(`/usr/lib/postgresql/${v}/bin`)
+    }
   }
-  return candidates.find((dir) => dir && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'pg_ctl')))
+  return candidates.find(
+    (dir) =>
+      dir &&
+      existsSync(join(dir, 'initdb')) &&
+      existsSync(join(dir, 'postgres')) &&
+      existsSync(join(dir, 'pg_ctl')),
+  )
 }
 
 async function startThrowawayCluster(bin: string): Promise<string> {
@@ -75,21 +94,57 @@ async function startThrowawayCluster(bin: string): Promise<string> {
   const port = await freePort()
   // PostgreSQL refuses to run as root; Debian's package creates the postgres user for this.
   const asRoot = userInfo().uid === 0
-  const run = (cmd: string, args: string[]) => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]]
+  const run = (cmd: string, args: string[]) =>
+    (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [
+      string,
+      string[],
+    ]
   if (asRoot) {
     chmodSync(dataDir, 0o700)
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim())
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim())
     chownSync(dataDir, uid, gid)
   }
-  const [initCmd, initArgs] = run(join(bin, 'initdb'), ['-D', dataDir, '-U', 'kaguan', '--auth=trust', '-E', 'UTF8', '--no-locale'])
+  const [initCmd, initArgs] = run(join(bin, 'initdb'), [
+    '-D',
+    dataDir,
+    '-U',
+    'kaguan',
+    '--auth=trust',
+    '-E',
+    'UTF8',
+    '--no-locale',
+  ])
   execFileSync(initCmd, initArgs, { stdio: 'ignore' })
   const [cmd, args] = run(join(bin, 'postgres'), [
-    '-D', dataDir, '-p', String(port), '-h', '127.0.0.1', '-k', dataDir,
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-h',
+    '127.0.0.1',
+    '-k',
+    dataDir,
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'max_connections=200',
   ])
   server = spawn(cmd, args, { stdio: 'ignore' })
-  const [stopCmd, stopArgs] = run(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w', '-t', '10'])
+  const [stopCmd, stopArgs] = run(join(bin, 'pg_ctl'), [
+    'stop',
+    '-D',
+    dataDir,
+    '-m',
+    'immediate',
+    '-w',
+    '-t',
+    '10',
+  ])
   stopCluster = () => execFileSync(stopCmd, stopArgs, { stdio: 'ignore', timeout: 15_000 })
   const url = `postgres://kaguan@127.0.0.1:${port}/postgres`
   await waitUntilReachable(url, 30_000)
@@ -107,7 +162,11 @@ async function waitUntilReachable(url: string, timeoutMs: number): Promise<void>
       return
     } catch (error) {
       await client.end().catch(() => {})
-      if (Date.now() > deadline) throw new Error(`PostgreSQL at ${redact(url)} is not reachable: ${(error as Error).message}`)
+      if (Date.now() > deadline) {
+        throw new Error(
+          `PostgreSQL at ${redact(url)} is not reachable: ${(error as Error).message}`,
+        )
+      }
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
   }
@@ -118,7 +177,11 @@ function freePort(): Promise<number> {
     const srv = createServer()
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address()
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+      srv.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      )
     })
   })
 }

@@ -65,13 +65,17 @@ export async function openMemberStore(dataFile?: string): Promise<MemberStore> {
     try {
       data = JSON.parse(await readFile(dataFile, 'utf8')) as StoreFile
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw error
+      }
     }
   }
   let writes: Promise<void> = Promise.resolve()
 
   function persist(): Promise<void> {
-    if (!dataFile) return Promise.resolve()
+    if (!dataFile) {
+      return Promise.resolve()
+    }
     const file = dataFile
     const snapshot = JSON.stringify(data, null, 2) + '\n'
     // Writes are chained so an older snapshot can never rename over a newer one; temp file +
@@ -97,7 +101,9 @@ export async function openMemberStore(dataFile?: string): Promise<MemberStore> {
       // Find and create happen in one synchronous step, so two concurrent calls for one user
       // (kaguan retrying a claim) cannot both register.
       const existing = data.members.find((m) => m.alipayUserId === input.alipayUserId)
-      if (existing) return { member: existing, created: false }
+      if (existing) {
+        return { member: existing, created: false }
+      }
       const at = now()
       const member: Member = {
         ...stripUndefined(input),
@@ -117,7 +123,9 @@ export async function openMemberStore(dataFile?: string): Promise<MemberStore> {
     },
     async update(bizCardNo, patch) {
       const member = data.members.find((m) => m.bizCardNo === bizCardNo)
-      if (!member) return undefined
+      if (!member) {
+        return undefined
+      }
       Object.assign(member, stripUndefined(patch), { updatedAt: now() })
       await persist()
       return member

@@ -28,16 +28,24 @@ export function escapeHtml(value: unknown): string {
 
 /** 138****8000: the page is a demo, but it still should not show full phone numbers. */
 function maskMobile(mobile: string | undefined): string {
-  if (!mobile) return ''
+  if (!mobile) {
+    return ''
+  }
   return mobile.length >= 7 ? `${mobile.slice(0, 3)}****${mobile.slice(-4)}` : '****'
 }
 
 /** Masks personal fields of a logged request body (mobile, certificate number). */
 function redact(body: unknown): unknown {
-  if (body === null || typeof body !== 'object') return body
+  if (body === null || typeof body !== 'object') {
+    return body
+  }
   const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) }
-  if (typeof copy.mobile === 'string') copy.mobile = maskMobile(copy.mobile)
-  if (typeof copy.certNo === 'string') copy.certNo = '****'
+  if (typeof copy.mobile === 'string') {
+    copy.mobile = maskMobile(copy.mobile)
+  }
+  if (typeof copy.certNo === 'string') {
+    copy.certNo = '****'
+  }
   return copy
 }
 

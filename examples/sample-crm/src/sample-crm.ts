@@ -60,7 +60,9 @@ export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleC
     token: options.token,
     onRequest: ({ path, body }) => {
       requests.push({ path, body, at: new Date().toISOString() })
-      if (requests.length > MAX_RECORDED) requests.shift()
+      if (requests.length > MAX_RECORDED) {
+        requests.shift()
+      }
       log(`kaguan → ${path} ${JSON.stringify(body)}`)
     },
     onError: (error, path) => log(`${path} failed: ${String(error)}`),
@@ -85,7 +87,9 @@ export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleC
         },
         options.welcomePoints ?? 100,
       )
-      if (created) log(`registered ${member.bizCardNo} for ${member.alipayUserId}`)
+      if (created) {
+        log(`registered ${member.bizCardNo} for ${member.alipayUserId}`)
+      }
       return answer(member)
     },
 
@@ -113,7 +117,11 @@ export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleC
         )
       }
       const now = Date.now()
-      for (const [code, entry] of codes) if (entry.expiresAt < now) codes.delete(code)
+      for (const [code, entry] of codes) {
+        if (entry.expiresAt < now) {
+          codes.delete(code)
+        }
+      }
       // 18 digits starting with 88: scannable as a barcode, unlikely to collide with card numbers.
       const codeValue =
         '88' +
@@ -165,7 +173,9 @@ export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleC
     log(`page update ${bizCardNo}: ${notice.text}`)
     const id = String(randomInt(1e9, 1e10))
     notices.set(id, notice)
-    if (notices.size > 50) notices.delete(notices.keys().next().value as string)
+    if (notices.size > 50) {
+      notices.delete(notices.keys().next().value as string)
+    }
     res.writeHead(303, { location: `/?notice=${id}` }).end()
   }
 
@@ -175,14 +185,18 @@ export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleC
     try {
       return await core.updateCard(params)
     } catch (error) {
-      if (error instanceof CrmSdkError) return error
+      if (error instanceof CrmSdkError) {
+        return error
+      }
       throw error
     }
   }
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sample-crm.invalid')
-    if (url.pathname.startsWith('/card/')) return crm(req, res)
+    if (url.pathname.startsWith('/card/')) {
+      return crm(req, res)
+    }
     if (req.method === 'GET' && url.pathname === '/') {
       const notice = notices.get(url.searchParams.get('notice') ?? '')
       return sendHtml(
@@ -202,7 +216,9 @@ export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleC
     if (req.method === 'POST' && url.pathname === '/members/update') {
       updateFromPage(req, res).catch((error: unknown) => {
         log(`page update failed: ${String(error)}`)
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+        }
         res.end('内部错误')
       })
       return
@@ -247,7 +263,9 @@ function describeResult(bizCardNo: string, result: CoreResult | CrmSdkError): No
   if (result instanceof CrmSdkError) {
     return { ok: false, text: `已保存，但同步卡管失败：${result.message}` }
   }
-  if (result.status === 'OK') return { ok: true, text: `OK：${bizCardNo} 已同步到卡管` }
+  if (result.status === 'OK') {
+    return { ok: true, text: `OK：${bizCardNo} 已同步到卡管` }
+  }
   return {
     ok: false,
     text: `FAIL：${result.errmsg}${result.errcode ? `（${result.errcode}）` : ''}`,
@@ -259,7 +277,9 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > MAX_FORM_BYTES) throw new Error('form too large')
+    if (size > MAX_FORM_BYTES) {
+      throw new Error('form too large')
+    }
     chunks.push(chunk as Buffer)
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'))

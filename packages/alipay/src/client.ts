@@ -155,7 +155,9 @@ type GatewayResult = Record<string, unknown> & {
  */
 export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
   for (const field of ['appId', 'privateKey', 'alipayPublicKey', 'gateway'] as const) {
-    if (!config[field]) throw configError(`${field} is required`)
+    if (!config[field]) {
+      throw configError(`${field} is required`)
+    }
   }
   try {
     new URL(config.gateway)
@@ -205,7 +207,9 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
     try {
       const sdk = sdkFor(opts.timeoutMs ?? defaultTimeout)
       if (formData) {
-        for (const [key, value] of Object.entries(protocol)) formData.addField(key, value)
+        for (const [key, value] of Object.entries(protocol)) {
+          formData.addField(key, value)
+        }
         result = await sdk.exec(method, {}, { formData, validateSign: true, traceId: requestId })
       } else {
         result = await sdk.exec(
@@ -326,14 +330,22 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
 /** The protocol params a call adds; empty values are left out (the SDK would sign them, §1.4). */
 function protocolParams(opts: CallOptions): Record<string, string> {
   const out: Record<string, string> = {}
-  if (opts.appAuthToken) out.app_auth_token = opts.appAuthToken
-  if (opts.authToken) out.auth_token = opts.authToken
-  if (opts.notifyUrl) out.notify_url = opts.notifyUrl
+  if (opts.appAuthToken) {
+    out.app_auth_token = opts.appAuthToken
+  }
+  if (opts.authToken) {
+    out.auth_token = opts.authToken
+  }
+  if (opts.notifyUrl) {
+    out.notify_url = opts.notifyUrl
+  }
   return out
 }
 
 function requireUser(opts: UserCallOptions | undefined, method: string): UserCallOptions {
-  if (!opts?.authToken) throw configError(`${method} needs the user's authToken`)
+  if (!opts?.authToken) {
+    throw configError(`${method} needs the user's authToken`)
+  }
   return opts
 }
 
@@ -355,7 +367,9 @@ function configError(msg: string, cause?: unknown): AlipayError {
  * status is read back from the message.
  */
 function translateFailure(err: unknown, method: string, requestId: string): AlipayError {
-  if (err instanceof AlipayError) return err
+  if (err instanceof AlipayError) {
+    return err
+  }
   if (err instanceof ResponseSignatureMismatch) {
     return new AlipayError({
       code: AlipayErrorCode.ResponseSignatureInvalid,

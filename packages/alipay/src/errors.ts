@@ -64,11 +64,15 @@ export function isRetryable(failure: {
   httpStatus?: number | undefined
 }): boolean {
   const { code, subCode, httpStatus } = failure
-  if (code === AlipayErrorCode.Network || code === AlipayErrorCode.Timeout) return true
+  if (code === AlipayErrorCode.Network || code === AlipayErrorCode.Timeout) {
+    return true
+  }
   if (code === AlipayErrorCode.Http) {
     return httpStatus !== undefined && (httpStatus >= 500 || httpStatus === 429)
   }
-  if (code === GatewayCode.ServiceUnavailable) return true
+  if (code === GatewayCode.ServiceUnavailable) {
+    return true
+  }
   if (subCode !== undefined && (subCode.startsWith('isp.') || TRY_LATER_SUB_CODES.has(subCode))) {
     return true
   }
@@ -129,10 +133,14 @@ export class AlipayError extends Error {
 
 function describe(init: AlipayErrorInit): string {
   let text = `${init.method ?? 'alipay'}: ${init.code}`
-  if (init.msg) text += ` ${init.msg}`
+  if (init.msg) {
+    text += ` ${init.msg}`
+  }
   if (init.subCode || init.subMsg) {
     text += ` (${init.subCode ?? ''}${init.subMsg ? `: ${init.subMsg}` : ''})`
   }
-  if (init.traceId) text += ` [traceId ${init.traceId}]`
+  if (init.traceId) {
+    text += ` [traceId ${init.traceId}]`
+  }
   return text
 }

@@ -22,7 +22,9 @@ describe('normalizePrivateKey', () => {
   it('gives the same PKCS#8 PEM for PKCS#8/PKCS#1, PEM/bare base64', () => {
     const forms = [appKeys.privateKey, bare(appKeys.privateKey), appKeys.privateKeyPkcs1Base64]
     const normalised = forms.map(normalizePrivateKey)
-    for (const pem of normalised) expect(pem).toBe(normalised[0])
+    for (const pem of normalised) {
+      expect(pem).toBe(normalised[0])
+    }
     expect(normalised[0]).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
   })
 
@@ -36,7 +38,9 @@ describe('normalizePrivateKey', () => {
 describe('normalizePublicKey', () => {
   it('gives the same SPKI PEM for SPKI/PKCS#1, PEM/bare base64', () => {
     const forms = [appKeys.publicKey, appKeys.publicKeyBase64, pkcs1PublicPem, bare(pkcs1PublicPem)]
-    for (const form of forms) expect(normalizePublicKey(form)).toBe(appKeys.publicKey)
+    for (const form of forms) {
+      expect(normalizePublicKey(form)).toBe(appKeys.publicKey)
+    }
   })
 
   it('derives the public key of a private key, and its bare base64', () => {

@@ -30,7 +30,9 @@ function derOf(key: string): Buffer {
 function privateKeyObject(key: string): KeyObject {
   const text = key.trim()
   try {
-    if (text.startsWith('-----BEGIN')) return createPrivateKey(text)
+    if (text.startsWith('-----BEGIN')) {
+      return createPrivateKey(text)
+    }
     const der = derOf(text)
     try {
       return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
@@ -45,7 +47,9 @@ function privateKeyObject(key: string): KeyObject {
 function publicKeyObject(key: string): KeyObject {
   const text = key.trim()
   try {
-    if (text.startsWith('-----BEGIN')) return createPublicKey(text)
+    if (text.startsWith('-----BEGIN')) {
+      return createPublicKey(text)
+    }
     const der = derOf(text)
     try {
       return createPublicKey({ key: der, format: 'der', type: 'spki' })

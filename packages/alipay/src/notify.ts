@@ -115,7 +115,9 @@ export function verifyNotify(
   options: NotifyVerifyOptions = {},
 ): NotifyVerification<AlipayNotify> {
   const checked = checkSignature(input, alipayPublicKey, options.charset ?? 'utf-8')
-  if (!checked.ok) return checked
+  if (!checked.ok) {
+    return checked
+  }
   return { ok: true, message: toNotify(checked.message) }
 }
 
@@ -129,7 +131,9 @@ export function verifyCouponNotify(
   options: NotifyVerifyOptions = {},
 ): NotifyVerification<CouponReceivedNotify> {
   const checked = checkSignature(input, alipayPublicKey, options.charset ?? 'utf-8')
-  if (!checked.ok) return checked
+  if (!checked.ok) {
+    return checked
+  }
   const params = checked.message
   if (params.notify_type !== 'koubei_receive_coupon_notify') {
     return reject('bad-message', `notify_type is ${params.notify_type ?? 'missing'}`)
@@ -165,7 +169,9 @@ export function verifyGatewayMessage(
   options: NotifyVerifyOptions = {},
 ): NotifyVerification<GatewayMessage | GatewayServiceMessage> {
   const checked = checkSignature(input, alipayPublicKey, options.charset ?? 'utf-8')
-  if (!checked.ok) return checked
+  if (!checked.ok) {
+    return checked
+  }
   const params = checked.message
   if (params.msg_method) {
     let bizContent: unknown = undefined
@@ -204,12 +210,18 @@ export function verifyGatewayMessage(
  * the message is another one or lacks a required field.
  */
 export function openCardResultOf(message: GatewayMessage): OpenCardResult | undefined {
-  if (message.msgMethod !== 'alipay.user.opencard.result.notify') return undefined
+  if (message.msgMethod !== 'alipay.user.opencard.result.notify') {
+    return undefined
+  }
   const biz = message.bizContent
-  if (typeof biz !== 'object' || biz === null) return undefined
+  if (typeof biz !== 'object' || biz === null) {
+    return undefined
+  }
   const record = biz as Record<string, unknown>
   for (const field of ['template_id', 'biz_card_no', 'external_card_no', 'success']) {
-    if (typeof record[field] !== 'string') return undefined
+    if (typeof record[field] !== 'string') {
+      return undefined
+    }
   }
   return record as unknown as OpenCardResult
 }
@@ -226,11 +238,15 @@ export function verifyMdcodeNotify(
 ): NotifyVerification<MdcodeNotify> {
   const key = options.alipayPublicKey ?? MDCODE_ALIPAY_PUBLIC_KEY
   const checked = checkSignature(input, key, options.charset ?? 'gbk')
-  if (!checked.ok) return checked
+  if (!checked.ok) {
+    return checked
+  }
   const params = checked.message
   // The FAQ names the field `BizCardNo`; accept the snake_case spelling other notifies use.
   const bizCardNo = params.BizCardNo ?? params.biz_card_no
-  if (!bizCardNo) return reject('bad-message', 'BizCardNo is missing')
+  if (!bizCardNo) {
+    return reject('bad-message', 'BizCardNo is missing')
+  }
   return { ok: true, message: { bizCardNo, params } }
 }
 
@@ -246,7 +262,11 @@ export function parseFormBody(
   const pairs = formPairs(body)
   const decoder = new TextDecoder(charsetOf(pairs, fallbackCharset))
   const out: Record<string, string> = {}
-  for (const [key, value] of pairs) if (!(key in out)) out[key] = decoder.decode(value)
+  for (const [key, value] of pairs) {
+    if (!(key in out)) {
+      out[key] = decoder.decode(value)
+    }
+  }
   return out
 }
 
@@ -263,14 +283,20 @@ export function decodeApplyCardUrl(url: string): string {
  * `[{"OPEN_FORM_FIELD_MOBILE":"1380000"}, ...]`) into one record.
  */
 export function parseActivateFormInfos(infos: string | undefined): Record<string, string> {
-  if (!infos) return {}
+  if (!infos) {
+    return {}
+  }
   const parsed: unknown = JSON.parse(infos)
   const out: Record<string, string> = {}
   const items: unknown[] = Array.isArray(parsed) ? parsed : [parsed]
   for (const item of items) {
-    if (typeof item !== 'object' || item === null) continue
+    if (typeof item !== 'object' || item === null) {
+      continue
+    }
     for (const [key, value] of Object.entries(item)) {
-      if (value !== null && value !== undefined) out[key] = String(value)
+      if (value !== null && value !== undefined) {
+        out[key] = String(value)
+      }
     }
   }
   return out
@@ -291,7 +317,9 @@ function checkSignature(input: NotifyInput, publicKey: string, fallbackCharset: 
   if (typeof input === 'string' || Buffer.isBuffer(input)) {
     const pairs = formPairs(input)
     const charset = charsetOf(pairs, fallbackCharset)
-    if (charset !== 'utf-8') return checkBytes(pairs, charset, publicKey)
+    if (charset !== 'utf-8') {
+      return checkBytes(pairs, charset, publicKey)
+    }
     return checkParams(parseFormBody(input, 'utf-8'), publicKey)
   }
   return checkParams({ ...input }, publicKey)
@@ -300,9 +328,13 @@ function checkSignature(input: NotifyInput, publicKey: string, fallbackCharset: 
 /** UTF-8 parameters: the official SDK's check, then the Java-style "empty values dropped" one. */
 function checkParams(params: Record<string, string>, publicKey: string): Checked {
   const { sign, ...rest } = params
-  if (!sign) return reject('missing-sign')
+  if (!sign) {
+    return reject('missing-sign')
+  }
   const sdk = notifySdk(publicKey)
-  if (sdk.checkNotifySignV2(params)) return { ok: true, message: rest }
+  if (sdk.checkNotifySignV2(params)) {
+    return { ok: true, message: rest }
+  }
   const nonEmpty = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== ''))
   if (
     Object.keys(nonEmpty).length !== Object.keys(params).length &&
@@ -319,12 +351,16 @@ function checkBytes(pairs: [string, Buffer][], charset: string, publicKey: strin
   const params: Record<string, string> = {}
   const bytes = new Map<string, Buffer>()
   for (const [key, value] of pairs) {
-    if (bytes.has(key)) continue
+    if (bytes.has(key)) {
+      continue
+    }
     bytes.set(key, value)
     params[key] = decoder.decode(value)
   }
   const { sign, ...rest } = params
-  if (!sign) return reject('missing-sign')
+  if (!sign) {
+    return reject('missing-sign')
+  }
   const signType: SignType = params.sign_type === 'RSA' ? 'RSA' : 'RSA2'
   const variants: { exclude: string[]; dropEmpty: boolean }[] = [
     { exclude: ['sign', 'sign_type'], dropEmpty: true },
@@ -339,7 +375,9 @@ function checkBytes(pairs: [string, Buffer][], charset: string, publicKey: strin
       .sort(byteOrder)
     const parts: Buffer[] = []
     keys.forEach((k, i) => {
-      if (i > 0) parts.push(Buffer.from('&'))
+      if (i > 0) {
+        parts.push(Buffer.from('&'))
+      }
       parts.push(Buffer.from(`${k}=`), bytes.get(k) ?? Buffer.alloc(0))
     })
     if (verifyContent(Buffer.concat(parts), sign, publicKey, signType)) {
@@ -363,7 +401,9 @@ function formPairs(body: string | Buffer): [string, Buffer][] {
   const text = fromBytes ? body.toString('latin1') : body
   const pairs: [string, Buffer][] = []
   for (const part of text.split('&')) {
-    if (part === '') continue
+    if (part === '') {
+      continue
+    }
     const eq = part.indexOf('=')
     const rawKey = eq === -1 ? part : part.slice(0, eq)
     const rawValue = eq === -1 ? '' : part.slice(eq + 1)
@@ -381,14 +421,18 @@ function percentDecode(text: string, fromBytes: boolean): Buffer {
   const bytes: number[] = []
   for (let i = 0; i < text.length; i++) {
     const ch = text[i] ?? ''
-    if (ch === '+') bytes.push(0x20)
-    else if (ch === '%' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+    if (ch === '+') {
+      bytes.push(0x20)
+    } else if (ch === '%' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
       bytes.push(parseInt(text.slice(i + 1, i + 3), 16))
       i += 2
     } else {
       const code = ch.charCodeAt(0)
-      if (code < 0x80 || (fromBytes && code < 0x100)) bytes.push(code)
-      else bytes.push(...Buffer.from(ch, 'utf8'))
+      if (code < 0x80 || (fromBytes && code < 0x100)) {
+        bytes.push(code)
+      } else {
+        bytes.push(...Buffer.from(ch, 'utf8'))
+      }
     }
   }
   return Buffer.from(bytes)

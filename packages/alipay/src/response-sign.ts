@@ -11,11 +11,17 @@ export function extractSignedNode(body: string, key: string): string | undefined
   let at = body.indexOf(needle)
   while (at !== -1) {
     let i = at + needle.length
-    while (i < body.length && /\s/.test(body[i] ?? '')) i++
+    while (i < body.length && /\s/.test(body[i] ?? '')) {
+      i++
+    }
     if (body[i] === ':') {
       i++
-      while (i < body.length && /\s/.test(body[i] ?? '')) i++
-      if (body[i] !== '{') return undefined
+      while (i < body.length && /\s/.test(body[i] ?? '')) {
+        i++
+      }
+      if (body[i] !== '{') {
+        return undefined
+      }
       const end = matchingBrace(body, i)
       return end === -1 ? undefined : body.slice(i, end + 1)
     }
@@ -30,15 +36,20 @@ function matchingBrace(text: string, start: number): number {
   for (let i = start; i < text.length; i++) {
     const ch = text[i]
     if (inString) {
-      if (ch === '\\') i++
-      else if (ch === '"') inString = false
+      if (ch === '\\') {
+        i++
+      } else if (ch === '"') {
+        inString = false
+      }
     } else if (ch === '"') {
       inString = true
     } else if (ch === '{') {
       depth++
     } else if (ch === '}') {
       depth--
-      if (depth === 0) return i
+      if (depth === 0) {
+        return i
+      }
     }
   }
   return -1

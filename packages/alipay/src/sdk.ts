@@ -42,7 +42,9 @@ export class VerifyingAlipaySdk extends AlipaySdk {
     const nodeKey = extractSignedNode(responseDataRaw, responseKey) ? responseKey : 'error_response'
     const node = extractSignedNode(responseDataRaw, nodeKey)
     if (typeof serverSign !== 'string' || serverSign === '') {
-      if (node !== undefined && !isSuccess(node)) return
+      if (node !== undefined && !isSuccess(node)) {
+        return
+      }
       throw new ResponseSignatureMismatch('response has no sign', responseDataRaw, traceId)
     }
     try {
@@ -52,7 +54,9 @@ export class VerifyingAlipaySdk extends AlipaySdk {
       // fall through to our own extraction
     }
     if (node !== undefined) {
-      if (verifyContent(node, serverSign, this.#alipayPublicKey)) return
+      if (verifyContent(node, serverSign, this.#alipayPublicKey)) {
+        return
+      }
       if (
         node.includes('\\/') &&
         verifyContent(node.replaceAll('\\/', '/'), serverSign, this.#alipayPublicKey)

@@ -41,7 +41,9 @@ async function failure(promise: Promise<unknown>): Promise<AlipayError> {
 /** All params of the last request, query and urlencoded body merged, as the gateway verifies. */
 function lastParams(): Record<string, string> {
   const seen = gateway.seen.at(-1)
-  if (!seen) throw new Error('no request')
+  if (!seen) {
+    throw new Error('no request')
+  }
   return { ...seen.query, ...seen.form }
 }
 

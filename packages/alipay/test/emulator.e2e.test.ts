@@ -38,7 +38,9 @@ async function driver<T>(path: string, body?: unknown): Promise<T> {
     body: body === undefined ? null : JSON.stringify(body),
   })
   const text = await response.text()
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${text}`)
+  if (!response.ok) {
+    throw new Error(`${path}: HTTP ${response.status} ${text}`)
+  }
   return JSON.parse(text) as T
 }
 
@@ -51,7 +53,9 @@ const inDays = (days: number) =>
 
 describe.skipIf(!startEmulator)('AlipayClient against @kaguan/emulator', () => {
   beforeAll(async () => {
-    if (!startEmulator) return
+    if (!startEmulator) {
+      return
+    }
     emulator = await startEmulator({ port: 0 })
     const registered = await driver<{ appId: string; alipayPublicKey: string }>(
       '/__emulator/apps',

@@ -3,27 +3,51 @@ import { Type, type Static } from '@sinclair/typebox'
 const Id = Type.String({ minLength: 1, maxLength: 64 })
 
 /** Where the merchant's Alipay calls go: Alipay's production or sandbox gateway, or any URL (the emulator). */
-export const AlipayGateway = Type.Union([Type.Literal('production'), Type.Literal('sandbox'), Type.String({ pattern: '^https?://' })], {
-  description: '`production`, `sandbox`, or a gateway URL such as the emulator http://127.0.0.1:8090/gateway.do',
-})
+export const AlipayGateway = Type.Union(
+  [Type.Literal('production'), Type.Literal('sandbox'), Type.String({ pattern: '^https?://' })],
+  {
+    description:
+      '`production`, `sandbox`, or a gateway URL such as the emulator http://127.0.0.1:8090/gateway.do',
+  },
+)
 
-export const MerchantCreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
+export const MerchantCreateBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+)
 export type MerchantCreateBody = Static<typeof MerchantCreateBody>
 
 export const AlipayAppBody = Type.Object(
   {
     appId: Type.String({ pattern: '^[0-9]{16}$', description: '应用 APPID (16 digits)' }),
-    privateKey: Type.Optional(Type.String({ minLength: 100, description: '应用私钥, PKCS#8 or PKCS#1, PEM or bare base64; kept when omitted' })),
-    alipayPublicKey: Type.Optional(Type.String({ minLength: 100, description: '支付宝公钥 (not the app public key); kept when omitted' })),
+    privateKey: Type.Optional(
+      Type.String({
+        minLength: 100,
+        description: '应用私钥, PKCS#8 or PKCS#1, PEM or bare base64; kept when omitted',
+      }),
+    ),
+    alipayPublicKey: Type.Optional(
+      Type.String({
+        minLength: 100,
+        description: '支付宝公钥 (not the app public key); kept when omitted',
+      }),
+    ),
     gateway: AlipayGateway,
-    appAuthToken: Type.Optional(Type.String({ description: 'ISV mode: the merchant app_auth_token; empty string clears it' })),
+    appAuthToken: Type.Optional(
+      Type.String({ description: 'ISV mode: the merchant app_auth_token; empty string clears it' }),
+    ),
   },
   { additionalProperties: false },
 )
 export type AlipayAppBody = Static<typeof AlipayAppBody>
 
 export const PublicUrlBody = Type.Object(
-  { publicBaseUrl: Type.String({ minLength: 1, description: 'The public https base URL of the mini role, e.g. https://card.example.com' }) },
+  {
+    publicBaseUrl: Type.String({
+      minLength: 1,
+      description: 'The public https base URL of the mini role, e.g. https://card.example.com',
+    }),
+  },
   { additionalProperties: false },
 )
 export type PublicUrlBody = Static<typeof PublicUrlBody>
@@ -31,9 +55,37 @@ export type PublicUrlBody = Static<typeof PublicUrlBody>
 export const CrmBody = Type.Object(
   {
     mode: Type.Union([Type.Literal('none'), Type.Literal('crm')]),
-    baseUrl: Type.Optional(Type.String({ description: 'CRM base URL; kaguan POSTs to <baseUrl>/card/openCardInfo etc.' })),
-    token: Type.Optional(Type.String({ minLength: 8, description: 'Value kaguan sends in the `token` header; kept when omitted' })),
-    publicKey: Type.Optional(Type.String({ minLength: 100, description: "The CRM's RSA2 public key (SPKI PEM or bare base64); kept when omitted" })),
+    baseUrl: Type.Optional(
+      Type.String({
+        description: 'CRM base URL; kaguan POSTs to <baseUrl>/card/openCardInfo etc.',
+      }),
+    ),
+    token: Type.Optional(
+      Type.String({
+        minLength: 8,
+        description: 'Value kaguan sends in the `token` header; kept when omitted',
+      }),
+    ),
+    publicKey: Type.Optional(
+      Type.String({
+        minLength: 100,
+        description: "The CRM's RSA2 public key (SPKI PEM or bare base64); kept when omitted",
+      }),
+    ),
+    strictReplay: Type.Optional(
+      Type.Boolean({ description: 'Require timestamp + nonce on every signed call from the CRM' }),
+    ),
+    memberNoPrefix: Type.Optional(
+      Type.String({
+        pattern: '^[A-Z0-9]{0,8}$',
+        description: 'No-CRM mode: prefix of the card numbers kaguan issues',
+      }),
+    ),
+    memberNoStyle: Type.Optional(
+      Type.Union([Type.Literal('random'), Type.Literal('sequential')], {
+        description: 'No-CRM mode: unguessable or sequential card numbers',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -55,7 +107,10 @@ export const MerchantView = Type.Object({
   }),
   publicBaseUrl: Type.Union([Type.String(), Type.Null()]),
   consoleAddresses: Type.Union([
-    Type.Object({ appGateway: Type.String(), callback: Type.String() }, { description: 'Paste these into the Alipay open platform (应用网关 / 授权回调地址)' }),
+    Type.Object(
+      { appGateway: Type.String(), callback: Type.String() },
+      { description: 'Paste these into the Alipay open platform (应用网关 / 授权回调地址)' },
+    ),
     Type.Null(),
   ]),
   crm: Type.Object({
@@ -63,6 +118,11 @@ export const MerchantView = Type.Object({
     baseUrl: Type.Union([Type.String(), Type.Null()]),
     tokenSet: Type.Boolean(),
     publicKeyFingerprint: Type.Union([Type.String(), Type.Null()]),
+    strictReplay: Type.Boolean(),
+  }),
+  memberNumbers: Type.Object({
+    prefix: Type.String(),
+    style: Type.Union([Type.Literal('random'), Type.Literal('sequential')]),
   }),
   createdAt: Type.String(),
 })
@@ -83,7 +143,12 @@ export const ShopBody = Type.Object(
     address: Type.String({ maxLength: 256, default: '' }),
     latitude: Type.Number({ minimum: -90, maximum: 90 }),
     longitude: Type.Number({ minimum: -180, maximum: 180 }),
-    alipayShopId: Type.Optional(Type.String({ maxLength: 64, description: "Alipay's shop id (门店ID), needed to list the shop on the card" })),
+    alipayShopId: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: "Alipay's shop id (门店ID), needed to list the shop on the card",
+      }),
+    ),
     phone: Type.Optional(Type.String({ maxLength: 32 })),
   },
   { additionalProperties: false },
@@ -96,8 +161,18 @@ export type ShopView = Static<typeof ShopView>
 export const ImageUploadBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 64 }),
-    type: Type.Union([Type.Literal('jpg'), Type.Literal('jpeg'), Type.Literal('png'), Type.Literal('gif'), Type.Literal('bmp')]),
-    contentBase64: Type.String({ minLength: 4, maxLength: 4 * 1024 * 1024, description: 'The image file, base64 (≤ 3 MB)' }),
+    type: Type.Union([
+      Type.Literal('jpg'),
+      Type.Literal('jpeg'),
+      Type.Literal('png'),
+      Type.Literal('gif'),
+      Type.Literal('bmp'),
+    ]),
+    contentBase64: Type.String({
+      minLength: 4,
+      maxLength: 4 * 1024 * 1024,
+      description: 'The image file, base64 (≤ 3 MB)',
+    }),
   },
   { additionalProperties: false },
 )

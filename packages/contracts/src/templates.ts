@@ -6,22 +6,63 @@ const Colour = Type.String({ minLength: 4, maxLength: 32, description: '#RRGGBB 
 export const Validity = Type.Union(
   [
     Type.Object({ type: Type.Literal('permanent') }, { additionalProperties: false }),
-    Type.Object({ type: Type.Literal('fixedEnd'), endDate: Type.String({ format: 'date', description: 'yyyy-MM-dd, last valid day' }) }, { additionalProperties: false }),
-    Type.Object({ type: Type.Literal('afterClaim'), days: Type.Integer({ minimum: 1, maximum: 3650 }) }, { additionalProperties: false }),
+    Type.Object(
+      {
+        type: Type.Literal('fixedEnd'),
+        endDate: Type.String({ format: 'date', description: 'yyyy-MM-dd, last valid day' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { type: Type.Literal('afterClaim'), days: Type.Integer({ minimum: 1, maximum: 3650 }) },
+      { additionalProperties: false },
+    ),
   ],
   { description: 'Permanent, until a fixed date, or N days after the card is claimed' },
 )
 
 export const CodeTypes = ['none', 'qr', 'barcode', 'dynamicQr', 'dynamicBarcode'] as const
-export const FormFields = ['mobile', 'name', 'gender', 'certNo', 'birthday', 'email', 'address', 'city'] as const
+export const FormFields = [
+  'mobile',
+  'name',
+  'gender',
+  'certNo',
+  'birthday',
+  'email',
+  'address',
+  'city',
+] as const
 export type FormField = (typeof FormFields)[number]
 
 const Column = Type.Union([
-  Type.Object({ kind: Type.Literal('point'), title: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('level'), title: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('balance'), title: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('text'), title: Type.String({ minLength: 1, maxLength: 16 }), value: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
-  Type.Object({ kind: Type.Literal('link'), title: Type.String({ minLength: 1, maxLength: 16 }), url: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+  Type.Object(
+    { kind: Type.Literal('point'), title: Type.String({ minLength: 1, maxLength: 16 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { kind: Type.Literal('level'), title: Type.String({ minLength: 1, maxLength: 16 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { kind: Type.Literal('balance'), title: Type.String({ minLength: 1, maxLength: 16 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('text'),
+      title: Type.String({ minLength: 1, maxLength: 16 }),
+      value: Type.String({ maxLength: 64 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('link'),
+      title: Type.String({ minLength: 1, maxLength: 16 }),
+      url: Type.String({ minLength: 1, maxLength: 1024 }),
+    },
+    { additionalProperties: false },
+  ),
 ])
 
 const Action = Type.Object(
@@ -29,7 +70,10 @@ const Action = Type.Object(
     code: Type.String({ pattern: '^[A-Za-z0-9_]{1,32}$' }),
     text: Type.String({ minLength: 1, maxLength: 6, description: 'At most 6 characters (Alipay)' }),
     target: Type.Union([
-      Type.Object({ kind: Type.Literal('url'), url: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+      Type.Object(
+        { kind: Type.Literal('url'), url: Type.String({ minLength: 1, maxLength: 1024 }) },
+        { additionalProperties: false },
+      ),
       Type.Object(
         {
           kind: Type.Literal('miniProgram'),
@@ -40,14 +84,20 @@ const Action = Type.Object(
         { additionalProperties: false },
       ),
     ]),
-    showInCardBag: Type.Boolean({ default: false, description: 'Shown in the card bag list; exactly 0 or 2 actions may set it (Alipay)' }),
+    showInCardBag: Type.Boolean({
+      default: false,
+      description: 'Shown in the card bag list; exactly 0 or 2 actions may set it (Alipay)',
+    }),
   },
   { additionalProperties: false },
 )
 
 const Level = Type.Object(
   {
-    code: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'The value that travels as the card level' }),
+    code: Type.String({
+      pattern: '^[A-Za-z0-9_-]{1,32}$',
+      description: 'The value that travels as the card level',
+    }),
     name: Type.String({ minLength: 1, maxLength: 16 }),
     description: Type.Optional(Type.String({ maxLength: 128 })),
   },
@@ -61,7 +111,10 @@ export const TemplateSpec = Type.Object(
       {
         name: Type.String({ minLength: 1, maxLength: 32, description: 'Card name' }),
         validity: Validity,
-        shopIds: Type.Array(Type.String(), { default: [], description: 'Applicable shops (kaguan shop ids)' }),
+        shopIds: Type.Array(Type.String(), {
+          default: [],
+          description: 'Applicable shops (kaguan shop ids)',
+        }),
         servicePhone: Type.Optional(Type.String({ maxLength: 32 })),
         description: Type.Optional(Type.String({ maxLength: 256 })),
       },
@@ -69,15 +122,28 @@ export const TemplateSpec = Type.Object(
     ),
     style: Type.Object(
       {
-        displayName: Type.Optional(Type.String({ maxLength: 32, description: 'Name shown in the wallet; the card name when absent' })),
-        logoImageId: Type.String({ minLength: 1, description: 'An uploaded image (kaguan image id)' }),
-        backgroundImageId: Type.String({ minLength: 1, description: 'An uploaded image (kaguan image id)' }),
+        displayName: Type.Optional(
+          Type.String({
+            maxLength: 32,
+            description: 'Name shown in the wallet; the card name when absent',
+          }),
+        ),
+        logoImageId: Type.String({
+          minLength: 1,
+          description: 'An uploaded image (kaguan image id)',
+        }),
+        backgroundImageId: Type.String({
+          minLength: 1,
+          description: 'An uploaded image (kaguan image id)',
+        }),
         fontColor: Colour,
         backgroundColor: Colour,
         code: Type.Object(
           {
             type: Type.Union(CodeTypes.map((c) => Type.Literal(c))),
-            refreshSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 600, description: 'Dynamic codes only' })),
+            refreshSeconds: Type.Optional(
+              Type.Integer({ minimum: 30, maximum: 600, description: 'Dynamic codes only' }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -90,17 +156,31 @@ export const TemplateSpec = Type.Object(
     form: Type.Object(
       {
         fields: Type.Array(
-          Type.Object({ field: Type.Union(FormFields.map((f) => Type.Literal(f))), required: Type.Boolean() }, { additionalProperties: false }),
+          Type.Object(
+            { field: Type.Union(FormFields.map((f) => Type.Literal(f))), required: Type.Boolean() },
+            { additionalProperties: false },
+          ),
           { minItems: 1, maxItems: 20 },
         ),
       },
-      { additionalProperties: false, description: 'The open-card form; at least one required field' },
+      {
+        additionalProperties: false,
+        description: 'The open-card form; at least one required field',
+      },
     ),
     defaults: Type.Object(
       {
-        point: Type.Integer({ minimum: 0, default: 0, description: 'Opening points (no-CRM mode)' }),
-        level: Type.Optional(Type.String({ description: 'Opening level code; must be one of levels' })),
-        balance: Type.Optional(Type.String({ pattern: '^\\d+(\\.\\d{1,2})?$', description: 'Opening balance in yuan' })),
+        point: Type.Integer({
+          minimum: 0,
+          default: 0,
+          description: 'Opening points (no-CRM mode)',
+        }),
+        level: Type.Optional(
+          Type.String({ description: 'Opening level code; must be one of levels' }),
+        ),
+        balance: Type.Optional(
+          Type.String({ pattern: '^\\d+(\\.\\d{1,2})?$', description: 'Opening balance in yuan' }),
+        ),
       },
       { additionalProperties: false, default: { point: 0 } },
     ),
@@ -109,14 +189,18 @@ export const TemplateSpec = Type.Object(
 )
 export type TemplateSpec = Static<typeof TemplateSpec>
 
-export const TemplateCreateBody = Type.Object({ spec: TemplateSpec }, { additionalProperties: false })
+export const TemplateCreateBody = Type.Object(
+  { spec: TemplateSpec },
+  { additionalProperties: false },
+)
 export type TemplateCreateBody = Static<typeof TemplateCreateBody>
 
 export const TemplateView = Type.Object({
   id: Type.String(),
   merchantId: Type.String(),
   status: Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('changed')], {
-    description: 'draft: never published; published: Alipay shows the draft; changed: edited since the last publish',
+    description:
+      'draft: never published; published: Alipay shows the draft; changed: edited since the last publish',
   }),
   spec: TemplateSpec,
   alipayTemplateId: Type.Union([Type.String(), Type.Null()]),
@@ -136,7 +220,15 @@ export const PublishResult = Type.Object({
 export type PublishResult = Static<typeof PublishResult>
 
 export const ClaimLinkBody = Type.Object(
-  { outString: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'The channel (渠道), echoed on claim' })) },
+  {
+    outString: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: 'The channel (渠道), echoed on claim',
+      }),
+    ),
+  },
   { additionalProperties: false },
 )
 export type ClaimLinkBody = Static<typeof ClaimLinkBody>
@@ -153,7 +245,11 @@ export const ClaimLinkView = Type.Object({
 export type ClaimLinkView = Static<typeof ClaimLinkView>
 
 export const ComponentBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 64 }), templateId: Type.String({ minLength: 1 }), outString: Type.Optional(Type.String({ maxLength: 256 })) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    templateId: Type.String({ minLength: 1 }),
+    outString: Type.Optional(Type.String({ maxLength: 256 })),
+  },
   { additionalProperties: false },
 )
 export type ComponentBody = Static<typeof ComponentBody>
@@ -164,7 +260,9 @@ export const ComponentView = Type.Object({
   templateId: Type.String(),
   name: Type.String(),
   outString: Type.Union([Type.String(), Type.Null()]),
-  publicUrl: Type.Union([Type.String(), Type.Null()], { description: 'What the mini-program page calls' }),
+  publicUrl: Type.Union([Type.String(), Type.Null()], {
+    description: 'What the mini-program page calls',
+  }),
   createdAt: Type.String(),
 })
 export type ComponentView = Static<typeof ComponentView>

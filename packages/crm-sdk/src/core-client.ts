@@ -83,7 +83,9 @@ export function createCoreClient(options: CoreClientOptions): CoreClient {
       )
     }
     const result = parseCoreResult(text)
-    if (result) return result
+    if (result) {
+      return result
+    }
     if (!response.ok) {
       throw new CrmSdkError(
         CrmSdkErrorCode.HttpStatus,
@@ -132,9 +134,13 @@ export function parseCoreResult(text: string): CoreResult | undefined {
   } catch {
     return undefined
   }
-  if (data === null || typeof data !== 'object') return undefined
+  if (data === null || typeof data !== 'object') {
+    return undefined
+  }
   const record = data as Record<string, unknown>
-  if (record.status === 'OK') return { status: 'OK' }
+  if (record.status === 'OK') {
+    return { status: 'OK' }
+  }
   if (record.status === 'FAIL') {
     return {
       status: 'FAIL',
@@ -176,7 +182,9 @@ function optional(key: string, value: number | string | undefined): Record<strin
 }
 
 function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
+  if (!(error instanceof Error)) {
+    return String(error)
+  }
   // undici hides the socket error (ECONNREFUSED…) in `cause`; that is the useful part.
   const cause = (error as { cause?: unknown }).cause
   return cause instanceof Error ? `${error.message} (${cause.message})` : error.message

@@ -65,7 +65,9 @@ class InputError extends Error {
  * http.createServer(createCrmHandler({ token, openCardInfo, cardChange, mdCodeChange })).listen(8082)
  */
 export function createCrmHandler(options: CrmHandlerOptions): RequestListener {
-  if (!options.token) throw new TypeError('createCrmHandler: token must be a non-empty string')
+  if (!options.token) {
+    throw new TypeError('createCrmHandler: token must be a non-empty string')
+  }
   const expected = digest(options.token)
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const onError =
@@ -131,8 +133,11 @@ export function createCrmHandler(options: CrmHandlerOptions): RequestListener {
     handle(req, res).catch((error: unknown) => {
       // Only reachable if writing the answer itself failed (socket gone); nothing left to tell the client.
       onError(error, (req.url ?? '/') as CrmPath)
-      if (!res.headersSent) fail(res, 500, 'INTERNAL', 'internal error')
-      else res.destroy()
+      if (!res.headersSent) {
+        fail(res, 500, 'INTERNAL', 'internal error')
+      } else {
+        res.destroy()
+      }
     })
   }
 }
@@ -146,7 +151,9 @@ function digest(text: string): Buffer {
  * the comparison time nor an early length check reveals how long or how right the guess was.
  */
 function tokenMatches(header: string | string[] | undefined, expected: Buffer): boolean {
-  if (typeof header !== 'string' || header === '') return false
+  if (typeof header !== 'string' || header === '') {
+    return false
+  }
   return timingSafeEqual(digest(header), expected)
 }
 
@@ -154,13 +161,17 @@ const TOO_LARGE = Symbol('too large')
 
 function readBody(req: IncomingMessage, limit: number): Promise<string | typeof TOO_LARGE> {
   const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(TOO_LARGE)
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.resolve(TOO_LARGE)
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     let done = false
     req.on('data', (chunk: Buffer) => {
-      if (done) return
+      if (done) {
+        return
+      }
       size += chunk.length
       if (size > limit) {
         done = true
@@ -170,7 +181,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | typeof 
       chunks.push(chunk)
     })
     req.on('end', () => {
-      if (!done) resolve(Buffer.concat(chunks).toString('utf8'))
+      if (!done) {
+        resolve(Buffer.concat(chunks).toString('utf8'))
+      }
     })
     req.on('error', reject)
   })
@@ -201,15 +214,23 @@ function parseBody(
 /** Reads a text field: numbers are written as text, null/'' count as absent. */
 function text(body: Record<string, unknown>, field: string): string | undefined {
   const value = body[field]
-  if (value === undefined || value === null || value === '') return undefined
-  if (typeof value === 'string') return value
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  if (value === undefined || value === null || value === '') {
+    return undefined
+  }
+  if (typeof value === 'string') {
+    return value
+  }
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    return String(value)
+  }
   throw new InputError(field, `${field} must be a string`)
 }
 
 function requiredText(body: Record<string, unknown>, field: string): string {
   const value = text(body, field)
-  if (value === undefined) throw new InputError(field, `${field} is required`)
+  if (value === undefined) {
+    throw new InputError(field, `${field} is required`)
+  }
   return value
 }
 
@@ -233,7 +254,9 @@ function readOpenCardInfo(body: Record<string, unknown>): OpenCardInfoRequest {
     'bizCardNo',
   ] as const) {
     const value = text(body, field)
-    if (value !== undefined) input[field] = value
+    if (value !== undefined) {
+      input[field] = value
+    }
   }
   return input
 }

@@ -37,8 +37,12 @@ export type KeyInput = string | KeyObject
 export function canonicalString(params: SignableParams): string {
   const entries: Array<[Buffer, string, string]> = []
   for (const [key, value] of Object.entries(params)) {
-    if ((SIGNATURE_PARAM_KEYS as readonly string[]).includes(key)) continue
-    if (value === null || value === undefined || value === '') continue
+    if ((SIGNATURE_PARAM_KEYS as readonly string[]).includes(key)) {
+      continue
+    }
+    if (value === null || value === undefined || value === '') {
+      continue
+    }
     if (typeof value === 'object' || typeof value === 'function' || typeof value === 'symbol') {
       // A nested object has no agreed string form in the Java/PHP signers: refuse instead of guessing.
       throw new CrmSdkError(CrmSdkErrorCode.InputInvalid, `parameter ${key} must be a string`, {
@@ -73,10 +77,14 @@ export function verifyParams(
 ): boolean {
   const key = toPublicKey(publicKey)
   const signature = pickSignature(params)
-  if (signature === undefined) return false
+  if (signature === undefined) {
+    return false
+  }
   const scalars: Record<string, ParamValue> = {}
   for (const [name, value] of Object.entries(params)) {
-    if (value !== null && typeof value === 'object') return false
+    if (value !== null && typeof value === 'object') {
+      return false
+    }
     scalars[name] = value as ParamValue
   }
   const verifier = createVerify('RSA-SHA256')
@@ -101,7 +109,9 @@ function pickSignature(params: Readonly<Record<string, unknown>>): string | unde
 
 /** Reads a private key: PEM (PKCS#8 or PKCS#1), bare base64 PKCS#8 DER, or a KeyObject. */
 export function toPrivateKey(input: KeyInput): KeyObject {
-  if (typeof input !== 'string') return input
+  if (typeof input !== 'string') {
+    return input
+  }
   try {
     return input.includes('-----BEGIN')
       ? createPrivateKey(input)
@@ -118,7 +128,9 @@ export function toPrivateKey(input: KeyInput): KeyObject {
 
 /** Reads a public key: PEM (SPKI or PKCS#1), bare base64 SPKI DER, or a KeyObject. */
 export function toPublicKey(input: KeyInput): KeyObject {
-  if (typeof input !== 'string') return input
+  if (typeof input !== 'string') {
+    return input
+  }
   try {
     return input.includes('-----BEGIN')
       ? createPublicKey(input)
@@ -135,7 +147,9 @@ export function toPublicKey(input: KeyInput): KeyObject {
 
 function base64Der(text: string): Buffer {
   const compact = text.replace(/\s+/g, '')
-  if (!/^[A-Za-z0-9+/]+=*$/.test(compact)) throw new Error('not base64')
+  if (!/^[A-Za-z0-9+/]+=*$/.test(compact)) {
+    throw new Error('not base64')
+  }
   return Buffer.from(compact, 'base64')
 }
 

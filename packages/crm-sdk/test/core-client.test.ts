@@ -13,7 +13,9 @@ interface Received {
 /** A stand-in for kaguan core: verifies the signature, answers FAIL for bizCardNo "UNKNOWN". */
 async function readParams(req: IncomingMessage): Promise<Record<string, string>> {
   const chunks: Buffer[] = []
-  for await (const chunk of req) chunks.push(chunk as Buffer)
+  for await (const chunk of req) {
+    chunks.push(chunk as Buffer)
+  }
   const text = Buffer.concat(chunks).toString('utf8')
   return (req.headers['content-type'] ?? '').startsWith('application/json')
     ? (JSON.parse(text) as Record<string, string>)

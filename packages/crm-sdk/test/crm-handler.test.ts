@@ -31,7 +31,9 @@ describe('createCrmHandler over HTTP', () => {
           if (input.bizCardNo === 'NOPE') {
             return Promise.reject(new CrmHandlerError(404, 'MEMBER_NOT_FOUND', 'no such member'))
           }
-          if (input.outString === 'boom') return Promise.reject(new Error('db down'))
+          if (input.outString === 'boom') {
+            return Promise.reject(new Error('db down'))
+          }
           return Promise.resolve({
             bizCardNo: input.bizCardNo ?? 'CRM00000001',
             point: '10',

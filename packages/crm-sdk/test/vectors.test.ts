@@ -24,11 +24,15 @@ function docSections(): Map<string, string> {
 /** The fenced block that follows a label line such as "String to sign:". */
 function blockAfter(section: string, label: string, lang: string): string | undefined {
   const at = section.indexOf(label)
-  if (at < 0) return undefined
+  if (at < 0) {
+    return undefined
+  }
   const fence = '```' + lang + '\n'
   const open = section.indexOf(fence, at)
   const close = section.indexOf('\n```', open + fence.length)
-  if (open < 0 || close < 0) return undefined
+  if (open < 0 || close < 0) {
+    return undefined
+  }
   return section.slice(open + fence.length, close)
 }
 

@@ -127,7 +127,9 @@ export function removeCard(rt: Runtime, bizCardNo: string): CardRecord {
   }
   card.status = 'REMOVED'
   saveCard(rt, card)
-  if (rt.behaviour.notifyOnUserRemove) notifyCardChange(rt, card, 'delete', 'USER_UNBUND')
+  if (rt.behaviour.notifyOnUserRemove) {
+    notifyCardChange(rt, card, 'delete', 'USER_UNBUND')
+  }
   return card
 }
 
@@ -144,9 +146,13 @@ export function pay(
   },
 ): { tradeNo: string; outTradeNo: string; notifyId: string | null } {
   const user = findUser(rt, input.userId)
-  if (user === undefined) throw new ActionError('USER_NOT_FOUND', `用户不存在:${input.userId}`, 404)
+  if (user === undefined) {
+    throw new ActionError('USER_NOT_FOUND', `用户不存在:${input.userId}`, 404)
+  }
   const app = findApp(rt, input.appId)
-  if (app === undefined) throw new ActionError('APP_NOT_FOUND', `应用不存在:${input.appId}`, 404)
+  if (app === undefined) {
+    throw new ActionError('APP_NOT_FOUND', `应用不存在:${input.appId}`, 404)
+  }
   if (!/^\d+(\.\d{1,2})?$/.test(input.amount) || Number(input.amount) <= 0) {
     throw new ActionError('INVALID_AMOUNT', `金额格式错误:${input.amount}`)
   }
@@ -204,13 +210,19 @@ export function claimCoupon(
   if (row === undefined || row.prize_id !== input.itemId) {
     throw new ActionError('TOKEN_INVALID', '领取凭证无效')
   }
-  if (row.used === 1) throw new ActionError('TOKEN_USED', '该优惠券已领取', 409)
-  if (row.expires_at < Date.now()) throw new ActionError('TOKEN_EXPIRED', '领取凭证已过期', 410)
+  if (row.used === 1) {
+    throw new ActionError('TOKEN_USED', '该优惠券已领取', 409)
+  }
+  if (row.expires_at < Date.now()) {
+    throw new ActionError('TOKEN_EXPIRED', '领取凭证已过期', 410)
+  }
   if (input.userId !== undefined && input.userId !== row.user_id) {
     throw new ActionError('USER_MISMATCH', '领取用户与授权用户不一致', 403)
   }
   const activity = findActivityByItem(rt, input.itemId)
-  if (activity === undefined) throw new ActionError('PRIZE_NOT_FOUND', '奖品不存在', 404)
+  if (activity === undefined) {
+    throw new ActionError('PRIZE_NOT_FOUND', '奖品不存在', 404)
+  }
   const budget = activity.data.budget_info as Record<string, unknown> | undefined
   const total = Number(budget?.budget_total ?? Infinity)
   const issued = (
@@ -218,7 +230,9 @@ export function claimCoupon(
       n: number
     }
   ).n
-  if (issued >= total) throw new ActionError('BUDGET_EXHAUSTED', '优惠券已领完', 409)
+  if (issued >= total) {
+    throw new ActionError('BUDGET_EXHAUSTED', '优惠券已领完', 409)
+  }
   const couponId = longId()
   rt.db.transaction(() => {
     rt.db.prepare('update prize_tokens set used = 1 where token = ?').run(input.token)

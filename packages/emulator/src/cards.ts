@@ -134,7 +134,9 @@ export function findUser(rt: Runtime, userId: string): UserRecord | undefined {
 /** The template's `card_level_conf[].level` values. */
 export function templateLevels(template: TemplateRecord): string[] {
   const confs = template.data.card_level_conf
-  if (!Array.isArray(confs)) return []
+  if (!Array.isArray(confs)) {
+    return []
+  }
   return confs
     .map((c: unknown) =>
       c !== null && typeof c === 'object' ? (c as Record<string, unknown>).level : undefined,
@@ -199,7 +201,9 @@ export function notifyCardChange(
     template?.notifyUrl ??
     (b.cardNotifyFallbackToGateway ? app?.gatewayUrl : undefined) ??
     undefined
-  if (url === undefined || url === '') return
+  if (url === undefined || url === '') {
+    return
+  }
   const type = change === 'open' ? b.cardOpenNotifyType : b.cardDeleteNotifyType
   const kind = change === 'open' ? NotifyKind.CardOpen : NotifyKind.CardDelete
   const fields: Record<string, string> = {

@@ -53,7 +53,9 @@ export function findClaimLink(rt: Runtime, applyId: string): ClaimLink {
         out_string: string | null
       }
     | undefined
-  if (row === undefined) throw new ClaimError('INVALID_LINK', '领卡链接无效或已失效')
+  if (row === undefined) {
+    throw new ClaimError('INVALID_LINK', '领卡链接无效或已失效')
+  }
   return {
     applyId: row.apply_id,
     appId: row.app_id,
@@ -136,7 +138,9 @@ export function submitClaim(
   form: Record<string, string>,
 ): { redirectUrl: string | null; requestId: string; authCode: string } {
   const app = findApp(rt, link.appId)
-  if (app === undefined) throw new ClaimError('INVALID_LINK', '领卡链接无效或已失效')
+  if (app === undefined) {
+    throw new ClaimError('INVALID_LINK', '领卡链接无效或已失效')
+  }
   if (findUser(rt, userId) === undefined) {
     throw new ClaimError('USER_NOT_FOUND', `用户不存在:${userId}`)
   }
@@ -144,13 +148,17 @@ export function submitClaim(
     throw new ClaimError('ERR010', err010)
   }
   const values: Record<string, string> = {}
-  for (const [key, value] of Object.entries(form)) values[friendlyNames[key] ?? key] = String(value)
+  for (const [key, value] of Object.entries(form)) {
+    values[friendlyNames[key] ?? key] = String(value)
+  }
   const fields = claimForm(rt, link, userId)
   const infos: Record<string, string>[] = []
   for (const f of fields) {
     const value = (values[f.field] ?? f.value).trim()
     if (value === '') {
-      if (f.required) throw new ClaimError('FORM_REQUIRED', `请填写${f.label}`)
+      if (f.required) {
+        throw new ClaimError('FORM_REQUIRED', `请填写${f.label}`)
+      }
       continue
     }
     infos.push({ [f.field]: value })
@@ -175,7 +183,9 @@ export function submitClaim(
       .prepare('insert into auth_codes (code, app_id, user_id, expires_at) values (?, ?, ?, ?)')
       .run(authCode, link.appId, userId, Date.now() + rt.behaviour.authCodeTtlSeconds * 1000)
   })()
-  if (link.callback === null) return { redirectUrl: null, requestId, authCode }
+  if (link.callback === null) {
+    return { redirectUrl: null, requestId, authCode }
+  }
   const query: Record<string, string> = {
     app_id: link.appId,
     auth_code: authCode,
@@ -190,6 +200,8 @@ export function submitClaim(
     query.sign = signText(notifySignContent(query), rt.alipayKey)
   }
   const url = new URL(link.callback)
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
+  for (const [k, v] of Object.entries(query)) {
+    url.searchParams.set(k, v)
+  }
   return { redirectUrl: url.toString(), requestId, authCode }
 }

@@ -22,7 +22,9 @@ export function isSignType(value: string): value is SignType {
  */
 export function parsePublicKey(text: string): KeyObject {
   const trimmed = text.trim()
-  if (trimmed.startsWith('-----BEGIN')) return createPublicKey(trimmed)
+  if (trimmed.startsWith('-----BEGIN')) {
+    return createPublicKey(trimmed)
+  }
   const der = Buffer.from(trimmed.replace(/\s+/g, ''), 'base64')
   try {
     return createPublicKey({ key: der, format: 'der', type: 'spki' })
@@ -34,7 +36,9 @@ export function parsePublicKey(text: string): KeyObject {
 /** Reads a private key given as PEM (PKCS#8 or PKCS#1) or bare base64 PKCS#8. */
 export function parsePrivateKey(text: string): KeyObject {
   const trimmed = text.trim()
-  if (trimmed.startsWith('-----BEGIN')) return createPrivateKey(trimmed)
+  if (trimmed.startsWith('-----BEGIN')) {
+    return createPrivateKey(trimmed)
+  }
   const der = Buffer.from(trimmed.replace(/\s+/g, ''), 'base64')
   try {
     return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })

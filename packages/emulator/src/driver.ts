@@ -55,7 +55,9 @@ export function cardView(rt: Runtime, card: CardRecord): Record<string, unknown>
 /** Registers the JSON test-driver API under `/__emulator`. */
 export function registerDriver(app: FastifyInstance, rt: Runtime): void {
   app.setErrorHandler((err, _request, reply) => {
-    if (err instanceof ActionError) return fail(reply, err.status, err.code, err.message)
+    if (err instanceof ActionError) {
+      return fail(reply, err.status, err.code, err.message)
+    }
     if (err instanceof ClaimError) {
       return fail(reply, err.code === 'ERR010' ? 403 : 400, err.code, err.message)
     }
@@ -75,8 +77,12 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     const body = (request.body ?? {}) as Body
     const appId = str(body, 'appId')
     const key = str(body, 'appPublicKey')
-    if (appId === undefined) return fail(reply, 400, 'INVALID_APP', 'appId is required')
-    if (key === undefined) return fail(reply, 400, 'INVALID_APP', 'appPublicKey is required')
+    if (appId === undefined) {
+      return fail(reply, 400, 'INVALID_APP', 'appId is required')
+    }
+    if (key === undefined) {
+      return fail(reply, 400, 'INVALID_APP', 'appPublicKey is required')
+    }
     try {
       parsePublicKey(key)
     } catch {
@@ -121,15 +127,41 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     return { appAuthToken: token }
   })
 
+  // my.getAuthCode in a mini-program: a single-use auth code for a user of an app.
+  app.post('/__emulator/auth-codes', async (request, reply) => {
+    const body = (request.body ?? {}) as Body
+    const userId = str(body, 'userId')
+    const appId = str(body, 'appId')
+    if (userId === undefined || appId === undefined || findUser(rt, userId) === undefined) {
+      return fail(
+        reply,
+        400,
+        'INVALID_PARAMETER',
+        'userId (an existing user) and appId are required',
+      )
+    }
+    const authCode = hexToken(16)
+    rt.db
+      .prepare('insert into auth_codes (code, app_id, user_id, expires_at) values (?, ?, ?, ?)')
+      .run(authCode, appId, userId, Date.now() + rt.behaviour.authCodeTtlSeconds * 1000)
+    return { authCode }
+  })
+
   app.post('/__emulator/users', async (request) => {
     const body = (request.body ?? {}) as Body
     const input: Partial<Omit<UserRecord, 'userId'>> = {}
     for (const key of ['name', 'mobile', 'gender', 'certNo'] as const) {
       const v = str(body, key)
-      if (v !== undefined) input[key] = v
+      if (v !== undefined) {
+        input[key] = v
+      }
     }
-    if (typeof body.lat === 'number') input.lat = body.lat
-    if (typeof body.lng === 'number') input.lng = body.lng
+    if (typeof body.lat === 'number') {
+      input.lat = body.lat
+    }
+    if (typeof body.lng === 'number') {
+      input.lng = body.lng
+    }
     const user = createUser(rt, input)
     return user
   })
@@ -142,7 +174,9 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
   app.post('/__emulator/shops', async (request, reply) => {
     const body = (request.body ?? {}) as Body
     const shopId = str(body, 'shopId')
-    if (shopId === undefined) return fail(reply, 400, 'INVALID_INPUT', 'shopId is required')
+    if (shopId === undefined) {
+      return fail(reply, 400, 'INVALID_INPUT', 'shopId is required')
+    }
     const shop: ShopRecord = {
       shopId,
       name: str(body, 'name') ?? shopId,
@@ -169,7 +203,9 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     const raw = body.form
     if (raw !== null && typeof raw === 'object') {
       for (const [k, v] of Object.entries(raw as Body)) {
-        if (v !== undefined && v !== null) form[k] = String(v)
+        if (v !== undefined && v !== null) {
+          form[k] = String(v)
+        }
       }
     }
     const link = resolveClaimLink(rt, url)
@@ -363,7 +399,9 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
 }
 
 function parseMaybe(text: string | null): unknown {
-  if (text === null) return null
+  if (text === null) {
+    return null
+  }
   try {
     return JSON.parse(text)
   } catch {

@@ -39,15 +39,21 @@ export class Faults {
 
   /** Validates and adds a rule; throws a readable Error on bad input. */
   add(spec: unknown): ActiveFault {
-    if (spec === null || typeof spec !== 'object') throw new Error('fault must be an object')
+    if (spec === null || typeof spec !== 'object') {
+      throw new Error('fault must be an object')
+    }
     const s = spec as Record<string, unknown>
     if (typeof s.kind !== 'string' || !kinds.has(s.kind)) {
       throw new Error(`fault.kind must be one of ${[...kinds].join(', ')}`)
     }
     const rate = s.rate === undefined ? 1 : Number(s.rate)
-    if (!(rate >= 0 && rate <= 1)) throw new Error('fault.rate must be between 0 and 1')
+    if (!(rate >= 0 && rate <= 1)) {
+      throw new Error('fault.rate must be between 0 and 1')
+    }
     const count = s.count === undefined ? Infinity : Number(s.count)
-    if (!(count >= 1)) throw new Error('fault.count must be a positive integer')
+    if (!(count >= 1)) {
+      throw new Error('fault.count must be a positive integer')
+    }
     const rule: ActiveFault = {
       id: this.#nextId++,
       kind: s.kind as FaultKind,
@@ -76,9 +82,15 @@ export class Faults {
   /** The first rule of `kind` that fires for `method` (consuming one of its count), if any. */
   take(kind: FaultKind, method: string): ActiveFault | undefined {
     for (const rule of this.#rules) {
-      if (rule.kind !== kind || rule.remaining <= 0) continue
-      if (rule.method !== '*' && rule.method !== method) continue
-      if (Math.random() >= (rule.rate ?? 1)) continue
+      if (rule.kind !== kind || rule.remaining <= 0) {
+        continue
+      }
+      if (rule.method !== '*' && rule.method !== method) {
+        continue
+      }
+      if (Math.random() >= (rule.rate ?? 1)) {
+        continue
+      }
       rule.remaining -= 1
       rule.hits += 1
       return rule

@@ -8,7 +8,9 @@ export function alipayTime(ms: number = Date.now()): string {
 /** Parses `yyyy-MM-dd HH:mm:ss` read as GMT+8; undefined when malformed. */
 export function parseAlipayTime(text: string): number | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text)
-  if (!match) return undefined
+  if (!match) {
+    return undefined
+  }
   const ms = Date.parse(
     `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}+08:00`,
   )
@@ -18,7 +20,9 @@ export function parseAlipayTime(text: string): number | undefined {
 /** A string of random decimal digits. */
 export function digits(length: number): string {
   let out = ''
-  while (out.length < length) out += String(randomInt(0, 1_000_000_000)).padStart(9, '0')
+  while (out.length < length) {
+    out += String(randomInt(0, 1_000_000_000)).padStart(9, '0')
+  }
   return out.slice(0, length)
 }
 

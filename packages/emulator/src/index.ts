@@ -104,7 +104,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const address = app.server.address()
   const boundPort = typeof address === 'object' && address !== null ? address.port : port
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`
-  if (options.publicUrl === undefined) runtime.publicUrl = url
+  if (options.publicUrl === undefined) {
+    runtime.publicUrl = url
+  }
   runtime.notifier.resumePending()
   return {
     url,

@@ -83,7 +83,11 @@ export class Notifier {
   send(kind: NotifyKind, appId: string, url: string, fields: Record<string, string>): string {
     const id = hexToken(16)
     const params: Record<string, string> = {}
-    for (const [k, v] of Object.entries(fields)) if (v !== '') params[k] = v
+    for (const [k, v] of Object.entries(fields)) {
+      if (v !== '') {
+        params[k] = v
+      }
+    }
     params.notify_id ??= id
     params.notify_time ??= alipayTime()
     params.charset ??= 'utf-8'
@@ -106,7 +110,9 @@ export class Notifier {
         Date.now(),
         new Date().toISOString(),
       )
-    if (!dropped) this.#schedule(id, 0)
+    if (!dropped) {
+      this.#schedule(id, 0)
+    }
     return id
   }
 
@@ -115,7 +121,9 @@ export class Notifier {
     const rows = this.#db
       .prepare(`select id, next_at from notifications where status = 'pending'`)
       .all() as { id: string; next_at: number | null }[]
-    for (const row of rows) this.#schedule(row.id, Math.max(0, (row.next_at ?? 0) - Date.now()))
+    for (const row of rows) {
+      this.#schedule(row.id, Math.max(0, (row.next_at ?? 0) - Date.now()))
+    }
   }
 
   /** The notifications, newest last, optionally of one kind. */
@@ -143,13 +151,19 @@ export class Notifier {
   /** Stops all timers and aborts requests in flight. */
   close(): void {
     this.#closed = true
-    for (const timer of this.#timers) clearTimeout(timer)
+    for (const timer of this.#timers) {
+      clearTimeout(timer)
+    }
     this.#timers.clear()
-    for (const controller of this.#inFlight) controller.abort()
+    for (const controller of this.#inFlight) {
+      controller.abort()
+    }
   }
 
   #schedule(id: string, delayMs: number): void {
-    if (this.#closed) return
+    if (this.#closed) {
+      return
+    }
     const timer = setTimeout(() => {
       this.#timers.delete(timer)
       void this.#attempt(id)
@@ -174,7 +188,9 @@ export class Notifier {
   async #attempt(id: string): Promise<void> {
     const row = this.#db.prepare('select * from notifications where id = ?').get(id) as
       NotificationRow | undefined
-    if (row === undefined || row.status !== 'pending' || this.#closed) return
+    if (row === undefined || row.status !== 'pending' || this.#closed) {
+      return
+    }
     const body = new URLSearchParams(json<Record<string, string>>(row.params)).toString()
     let status = 0
     let text = ''
@@ -196,7 +212,9 @@ export class Notifier {
       clearTimeout(timeout)
       this.#inFlight.delete(controller)
     }
-    if (this.#closed) return
+    if (this.#closed) {
+      return
+    }
     const attempts = row.attempts + 1
     const delivered = status === 200 && text.trim() === this.#behaviour.notifyAck
     if (delivered) {

@@ -47,7 +47,9 @@ create table if not exists notifications (id text primary key, kind text not nul
 /** Opens (and creates) the emulator database. */
 export function openStore(file: string): Database.Database {
   const db = new Database(file)
-  if (file !== ':memory:') db.pragma('journal_mode = WAL')
+  if (file !== ':memory:') {
+    db.pragma('journal_mode = WAL')
+  }
   db.exec(schema)
   return db
 }

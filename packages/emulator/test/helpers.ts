@@ -68,7 +68,9 @@ export async function registerApp(
       ...(options.gatewayUrl !== undefined ? { gatewayUrl: options.gatewayUrl } : {}),
     },
   )
-  if (status !== 200) throw new Error(`register app failed: ${JSON.stringify(body)}`)
+  if (status !== 200) {
+    throw new Error(`register app failed: ${JSON.stringify(body)}`)
+  }
   const sdk = new AlipaySdk({
     appId,
     privateKey: keys.privateKey,
@@ -136,8 +138,12 @@ export async function eventually<T>(
   const until = Date.now() + ms
   for (;;) {
     const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > until) throw new Error('condition not met in time')
+    if (value !== undefined) {
+      return value
+    }
+    if (Date.now() > until) {
+      throw new Error('condition not met in time')
+    }
     await new Promise((r) => setTimeout(r, 20))
   }
 }

@@ -22,13 +22,18 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: {}, cwd: '/srv/kaguan' })
     expect(config.roles).toEqual(['management', 'mini', 'core', 'worker'])
     expect(config.ports).toMatchObject({ management: 8080, mini: 8081, core: 8083 })
-    expect(config.database).toEqual({ url: 'sqlite:/srv/kaguan/var/kaguan.sqlite', dialect: 'sqlite' })
+    expect(config.database).toEqual({
+      url: 'sqlite:/srv/kaguan/var/kaguan.sqlite',
+      dialect: 'sqlite',
+    })
     expect(config.host).toBe('127.0.0.1')
   })
 
   it('names an unknown role by the variable it came from', () => {
     const found = problems(() => loadConfig({ env: { KAGUAN_ROLES: 'core,frontend' } }))
-    expect(found).toEqual([{ field: 'KAGUAN_ROLES', message: expect.stringContaining('"frontend"') }])
+    expect(found).toEqual([
+      { field: 'KAGUAN_ROLES', message: expect.stringContaining('"frontend"') },
+    ])
   })
 
   it('names an unknown role given on the command line as --role', () => {
@@ -37,7 +42,9 @@ describe('loadConfig', () => {
   })
 
   it('rejects a malformed database URL and one of an unknown kind, hiding the password', () => {
-    const bad = problems(() => loadConfig({ env: { KAGUAN_DATABASE_URL: 'postgres://kaguan:hunter2@:port/db' } }))
+    const bad = problems(() =>
+      loadConfig({ env: { KAGUAN_DATABASE_URL: 'postgres://kaguan:hunter2@:port/db' } }),
+    )
     expect(bad[0]?.field).toBe('KAGUAN_DATABASE_URL')
     expect(bad[0]?.message).not.toContain('hunter2')
     const other = problems(() => loadConfig({ env: { KAGUAN_DATABASE_URL: 'mysql://x@y/z' } }))
@@ -45,7 +52,10 @@ describe('loadConfig', () => {
   })
 
   it('accepts postgres and postgresql URLs', () => {
-    expect(loadConfig({ env: { KAGUAN_DATABASE_URL: 'postgresql://u:p@db.internal:5432/kaguan' } }).database.dialect).toBe('postgres')
+    expect(
+      loadConfig({ env: { KAGUAN_DATABASE_URL: 'postgresql://u:p@db.internal:5432/kaguan' } })
+        .database.dialect,
+    ).toBe('postgres')
   })
 
   it('requires the master key where encryption is needed, and says how to make one', () => {
@@ -64,8 +74,13 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kaguan-config-'))
     const key = generateMasterKey()
     writeFileSync(join(dir, 'master.key'), `${key}\n`)
-    writeFileSync(join(dir, 'kaguan.yaml'), 'roles: [core, worker]\nports:\n  core: 9083\nmasterKeyFile: master.key\nlog:\n  level: warn\n')
-    const config = loadConfig({ env: { KAGUAN_CONFIG: join(dir, 'kaguan.yaml'), KAGUAN_LOG_LEVEL: 'error' } })
+    writeFileSync(
+      join(dir, 'kaguan.yaml'),
+      'roles: [core, worker]\nports:\n  core: 9083\nmasterKeyFile: master.key\nlog:\n  level: warn\n',
+    )
+    const config = loadConfig({
+      env: { KAGUAN_CONFIG: join(dir, 'kaguan.yaml'), KAGUAN_LOG_LEVEL: 'error' },
+    })
     expect(config.roles).toEqual(['core', 'worker'])
     expect(config.ports.core).toBe(9083)
     expect(config.masterKey?.toString('base64')).toBe(key)
@@ -77,18 +92,25 @@ describe('loadConfig', () => {
   it('reports every problem at once: unknown keys in the file and in the environment, bad ports', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kaguan-config-'))
     writeFileSync(join(dir, 'kaguan.yaml'), 'ports:\n  core: 99999\ndatabse:\n  url: sqlite:x\n')
-    const found = problems(() => loadConfig({ env: { KAGUAN_CONFIG: join(dir, 'kaguan.yaml'), KAGUAN_PORTT: '1' } }))
+    const found = problems(() =>
+      loadConfig({ env: { KAGUAN_CONFIG: join(dir, 'kaguan.yaml'), KAGUAN_PORTT: '1' } }),
+    )
     expect(found.map((p) => p.field).sort()).toEqual(['KAGUAN_PORTT', 'databse.url', 'ports.core'])
   })
 
   it('refuses two roles on one port', () => {
     const found = problems(() => loadConfig({ env: { KAGUAN_MINI_PORT: '8080' } }))
-    expect(found[0]).toEqual({ field: 'ports.mini', message: 'port 8080 is already used by role management' })
+    expect(found[0]).toEqual({
+      field: 'ports.mini',
+      message: 'port 8080 is already used by role management',
+    })
   })
 
   it('redacts the master key and database password in the printable view', () => {
     const key = generateMasterKey()
-    const config = loadConfig({ env: { KAGUAN_MASTER_KEY: key, KAGUAN_DATABASE_URL: 'postgres://kaguan:s3cret@db/kaguan' } })
+    const config = loadConfig({
+      env: { KAGUAN_MASTER_KEY: key, KAGUAN_DATABASE_URL: 'postgres://kaguan:s3cret@db/kaguan' },
+    })
     const text = JSON.stringify(redactedConfig(config))
     expect(text).not.toContain(key)
     expect(text).not.toContain('s3cret')

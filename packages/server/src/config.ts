@@ -102,7 +102,9 @@ export function loadConfig(input: LoadConfigInput): Config {
 
   // raw: setting key -> [value, how the operator named it]
   const raw = new Map<string, [string, string]>()
-  for (const [key, value] of Object.entries(DEFAULTS)) raw.set(key, [value, key])
+  for (const [key, value] of Object.entries(DEFAULTS)) {
+    raw.set(key, [value, key])
+  }
 
   const file = input.configFile ?? input.env.KAGUAN_CONFIG
   if (file) {
@@ -110,16 +112,29 @@ export function loadConfig(input: LoadConfigInput): Config {
     const fromFile = readConfigFile(path, read, problems)
     if (fromFile) {
       sources.push(path)
-      for (const [key, value] of fromFile) raw.set(key, [value, key])
+      for (const [key, value] of fromFile) {
+        raw.set(key, [value, key])
+      }
     }
   }
 
   for (const [name, value] of Object.entries(input.env)) {
-    if (!name.startsWith('KAGUAN_') || name.startsWith('KAGUAN_TEST_') || NOT_SETTINGS.has(name) || value === undefined) continue
-    const secretFile = name.endsWith('_FILE') ? SETTINGS.find((s) => s.kind === 'secret' && `${s.env}_FILE` === name) : undefined
+    if (
+      !name.startsWith('KAGUAN_') ||
+      name.startsWith('KAGUAN_TEST_') ||
+      NOT_SETTINGS.has(name) ||
+      value === undefined
+    ) {
+      continue
+    }
+    const secretFile = name.endsWith('_FILE')
+      ? SETTINGS.find((s) => s.kind === 'secret' && `${s.env}_FILE` === name)
+      : undefined
     if (secretFile) {
       const content = readSecretFile(resolve(cwd, value), name, read, problems)
-      if (content !== undefined) raw.set(secretFile.key, [content, name])
+      if (content !== undefined) {
+        raw.set(secretFile.key, [content, name])
+      }
       continue
     }
     const setting = SETTINGS.find((s) => s.env === name)
@@ -129,16 +144,25 @@ export function loadConfig(input: LoadConfigInput): Config {
     }
     raw.set(setting.key, [value, name])
   }
-  if (Object.keys(input.env).some((n) => n.startsWith('KAGUAN_') && !n.startsWith('KAGUAN_TEST_'))) sources.push('environment')
+  if (
+    Object.keys(input.env).some((n) => n.startsWith('KAGUAN_') && !n.startsWith('KAGUAN_TEST_'))
+  ) {
+    sources.push('environment')
+  }
 
   if (input.overrides?.roles?.length) {
     raw.set('roles', [input.overrides.roles.join(','), '--role'])
     sources.push('command line')
   }
 
-  const value = <T>(key: string, parse: (text: string, name: string) => T | undefined): T | undefined => {
+  const value = <T>(
+    key: string,
+    parse: (text: string, name: string) => T | undefined,
+  ): T | undefined => {
     const entry = raw.get(key)
-    if (!entry) return undefined
+    if (!entry) {
+      return undefined
+    }
     return parse(entry[0], entry[1])
   }
   const fail = (name: string, message: string) => {
@@ -147,15 +171,27 @@ export function loadConfig(input: LoadConfigInput): Config {
   }
 
   const roles = value('roles', (text, name) => {
-    const list = text.split(',').map((r) => r.trim()).filter(Boolean)
+    const list = text
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean)
     const unknown = list.filter((r) => !(Roles as readonly string[]).includes(r))
-    if (unknown.length) return fail(name, `unknown role ${unknown.map((r) => `"${r}"`).join(', ')} (expected ${Roles.join(', ')})`)
-    if (!list.length) return fail(name, `no role given (expected some of ${Roles.join(', ')})`)
+    if (unknown.length) {
+      return fail(
+        name,
+        `unknown role ${unknown.map((r) => `"${r}"`).join(', ')} (expected ${Roles.join(', ')})`,
+      )
+    }
+    if (!list.length) {
+      return fail(name, `no role given (expected some of ${Roles.join(', ')})`)
+    }
     return [...new Set(list)] as Role[]
   })
   const port = (text: string, name: string) => {
     const n = Number(text)
-    return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : fail(name, `"${text}" is not a port number (0-65535)`)
+    return Number.isInteger(n) && n >= 0 && n <= 65535
+      ? n
+      : fail(name, `"${text}" is not a port number (0-65535)`)
   }
   const ports = {
     management: value('ports.management', port),
@@ -163,20 +199,33 @@ export function loadConfig(input: LoadConfigInput): Config {
     core: value('ports.core', port),
     worker: value('ports.worker', port),
   }
-  const host = value('host', (text, name) => (text.trim() ? text.trim() : fail(name, 'must not be empty')))
-  const dataDir = value('dataDir', (text, name) => (text.trim() ? resolve(cwd, text.trim()) : fail(name, 'must not be empty')))
-  const database = value('database.url', (text, name) => parseDatabaseUrl(text, name, problems)) ??
-    (dataDir && !raw.has('database.url') ? { url: `sqlite:${resolve(dataDir, 'kaguan.sqlite')}`, dialect: 'sqlite' as const } : undefined)
+  const host = value('host', (text, name) =>
+    text.trim() ? text.trim() : fail(name, 'must not be empty'),
+  )
+  const dataDir = value('dataDir', (text, name) =>
+    text.trim() ? resolve(cwd, text.trim()) : fail(name, 'must not be empty'),
+  )
+  const database =
+    value('database.url', (text, name) => parseDatabaseUrl(text, name, problems)) ??
+    (dataDir && !raw.has('database.url')
+      ? { url: `sqlite:${resolve(dataDir, 'kaguan.sqlite')}`, dialect: 'sqlite' as const }
+      : undefined)
   const level = value('log.level', (text, name) =>
-    (LogLevels as readonly string[]).includes(text) ? (text as LogLevel) : fail(name, `"${text}" is not a log level (${LogLevels.join(', ')})`),
+    (LogLevels as readonly string[]).includes(text)
+      ? (text as LogLevel)
+      : fail(name, `"${text}" is not a log level (${LogLevels.join(', ')})`),
   )
   const shutdownGraceMs = value('shutdownGraceMs', (text, name) => {
     const n = Number(text)
-    return Number.isInteger(n) && n >= 0 && n <= 600_000 ? n : fail(name, `"${text}" is not a duration in milliseconds (0-600000)`)
+    return Number.isInteger(n) && n >= 0 && n <= 600_000
+      ? n
+      : fail(name, `"${text}" is not a duration in milliseconds (0-600000)`)
   })
   const positive = (max: number) => (text: string, name: string) => {
     const n = Number(text)
-    return Number.isInteger(n) && n >= 1 && n <= max ? n : fail(name, `"${text}" is not a whole number from 1 to ${max}`)
+    return Number.isInteger(n) && n >= 1 && n <= max
+      ? n
+      : fail(name, `"${text}" is not a whole number from 1 to ${max}`)
   }
   const alipayCallsPerSecond = value('worker.alipayCallsPerSecond', positive(10_000))
   const pollMs = value('worker.pollMs', positive(60_000))
@@ -190,7 +239,8 @@ export function loadConfig(input: LoadConfigInput): Config {
   if (input.requireMasterKey && !raw.has('masterKey')) {
     problems.push({
       field: 'KAGUAN_MASTER_KEY_FILE',
-      message: 'a master key is required to encrypt personal data and stored keys: create one with `kaguan keys master > master.key` and set KAGUAN_MASTER_KEY_FILE (or masterKeyFile: in the config file)',
+      message:
+        'a master key is required to encrypt personal data and stored keys: create one with `kaguan keys master > master.key` and set KAGUAN_MASTER_KEY_FILE (or masterKeyFile: in the config file)',
     })
   }
 
@@ -199,14 +249,23 @@ export function loadConfig(input: LoadConfigInput): Config {
     const seen = new Map<number, Role>()
     for (const role of roles) {
       const p = ports[role]
-      if (role === 'worker' || p === undefined || p === 0) continue
+      if (role === 'worker' || p === undefined || p === 0) {
+        continue
+      }
       const other = seen.get(p)
-      if (other) problems.push({ field: `ports.${role}`, message: `port ${p} is already used by role ${other}` })
+      if (other) {
+        problems.push({
+          field: `ports.${role}`,
+          message: `port ${p} is already used by role ${other}`,
+        })
+      }
       seen.set(p, role)
     }
   }
 
-  if (problems.length) throw configError(problems)
+  if (problems.length) {
+    throw configError(problems)
+  }
   return Object.freeze({
     roles: Object.freeze(roles!),
     host: host!,
@@ -256,7 +315,10 @@ function parseDatabaseUrl(text: string, name: string, problems: FieldProblem[]) 
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length)
     if (!path) {
-      problems.push({ field: name, message: 'sqlite: needs a file path (sqlite:./var/kaguan.sqlite) or sqlite::memory:' })
+      problems.push({
+        field: name,
+        message: 'sqlite: needs a file path (sqlite:./var/kaguan.sqlite) or sqlite::memory:',
+      })
       return undefined
     }
     return { url, dialect: 'sqlite' as const }
@@ -264,11 +326,18 @@ function parseDatabaseUrl(text: string, name: string, problems: FieldProblem[]) 
   if (/^postgres(ql)?:\/\//.test(url)) {
     try {
       const parsed = new URL(url)
-      if (!parsed.hostname) throw new Error('no host')
-      if (parsed.port && !/^\d+$/.test(parsed.port)) throw new Error('bad port')
+      if (!parsed.hostname) {
+        throw new Error('no host')
+      }
+      if (parsed.port && !/^\d+$/.test(parsed.port)) {
+        throw new Error('bad port')
+      }
       return { url, dialect: 'postgres' as const }
     } catch {
-      problems.push({ field: name, message: `"${redactUrl(url)}" is not a valid postgres URL (postgres://user:password@host:5432/database)` })
+      problems.push({
+        field: name,
+        message: `"${redactUrl(url)}" is not a valid postgres URL (postgres://user:password@host:5432/database)`,
+      })
       return undefined
     }
   }
@@ -279,7 +348,11 @@ function parseDatabaseUrl(text: string, name: string, problems: FieldProblem[]) 
   return undefined
 }
 
-function readConfigFile(path: string, read: (p: string) => string, problems: FieldProblem[]): Map<string, string> | undefined {
+function readConfigFile(
+  path: string,
+  read: (p: string) => string,
+  problems: FieldProblem[],
+): Map<string, string> | undefined {
   if (!existsSync(path)) {
     problems.push({ field: 'KAGUAN_CONFIG', message: `config file ${path} does not exist` })
     return undefined
@@ -288,10 +361,15 @@ function readConfigFile(path: string, read: (p: string) => string, problems: Fie
   try {
     doc = parseYaml(read(path))
   } catch (error) {
-    problems.push({ field: path, message: `not valid YAML: ${(error as Error).message.split('\n')[0]}` })
+    problems.push({
+      field: path,
+      message: `not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+    })
     return undefined
   }
-  if (doc === null || doc === undefined) return new Map()
+  if (doc === null || doc === undefined) {
+    return new Map()
+  }
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     problems.push({ field: path, message: 'the config file must be a YAML mapping of settings' })
     return undefined
@@ -301,9 +379,16 @@ function readConfigFile(path: string, read: (p: string) => string, problems: Fie
     for (const [k, v] of Object.entries(node)) {
       const key = prefix ? `${prefix}.${k}` : k
       if (key === 'masterKeyFile') {
-        const content = typeof v === 'string' ? readSecretFile(resolve(path, '..', v), key, read, problems) : undefined
-        if (typeof v !== 'string') problems.push({ field: key, message: 'must be a file path' })
-        if (content !== undefined) out.set('masterKey', content)
+        const content =
+          typeof v === 'string'
+            ? readSecretFile(resolve(path, '..', v), key, read, problems)
+            : undefined
+        if (typeof v !== 'string') {
+          problems.push({ field: key, message: 'must be a file path' })
+        }
+        if (content !== undefined) {
+          out.set('masterKey', content)
+        }
         continue
       }
       if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
@@ -314,16 +399,25 @@ function readConfigFile(path: string, read: (p: string) => string, problems: Fie
         problems.push({ field: key, message: 'unknown setting (see docs/configuration.md)' })
         continue
       }
-      if (Array.isArray(v)) out.set(key, v.map(String).join(','))
-      else if (v === null) problems.push({ field: key, message: 'has no value' })
-      else out.set(key, String(v))
+      if (Array.isArray(v)) {
+        out.set(key, v.map(String).join(','))
+      } else if (v === null) {
+        problems.push({ field: key, message: 'has no value' })
+      } else {
+        out.set(key, String(v))
+      }
     }
   }
   walk(doc as Record<string, unknown>, '')
   return out
 }
 
-function readSecretFile(path: string, name: string, read: (p: string) => string, problems: FieldProblem[]): string | undefined {
+function readSecretFile(
+  path: string,
+  name: string,
+  read: (p: string) => string,
+  problems: FieldProblem[],
+): string | undefined {
   try {
     return read(isAbsolute(path) ? path : resolve(path)).trim()
   } catch {

@@ -16,7 +16,14 @@ function cruise(cwd: string): Promise<{ violations: Violation[] }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [depcruise, 'packages', '--config', join(root, '.dependency-cruiser.cjs'), '--output-type', 'json'],
+      [
+        depcruise,
+        'packages',
+        '--config',
+        join(root, '.dependency-cruiser.cjs'),
+        '--output-type',
+        'json',
+      ],
       { cwd, timeout: 60_000, maxBuffer: 32 * 1024 * 1024 },
       (_error, stdout) => {
         const result = JSON.parse(stdout) as { summary: { violations: Violation[] } }

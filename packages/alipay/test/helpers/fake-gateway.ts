@@ -63,15 +63,20 @@ export async function startFakeGateway(otherKey?: string): Promise<FakeGateway> 
       fake.seen.push(seen)
       const answer = fake.answer(seen)
       const send = () => {
-        if (res.destroyed) return
+        if (res.destroyed) {
+          return
+        }
         res.writeHead(answer.status ?? 200, {
           'content-type': 'application/json;charset=utf-8',
           ...answer.headers,
         })
         res.end(answer.body ?? render(seen.query.method ?? '', answer, otherKey))
       }
-      if (answer.delayMs) setTimeout(send, answer.delayMs)
-      else send()
+      if (answer.delayMs) {
+        setTimeout(send, answer.delayMs)
+      } else {
+        send()
+      }
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -82,12 +87,18 @@ export async function startFakeGateway(otherKey?: string): Promise<FakeGateway> 
 function render(method: string, answer: FakeAnswer, otherKey?: string): string {
   const key = answer.nodeKey ?? `${method.replaceAll('.', '_')}_response`
   let node = JSON.stringify(answer.node ?? {})
-  if (answer.escapeSlashes) node = node.replaceAll('/', '\\/')
+  if (answer.escapeSlashes) {
+    node = node.replaceAll('/', '\\/')
+  }
   const mode = answer.sign ?? 'valid'
-  if (mode === 'none') return `{"${key}":${node}}`
+  if (mode === 'none') {
+    return `{"${key}":${node}}`
+  }
   const signer = mode === 'wrong-key' ? (otherKey ?? '') : alipayKeys.privateKey
   const sign = signContent(node, signer)
   // Tampering after signing: what a rewriting proxy would do.
-  if (mode === 'tampered') node = node.replace('"10000"', '"10000","point":"99999"')
+  if (mode === 'tampered') {
+    node = node.replace('"10000"', '"10000","point":"99999"')
+  }
   return `{"${key}":${node},"sign":"${sign}"}`
 }

@@ -22,15 +22,21 @@ export interface MethodDef {
 /** A biz field as a non-empty string (numbers accepted, since SDKs differ), or undefined. */
 export function optString(obj: Record<string, unknown>, key: string): string | undefined {
   const value = obj[key]
-  if (typeof value === 'string' && value !== '') return value
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (typeof value === 'string' && value !== '') {
+    return value
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return String(value)
+  }
   return undefined
 }
 
 /** A required biz field; INVALID_PARAMETER naming it when missing. */
 export function reqString(obj: Record<string, unknown>, key: string, where = ''): string {
   const value = optString(obj, key)
-  if (value === undefined) throw invalidParameter(`${where}${key} 不能为空`)
+  if (value === undefined) {
+    throw invalidParameter(`${where}${key} 不能为空`)
+  }
   return value
 }
 

@@ -26,9 +26,13 @@ export function signResponse(
   options: { escapeSlashes: boolean; signType?: SignType; corrupt?: boolean },
 ): SignedResponse {
   let node = JSON.stringify(payload)
-  if (options.escapeSlashes) node = node.replaceAll('/', '\\/')
+  if (options.escapeSlashes) {
+    node = node.replaceAll('/', '\\/')
+  }
   let sign = signText(node, alipayKey, options.signType ?? 'RSA2')
-  if (options.corrupt === true) sign = corruptSignature(sign)
+  if (options.corrupt === true) {
+    sign = corruptSignature(sign)
+  }
   return { body: `{"${key}":${node},"sign":"${sign}"}`, node, sign }
 }
 

@@ -35,12 +35,20 @@ function authenticate(
     throw new GatewayError(GatewayCode.Missing, sub, `缺少必选参数:${name}`)
   }
   const method = params.method
-  if (method === undefined || method === '') missing('method', 'isv.missing-method')
+  if (method === undefined || method === '') {
+    missing('method', 'isv.missing-method')
+  }
   const appId = params.app_id
-  if (appId === undefined || appId === '') missing('app_id', 'isv.missing-app-id')
-  if (params.sign === undefined || params.sign === '') missing('sign', 'isv.missing-signature')
+  if (appId === undefined || appId === '') {
+    missing('app_id', 'isv.missing-app-id')
+  }
+  if (params.sign === undefined || params.sign === '') {
+    missing('sign', 'isv.missing-signature')
+  }
   const signType = params.sign_type
-  if (signType === undefined || signType === '') missing('sign_type', 'isv.missing-signature-type')
+  if (signType === undefined || signType === '') {
+    missing('sign_type', 'isv.missing-signature-type')
+  }
   if (params.timestamp === undefined || params.timestamp === '') {
     missing('timestamp', 'isv.missing-timestamp')
   }
@@ -129,7 +137,9 @@ function authenticate(
 
 /** Resolves `app_auth_token` (ISV acting for a merchant) to the merchant's app, or 20001. */
 function actingApp(rt: Runtime, caller: AppRecord, token: string | undefined): AppRecord {
-  if (token === undefined || token === '') return caller
+  if (token === undefined || token === '') {
+    return caller
+  }
   const row = rt.db
     .prepare('select isv_app_id, merchant_app_id from app_auth_tokens where token = ?')
     .get(token) as { isv_app_id: string; merchant_app_id: string } | undefined
@@ -146,7 +156,9 @@ function actingApp(rt: Runtime, caller: AppRecord, token: string | undefined): A
 
 function parseBiz(params: Record<string, string>): Record<string, unknown> {
   const text = params.biz_content
-  if (text === undefined || text === '') return {}
+  if (text === undefined || text === '') {
+    return {}
+  }
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -186,7 +198,9 @@ export function registerGateway(app: FastifyInstance, rt: Runtime): void {
       const { app: caller, method: m } = authenticate(rt, params)
       callerAppId = caller.appId
       const latency = rt.faults.take(FaultKind.Latency, m)
-      if (latency !== undefined) await sleep(latency.latencyMs ?? 1000)
+      if (latency !== undefined) {
+        await sleep(latency.latencyMs ?? 1000)
+      }
       const http = rt.faults.take(FaultKind.Http5xx, m)
       if (http !== undefined) {
         logCall(
@@ -226,7 +240,9 @@ export function registerGateway(app: FastifyInstance, rt: Runtime): void {
         payload: { code: GatewayCode.Success, msg: gatewayMsg[GatewayCode.Success], ...fields },
       }
     } catch (err) {
-      if (!(err instanceof GatewayError)) throw err
+      if (!(err instanceof GatewayError)) {
+        throw err
+      }
       const useErrorNode =
         !methodOk ||
         (method === 'alipay.system.oauth.token' && rt.behaviour.oauthErrorNode === 'error_response')
@@ -273,7 +289,11 @@ function logCall(
   biz: Record<string, unknown> | null = null,
 ): void {
   const rest: Record<string, string> = {}
-  for (const [k, v] of Object.entries(params)) if (!protocolKeys.has(k)) rest[k] = v
+  for (const [k, v] of Object.entries(params)) {
+    if (!protocolKeys.has(k)) {
+      rest[k] = v
+    }
+  }
   rt.db
     .prepare(
       'insert into calls (time, method, app_id, biz_content, params, code, sub_code, response) values (?, ?, ?, ?, ?, ?, ?, ?)',

@@ -13,16 +13,22 @@ export interface MultipartPart {
 export function parseMultipart(body: Buffer, contentType: string): MultipartPart[] {
   const boundaryMatch = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType)
   const boundary = boundaryMatch?.[1] ?? boundaryMatch?.[2]
-  if (boundary === undefined) throw new Error('multipart body without boundary')
+  if (boundary === undefined) {
+    throw new Error('multipart body without boundary')
+  }
   const delimiter = Buffer.from(`--${boundary.trim()}`)
   const parts: MultipartPart[] = []
   let start = body.indexOf(delimiter)
   while (start !== -1) {
     const afterDelimiter = start + delimiter.length
     // `--` after the delimiter closes the body.
-    if (body.subarray(afterDelimiter, afterDelimiter + 2).toString() === '--') break
+    if (body.subarray(afterDelimiter, afterDelimiter + 2).toString() === '--') {
+      break
+    }
     const next = body.indexOf(delimiter, afterDelimiter)
-    if (next === -1) break
+    if (next === -1) {
+      break
+    }
     const section = body.subarray(afterDelimiter + 2, next - 2) // strip CRLF after delimiter and before next
     const headerEnd = section.indexOf('\r\n\r\n')
     if (headerEnd !== -1) {

@@ -18,17 +18,26 @@ export function readGatewayRequest(request: FastifyRequest): GatewayRequest {
   const params: Record<string, string> = {}
   const files = new Map<string, MultipartPart>()
   const query = new URL(request.url, 'http://emulator.invalid').searchParams
-  for (const [key, value] of query) if (!(key in params)) params[key] = value
+  for (const [key, value] of query) {
+    if (!(key in params)) {
+      params[key] = value
+    }
+  }
   const body = request.body
   const contentType = String(request.headers['content-type'] ?? '')
   if (Buffer.isBuffer(body) && contentType.toLowerCase().startsWith('multipart/form-data')) {
     for (const part of parseMultipart(body, contentType)) {
-      if (part.filename !== undefined) files.set(part.name, part)
-      else if (!(part.name in params)) params[part.name] = part.data.toString('utf8')
+      if (part.filename !== undefined) {
+        files.set(part.name, part)
+      } else if (!(part.name in params)) {
+        params[part.name] = part.data.toString('utf8')
+      }
     }
   } else if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) {
     for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-      if (typeof value === 'string' && !(key in params)) params[key] = value
+      if (typeof value === 'string' && !(key in params)) {
+        params[key] = value
+      }
     }
   }
   return { params, files }
@@ -37,6 +46,10 @@ export function readGatewayRequest(request: FastifyRequest): GatewayRequest {
 /** Parses an urlencoded body with WHATWG rules (`+` is a space), as browsers and urllib encode it. */
 export function parseUrlencoded(text: string): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const [key, value] of new URLSearchParams(text)) if (!(key in out)) out[key] = value
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (!(key in out)) {
+      out[key] = value
+    }
+  }
   return out
 }

@@ -104,13 +104,17 @@ function validateTemplateFields(
       throw invalidParameter('biz_no_suffix_len 取值范围为[8,32]')
     }
     const prefix = optString(biz, 'biz_no_prefix') ?? ''
-    if (prefix.length > 10) throw invalidParameter('biz_no_prefix 长度不能超过10')
+    if (prefix.length > 10) {
+      throw invalidParameter('biz_no_prefix 长度不能超过10')
+    }
     if (prefix.length + len > 32) {
       throw invalidParameter('biz_no_prefix 与 biz_no_suffix_len 总长度不能超过32')
     }
   }
   const actions = optArray(biz, 'card_action_list')
-  if (actions.length > 4) throw invalidParameter('卡行动点 card_action_list 最多4项')
+  if (actions.length > 4) {
+    throw invalidParameter('卡行动点 card_action_list 最多4项')
+  }
   let onList = 0
   for (const action of actions) {
     const a = (action ?? {}) as Record<string, unknown>
@@ -118,12 +122,16 @@ function validateTemplateFields(
     reqString(a, 'text', 'card_action_list.')
     const mini = optObject(a, 'mini_app_url')
     if (optString(a, 'url_type') === 'miniAppUrl') {
-      if (mini === undefined) throw invalidParameter('card_action_list.mini_app_url 不能为空')
+      if (mini === undefined) {
+        throw invalidParameter('card_action_list.mini_app_url 不能为空')
+      }
       reqString(mini, 'mini_app_id', 'card_action_list.mini_app_url.')
     } else {
       reqString(a, 'url', 'card_action_list.')
     }
-    if (mini !== undefined && optString(mini, 'display_on_list') === 'true') onList += 1
+    if (mini !== undefined && optString(mini, 'display_on_list') === 'true') {
+      onList += 1
+    }
   }
   if (onList !== 0 && onList !== 2) {
     throw invalidParameter('卡行动点 display_on_list 只能配置 2 项或 0 项')
@@ -142,7 +150,9 @@ function validateTemplateFields(
   }
   if (writeOff === 'mdqrcode' || writeOff === 'mdbarcode') {
     const conf = optObject(biz, 'mdcode_notify_conf')
-    if (conf === undefined) throw invalidParameter('商户动态码模板 mdcode_notify_conf 不能为空')
+    if (conf === undefined) {
+      throw invalidParameter('商户动态码模板 mdcode_notify_conf 不能为空')
+    }
     const url = reqString(conf, 'url', 'mdcode_notify_conf.')
     if (ctx.rt.behaviour.requireHttpsMdcodeUrl && !url.startsWith('https://')) {
       throw invalidParameter('mdcode_notify_conf.url 必须为 https 地址')
@@ -152,7 +162,9 @@ function validateTemplateFields(
 
 /** Reads `fields.required`/`fields.optional`: a JSON string (v2 SDK model) or an object (§3.3). */
 function readFieldList(value: unknown, name: string): string[] {
-  if (value === undefined || value === null || value === '') return []
+  if (value === undefined || value === null || value === '') {
+    return []
+  }
   let parsed: unknown = value
   if (typeof value === 'string') {
     try {
@@ -166,7 +178,9 @@ function readFieldList(value: unknown, name: string): string[] {
     throw invalidParameter(`fields.${name} 须为 {"common_fields":[...]}`)
   }
   for (const field of list as string[]) {
-    if (!(field in formFieldLabels)) throw invalidParameter(`fields.${name} 含未知字段:${field}`)
+    if (!(field in formFieldLabels)) {
+      throw invalidParameter(`fields.${name} 含未知字段:${field}`)
+    }
   }
   return list as string[]
 }
@@ -190,7 +204,9 @@ function checkAmounts(info: Record<string, unknown>, where: string): void {
 }
 
 function checkLevel(template: TemplateRecord, level: string | undefined, where: string): void {
-  if (level === undefined) return
+  if (level === undefined) {
+    return
+  }
   const levels = templateLevels(template)
   if (!levels.includes(level)) {
     throw invalidParameter(`${where}.level 在模板的 card_level_conf 中不存在:${level}`)
@@ -201,8 +217,9 @@ function cardByTarget(ctx: CallContext): CardRecord {
   const no = reqString(ctx.biz, 'target_card_no')
   const type = reqString(ctx.biz, 'target_card_no_type')
   let card: CardRecord | undefined
-  if (type === 'BIZ_CARD') card = findCard(ctx.rt, no)
-  else if (type === 'EXTERNAL_CARD') {
+  if (type === 'BIZ_CARD') {
+    card = findCard(ctx.rt, no)
+  } else if (type === 'EXTERNAL_CARD') {
     const templateId = optString(ctx.biz, 'template_id')
     card = listCards(ctx.rt, 'app_id = ? and external_card_no = ?', ctx.app.appId, no)
       .filter((c) => templateId === undefined || c.templateId === templateId)
@@ -243,7 +260,9 @@ const imageUpload: MethodDef = {
       throw businessError('INVALID_PARAM', `不支持的图片格式:${type}`)
     }
     const limit = type === 'mp4' ? 50 * 1024 * 1024 : 5 * 1024 * 1024
-    if (file.data.length > limit) throw businessError('INVALID_PARAM', '文件大小超过限制')
+    if (file.data.length > limit) {
+      throw businessError('INVALID_PARAM', '文件大小超过限制')
+    }
     const id = imageId()
     ctx.rt.db
       .prepare(
@@ -266,7 +285,9 @@ const templateCreate: MethodDef = {
       .prepare('select template_id from templates where app_id = ? and request_id = ?')
       .get(ctx.app.appId, requestId) as { template_id: string } | undefined
     // request_id is the idempotency key: a retried create answers the first template.
-    if (existing !== undefined) return { template_id: existing.template_id }
+    if (existing !== undefined) {
+      return { template_id: existing.template_id }
+    }
     validateTemplateFields(ctx, ctx.biz, true)
     const { request_id: _r, ...data } = ctx.biz
     const templateId = longId()
@@ -327,15 +348,21 @@ const formTemplateSet: MethodDef = {
   run(ctx) {
     const template = ownTemplate(ctx, reqString(ctx.biz, 'template_id'))
     const fields = optObject(ctx.biz, 'fields')
-    if (fields === undefined) throw invalidParameter('fields 不能为空')
+    if (fields === undefined) {
+      throw invalidParameter('fields 不能为空')
+    }
     const required = readFieldList(fields.required, 'required')
     const optional = readFieldList(fields.optional, 'optional')
-    if (required.length === 0) throw invalidParameter('fields.required 必须填一个')
+    if (required.length === 0) {
+      throw invalidParameter('fields.required 必须填一个')
+    }
     const all = [...required, ...optional]
     if (new Set(all).size !== all.length) {
       throw invalidParameter('fields.required 与 fields.optional 不能重复')
     }
-    if (all.length > 20) throw invalidParameter('表单字段最多20个')
+    if (all.length > 20) {
+      throw invalidParameter('表单字段最多20个')
+    }
     if (
       all.includes('OPEN_FORM_FIELD_IDCARD') &&
       all.some((f) => f === 'OPEN_FORM_FIELD_CERT_TYPE' || f === 'OPEN_FORM_FIELD_CERT_NO')
@@ -362,7 +389,9 @@ const activateUrlApply: MethodDef = {
       } catch {
         throw invalidParameter(`callback 不是合法的URL:${callback}`)
       }
-      if (url.search !== '') throw invalidParameter('callback 不能带参数')
+      if (url.search !== '') {
+        throw invalidParameter('callback 不能带参数')
+      }
     }
     const outString = optString(ctx.biz, 'out_string')
     if (outString !== undefined && outString.length > 256) {
@@ -386,8 +415,12 @@ const activateUrlApply: MethodDef = {
     link.searchParams.set('app_id', ctx.app.appId)
     link.searchParams.set('template_id', template.templateId)
     link.searchParams.set('apply_id', applyId)
-    if (callback !== undefined) link.searchParams.set('callback', callback)
-    if (outString !== undefined) link.searchParams.set('out_string', outString)
+    if (callback !== undefined) {
+      link.searchParams.set('callback', callback)
+    }
+    if (outString !== undefined) {
+      link.searchParams.set('out_string', outString)
+    }
     // Alipay returns the link URL-encoded; callers decode it before use (§3.4).
     return { apply_card_url: encodeURIComponent(link.toString()) }
   },
@@ -426,7 +459,9 @@ const oauthToken: MethodDef = {
       if (row === undefined || row.app_id !== ctx.app.appId) {
         oauthError(ctx, 'isv.refresh-token-invalid', '刷新令牌无效')
       }
-      if (row.refreshed === 1) oauthError(ctx, 'isv.refreshed-token-invalid', '刷新令牌已使用')
+      if (row.refreshed === 1) {
+        oauthError(ctx, 'isv.refreshed-token-invalid', '刷新令牌已使用')
+      }
       rt.db.prepare('update tokens set refreshed = 1 where refresh_token = ?').run(refresh)
       userId = row.user_id
     } else {
@@ -457,7 +492,9 @@ const activateFormQuery: MethodDef = {
   run(ctx) {
     const userId = requireUserToken(ctx)
     const bizType = reqString(ctx.biz, 'biz_type')
-    if (bizType !== 'MEMBER_CARD') throw invalidParameter(`biz_type 只支持 MEMBER_CARD:${bizType}`)
+    if (bizType !== 'MEMBER_CARD') {
+      throw invalidParameter(`biz_type 只支持 MEMBER_CARD:${bizType}`)
+    }
     const templateId = reqString(ctx.biz, 'template_id')
     const requestId = reqString(ctx.biz, 'request_id')
     const row = ctx.rt.db
@@ -481,7 +518,9 @@ const cardOpen: MethodDef = {
     const outSerialNo = reqString(ctx.biz, 'out_serial_no')
     const template = ownTemplate(ctx, reqString(ctx.biz, 'card_template_id'), 'card_template_id')
     const userInfo = optObject(ctx.biz, 'card_user_info')
-    if (userInfo === undefined) throw invalidParameter('card_user_info 不能为空')
+    if (userInfo === undefined) {
+      throw invalidParameter('card_user_info 不能为空')
+    }
     const idType = reqString(userInfo, 'user_uni_id_type', 'card_user_info.')
     if (idType !== 'UID') {
       throw invalidParameter(`card_user_info.user_uni_id_type 只支持 UID:${idType}`)
@@ -496,7 +535,9 @@ const cardOpen: MethodDef = {
       throw businessError('unknown-sub-code', '未知的错误码isv.user-auth-fail')
     }
     const ext = optObject(ctx.biz, 'card_ext_info')
-    if (ext === undefined) throw invalidParameter('card_ext_info 不能为空')
+    if (ext === undefined) {
+      throw invalidParameter('card_ext_info 不能为空')
+    }
     const externalCardNo = reqString(ext, 'external_card_no', 'card_ext_info.')
     if (externalCardNo.length > 64) {
       throw invalidParameter('card_ext_info.external_card_no 长度不能超过64')
@@ -509,7 +550,9 @@ const cardOpen: MethodDef = {
     if (replay !== undefined) {
       // out_serial_no is the merchant's idempotency key: a retried open answers the same card.
       const card = findCard(rt, replay.biz_card_no)
-      if (card !== undefined) return { card_info: cardInfo(card) }
+      if (card !== undefined) {
+        return { card_info: cardInfo(card) }
+      }
     }
     const held = listCards(
       rt,
@@ -528,11 +571,17 @@ const cardOpen: MethodDef = {
     }
     for (const key of ['level', 'point', 'balance', 'front_image_id', 'custom_assets']) {
       const value = optString(ext, key)
-      if (value !== undefined) data[key] = value
+      if (value !== undefined) {
+        data[key] = value
+      }
     }
-    if (Array.isArray(ext.front_text_list)) data.front_text_list = ext.front_text_list.slice(0, 4)
+    if (Array.isArray(ext.front_text_list)) {
+      data.front_text_list = ext.front_text_list.slice(0, 4)
+    }
     const member = optObject(ctx.biz, 'member_ext_info')
-    if (member !== undefined) data.member_ext_info = member
+    if (member !== undefined) {
+      data.member_ext_info = member
+    }
     const channel = optString(ctx.biz, 'open_card_channel')
     const channelId = optString(ctx.biz, 'open_card_channel_id')
     const bizCardNo = nextBizCardNo(rt, template)
@@ -586,8 +635,12 @@ const cardUpdate: MethodDef = {
     const card = cardByTarget(ctx)
     reqString(ctx.biz, 'occur_time')
     const info = optObject(ctx.biz, 'card_info')
-    if (info === undefined) throw invalidParameter('card_info 不能为空')
-    if (card.status === 'DELETED') throw businessError('CARD_STATUS_INVALID', '会员卡已删除')
+    if (info === undefined) {
+      throw invalidParameter('card_info 不能为空')
+    }
+    if (card.status === 'DELETED') {
+      throw businessError('CARD_STATUS_INVALID', '会员卡已删除')
+    }
     checkAmounts(info, 'card_info')
     let template = findTemplate(rt, card.templateId) as TemplateRecord
     const target = optString(info, 'template_id')
@@ -599,7 +652,9 @@ const cardUpdate: MethodDef = {
     // open_date and valid_date cannot be changed by update (§3.7).
     for (const key of ['level', 'point', 'balance', 'front_image_id', 'custom_assets']) {
       const value = optString(info, key)
-      if (value !== undefined) card.data[key] = value
+      if (value !== undefined) {
+        card.data[key] = value
+      }
     }
     if (Array.isArray(info.front_text_list)) {
       card.data.front_text_list = info.front_text_list.slice(0, 4)
@@ -631,7 +686,9 @@ const cardDelete: MethodDef = {
     const previous = rt.db
       .prepare('select biz_serial_no from card_deletes where app_id = ? and out_serial_no = ?')
       .get(ctx.app.appId, outSerialNo) as { biz_serial_no: string } | undefined
-    if (previous !== undefined) return { biz_serial_no: previous.biz_serial_no }
+    if (previous !== undefined) {
+      return { biz_serial_no: previous.biz_serial_no }
+    }
     const card = cardByTarget(ctx)
     const reason = optString(ctx.biz, 'reason_code')
     if (reason === undefined && rt.behaviour.requireDeleteReasonCode) {
@@ -640,7 +697,9 @@ const cardDelete: MethodDef = {
     if (reason !== undefined && !['USER_UNBUND', 'CANCEL', 'PRESENT'].includes(reason)) {
       throw invalidParameter(`reason_code 取值不合法:${reason}`)
     }
-    if (card.status === 'DELETED') throw businessError('CARD_NOT_EXIST', '会员卡已删除')
+    if (card.status === 'DELETED') {
+      throw businessError('CARD_NOT_EXIST', '会员卡已删除')
+    }
     card.status = 'DELETED'
     saveCard(rt, card)
     const bizSerialNo = longId()
@@ -662,7 +721,9 @@ export function requestMdcode(rt: Runtime, card: CardRecord): string | undefined
   const template = findTemplate(rt, card.templateId)
   const conf = template?.data.mdcode_notify_conf as Record<string, unknown> | undefined
   const url = conf === undefined ? undefined : optString(conf, 'url')
-  if (url === undefined) return undefined
+  if (url === undefined) {
+    return undefined
+  }
   const extra: Record<string, string> = {}
   const ext = conf?.ext_params
   if (typeof ext === 'string' && ext !== '') {
@@ -671,10 +732,14 @@ export function requestMdcode(rt: Runtime, card: CardRecord): string | undefined
         extra[k] = String(v)
       }
     } catch {
-      for (const [k, v] of new URLSearchParams(ext)) extra[k] = v
+      for (const [k, v] of new URLSearchParams(ext)) {
+        extra[k] = v
+      }
     }
   } else if (ext !== null && typeof ext === 'object') {
-    for (const [k, v] of Object.entries(ext as Record<string, unknown>)) extra[k] = String(v)
+    for (const [k, v] of Object.entries(ext as Record<string, unknown>)) {
+      extra[k] = String(v)
+    }
   }
   return rt.notifier.send('mdcode', card.appId, url, {
     ...extra,

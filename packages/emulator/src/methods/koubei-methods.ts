@@ -130,17 +130,23 @@ const activityCreate: MethodDef = {
       .prepare('select camp_id from activities where app_id = ? and out_biz_no = ?')
       .get(ctx.app.appId, outBizNo) as { camp_id: string } | undefined
     // out_biz_no is the idempotency key per owner (koubei §2.1).
-    if (previous !== undefined) return { camp_id: previous.camp_id, camp_status: 'STARTED' }
+    if (previous !== undefined) {
+      return { camp_id: previous.camp_id, camp_status: 'STARTED' }
+    }
     reqString(ctx.biz, 'name')
     const type = reqString(ctx.biz, 'type')
-    if (!activityTypes.has(type)) throw invalidParameter(`type 取值不合法:${type}`)
+    if (!activityTypes.has(type)) {
+      throw invalidParameter(`type 取值不合法:${type}`)
+    }
     const start = parseAlipayTime(reqString(ctx.biz, 'start_time'))
     const end = parseAlipayTime(reqString(ctx.biz, 'end_time'))
     if (start === undefined || end === undefined || end <= start) {
       throw invalidParameter('start_time/end_time 格式错误或结束时间不晚于开始时间')
     }
     const tools = optArray(ctx.biz, 'promo_tools')
-    if (tools.length === 0) throw invalidParameter('promo_tools 不能为空')
+    if (tools.length === 0) {
+      throw invalidParameter('promo_tools 不能为空')
+    }
     for (const tool of tools) {
       const t = (tool ?? {}) as Record<string, unknown>
       const pointCard = optObject(t, 'point_card')
@@ -154,7 +160,9 @@ const activityCreate: MethodDef = {
         }
         reqString(pointCard, 'name', 'promo_tools.point_card.')
       } else {
-        if (voucher === undefined) throw invalidParameter('promo_tools.voucher 必填')
+        if (voucher === undefined) {
+          throw invalidParameter('promo_tools.voucher 必填')
+        }
         if (pointCard !== undefined) {
           throw invalidParameter('promo_tools.point_card 仅在 POINT_SEND 活动有效')
         }
@@ -255,9 +263,13 @@ const pointsUpdate: MethodDef = {
     const userId = reqString(ctx.biz, 'user_id')
     const account = reqString(ctx.biz, 'activity_account')
     const transType = reqString(ctx.biz, 'trans_type')
-    if (!transTypes.has(transType)) throw invalidParameter(`trans_type 取值不合法:${transType}`)
+    if (!transTypes.has(transType)) {
+      throw invalidParameter(`trans_type 取值不合法:${transType}`)
+    }
     const amountText = reqString(ctx.biz, 'trans_amount')
-    if (!/^[1-9][0-9]*$/.test(amountText)) throw invalidParameter('trans_amount 必须为正整数')
+    if (!/^[1-9][0-9]*$/.test(amountText)) {
+      throw invalidParameter('trans_amount 必须为正整数')
+    }
     const amount = Number(amountText)
     const activity = findActivity(rt, account)
     if (
@@ -275,7 +287,9 @@ const pointsUpdate: MethodDef = {
       throw invalidParameter(`${transType} 不能传 biz_no`)
     }
     if (transType === 'DEPOSIT') {
-      if (bizNo === undefined) throw invalidParameter('DEPOSIT 须传 biz_no(交易号)')
+      if (bizNo === undefined) {
+        throw invalidParameter('DEPOSIT 须传 biz_no(交易号)')
+      }
       reqString(ctx.biz, 'shop_id')
     }
     const balance = pointBalance(rt, account, userId)
@@ -284,7 +298,9 @@ const pointsUpdate: MethodDef = {
     }
     const logNo = `${Date.now()}${digits(12)}`
     if (transType === 'COMMIT' || transType === 'CANCEL') {
-      if (bizNo === undefined) throw invalidParameter(`${transType} 须传 biz_no(冻结流水号)`)
+      if (bizNo === undefined) {
+        throw invalidParameter(`${transType} 须传 biz_no(冻结流水号)`)
+      }
       const freeze = rt.db
         .prepare(
           "select amount, resolved_by, user_id, activity_account from point_entries where point_log_no = ? and trans_type = 'FREEZE' and app_id = ?",

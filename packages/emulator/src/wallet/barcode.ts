@@ -124,7 +124,9 @@ export function code128Svg(text: string, height = 80): string {
     const pattern = patterns[value] ?? ''
     for (let i = 0; i < pattern.length; i++) {
       const width = Number(pattern[i])
-      if (i % 2 === 0) bars.push(`<rect x="${x}" y="0" width="${width * 2}" height="${height}"/>`)
+      if (i % 2 === 0) {
+        bars.push(`<rect x="${x}" y="0" width="${width * 2}" height="${height}"/>`)
+      }
       x += width * 2
     }
   }

@@ -101,12 +101,16 @@ function levelName(template: TemplateRecord | undefined, level: unknown): string
 }
 
 async function codeHtml(code: CardCode): Promise<string> {
-  if (code.kind === 'none') return ''
+  if (code.kind === 'none') {
+    return ''
+  }
   if (code.value === null) {
     return '<div class="panel code" data-testid="code-pending"><p>正在获取动态码…</p><p class="muted">商户动态码由商户系统生成</p></div>'
   }
   const label = `<p data-testid="code-value">${esc(code.value)}</p>`
-  if (code.kind === 'text') return `<div class="panel code">${label}</div>`
+  if (code.kind === 'text') {
+    return `<div class="panel code">${label}</div>`
+  }
   const graphic =
     code.kind === 'barcode'
       ? code128Svg(code.value)
@@ -128,7 +132,9 @@ function shopsHtml(rt: Runtime, template: TemplateRecord | undefined, user: User
   const ids = Array.isArray(template?.data.shop_ids)
     ? (template.data.shop_ids as unknown[]).map(String)
     : []
-  if (ids.length === 0) return ''
+  if (ids.length === 0) {
+    return ''
+  }
   const shops = ids.map((id) => {
     const row = rt.db.prepare('select data from shops where shop_id = ?').get(id) as
       { data: string } | undefined
@@ -161,7 +167,9 @@ function columnsHtml(card: CardRecord, template: TemplateRecord | undefined): st
         return String(c.value ?? '')
     }
   }
-  if (columns.length === 0) return ''
+  if (columns.length === 0) {
+    return ''
+  }
   return `<div class="panel columns" data-testid="columns">${columns.map((c) => `<div><b data-column="${esc(c.code)}">${esc(value(c))}</b><span class="muted">${esc(c.title)}</span></div>`).join('')}</div>`
 }
 
@@ -169,7 +177,9 @@ function actionsHtml(template: TemplateRecord | undefined): string {
   const actions = Array.isArray(template?.data.card_action_list)
     ? (template.data.card_action_list as Record<string, unknown>[])
     : []
-  if (actions.length === 0) return ''
+  if (actions.length === 0) {
+    return ''
+  }
   return `<div class="panel"><ul class="plain">${actions
     .map((a) => {
       const mini = a.mini_app_url as Record<string, unknown> | undefined
@@ -185,7 +195,9 @@ function actionsHtml(template: TemplateRecord | undefined): string {
 /** Registers the simulated Alipay wallet (zh-CN, server-rendered) and the image host. */
 export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise<void> {
   app.setErrorHandler((err, _request, reply) => {
-    if (err instanceof ActionError) return errorPage(reply, err.message, err.status)
+    if (err instanceof ActionError) {
+      return errorPage(reply, err.message, err.status)
+    }
     if (err instanceof ClaimError) {
       return errorPage(reply, err.message, err.code === 'ERR010' ? 403 : 400)
     }
@@ -196,14 +208,18 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
     const { id } = request.params as { id: string }
     const row = rt.db.prepare('select image_type, bytes from images where image_id = ?').get(id) as
       { image_type: string; bytes: Buffer } | undefined
-    if (row === undefined) return reply.code(404).send('not found')
+    if (row === undefined) {
+      return reply.code(404).send('not found')
+    }
     const type = row.image_type === 'jpg' ? 'jpeg' : row.image_type
     return reply.type(type === 'mp4' ? 'video/mp4' : `image/${type}`).send(row.bytes)
   })
 
   app.get('/wallet', async (request, reply) => {
     const user = currentUser(rt, request)
-    if (user === undefined) return html(reply, page('支付宝', userPicker(rt, '/wallet/cards')))
+    if (user === undefined) {
+      return html(reply, page('支付宝', userPicker(rt, '/wallet/cards')))
+    }
     return html(
       reply,
       page(
@@ -217,7 +233,9 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
   app.get('/wallet/login', async (request, reply) => {
     const q = request.query as Record<string, string | undefined>
     const user = findUser(rt, q.userId ?? '')
-    if (user === undefined) return errorPage(reply, '用户不存在', 404)
+    if (user === undefined) {
+      return errorPage(reply, '用户不存在', 404)
+    }
     const next = q.next !== undefined && q.next.startsWith('/') ? q.next : '/wallet'
     return login(reply, user.userId).redirect(next)
   })
@@ -238,7 +256,9 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
     const q = request.query as Record<string, string | undefined>
     const link = findClaimLink(rt, q.apply_id ?? '')
     const user = currentUser(rt, request)
-    if (user === undefined) return html(reply, page('领取会员卡', userPicker(rt, request.url)))
+    if (user === undefined) {
+      return html(reply, page('领取会员卡', userPicker(rt, request.url)))
+    }
     const merchant = findApp(rt, link.appId) as AppRecord
     if (link.callback !== null && !callbackAllowed(rt, merchant, link.callback)) {
       return errorPage(reply, err010, 403)
@@ -272,11 +292,15 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
         `/wallet/activecard.htm?apply_id=${encodeURIComponent(body.apply_id ?? '')}`,
       )
     }
-    if (body.agree !== '1') return errorPage(reply, '请先同意会员卡服务协议')
+    if (body.agree !== '1') {
+      return errorPage(reply, '请先同意会员卡服务协议')
+    }
     const link = findClaimLink(rt, body.apply_id ?? '')
     const { apply_id: _a, agree: _g, ...form } = body
     const result = submitClaim(rt, link, user.userId, form)
-    if (result.redirectUrl !== null) return reply.redirect(result.redirectUrl)
+    if (result.redirectUrl !== null) {
+      return reply.redirect(result.redirectUrl)
+    }
     return html(
       reply,
       page(
@@ -288,7 +312,9 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
 
   app.get('/wallet/cards', async (request, reply) => {
     const user = currentUser(rt, request)
-    if (user === undefined) return html(reply, page('卡包', userPicker(rt, '/wallet/cards')))
+    if (user === undefined) {
+      return html(reply, page('卡包', userPicker(rt, '/wallet/cards')))
+    }
     const cards = listCards(rt, "user_id = ? and status = 'ACTIVE'", user.userId)
     const faces = cards
       .map((c) => cardFace(rt, c, findTemplate(rt, c.templateId), `/wallet/cards/${c.bizCardNo}`))
@@ -340,7 +366,9 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
 
   app.get('/wallet/pay', async (request, reply) => {
     const user = currentUser(rt, request)
-    if (user === undefined) return html(reply, page('付款', userPicker(rt, '/wallet/pay')))
+    if (user === undefined) {
+      return html(reply, page('付款', userPicker(rt, '/wallet/pay')))
+    }
     const apps = (
       rt.db.prepare('select data from apps order by rowid').all() as { data: string }[]
     ).map((r) => json<AppRecord>(r.data))
@@ -361,7 +389,9 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
 
   app.post('/wallet/pay', async (request, reply) => {
     const user = currentUser(rt, request)
-    if (user === undefined) return reply.redirect('/wallet/pay')
+    if (user === undefined) {
+      return reply.redirect('/wallet/pay')
+    }
     const body = (request.body ?? {}) as Record<string, string>
     const result = pay(rt, {
       userId: user.userId,
@@ -381,7 +411,9 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
   app.get('/p/z/pointset/index.html', async (request, reply) => {
     const q = request.query as Record<string, string | undefined>
     const activity = findActivityByItem(rt, q.itemId ?? '')
-    if (activity === undefined) return errorPage(reply, '奖品不存在', 404)
+    if (activity === undefined) {
+      return errorPage(reply, '奖品不存在', 404)
+    }
     const voucher = ((activity.data.promo_tools as Record<string, unknown>[] | undefined)?.[0]
       ?.voucher ?? {}) as Record<string, unknown>
     return html(

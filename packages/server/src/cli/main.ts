@@ -3,9 +3,13 @@ import { parseArgs } from 'node:util'
 import { isAppError } from '../shared/errors.js'
 import { runAdminCreate, runAdminResetPassword } from './commands/admin.js'
 import { runConfigCheck } from './commands/config-check.js'
+import { runCrmCheck } from './commands/crm-check.js'
 import { runDemo } from './commands/demo.js'
+import { runEmulator } from './commands/emulator.js'
 import { runKeysGen, runKeysMaster } from './commands/keys.js'
 import { runMigrate } from './commands/migrate.js'
+import { runOutboxList, runOutboxRetry } from './commands/outbox.js'
+import { runReconcile } from './commands/reconcile.js'
 import { runStart } from './commands/start.js'
 import { UsageError } from './usage.js'
 
@@ -13,7 +17,11 @@ const HELP = `kaguan (卡管): Alipay membership cards and points
 
 Usage:
   kaguan start [--role ROLE]... [--config FILE]   run roles (default: all of management, mini, core, worker)
-  kaguan demo [--data-dir DIR]                    run everything on the embedded database, with a dev master key
+  kaguan demo [--data-dir DIR] [--port-offset N] [--crm-url URL --crm-token T --crm-public-key KEY|FILE]
+                                                  the offline demo (npm start): emulator, every role on SQLite, sample CRM,
+                                                  a published demo template; prints the URLs and claim link (and <data dir>/demo.json)
+  kaguan emulator [--port 8090] [--db FILE] [--public-url URL]
+                                                  the offline Alipay (gateway, wallet, driver API) on its own
   kaguan migrate [--config FILE]                  bring the database schema up to date
   kaguan config check [--role ROLE]... [--config FILE]
                                                   print the effective configuration (secrets redacted)
@@ -23,6 +31,11 @@ Usage:
                                                   create a console account; the password from the file or one line on stdin
   kaguan admin reset-password --username NAME [--password-file FILE] [--config FILE]
                                                   set a new password, clear the lock-out, end the user's sessions
+  kaguan crm-check --url URL --token TOKEN [--public-key KEY|FILE] [--json] [--timeout-ms N]
+                                                  check a CRM's three endpoints against the contract (pass/fail table with fixes)
+  kaguan reconcile [--merchant ID] [--limit N]    compare cards with alipay.marketing.card.query and repair drift
+  kaguan outbox list [--status parked|pending]    deliveries waiting or parked, with the reason
+  kaguan outbox retry ID... | --all               deliver parked entries again
 
 Settings come from a YAML file (--config or KAGUAN_CONFIG) and KAGUAN_* variables: see docs/configuration.md.
 `
@@ -38,20 +51,39 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP)
       return command === undefined ? 2 : 0
     case 'start':
-      return runStart(options(rest, { role: { type: 'string', multiple: true }, config: { type: 'string' } }))
+      return runStart(
+        options(rest, { role: { type: 'string', multiple: true }, config: { type: 'string' } }),
+      )
     case 'demo':
-      return runDemo(options(rest, { 'data-dir': { type: 'string' }, config: { type: 'string' } }))
+      return runDemo(
+        options(rest, {
+          'data-dir': { type: 'string' },
+          config: { type: 'string' },
+          'port-offset': { type: 'string' },
+          'crm-url': { type: 'string' },
+          'crm-token': { type: 'string' },
+          'crm-public-key': { type: 'string' },
+        }),
+      )
     case 'migrate':
       return runMigrate(options(rest, { config: { type: 'string' } }))
     case 'config': {
       const [sub, ...args] = rest
-      if (sub !== 'check') throw new UsageError(`unknown command "config ${sub ?? ''}"; did you mean "config check"?`)
-      return runConfigCheck(options(args, { role: { type: 'string', multiple: true }, config: { type: 'string' } }))
+      if (sub !== 'check') {
+        throw new UsageError(`unknown command "config ${sub ?? ''}"; did you mean "config check"?`)
+      }
+      return runConfigCheck(
+        options(args, { role: { type: 'string', multiple: true }, config: { type: 'string' } }),
+      )
     }
     case 'keys': {
       const [sub, ...args] = rest
-      if (sub === 'master') return runKeysMaster(options(args, {}))
-      if (sub === 'gen') return runKeysGen(options(args, { out: { type: 'string' } }))
+      if (sub === 'master') {
+        return runKeysMaster(options(args, {}))
+      }
+      if (sub === 'gen') {
+        return runKeysGen(options(args, { out: { type: 'string' } }))
+      }
       throw new UsageError(`unknown command "keys ${sub ?? ''}"; use "keys master" or "keys gen"`)
     }
     case 'admin': {
@@ -64,9 +96,57 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'create') {
         return runAdminCreate(options(args, { ...common, role: { type: 'string' } }))
       }
-      if (sub === 'reset-password') return runAdminResetPassword(options(args, common))
+      if (sub === 'reset-password') {
+        return runAdminResetPassword(options(args, common))
+      }
       throw new UsageError(
         `unknown command "admin ${sub ?? ''}"; use "admin create" or "admin reset-password"`,
+      )
+    }
+    case 'crm-check':
+      return runCrmCheck(
+        options(rest, {
+          url: { type: 'string' },
+          token: { type: 'string' },
+          'public-key': { type: 'string' },
+          json: { type: 'boolean' },
+          'timeout-ms': { type: 'string' },
+        }),
+      )
+    case 'emulator':
+      return runEmulator(
+        options(rest, {
+          port: { type: 'string' },
+          host: { type: 'string' },
+          db: { type: 'string' },
+          'public-url': { type: 'string' },
+          config: { type: 'string' },
+        }),
+      )
+    case 'reconcile':
+      return runReconcile(
+        options(rest, {
+          merchant: { type: 'string' },
+          limit: { type: 'string' },
+          config: { type: 'string' },
+        }),
+      )
+    case 'outbox': {
+      const [sub, ...args] = rest
+      if (sub === 'list') {
+        return runOutboxList(
+          options(args, { status: { type: 'string' }, config: { type: 'string' } }),
+        )
+      }
+      if (sub === 'retry') {
+        const parsed = withPositionals(args, {
+          all: { type: 'boolean' },
+          config: { type: 'string' },
+        })
+        return runOutboxRetry(parsed.values, parsed.positionals)
+      }
+      throw new UsageError(
+        `unknown command "outbox ${sub ?? ''}"; use "outbox list" or "outbox retry"`,
       )
     }
     default:
@@ -84,6 +164,14 @@ function options<T extends OptionSpec>(args: string[], spec: T) {
   }
 }
 
+function withPositionals<T extends OptionSpec>(args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, allowPositionals: true, strict: true })
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code
@@ -96,7 +184,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`kaguan: ${error.message}\n`)
       process.exitCode = 1
     } else {
-      process.stderr.write(`kaguan: unexpected error (a bug; please report it with this trace)\n${(error as Error)?.stack ?? String(error)}\n`)
+      process.stderr.write(
+        `kaguan: unexpected error (a bug; please report it with this trace)\n${(error as Error)?.stack ?? String(error)}\n`,
+      )
       process.exitCode = 70
     }
   },

@@ -30,7 +30,9 @@ export interface OpenDbOptions {
 export function openDb(options: OpenDbOptions): DbHandle {
   if (options.dialect === 'sqlite') {
     const file = options.url.slice('sqlite:'.length)
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true })
+    }
     const sqlite = new Sqlite(file)
     sqlite.pragma('journal_mode = WAL')
     sqlite.pragma('foreign_keys = ON')

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, DIALECTS, type TestDb } from '../../test/helpers/db.js'
 import { acceptOnce, previousResult, recordResult } from '../modules/inbox/index.js'
 import { auditTrail, recordAudit } from '../modules/audit/index.js'
-import { DEFAULT_MERCHANT_ID, ensureDefaultMerchant, listMerchants } from '../modules/merchants/index.js'
+import {
+  DEFAULT_MERCHANT_ID,
+  ensureDefaultMerchant,
+  listMerchants,
+} from '../modules/merchants/index.js'
 import { fixedClock } from '../shared/clock.js'
 import { createIds } from '../shared/ids.js'
 import { createFieldCipher, generateMasterKey, parseMasterKey } from '../shared/field-crypto.js'
@@ -29,9 +33,19 @@ for (const dialect of DIALECTS) {
     })
 
     it('creates exactly one default merchant even when asked concurrently', async () => {
-      await Promise.all([ensureDefaultMerchant(db.db, clock), ensureDefaultMerchant(db.db, clock), ensureDefaultMerchant(db.db, clock)])
-      const merchants = await listMerchants(db.db, { clock, ids, cipher: createFieldCipher(parseMasterKey(generateMasterKey())) })
-      expect(merchants).toEqual([expect.objectContaining({ id: DEFAULT_MERCHANT_ID, isDefault: true })])
+      await Promise.all([
+        ensureDefaultMerchant(db.db, clock),
+        ensureDefaultMerchant(db.db, clock),
+        ensureDefaultMerchant(db.db, clock),
+      ])
+      const merchants = await listMerchants(db.db, {
+        clock,
+        ids,
+        cipher: createFieldCipher(parseMasterKey(generateMasterKey())),
+      })
+      expect(merchants).toEqual([
+        expect.objectContaining({ id: DEFAULT_MERCHANT_ID, isDefault: true }),
+      ])
     })
 
     it('accepts an inbound message id once, and forgets it when the transaction rolls back', async () => {
@@ -49,15 +63,27 @@ for (const dialect of DIALECTS) {
     })
 
     it('writes audit entries with secrets elided and personal data masked', async () => {
-      await recordAudit(db.db, { clock, ids }, {
-        actor: 'admin:adm_1',
-        action: 'merchant.alipay.update',
-        target: { type: 'merchant', id: DEFAULT_MERCHANT_ID },
-        before: { appId: '2021000000000001', appPrivateKey: null },
-        after: { appId: '2021000000000002', appPrivateKey: 'MIIEv…secret', crm: { token: 't0k3n', mobile: '13800138000' } },
-      })
+      await recordAudit(
+        db.db,
+        { clock, ids },
+        {
+          actor: 'admin:adm_1',
+          action: 'merchant.alipay.update',
+          target: { type: 'merchant', id: DEFAULT_MERCHANT_ID },
+          before: { appId: '2021000000000001', appPrivateKey: null },
+          after: {
+            appId: '2021000000000002',
+            appPrivateKey: 'MIIEv…secret',
+            crm: { token: 't0k3n', mobile: '13800138000' },
+          },
+        },
+      )
       const [entry] = await auditTrail(db.db, { type: 'merchant', id: DEFAULT_MERCHANT_ID })
-      expect(entry?.after).toEqual({ appId: '2021000000000002', appPrivateKey: '<elided>', crm: { token: '<elided>', mobile: '138****8000' } })
+      expect(entry?.after).toEqual({
+        appId: '2021000000000002',
+        appPrivateKey: '<elided>',
+        crm: { token: '<elided>', mobile: '138****8000' },
+      })
       expect(entry?.before).toEqual({ appId: '2021000000000001', appPrivateKey: null })
       expect(JSON.stringify(entry)).not.toContain('secret')
     })

@@ -4,7 +4,12 @@ import type { InboundMessagesTable } from '../modules/inbox/inbox.table.js'
 import type { MerchantsTable } from '../modules/merchants/merchants.table.js'
 import type { OutboxTable } from '../modules/outbox/outbox.table.js'
 import type { ShopsTable } from '../modules/shops/shops.table.js'
-import type { CardsTable, ClaimsTable, DynamicCodesTable, PointEntriesTable } from '../modules/cards/cards.table.js'
+import type {
+  CardsTable,
+  ClaimsTable,
+  DynamicCodesTable,
+  PointEntriesTable,
+} from '../modules/cards/cards.table.js'
 import type { MembersTable, MerchantCountersTable } from '../modules/members/members.table.js'
 import type {
   CardComponentsTable,

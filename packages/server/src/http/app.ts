@@ -1,4 +1,9 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { HealthBody } from '@kaguan/contracts'
 import type { Role } from '../config.js'
@@ -11,14 +16,21 @@ export type RoleApp = FastifyInstance
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 /** Query parameters whose values must not reach a log line (auth codes, tokens, personal data). */
-const SENSITIVE_QUERY = /^(auth_code|access_token|app_auth_token|token|sign|signature|mobile|name|cert_?no|password)$/i
+const SENSITIVE_QUERY =
+  /^(auth_code|access_token|app_auth_token|token|sign|signature|mobile|name|cert_?no|password)$/i
 
 /** A URL fit for logs: values of sensitive query parameters replaced. */
 export function redactQuery(url: string): string {
   const q = url.indexOf('?')
-  if (q < 0) return url
+  if (q < 0) {
+    return url
+  }
   const params = new URLSearchParams(url.slice(q + 1))
-  for (const key of [...params.keys()]) if (SENSITIVE_QUERY.test(key)) params.set(key, '***')
+  for (const key of [...params.keys()]) {
+    if (SENSITIVE_QUERY.test(key)) {
+      params.set(key, '***')
+    }
+  }
   return `${url.slice(0, q)}?${params.toString()}`
 }
 
@@ -39,7 +51,10 @@ export async function buildRoleApp(
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : deps.ids.next('req')
     },
     // Fastify's own request lines carry the full URL; ours (onResponse below) hide query secrets.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    logController: new LogController({
+      disableRequestLogging: true,
+      requestIdLogLabel: 'requestId',
+    }),
     bodyLimit: 1024 * 1024,
     trustProxy: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
@@ -50,9 +65,17 @@ export async function buildRoleApp(
     done()
   })
   app.addHook('onResponse', (request: FastifyRequest, reply, done) => {
-    const line = { method: request.method, url: redactQuery(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }
-    if (request.url === '/healthz' || request.url === '/readyz') request.log.debug(line, 'request')
-    else request.log.info(line, 'request')
+    const line = {
+      method: request.method,
+      url: redactQuery(request.url),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    }
+    if (request.url === '/healthz' || request.url === '/readyz') {
+      request.log.debug(line, 'request')
+    } else {
+      request.log.info(line, 'request')
+    }
     done()
   })
 
@@ -65,7 +88,12 @@ export async function buildRoleApp(
   )
   app.get(
     '/readyz',
-    { schema: { description: 'Readiness: the database answers and its schema is current.', response: { 200: HealthBody, 503: HealthBody } } },
+    {
+      schema: {
+        description: 'Readiness: the database answers and its schema is current.',
+        response: { 200: HealthBody, 503: HealthBody },
+      },
+    },
     async (_request, reply) => {
       const checks: Record<string, string> = {}
       try {
@@ -76,10 +104,14 @@ export async function buildRoleApp(
         checks.database = `unreachable: ${(error as Error).message}`
       }
       const ready = Object.values(checks).every((c) => c === 'ok')
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', role, checks })
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not_ready', role, checks })
     },
   )
 
-  if (register) await app.register(async (scope) => register(scope))
+  if (register) {
+    await app.register(async (scope) => register(scope))
+  }
   return app
 }

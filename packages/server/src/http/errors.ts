@@ -19,7 +19,12 @@ export function statusFor(kind: Kind): number {
 /** The JSON error body of kaguan's own APIs: `{ errcode, message, details?, requestId }`. */
 export function errorBody(error: AppError, requestId: string) {
   const hasDetails = Object.keys(error.details).length > 0
-  return { errcode: error.code, message: error.message, ...(hasDetails ? { details: error.details } : {}), requestId }
+  return {
+    errcode: error.code,
+    message: error.message,
+    ...(hasDetails ? { details: error.details } : {}),
+    requestId,
+  }
 }
 
 /**
@@ -28,33 +33,70 @@ export function errorBody(error: AppError, requestId: string) {
  * request id.
  */
 export function toAppError(error: unknown): AppError {
-  if (error instanceof AppError) return error
+  if (error instanceof AppError) {
+    return error
+  }
   const fe = error as FastifyError
   if (fe.validation) {
     const fields = fe.validation.map((v) => {
       const missing = (v.params as { missingProperty?: string }).missingProperty
-      const path = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), missing].filter(Boolean).join('.')
-      return { field: `${fe.validationContext ?? 'body'}${path ? `.${path}` : ''}`, message: v.message ?? 'is invalid' }
+      const path = [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), missing]
+        .filter(Boolean)
+        .join('.')
+      return {
+        field: `${fe.validationContext ?? 'body'}${path ? `.${path}` : ''}`,
+        message: v.message ?? 'is invalid',
+      }
     })
-    return new AppError(ErrorKind.Invalid, 'REQUEST_INVALID', fields.map((f) => `${f.field} ${f.message}`).join('; '), { fields })
+    return new AppError(
+      ErrorKind.Invalid,
+      'REQUEST_INVALID',
+      fields.map((f) => `${f.field} ${f.message}`).join('; '),
+      { fields },
+    )
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const kind = fe.statusCode === 404 ? ErrorKind.NotFound : fe.statusCode === 413 ? ErrorKind.Invalid : ErrorKind.Invalid
-    return new AppError(kind, fe.code?.startsWith('FST_') ? 'REQUEST_INVALID' : (fe.code ?? 'REQUEST_INVALID'), fe.message)
+    const kind =
+      fe.statusCode === 404
+        ? ErrorKind.NotFound
+        : fe.statusCode === 413
+          ? ErrorKind.Invalid
+          : ErrorKind.Invalid
+    return new AppError(
+      kind,
+      fe.code?.startsWith('FST_') ? 'REQUEST_INVALID' : (fe.code ?? 'REQUEST_INVALID'),
+      fe.message,
+    )
   }
-  return new AppError(ErrorKind.Internal, 'INTERNAL', 'internal error; the request id is in the server log')
+  return new AppError(
+    ErrorKind.Internal,
+    'INTERNAL',
+    'internal error; the request id is in the server log',
+  )
 }
 
 export function installJsonErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error)
-    if (appError.kind === ErrorKind.Internal) request.log.error({ err: error }, 'request failed')
-    else request.log.info({ errcode: appError.code }, appError.message)
+    if (appError.kind === ErrorKind.Internal) {
+      request.log.error({ err: error }, 'request failed')
+    } else {
+      request.log.info({ errcode: appError.code }, appError.message)
+    }
     return reply.code(statusFor(appError.kind)).send(errorBody(appError, request.id))
   })
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
-      .send(errorBody(new AppError(ErrorKind.NotFound, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`), request.id)),
+      .send(
+        errorBody(
+          new AppError(
+            ErrorKind.NotFound,
+            'ROUTE_NOT_FOUND',
+            `no route ${request.method} ${request.url.split('?')[0]}`,
+          ),
+          request.id,
+        ),
+      ),
   )
 }

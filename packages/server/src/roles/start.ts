@@ -9,7 +9,11 @@ import { registerMini, cardsDeps } from '../http/mini/index.js'
 import { registerCore } from '../http/core/index.js'
 import { cardOutboxHandlers } from '../modules/cards/index.js'
 import { ensureDefaultMerchant } from '../modules/merchants/index.js'
-import { createOutboxWorker, type OutboxHandler, type OutboxWorker } from '../modules/outbox/index.js'
+import {
+  createOutboxWorker,
+  type OutboxHandler,
+  type OutboxWorker,
+} from '../modules/outbox/index.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import { AppError, ErrorKind } from '../shared/errors.js'
 import { createFieldCipher } from '../shared/field-crypto.js'
@@ -25,15 +29,18 @@ export interface RunningKaguan {
 }
 
 /** The routes each role adds to its app. */
-const ROUTES: Partial<Record<Role, (app: FastifyInstance, deps: AppDeps) => Promise<void> | void>> = {
-  management: registerManagement,
-  mini: registerMini,
-  core: registerCore,
-}
+const ROUTES: Partial<Record<Role, (app: FastifyInstance, deps: AppDeps) => Promise<void> | void>> =
+  {
+    management: registerManagement,
+    mini: registerMini,
+    core: registerCore,
+  }
 
 /** The outbox topics the worker delivers, and by whom. */
 const OUTBOX_HANDLERS = (deps: AppDeps): Record<string, OutboxHandler> => ({
-  ...cardOutboxHandlers(cardsDeps(deps), { alipayCallsPerSecond: deps.config.worker.alipayCallsPerSecond }),
+  ...cardOutboxHandlers(cardsDeps(deps), {
+    alipayCallsPerSecond: deps.config.worker.alipayCallsPerSecond,
+  }),
 })
 
 export interface StartOptions {
@@ -47,7 +54,11 @@ export interface StartOptions {
  */
 export async function startKaguan(config: Config, options: StartOptions): Promise<RunningKaguan> {
   if (!config.masterKey) {
-    throw new AppError(ErrorKind.Invalid, 'CONFIG_INVALID', 'KAGUAN_MASTER_KEY_FILE: a master key is required to run kaguan')
+    throw new AppError(
+      ErrorKind.Invalid,
+      'CONFIG_INVALID',
+      'KAGUAN_MASTER_KEY_FILE: a master key is required to run kaguan',
+    )
   }
   const clock = options.clock ?? systemClock
   const handle = openDb({ url: config.database.url, dialect: config.database.dialect })
@@ -68,20 +79,25 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   }
   try {
     const applied = await migrateToLatest(handle.db)
-    if (applied.length) options.log.info({ applied }, 'database migrated')
+    if (applied.length) {
+      options.log.info({ applied }, 'database migrated')
+    }
     await ensureDefaultMerchant(handle.db, clock)
 
     const urls: Partial<Record<Role, string>> = {}
     for (const role of config.roles) {
       const port = config.ports[role]
-      if (role === 'worker' && port === 0) continue
+      if (role === 'worker' && port === 0) {
+        continue
+      }
       const routes = ROUTES[role]
       const app = await buildRoleApp(role, deps, routes && ((scope) => routes(scope, deps)))
       apps.push(app)
       await app.listen({ host: config.host, port })
       const address = app.server.address()
       const actualPort = typeof address === 'object' && address ? address.port : port
-      urls[role] = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${actualPort}`
+      urls[role] =
+        `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${actualPort}`
     }
     if (config.roles.includes('worker')) {
       worker = createOutboxWorker({
@@ -98,7 +114,11 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   } catch (error) {
     await close()
     if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new AppError(ErrorKind.Unavailable, 'PORT_IN_USE', `${error.message}: another program listens there; choose another port (ports.* / KAGUAN_*_PORT)`)
+      throw new AppError(
+        ErrorKind.Unavailable,
+        'PORT_IN_USE',
+        `${error.message}: another program listens there; choose another port (ports.* / KAGUAN_*_PORT)`,
+      )
     }
     throw error
   }

@@ -6,7 +6,9 @@ export function chinaTime(date: Date): string {
 /** Parses `yyyy-MM-dd HH:mm:ss` China time; undefined when malformed. */
 export function parseChinaTime(text: string): Date | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text.trim())
-  if (!m) return undefined
+  if (!m) {
+    return undefined
+  }
   const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00`)
   return Number.isNaN(d.getTime()) ? undefined : d
 }

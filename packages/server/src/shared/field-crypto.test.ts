@@ -27,16 +27,24 @@ describe('field cipher', () => {
   })
 
   it('makes equal lookup hashes for equal values in one context only', () => {
-    expect(cipher.lookupHash('13800138000', 'mobile')).toBe(cipher.lookupHash(' 13800138000 ', 'mobile'))
-    expect(cipher.lookupHash('13800138000', 'mobile')).not.toBe(cipher.lookupHash('13800138000', 'certNo'))
+    expect(cipher.lookupHash('13800138000', 'mobile')).toBe(
+      cipher.lookupHash(' 13800138000 ', 'mobile'),
+    )
+    expect(cipher.lookupHash('13800138000', 'mobile')).not.toBe(
+      cipher.lookupHash('13800138000', 'certNo'),
+    )
     const other = createFieldCipher(parseMasterKey(generateMasterKey()))
-    expect(other.lookupHash('13800138000', 'mobile')).not.toBe(cipher.lookupHash('13800138000', 'mobile'))
+    expect(other.lookupHash('13800138000', 'mobile')).not.toBe(
+      cipher.lookupHash('13800138000', 'mobile'),
+    )
   })
 
   it('parses master keys as base64 or hex and rejects other lengths', () => {
     const key = generateMasterKey()
     expect(parseMasterKey(key).length).toBe(32)
-    expect(parseMasterKey(Buffer.from(key, 'base64').toString('hex')).equals(Buffer.from(key, 'base64'))).toBe(true)
+    expect(
+      parseMasterKey(Buffer.from(key, 'base64').toString('hex')).equals(Buffer.from(key, 'base64')),
+    ).toBe(true)
     expect(() => parseMasterKey('abc')).toThrow(AppError)
   })
 })

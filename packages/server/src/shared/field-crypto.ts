@@ -29,8 +29,13 @@ export function generateMasterKey(): string {
 /** Parses a master key given as base64 (44 chars) or hex (64 chars); throws naming the problem. */
 export function parseMasterKey(text: string): Buffer {
   const trimmed = text.trim()
-  const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64')
-  if (key.length !== MASTER_KEY_BYTES || (!/^[0-9a-fA-F]{64}$/.test(trimmed) && key.toString('base64') !== trimmed)) {
+  const key = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : Buffer.from(trimmed, 'base64')
+  if (
+    key.length !== MASTER_KEY_BYTES ||
+    (!/^[0-9a-fA-F]{64}$/.test(trimmed) && key.toString('base64') !== trimmed)
+  ) {
     throw new AppError(
       ErrorKind.Invalid,
       'MASTER_KEY_INVALID',
@@ -53,18 +58,27 @@ export function createFieldCipher(masterKey: Buffer): FieldCipher {
       cipher.setAAD(Buffer.from(context, 'utf8'))
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
       const tag = cipher.getAuthTag()
-      return ['v1', iv, tag, ciphertext].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.')
+      return ['v1', iv, tag, ciphertext]
+        .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+        .join('.')
     },
     decrypt(stored, context) {
       const [version, iv, tag, ciphertext] = stored.split('.')
       if (version !== 'v1' || iv === undefined || tag === undefined || ciphertext === undefined) {
-        throw new AppError(ErrorKind.Internal, 'FIELD_CIPHER_FORMAT', `unreadable encrypted value in ${context}`)
+        throw new AppError(
+          ErrorKind.Internal,
+          'FIELD_CIPHER_FORMAT',
+          `unreadable encrypted value in ${context}`,
+        )
       }
       try {
         const decipher = createDecipheriv('aes-256-gcm', encKey, Buffer.from(iv, 'base64url'))
         decipher.setAAD(Buffer.from(context, 'utf8'))
         decipher.setAuthTag(Buffer.from(tag, 'base64url'))
-        return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8')
+        return Buffer.concat([
+          decipher.update(Buffer.from(ciphertext, 'base64url')),
+          decipher.final(),
+        ]).toString('utf8')
       } catch (cause) {
         // Wrong master key, a value moved between columns, or tampering: never return garbage.
         throw new AppError(
@@ -77,7 +91,9 @@ export function createFieldCipher(masterKey: Buffer): FieldCipher {
       }
     },
     lookupHash(value, context) {
-      return createHmac('sha256', hashKey).update(`${context}\u0000${value.trim()}`).digest('base64url')
+      return createHmac('sha256', hashKey)
+        .update(`${context}\u0000${value.trim()}`)
+        .digest('base64url')
     },
   }
 }

@@ -7,14 +7,26 @@ describe('logger redaction', () => {
     log.info(
       {
         token: 'crm-token-value',
-        merchant: { privateKey: '-----BEGIN PRIVATE KEY-----abc', app: { app_auth_token: 'isv-token' } },
+        merchant: {
+          privateKey: '-----BEGIN PRIVATE KEY-----abc',
+          app: { app_auth_token: 'isv-token' },
+        },
         member: { mobile: '13800138000', name: '张三丰', certNo: '110101199003071234' },
         headers: { authorization: 'Bearer xyz', cookie: 'sid=1' },
       },
       'open card',
     )
     const out = text()
-    for (const secret of ['crm-token-value', 'BEGIN PRIVATE KEY', 'isv-token', 'Bearer xyz', 'sid=1', '13800138000', '张三丰', '110101199003071234']) {
+    for (const secret of [
+      'crm-token-value',
+      'BEGIN PRIVATE KEY',
+      'isv-token',
+      'Bearer xyz',
+      'sid=1',
+      '13800138000',
+      '张三丰',
+      '110101199003071234',
+    ]) {
       expect(out).not.toContain(secret)
     }
     expect(out).toContain('138****8000')

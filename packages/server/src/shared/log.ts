@@ -45,7 +45,9 @@ export const redaction = {
   censor(value: unknown, path: string[]): unknown {
     const field = path[path.length - 1] ?? ''
     const mask = maskerFor(field)
-    if (mask && PERSONAL_FIELDS.includes(field)) return typeof value === 'string' ? mask(value) : '[masked]'
+    if (mask && PERSONAL_FIELDS.includes(field)) {
+      return typeof value === 'string' ? mask(value) : '[masked]'
+    }
     return '[redacted]'
   },
 }

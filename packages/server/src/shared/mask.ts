@@ -4,19 +4,25 @@
  */
 export function maskMobile(value: string): string {
   const digits = value.trim()
-  if (digits.length < 7) return '*'.repeat(digits.length)
+  if (digits.length < 7) {
+    return '*'.repeat(digits.length)
+  }
   return `${digits.slice(0, 3)}****${digits.slice(-4)}`
 }
 
 export function maskName(value: string): string {
   const chars = [...value.trim()]
-  if (chars.length <= 1) return '*'
+  if (chars.length <= 1) {
+    return '*'
+  }
   return chars[0] + '*'.repeat(Math.min(chars.length - 1, 3))
 }
 
 export function maskCertNo(value: string): string {
   const v = value.trim()
-  if (v.length <= 8) return '*'.repeat(v.length)
+  if (v.length <= 8) {
+    return '*'.repeat(v.length)
+  }
   return `${v.slice(0, 4)}${'*'.repeat(v.length - 8)}${v.slice(-4)}`
 }
 

@@ -35,7 +35,9 @@ export function pemBody(pem: string): string {
 
 /** sha256 (hex) of an SPKI public key given as PEM or bare base64. */
 export function publicKeyFingerprint(key: string): string {
-  const pem = key.includes('-----BEGIN') ? key : `-----BEGIN PUBLIC KEY-----\n${key}\n-----END PUBLIC KEY-----\n`
+  const pem = key.includes('-----BEGIN')
+    ? key
+    : `-----BEGIN PUBLIC KEY-----\n${key}\n-----END PUBLIC KEY-----\n`
   const der = createPublicKey(pem).export({ type: 'spki', format: 'der' })
   return createHash('sha256').update(der).digest('hex')
 }

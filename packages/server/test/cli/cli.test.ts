@@ -16,13 +16,16 @@ interface Run {
 
 /** Runs the real `kaguan` CLI as npm's scripts do (tsx, sources), with only the given KAGUAN_* variables. */
 function kaguan(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_')))
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_')),
+  )
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--conditions=@kaguan/source', '--import', 'tsx', main, ...args],
       { cwd: root, env: { ...clean, ...env }, timeout: 30_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
     )
   })
 }
@@ -33,17 +36,25 @@ function noStack(run: Run) {
 
 describe('kaguan CLI', () => {
   it('exits 1 naming the key for an unknown role, a malformed database URL, and a missing master key', async () => {
-    const role = await kaguan(['config', 'check'], { KAGUAN_ROLES: 'core,gateway', KAGUAN_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') })
+    const role = await kaguan(['config', 'check'], {
+      KAGUAN_ROLES: 'core,gateway',
+      KAGUAN_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+    })
     expect(role.code).toBe(1)
     expect(role.stderr).toContain('KAGUAN_ROLES: unknown role "gateway"')
     noStack(role)
 
-    const url = await kaguan(['start', '--role', 'core'], { KAGUAN_DATABASE_URL: 'postgres://user@:x/db', KAGUAN_MASTER_KEY: Buffer.alloc(32, 1).toString('base64') })
+    const url = await kaguan(['start', '--role', 'core'], {
+      KAGUAN_DATABASE_URL: 'postgres://user@:x/db',
+      KAGUAN_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+    })
     expect(url.code).toBe(1)
     expect(url.stderr).toContain('KAGUAN_DATABASE_URL')
     noStack(url)
 
-    const key = await kaguan(['start'], { KAGUAN_DATA_DIR: mkdtempSync(join(tmpdir(), 'kaguan-cli-')) })
+    const key = await kaguan(['start'], {
+      KAGUAN_DATA_DIR: mkdtempSync(join(tmpdir(), 'kaguan-cli-')),
+    })
     expect(key.code).toBe(1)
     expect(key.stderr).toContain('KAGUAN_MASTER_KEY_FILE')
     noStack(key)
@@ -58,7 +69,10 @@ describe('kaguan CLI', () => {
 
   it('prints the effective configuration with secrets redacted', async () => {
     const key = Buffer.alloc(32, 7).toString('base64')
-    const run = await kaguan(['config', 'check', '--role', 'core'], { KAGUAN_MASTER_KEY: key, KAGUAN_DATABASE_URL: 'postgres://kaguan:pw123@db:5432/kaguan' })
+    const run = await kaguan(['config', 'check', '--role', 'core'], {
+      KAGUAN_MASTER_KEY: key,
+      KAGUAN_DATABASE_URL: 'postgres://kaguan:pw123@db:5432/kaguan',
+    })
     expect(run.code).toBe(0)
     expect(run.stdout).toContain('valid')
     expect(run.stdout).toContain('- core')
@@ -80,7 +94,11 @@ describe('kaguan CLI', () => {
     expect(privateKey.asymmetricKeyDetails?.modulusLength).toBe(2048)
     const bare = readFileSync(join(out, 'app_public_key.txt'), 'utf8').trim()
     expect(bare).not.toContain('-----')
-    const publicKey = createPublicKey({ key: Buffer.from(bare, 'base64'), format: 'der', type: 'spki' })
+    const publicKey = createPublicKey({
+      key: Buffer.from(bare, 'base64'),
+      format: 'der',
+      type: 'spki',
+    })
     const signature = sign('sha256', Buffer.from('a=1&b=2'), privateKey)
     expect(verify('sha256', Buffer.from('a=1&b=2'), publicKey, signature)).toBe(true)
   })
@@ -97,18 +115,26 @@ describe('kaguan CLI', () => {
   it('starts one role per process, answers readiness over HTTP, and stops cleanly on SIGINT', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kaguan-start-'))
     writeFileSync(join(dir, 'master.key'), Buffer.alloc(32, 3).toString('base64'))
-    const child = spawn(process.execPath, ['--conditions=@kaguan/source', '--import', 'tsx', main, 'start', '--role', 'core'], {
-      cwd: root,
-      env: {
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_'))),
-        KAGUAN_CORE_PORT: '0',
-        KAGUAN_DATA_DIR: dir,
-        KAGUAN_MASTER_KEY_FILE: join(dir, 'master.key'),
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@kaguan/source', '--import', 'tsx', main, 'start', '--role', 'core'],
+      {
+        cwd: root,
+        env: {
+          ...Object.fromEntries(
+            Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_')),
+          ),
+          KAGUAN_CORE_PORT: '0',
+          KAGUAN_DATA_DIR: dir,
+          KAGUAN_MASTER_KEY_FILE: join(dir, 'master.key'),
+        },
       },
-    })
+    )
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    )
     const deadline = Date.now() + 20_000
     let url: string | undefined
     while (!url && Date.now() < deadline) {

@@ -52,8 +52,12 @@ async function fakeCrm(faults: Faults = {}): Promise<FakeCrm> {
   }
   async function handle(req: IncomingMessage, res: ServerResponse) {
     let text = ''
-    for await (const chunk of req) text += String(chunk)
-    if (!faults.anyToken && req.headers.token !== TOKEN) return send(res, 401, { status: 'FAIL' })
+    for await (const chunk of req) {
+      text += String(chunk)
+    }
+    if (!faults.anyToken && req.headers.token !== TOKEN) {
+      return send(res, 401, { status: 'FAIL' })
+    }
     let body: Record<string, unknown>
     try {
       body = JSON.parse(text) as Record<string, unknown>
@@ -61,7 +65,9 @@ async function fakeCrm(faults: Faults = {}): Promise<FakeCrm> {
       return send(res, 400, { status: 'FAIL', errmsg: 'not JSON' })
     }
     const user = body.alipayUserId
-    if (typeof user !== 'string') return send(res, 400, { status: 'FAIL', field: 'alipayUserId' })
+    if (typeof user !== 'string') {
+      return send(res, 400, { status: 'FAIL', field: 'alipayUserId' })
+    }
     if (faults.html) {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>登录</body></html>')
       return

@@ -11,7 +11,10 @@ import { migrateToLatest } from '../../src/db/migrate.js'
 export const DIALECTS: readonly DatabaseDialect[] = (['sqlite', 'postgres'] as const).filter(
   (d) =>
     (d === 'sqlite' || Boolean(process.env.KAGUAN_TEST_PG_URL)) &&
-    (process.env.KAGUAN_TEST_DIALECTS?.split(',').map((s) => s.trim()).includes(d) ?? true),
+    (process.env.KAGUAN_TEST_DIALECTS?.split(',')
+      .map((s) => s.trim())
+      .includes(d) ??
+      true),
 )
 
 export interface TestDb extends DbHandle {
@@ -21,7 +24,10 @@ export interface TestDb extends DbHandle {
 }
 
 /** A fresh, migrated database of the given engine, private to the calling test file. */
-export async function createTestDb(dialect: DatabaseDialect, options: { migrate?: boolean } = {}): Promise<TestDb> {
+export async function createTestDb(
+  dialect: DatabaseDialect,
+  options: { migrate?: boolean } = {},
+): Promise<TestDb> {
   let url: string
   let drop = async () => {}
   if (dialect === 'sqlite') {
@@ -33,10 +39,15 @@ export async function createTestDb(dialect: DatabaseDialect, options: { migrate?
     const u = new URL(admin)
     u.pathname = `/${name}`
     url = u.toString()
-    drop = () => withClient(admin, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {})
+    drop = () =>
+      withClient(admin, (c) => c.query(`drop database if exists ${name} with (force)`)).then(
+        () => {},
+      )
   }
   const handle = openDb({ url: dialect === 'sqlite' ? url : url, dialect, poolSize: 20 })
-  if (options.migrate !== false) await migrateToLatest(handle.db)
+  if (options.migrate !== false) {
+    await migrateToLatest(handle.db)
+  }
   return {
     ...handle,
     url,

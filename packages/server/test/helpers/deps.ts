@@ -1,7 +1,11 @@
 import { loadConfig, type Config } from '../../src/config.js'
 import type { AppDeps } from '../../src/deps.js'
 import { fixedClock, systemClock, type Clock } from '../../src/shared/clock.js'
-import { createFieldCipher, generateMasterKey, parseMasterKey } from '../../src/shared/field-crypto.js'
+import {
+  createFieldCipher,
+  generateMasterKey,
+  parseMasterKey,
+} from '../../src/shared/field-crypto.js'
 import { createIds } from '../../src/shared/ids.js'
 import type { Logger } from '../../src/shared/log.js'
 import type { TestDb } from './db.js'
@@ -24,7 +28,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
   })
 }
 
-export function testDeps(db: TestDb, options: { clock?: Clock; log?: Logger; config?: Config } = {}): AppDeps {
+export function testDeps(
+  db: TestDb,
+  options: { clock?: Clock; log?: Logger; config?: Config } = {},
+): AppDeps {
   const config = options.config ?? testConfig()
   const clock = options.clock ?? systemClock
   return {

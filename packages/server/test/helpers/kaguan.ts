@@ -20,22 +20,34 @@ export interface Stack {
   close(): Promise<void>
 }
 
-export async function startStack(options: { roles?: Role[]; products?: string[]; appId?: string; databaseUrl?: string } = {}): Promise<Stack> {
+export async function startStack(
+  options: { roles?: Role[]; products?: string[]; appId?: string; databaseUrl?: string } = {},
+): Promise<Stack> {
   const emulator = await startEmulator({ port: 0, notifyTimeFactor: 0.001 })
   const dir = mkdtempSync(join(tmpdir(), 'kaguan-e2e-'))
   const dbUrl = options.databaseUrl ?? `sqlite:${join(dir, 'kaguan.sqlite')}`
-  const config = testConfig({ KAGUAN_ROLES: (options.roles ?? ['management', 'mini', 'core', 'worker']).join(','), KAGUAN_DATABASE_URL: dbUrl, KAGUAN_DATA_DIR: dir, KAGUAN_WORKER_POLL_MS: '50' })
+  const config = testConfig({
+    KAGUAN_ROLES: (options.roles ?? ['management', 'mini', 'core', 'worker']).join(','),
+    KAGUAN_DATABASE_URL: dbUrl,
+    KAGUAN_DATA_DIR: dir,
+    KAGUAN_WORKER_POLL_MS: '50',
+  })
   const { log, text } = capturingLogger('debug')
   const kaguan = await startKaguan(config, { log })
   const appKeys = generateRsaKeyPair()
   const appId = options.appId ?? '2021000000000001'
-  const registered = await emulatorJson<{ alipayPublicKey: string }>(emulator, 'POST', '/__emulator/apps', {
-    appId,
-    appPublicKey: appKeys.publicKeyBase64,
-    gatewayUrl: `${kaguan.urls.mini ?? 'http://127.0.0.1:1'}/alipay/gateway`,
-    callbackUrls: [`${kaguan.urls.mini ?? 'http://127.0.0.1:1'}/aliCallback`],
-    products: options.products ?? ['member_card', 'koubei'],
-  })
+  const registered = await emulatorJson<{ alipayPublicKey: string }>(
+    emulator,
+    'POST',
+    '/__emulator/apps',
+    {
+      appId,
+      appPublicKey: appKeys.publicKeyBase64,
+      gatewayUrl: `${kaguan.urls.mini ?? 'http://127.0.0.1:1'}/alipay/gateway`,
+      callbackUrls: [`${kaguan.urls.mini ?? 'http://127.0.0.1:1'}/aliCallback`],
+      products: options.products ?? ['member_card', 'koubei'],
+    },
+  )
   return {
     kaguan,
     emulator,
@@ -50,31 +62,60 @@ export async function startStack(options: { roles?: Role[]; products?: string[];
   }
 }
 
-export async function emulatorJson<T = unknown>(emulator: RunningEmulator, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${emulator.url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined })
-  if (!res.ok) throw new Error(`emulator ${method} ${path}: ${res.status} ${await res.text()}`)
+export async function emulatorJson<T = unknown>(
+  emulator: RunningEmulator,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${emulator.url}${path}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  if (!res.ok) {
+    throw new Error(`emulator ${method} ${path}: ${res.status} ${await res.text()}`)
+  }
   return (await res.json()) as T
 }
 
 /** A signed-in admin API client (session cookie + CSRF header), over real HTTP. */
 export interface AdminClient {
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string; headers: Headers }>
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any; text: string; headers: Headers }>
 }
 
-export async function adminClient(stack: Stack, role: AdminRole, username = `${role}user`): Promise<AdminClient> {
+export async function adminClient(
+  stack: Stack,
+  role: AdminRole,
+  username = `${role}user`,
+): Promise<AdminClient> {
   const password = `${role}-password-123`
   const { deps } = stack.kaguan
   await createAdminUser(deps.handle.db, deps, { username, password, role }, 'test')
   const base = stack.kaguan.urls.management!
-  const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
-  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`)
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  })
+  if (login.status !== 200) {
+    throw new Error(`login failed: ${login.status} ${await login.text()}`)
+  }
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!
   const { csrfToken } = (await login.json()) as { csrfToken: string }
   return {
     async request(method, path, body) {
       const res = await fetch(`${base}${path}`, {
         method,
-        headers: { cookie, 'x-csrf-token': csrfToken, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          cookie,
+          'x-csrf-token': csrfToken,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       })
       const text = await res.text()
@@ -89,54 +130,127 @@ export async function adminClient(stack: Stack, role: AdminRole, username = `${r
   }
 }
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url)).toString('base64')
+const fixture = (name: string) =>
+  readFileSync(new URL(`../fixtures/${name}`, import.meta.url)).toString('base64')
 
 /** Points the default merchant at the emulator (and optionally a CRM); uploads the style images. */
-export async function configureMerchant(stack: Stack, admin: AdminClient, crm?: { baseUrl: string; token: string; publicKey: string }): Promise<{ logoId: string; backgroundId: string }> {
+export async function configureMerchant(
+  stack: Stack,
+  admin: AdminClient,
+  crm?: { baseUrl: string; token: string; publicKey: string },
+): Promise<{ logoId: string; backgroundId: string }> {
   const ok = (r: { status: number; text: string }) => {
-    if (r.status >= 300) throw new Error(`${r.status} ${r.text}`)
+    if (r.status >= 300) {
+      throw new Error(`${r.status} ${r.text}`)
+    }
   }
-  ok(await admin.request('PUT', '/api/merchants/mch_default/alipay', { appId: stack.appId, privateKey: stack.appKeys.privateKeyPem, alipayPublicKey: stack.alipayPublicKey, gateway: stack.emulator.gatewayUrl }))
-  ok(await admin.request('PUT', '/api/merchants/mch_default/public-url', { publicBaseUrl: stack.kaguan.urls.mini }))
-  if (crm) ok(await admin.request('PUT', '/api/merchants/mch_default/crm', { mode: 'crm', ...crm }))
-  const logo = await admin.request('POST', '/api/merchants/mch_default/images', { name: 'logo', type: 'png', contentBase64: fixture('logo.png') })
-  const bg = await admin.request('POST', '/api/merchants/mch_default/images', { name: 'bg', type: 'png', contentBase64: fixture('background.png') })
+  ok(
+    await admin.request('PUT', '/api/merchants/mch_default/alipay', {
+      appId: stack.appId,
+      privateKey: stack.appKeys.privateKeyPem,
+      alipayPublicKey: stack.alipayPublicKey,
+      gateway: stack.emulator.gatewayUrl,
+    }),
+  )
+  ok(
+    await admin.request('PUT', '/api/merchants/mch_default/public-url', {
+      publicBaseUrl: stack.kaguan.urls.mini,
+    }),
+  )
+  if (crm) {
+    ok(await admin.request('PUT', '/api/merchants/mch_default/crm', { mode: 'crm', ...crm }))
+  }
+  const logo = await admin.request('POST', '/api/merchants/mch_default/images', {
+    name: 'logo',
+    type: 'png',
+    contentBase64: fixture('logo.png'),
+  })
+  const bg = await admin.request('POST', '/api/merchants/mch_default/images', {
+    name: 'bg',
+    type: 'png',
+    contentBase64: fixture('background.png'),
+  })
   ok(logo)
   ok(bg)
   return { logoId: logo.body.id, backgroundId: bg.body.id }
 }
 
 /** A complete template spec using the uploaded images. */
-export function cardSpec(images: { logoId: string; backgroundId: string }, overrides: { code?: string; name?: string } = {}) {
+export function cardSpec(
+  images: { logoId: string; backgroundId: string },
+  overrides: { code?: string; name?: string } = {},
+) {
   return {
     basic: { name: overrides.name ?? '测试会员卡', validity: { type: 'permanent' }, shopIds: [] },
-    style: { logoImageId: images.logoId, backgroundImageId: images.backgroundId, fontColor: '#FFFFFF', backgroundColor: '#333333', code: { type: overrides.code ?? 'qr' } },
-    columns: [{ kind: 'point', title: '积分' }, { kind: 'level', title: '等级' }, { kind: 'balance', title: '余额' }],
-    levels: [{ code: 'SILVER', name: '银卡' }, { code: 'GOLD', name: '金卡' }],
+    style: {
+      logoImageId: images.logoId,
+      backgroundImageId: images.backgroundId,
+      fontColor: '#FFFFFF',
+      backgroundColor: '#333333',
+      code: { type: overrides.code ?? 'qr' },
+    },
+    columns: [
+      { kind: 'point', title: '积分' },
+      { kind: 'level', title: '等级' },
+      { kind: 'balance', title: '余额' },
+    ],
+    levels: [
+      { code: 'SILVER', name: '银卡' },
+      { code: 'GOLD', name: '金卡' },
+    ],
     actions: [],
-    form: { fields: [{ field: 'mobile', required: true }, { field: 'name', required: true }, { field: 'gender', required: false }] },
+    form: {
+      fields: [
+        { field: 'mobile', required: true },
+        { field: 'name', required: true },
+        { field: 'gender', required: false },
+      ],
+    },
     defaults: { point: 10, level: 'SILVER', balance: '0.00' },
   }
 }
 
 /** Creates and publishes a template, and makes a claim link. */
-export async function publishCard(admin: AdminClient, spec: unknown): Promise<{ templateId: string; alipayTemplateId: string; claimUrl: string }> {
+export async function publishCard(
+  admin: AdminClient,
+  spec: unknown,
+): Promise<{ templateId: string; alipayTemplateId: string; claimUrl: string }> {
   const created = await admin.request('POST', '/api/merchants/mch_default/templates', { spec })
-  if (created.status !== 201) throw new Error(created.text)
+  if (created.status !== 201) {
+    throw new Error(created.text)
+  }
   const published = await admin.request('POST', `/api/templates/${created.body.id}/publish`)
-  if (published.status !== 200) throw new Error(published.text)
-  const link = await admin.request('POST', `/api/templates/${created.body.id}/claim-links`, { outString: 'test' })
-  if (link.status !== 201) throw new Error(link.text)
-  return { templateId: created.body.id, alipayTemplateId: published.body.template.alipayTemplateId, claimUrl: link.body.url }
+  if (published.status !== 200) {
+    throw new Error(published.text)
+  }
+  const link = await admin.request('POST', `/api/templates/${created.body.id}/claim-links`, {
+    outString: 'test',
+  })
+  if (link.status !== 201) {
+    throw new Error(link.text)
+  }
+  return {
+    templateId: created.body.id,
+    alipayTemplateId: published.body.template.alipayTemplateId,
+    claimUrl: link.body.url,
+  }
 }
 
 /** Waits (bounded) until `check` returns a value. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await check()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (v) {
+      return v
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`)
+    }
     await new Promise((r) => setTimeout(r, 50))
   }
 }

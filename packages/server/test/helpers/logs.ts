@@ -2,7 +2,11 @@ import { Writable } from 'node:stream'
 import { createLogger, type Logger } from '../../src/shared/log.js'
 
 /** A real pino logger (same redaction as production) whose lines a test can read back. */
-export function capturingLogger(level = 'debug'): { log: Logger; lines: () => string[]; text: () => string } {
+export function capturingLogger(level = 'debug'): {
+  log: Logger
+  lines: () => string[]
+  text: () => string
+} {
   const chunks: string[] = []
   const destination = new Writable({
     write(chunk: Buffer, _enc, cb) {

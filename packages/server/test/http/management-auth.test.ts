@@ -69,8 +69,12 @@ describe('management auth', () => {
     csrf = true,
   ) {
     const headers: Record<string, string> = {}
-    if (session) headers.cookie = session.cookie
-    if (session && csrf) headers['x-csrf-token'] = session.csrf
+    if (session) {
+      headers.cookie = session.cookie
+    }
+    if (session && csrf) {
+      headers['x-csrf-token'] = session.csrf
+    }
     const res = await app.inject({ method, url, headers, ...(payload ? { payload } : {}) })
     responses.push(res.body)
     return res

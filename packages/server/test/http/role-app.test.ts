@@ -14,9 +14,19 @@ describe('role app', () => {
   beforeAll(async () => {
     db = await createTestDb('sqlite')
     app = await buildRoleApp('core', testDeps(db, { log: logs.log }), (scope) => {
-      scope.post('/echo', { schema: { body: Type.Object({ templateId: Type.String({ minLength: 1 }), point: Type.Integer() }) } }, (req) => req.body)
+      scope.post(
+        '/echo',
+        {
+          schema: {
+            body: Type.Object({ templateId: Type.String({ minLength: 1 }), point: Type.Integer() }),
+          },
+        },
+        (req) => req.body,
+      )
       scope.get('/conflict', () => {
-        throw new AppError(ErrorKind.Conflict, 'CARD_ALREADY_OPEN', 'card already open', { cardId: 'c1' })
+        throw new AppError(ErrorKind.Conflict, 'CARD_ALREADY_OPEN', 'card already open', {
+          cardId: 'c1',
+        })
       })
       scope.get('/boom', () => {
         throw new Error('db password is hunter2')
@@ -40,7 +50,10 @@ describe('role app', () => {
     const other = await buildRoleApp('mini', testDeps(bare))
     const res = await other.inject('/readyz')
     expect(res.statusCode).toBe(503)
-    expect(res.json()).toMatchObject({ status: 'not_ready', checks: { database: expect.stringContaining('pending migrations') } })
+    expect(res.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { database: expect.stringContaining('pending migrations') },
+    })
     await other.close()
     await bare.destroy()
   })
@@ -48,7 +61,10 @@ describe('role app', () => {
   it('keeps a caller request id and makes one otherwise', async () => {
     const given = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'till-42' } })
     expect(given.headers['x-request-id']).toBe('till-42')
-    const made = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'bad id with spaces' } })
+    const made = await app.inject({
+      url: '/healthz',
+      headers: { 'x-request-id': 'bad id with spaces' },
+    })
     expect(made.headers['x-request-id']).toMatch(/^req_/)
   })
 
@@ -64,7 +80,10 @@ describe('role app', () => {
   it('maps AppError kinds to statuses with details, and hides unexpected errors', async () => {
     const conflict = await app.inject('/conflict')
     expect(conflict.statusCode).toBe(409)
-    expect(conflict.json()).toMatchObject({ errcode: 'CARD_ALREADY_OPEN', details: { cardId: 'c1' } })
+    expect(conflict.json()).toMatchObject({
+      errcode: 'CARD_ALREADY_OPEN',
+      details: { cardId: 'c1' },
+    })
     const boom = await app.inject('/boom')
     expect(boom.statusCode).toBe(500)
     expect(boom.json()).toMatchObject({ errcode: 'INTERNAL' })
@@ -82,6 +101,8 @@ describe('role app', () => {
     await app.inject('/healthz?auth_code=AC123&template_id=T1&mobile=13800138000')
     expect(logs.text()).not.toContain('AC123')
     expect(logs.text()).not.toContain('13800138000')
-    expect(redactQuery('/aliCallback?auth_code=x&template_id=T1')).toBe('/aliCallback?auth_code=***&template_id=T1')
+    expect(redactQuery('/aliCallback?auth_code=x&template_id=T1')).toBe(
+      '/aliCallback?auth_code=***&template_id=T1',
+    )
   })
 })

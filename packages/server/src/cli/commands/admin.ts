@@ -24,7 +24,9 @@ function firstLine(text: string): string {
 async function readStdinLine(): Promise<string | undefined> {
   const lines = createInterface({ input: process.stdin, terminal: false })
   try {
-    for await (const line of lines) return line
+    for await (const line of lines) {
+      return line
+    }
     return undefined
   } finally {
     lines.close()
@@ -36,10 +38,16 @@ async function readStdinLine(): Promise<string | undefined> {
  * from a flag or an argument: those end up in shell history and `ps` output.
  */
 async function readPassword(passwordFile: string | undefined): Promise<string> {
-  if (passwordFile) return firstLine(readFileSync(passwordFile, 'utf8'))
-  if (process.stdin.isTTY) throw new UsageError(NO_PASSWORD)
+  if (passwordFile) {
+    return firstLine(readFileSync(passwordFile, 'utf8'))
+  }
+  if (process.stdin.isTTY) {
+    throw new UsageError(NO_PASSWORD)
+  }
   const line = await readStdinLine()
-  if (line === undefined || line === '') throw new UsageError(NO_PASSWORD)
+  if (line === undefined || line === '') {
+    throw new UsageError(NO_PASSWORD)
+  }
   return line
 }
 
@@ -64,7 +72,9 @@ export async function runAdminCreate(opts: {
   'password-file'?: string
   config?: string
 }): Promise<number> {
-  if (!opts.username) throw new UsageError('admin create needs --username')
+  if (!opts.username) {
+    throw new UsageError('admin create needs --username')
+  }
   if (!isAdminRole(opts.role)) {
     throw new UsageError(`admin create needs --role, one of ${AdminRoles.join(', ')}`)
   }
@@ -88,7 +98,9 @@ export async function runAdminResetPassword(opts: {
   'password-file'?: string
   config?: string
 }): Promise<number> {
-  if (!opts.username) throw new UsageError('admin reset-password needs --username')
+  if (!opts.username) {
+    throw new UsageError('admin reset-password needs --username')
+  }
   const password = await readPassword(opts['password-file'])
   const { user, sessionsEnded } = await withDb(opts.config, (handle) =>
     resetAdminPassword(

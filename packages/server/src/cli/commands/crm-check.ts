@@ -28,8 +28,12 @@ export async function runCrmCheck(opts: {
   json?: boolean
   'timeout-ms'?: string
 }): Promise<number> {
-  if (!opts.url) throw new UsageError('crm-check: --url is required (the CRM base URL)')
-  if (!opts.token) throw new UsageError('crm-check: --token is required (the token kaguan sends)')
+  if (!opts.url) {
+    throw new UsageError('crm-check: --url is required (the CRM base URL)')
+  }
+  if (!opts.token) {
+    throw new UsageError('crm-check: --token is required (the token kaguan sends)')
+  }
   let url: URL
   try {
     url = new URL(opts.url)
@@ -58,9 +62,13 @@ export async function runCrmCheck(opts: {
 
 /** `--public-key` takes the key itself (PEM or base64) or a path to a file holding it. */
 function readKeyArgument(value: string): string {
-  if (value.includes('-----BEGIN')) return value
+  if (value.includes('-----BEGIN')) {
+    return value
+  }
   // A base64 key contains '/' too, so "is it a path" is decided by the file existing.
-  if (existsSync(value)) return readFileSync(value, 'utf8')
+  if (existsSync(value)) {
+    return readFileSync(value, 'utf8')
+  }
   return value
 }
 
@@ -120,7 +128,9 @@ export function formatCrmCheck(report: CrmCheckReport, timeoutMs: number): strin
     }
   }
   out.push('')
-  if (report.signingHint) out.push(...report.signingHint, '')
+  if (report.signingHint) {
+    out.push(...report.signingHint, '')
+  }
   const skipped = report.skipped > 0 ? `, ${report.skipped} skipped` : ''
   out.push(
     `${report.passed} passed, ${report.failed} failed, ${report.warnings} warnings${skipped}`,

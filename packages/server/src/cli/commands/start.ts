@@ -3,11 +3,17 @@ import { startKaguan, type RunningKaguan } from '../../roles/start.js'
 import { createLogger, type Logger } from '../../shared/log.js'
 
 export async function runStart(opts: { role?: string[]; config?: string }): Promise<number> {
-  const config = loadConfigFromProcess({ configFile: opts.config, overrides: { roles: opts.role }, requireMasterKey: true })
+  const config = loadConfigFromProcess({
+    configFile: opts.config,
+    overrides: { roles: opts.role },
+    requireMasterKey: true,
+  })
   const log = createLogger({ level: config.log.level })
   log.info({ config: redactedConfig(config) }, 'starting kaguan')
   const running = await startKaguan(config, { log })
-  for (const [role, url] of Object.entries(running.urls)) log.info({ role, url }, `${role} listening on ${url}`)
+  for (const [role, url] of Object.entries(running.urls)) {
+    log.info({ role, url }, `${role} listening on ${url}`)
+  }
   return untilSignal(running, config, log)
 }
 
@@ -15,7 +21,12 @@ export async function runStart(opts: { role?: string[]; config?: string }): Prom
  * Runs until SIGINT or SIGTERM, then stops accepting requests, lets in-flight ones and the outbox
  * batch finish within shutdownGraceMs, and closes the database. A second signal exits at once.
  */
-export function untilSignal(running: RunningKaguan, config: Config, log: Logger, onStop?: () => Promise<void>): Promise<number> {
+export function untilSignal(
+  running: RunningKaguan,
+  config: Config,
+  log: Logger,
+  onStop?: () => Promise<void>,
+): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals) => {

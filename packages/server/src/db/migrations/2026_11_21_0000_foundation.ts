@@ -41,8 +41,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('request_id', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute()
-  await db.schema.createIndex('audit_log_target').on('audit_log').columns(['target_type', 'target_id']).execute()
-  await db.schema.createIndex('audit_log_merchant_time').on('audit_log').columns(['merchant_id', 'created_at']).execute()
+  await db.schema
+    .createIndex('audit_log_target')
+    .on('audit_log')
+    .columns(['target_type', 'target_id'])
+    .execute()
+  await db.schema
+    .createIndex('audit_log_merchant_time')
+    .on('audit_log')
+    .columns(['merchant_id', 'created_at'])
+    .execute()
 
   await db.schema
     .createTable('outbox')
@@ -63,7 +71,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addColumn('done_at', 'text')
     .execute()
-  await db.schema.createIndex('outbox_due').on('outbox').columns(['status', 'next_attempt_at']).execute()
+  await db.schema
+    .createIndex('outbox_due')
+    .on('outbox')
+    .columns(['status', 'next_attempt_at'])
+    .execute()
   await db.schema
     .createIndex('outbox_pending_collapse')
     .on('outbox')

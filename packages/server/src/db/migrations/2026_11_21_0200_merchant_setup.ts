@@ -17,8 +17,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ['crm_public_key', 'text'],
   ]
   // SQLite adds one column per statement.
-  for (const [name, type] of merchantColumns) await db.schema.alterTable('merchants').addColumn(name, type).execute()
-  await db.schema.alterTable('merchants').addColumn('crm_mode', 'text', (c) => c.notNull().defaultTo('none')).execute()
+  for (const [name, type] of merchantColumns) {
+    await db.schema.alterTable('merchants').addColumn(name, type).execute()
+  }
+  await db.schema
+    .alterTable('merchants')
+    .addColumn('crm_mode', 'text', (c) => c.notNull().defaultTo('none'))
+    .execute()
 
   await db.schema
     .createTable('shops')
@@ -62,7 +67,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute()
-  await db.schema.createIndex('card_templates_merchant').on('card_templates').column('merchant_id').execute()
+  await db.schema
+    .createIndex('card_templates_merchant')
+    .on('card_templates')
+    .column('merchant_id')
+    .execute()
 
   await db.schema
     .createTable('claim_links')
@@ -73,7 +82,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('url', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute()
-  await db.schema.createIndex('claim_links_template').on('claim_links').column('template_id').execute()
+  await db.schema
+    .createIndex('claim_links_template')
+    .on('claim_links')
+    .column('template_id')
+    .execute()
 
   await db.schema
     .createTable('card_components')
@@ -88,5 +101,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const table of ['card_components', 'claim_links', 'card_templates', 'images', 'shops']) await db.schema.dropTable(table).execute()
+  for (const table of ['card_components', 'claim_links', 'card_templates', 'images', 'shops']) {
+    await db.schema.dropTable(table).execute()
+  }
 }

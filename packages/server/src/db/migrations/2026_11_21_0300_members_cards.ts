@@ -6,9 +6,18 @@ import type { Kysely } from 'kysely'
  * per-merchant counters for sequential member numbers.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('merchants').addColumn('member_no_prefix', 'text', (c) => c.notNull().defaultTo('KG')).execute()
-  await db.schema.alterTable('merchants').addColumn('member_no_style', 'text', (c) => c.notNull().defaultTo('random')).execute()
-  await db.schema.alterTable('merchants').addColumn('crm_replay_strict', 'integer', (c) => c.notNull().defaultTo(0)).execute()
+  await db.schema
+    .alterTable('merchants')
+    .addColumn('member_no_prefix', 'text', (c) => c.notNull().defaultTo('KG'))
+    .execute()
+  await db.schema
+    .alterTable('merchants')
+    .addColumn('member_no_style', 'text', (c) => c.notNull().defaultTo('random'))
+    .execute()
+  await db.schema
+    .alterTable('merchants')
+    .addColumn('crm_replay_strict', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute()
 
   await db.schema
     .createTable('members')
@@ -32,7 +41,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint('members_user', ['merchant_id', 'alipay_user_id'])
     .addUniqueConstraint('members_card_no', ['merchant_id', 'biz_card_no'])
     .execute()
-  await db.schema.createIndex('members_mobile_hash').on('members').columns(['merchant_id', 'mobile_hash']).execute()
+  await db.schema
+    .createIndex('members_mobile_hash')
+    .on('members')
+    .columns(['merchant_id', 'mobile_hash'])
+    .execute()
 
   await db.schema
     .createTable('cards')
@@ -62,8 +75,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addUniqueConstraint('cards_alipay_card_no', ['merchant_id', 'alipay_card_no'])
     .execute()
-  await db.schema.createIndex('cards_user_template').on('cards').columns(['merchant_id', 'alipay_template_id', 'alipay_user_id']).execute()
-  await db.schema.createIndex('cards_biz_card_no').on('cards').columns(['merchant_id', 'biz_card_no']).execute()
+  await db.schema
+    .createIndex('cards_user_template')
+    .on('cards')
+    .columns(['merchant_id', 'alipay_template_id', 'alipay_user_id'])
+    .execute()
+  await db.schema
+    .createIndex('cards_biz_card_no')
+    .on('cards')
+    .columns(['merchant_id', 'biz_card_no'])
+    .execute()
   await db.schema.createIndex('cards_member').on('cards').column('member_id').execute()
 
   await db.schema
@@ -97,7 +118,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addUniqueConstraint('point_entries_idempotency', ['merchant_id', 'source', 'idempotency_key'])
     .execute()
-  await db.schema.createIndex('point_entries_card').on('point_entries').columns(['card_id', 'created_at']).execute()
+  await db.schema
+    .createIndex('point_entries_card')
+    .on('point_entries')
+    .columns(['card_id', 'created_at'])
+    .execute()
 
   await db.schema
     .createTable('dynamic_codes')
@@ -119,5 +144,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['merchant_counters', 'dynamic_codes', 'point_entries', 'claims', 'cards', 'members']) await db.schema.dropTable(t).execute()
+  for (const t of [
+    'merchant_counters',
+    'dynamic_codes',
+    'point_entries',
+    'claims',
+    'cards',
+    'members',
+  ]) {
+    await db.schema.dropTable(t).execute()
+  }
 }

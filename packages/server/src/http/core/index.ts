@@ -1,7 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { parse as parseQuery } from 'node:querystring'
 import type { AppDeps } from '../../deps.js'
-import { adjustPoints, changeCardTemplate, findCardForCrm, setCardState, verifyDynamicCode } from '../../modules/cards/index.js'
+import {
+  adjustPoints,
+  changeCardTemplate,
+  findCardForCrm,
+  setCardState,
+  verifyDynamicCode,
+} from '../../modules/cards/index.js'
 import { verifyCrmCall } from '../../modules/crm/index.js'
 import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
 import { toAppError } from '../errors.js'
@@ -13,11 +19,19 @@ type Params = Record<string, string>
 /** Body as flat string parameters, from JSON or a form (the seed allows both). */
 function paramsOf(request: FastifyRequest): Params {
   const body = request.body
-  const raw: Record<string, unknown> = Buffer.isBuffer(body) ? parseQuery(body.toString('utf8')) : typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {}
+  const raw: Record<string, unknown> = Buffer.isBuffer(body)
+    ? parseQuery(body.toString('utf8'))
+    : typeof body === 'object' && body !== null
+      ? (body as Record<string, unknown>)
+      : {}
   const out: Params = {}
   for (const [key, value] of Object.entries(raw)) {
-    if (value === null || value === undefined) continue
-    if (typeof value === 'object') throw invalidFields('REQUEST_INVALID', [{ field: key, message: 'must be a string value' }])
+    if (value === null || value === undefined) {
+      continue
+    }
+    if (typeof value === 'object') {
+      throw invalidFields('REQUEST_INVALID', [{ field: key, message: 'must be a string value' }])
+    }
     out[key] = String(value)
   }
   return out
@@ -25,19 +39,32 @@ function paramsOf(request: FastifyRequest): Params {
 
 function required(params: Params, ...fields: string[]): void {
   const missing = fields.filter((f) => !params[f]?.trim())
-  if (missing.length) throw invalidFields('REQUEST_INVALID', missing.map((field) => ({ field, message: 'is required' })))
+  if (missing.length) {
+    throw invalidFields(
+      'REQUEST_INVALID',
+      missing.map((field) => ({ field, message: 'is required' })),
+    )
+  }
 }
 
 function wholeNumber(params: Params, field: string, { min = 0 } = {}): number {
   const v = params[field]!.trim()
-  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) throw invalidFields('REQUEST_INVALID', [{ field, message: `must be a whole number${min === 0 ? ' ≥ 0' : ''}` }])
+  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min) {
+    throw invalidFields('REQUEST_INVALID', [
+      { field, message: `must be a whole number${min === 0 ? ' ≥ 0' : ''}` },
+    ])
+  }
   return Number(v)
 }
 
 function amount(params: Params, field: string): string | undefined {
   const v = params[field]?.trim()
-  if (v === undefined || v === '') return undefined
-  if (!/^\d+(\.\d{1,2})?$/.test(v)) throw invalidFields('REQUEST_INVALID', [{ field, message: 'must be an amount like 12.50' }])
+  if (v === undefined || v === '') {
+    return undefined
+  }
+  if (!/^\d+(\.\d{1,2})?$/.test(v)) {
+    throw invalidFields('REQUEST_INVALID', [{ field, message: 'must be an amount like 12.50' }])
+  }
   return v
 }
 
@@ -47,23 +74,42 @@ function amount(params: Params, field: string): string | undefined {
  */
 export function registerCore(app: FastifyInstance, deps: AppDeps): void {
   const cards = cardsDeps(deps)
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body),
+  )
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error)
-    if (appError.kind === ErrorKind.Internal) request.log.error({ err: error }, 'core request failed')
-    else request.log.info({ errcode: appError.code }, appError.message)
-    return reply.code(statusFor(appError.kind)).send({ status: 'FAIL', errmsg: appError.message, errcode: appError.code, requestId: request.id })
+    if (appError.kind === ErrorKind.Internal) {
+      request.log.error({ err: error }, 'core request failed')
+    } else {
+      request.log.info({ errcode: appError.code }, appError.message)
+    }
+    return reply.code(statusFor(appError.kind)).send({
+      status: 'FAIL',
+      errmsg: appError.message,
+      errcode: appError.code,
+      requestId: request.id,
+    })
   })
 
-  const signed = (handler: (params: Params, merchantId: string, request: FastifyRequest) => Promise<object>) => async (request: FastifyRequest) => {
-    const params = paramsOf(request)
-    const merchantId = await verifyCrmCall(deps.handle.db, deps, params)
-    return { status: 'OK', ...(await handler(params, merchantId, request)) }
-  }
+  const signed =
+    (handler: (params: Params, merchantId: string, request: FastifyRequest) => Promise<object>) =>
+    async (request: FastifyRequest) => {
+      const params = paramsOf(request)
+      const merchantId = await verifyCrmCall(deps.handle.db, deps, params)
+      return { status: 'OK', ...(await handler(params, merchantId, request)) }
+    }
 
   app.post(
     '/card/update',
-    { schema: { description: "The CRM sets a card's points (and level, balance): signed; pushed to Alipay by the worker." } },
+    {
+      schema: {
+        description:
+          "The CRM sets a card's points (and level, balance): signed; pushed to Alipay by the worker.",
+      },
+    },
     signed(async (p, _merchantId, request) => {
       required(p, 'templateId', 'bizCardNo', 'point', 'changeReason')
       const point = wholeNumber(p, 'point')
@@ -83,7 +129,11 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
 
   app.post(
     '/card/changeTemplate',
-    { schema: { description: 'The CRM moves a card to another template (e.g. a level card): signed.' } },
+    {
+      schema: {
+        description: 'The CRM moves a card to another template (e.g. a level card): signed.',
+      },
+    },
     signed(async (p) => {
       required(p, 'templateId', 'bizCardNo', 'targetTemplateId', 'changeReason')
       const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
@@ -94,13 +144,27 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
 
   app.post(
     '/api/points/adjust',
-    { schema: { description: 'No-CRM mode: add or take points with an idempotency key (a till, an app): signed.' } },
+    {
+      schema: {
+        description:
+          'No-CRM mode: add or take points with an idempotency key (a till, an app): signed.',
+      },
+    },
     signed(async (p) => {
       required(p, 'templateId', 'bizCardNo', 'delta', 'idempotencyKey', 'reason')
       const delta = Number(p.delta)
-      if (!/^-?\d+$/.test(p.delta!) || !Number.isSafeInteger(delta) || delta === 0) throw invalidFields('REQUEST_INVALID', [{ field: 'delta', message: 'must be a non-zero whole number' }])
+      if (!/^-?\d+$/.test(p.delta!) || !Number.isSafeInteger(delta) || delta === 0) {
+        throw invalidFields('REQUEST_INVALID', [
+          { field: 'delta', message: 'must be a non-zero whole number' },
+        ])
+      }
       const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
-      const result = await adjustPoints(cards, card.id, { delta, reason: p.reason!, source: 'api', idempotencyKey: p.idempotencyKey! })
+      const result = await adjustPoints(cards, card.id, {
+        delta,
+        reason: p.reason!,
+        source: 'api',
+        idempotencyKey: p.idempotencyKey!,
+      })
       return { card: result.card, replayed: result.replayed }
     }),
   )
@@ -110,7 +174,11 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
     { schema: { description: "No-CRM mode: set a card's level and/or balance: signed." } },
     signed(async (p, _m, request) => {
       required(p, 'templateId', 'bizCardNo', 'changeReason')
-      if (p.level === undefined && p.balance === undefined) throw invalidFields('REQUEST_INVALID', [{ field: 'level', message: 'give level and/or balance' }])
+      if (p.level === undefined && p.balance === undefined) {
+        throw invalidFields('REQUEST_INVALID', [
+          { field: 'level', message: 'give level and/or balance' },
+        ])
+      }
       const balance = amount(p, 'balance')
       const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
       const view = await setCardState(cards, card.id, {
@@ -130,17 +198,37 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
     signed(async (p) => {
       required(p, 'templateId', 'bizCardNo')
       const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
-      return { card: { bizCardNo: card.biz_card_no, alipayCardNo: card.alipay_card_no, point: Number(card.point), level: card.level, balance: card.balance, status: card.status } }
+      return {
+        card: {
+          bizCardNo: card.biz_card_no,
+          alipayCardNo: card.alipay_card_no,
+          point: Number(card.point),
+          level: card.level,
+          balance: card.balance,
+          status: card.status,
+        },
+      }
     }),
   )
 
   app.post(
     '/api/codes/verify',
-    { schema: { description: 'A till checks a dynamic code kaguan made (valid once, until it expires): signed.' } },
+    {
+      schema: {
+        description:
+          'A till checks a dynamic code kaguan made (valid once, until it expires): signed.',
+      },
+    },
     signed(async (p, merchantId) => {
       required(p, 'templateId', 'code')
       const card = await verifyDynamicCode(cards, merchantId, p.code!)
-      if (card.templateId !== p.templateId) throw new AppError(ErrorKind.NotFound, 'CODE_INVALID', 'the code belongs to another template')
+      if (card.templateId !== p.templateId) {
+        throw new AppError(
+          ErrorKind.NotFound,
+          'CODE_INVALID',
+          'the code belongs to another template',
+        )
+      }
       return { card }
     }),
   )

@@ -64,13 +64,19 @@ const E403 = { 403: ErrorBody }
  */
 export function requirePermission(permission: Permission): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest) => {
-    if (!request.principal) throw AdminErrors.authRequired()
-    if (!can(request.principal.role, permission)) throw AdminErrors.forbidden(permission)
+    if (!request.principal) {
+      throw AdminErrors.authRequired()
+    }
+    if (!can(request.principal.role, permission)) {
+      throw AdminErrors.forbidden(permission)
+    }
   }
 }
 
 function sameToken(expected: string, given: string | string[] | undefined): boolean {
-  if (typeof given !== 'string') return false
+  if (typeof given !== 'string') {
+    return false
+  }
   const a = Buffer.from(expected)
   const b = Buffer.from(given)
   // Lengths of our tokens are public (always 43); only the content must not leak through timing.
@@ -114,9 +120,15 @@ function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: s
  */
 export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const db = deps.handle.db
-  if (!app.hasDecorator('parseCookie')) await app.register(fastifyCookie)
-  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', undefined)
-  if (!app.hasRequestDecorator('csrfToken')) app.decorateRequest('csrfToken', undefined)
+  if (!app.hasDecorator('parseCookie')) {
+    await app.register(fastifyCookie)
+  }
+  if (!app.hasRequestDecorator('principal')) {
+    app.decorateRequest('principal', undefined)
+  }
+  if (!app.hasRequestDecorator('csrfToken')) {
+    app.decorateRequest('csrfToken', undefined)
+  }
 
   app.addHook('onRequest', async (request) => {
     const token = request.cookies[SESSION_COOKIE]
@@ -129,8 +141,12 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
       }
     }
     const path = request.url.split('?')[0] ?? ''
-    if (!UNSAFE_METHODS.has(request.method) || !path.startsWith('/api/')) return
-    if (request.method === 'POST' && path === LOGIN_PATH) return
+    if (!UNSAFE_METHODS.has(request.method) || !path.startsWith('/api/')) {
+      return
+    }
+    if (request.method === 'POST' && path === LOGIN_PATH) {
+      return
+    }
     // Without a session the request carries no authority to abuse; the route answers 401 itself.
     if (request.csrfToken && !sameToken(request.csrfToken, request.headers[CSRF_HEADER])) {
       throw AdminErrors.csrfInvalid()
@@ -158,7 +174,9 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
         ip: request.ip,
       })
       // Signing in again replaces the session this browser had, rather than leaving it open.
-      if (previous) await logout(db, deps, previous)
+      if (previous) {
+        await logout(db, deps, previous)
+      }
       setSessionCookie(request, reply, result.sessionToken)
       const { userId: id, username, role } = result.principal
       return {
@@ -181,7 +199,9 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
     },
     async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE]
-      if (token) await logout(db, deps, token)
+      if (token) {
+        await logout(db, deps, token)
+      }
       void reply.clearCookie(SESSION_COOKIE, {
         path: '/',
         httpOnly: true,
@@ -204,7 +224,9 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
     },
     (request) => {
       const p = request.principal
-      if (!p) throw AdminErrors.authRequired()
+      if (!p) {
+        throw AdminErrors.authRequired()
+      }
       return {
         user: { id: p.userId, username: p.username, role: p.role },
         csrfToken: request.csrfToken!,

@@ -14,8 +14,15 @@ import { registerTemplateRoutes } from './template.routes.js'
 export async function registerManagement(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(swagger, {
     openapi: {
-      info: { title: 'kaguan admin API', version: '0.1.0', description: '卡管管理接口: merchants, shops, card templates, claim links, card components, admin users.' },
-      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'kaguan_session' } } },
+      info: {
+        title: 'kaguan admin API',
+        version: '0.1.0',
+        description:
+          '卡管管理接口: merchants, shops, card templates, claim links, card components, admin users.',
+      },
+      components: {
+        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'kaguan_session' } },
+      },
       security: [{ session: [] }],
     },
   })

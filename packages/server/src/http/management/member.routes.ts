@@ -3,7 +3,12 @@ import { ErrorBody } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
-import { adjustPoints, cardDetail, deleteCardByAdmin, findMembers } from '../../modules/cards/index.js'
+import {
+  adjustPoints,
+  cardDetail,
+  deleteCardByAdmin,
+  findMembers,
+} from '../../modules/cards/index.js'
 import { invalidFields } from '../../shared/errors.js'
 import { cardsDeps } from '../mini/index.js'
 import { actorOf } from './actor.js'
@@ -23,7 +28,8 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
       preHandler: requirePermission('members.read'),
       schema: {
         tags,
-        description: 'Find members with their cards: by mobile (through its keyed hash), either card number, or Alipay user id.',
+        description:
+          'Find members with their cards: by mobile (through its keyed hash), either card number, or Alipay user id.',
         params: Type.Object({ merchantId: Type.String() }),
         querystring: Type.Object({
           mobile: Type.Optional(Type.String({ pattern: '^1\\d{10}$' })),
@@ -35,28 +41,67 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     },
     async (req) => {
       const q = req.query
-      if (!q.mobile && !q.bizCardNo && !q.alipayCardNo && !q.alipayUserId) throw invalidFields('REQUEST_INVALID', [{ field: 'querystring', message: 'give mobile, bizCardNo, alipayCardNo or alipayUserId' }])
+      if (!q.mobile && !q.bizCardNo && !q.alipayCardNo && !q.alipayUserId) {
+        throw invalidFields('REQUEST_INVALID', [
+          { field: 'querystring', message: 'give mobile, bizCardNo, alipayCardNo or alipayUserId' },
+        ])
+      }
       return findMembers(db, deps, req.params.merchantId, q)
     },
   )
-  app.get('/api/cards/:cardId', { preHandler: requirePermission('members.read'), schema: { tags, description: 'A card with its member, points history and audit trail.', params: Type.Object({ cardId: Type.String() }) } }, async (req) =>
-    cardDetail(db, deps, req.params.cardId),
+  app.get(
+    '/api/cards/:cardId',
+    {
+      preHandler: requirePermission('members.read'),
+      schema: {
+        tags,
+        description: 'A card with its member, points history and audit trail.',
+        params: Type.Object({ cardId: Type.String() }),
+      },
+    },
+    async (req) => cardDetail(db, deps, req.params.cardId),
   )
-  app.delete('/api/cards/:cardId', { preHandler: requirePermission('members.write'), schema: { tags, description: 'Delete a card: alipay.marketing.card.delete, then cardChange DEL to the CRM.', params: Type.Object({ cardId: Type.String() }), response: { 204: Type.Null(), ...Errors } } }, async (req, reply) => {
-    await deleteCardByAdmin(cards, req.params.cardId, actorOf(req))
-    return reply.code(204).send(null)
-  })
+  app.delete(
+    '/api/cards/:cardId',
+    {
+      preHandler: requirePermission('members.write'),
+      schema: {
+        tags,
+        description: 'Delete a card: alipay.marketing.card.delete, then cardChange DEL to the CRM.',
+        params: Type.Object({ cardId: Type.String() }),
+        response: { 204: Type.Null(), ...Errors },
+      },
+    },
+    async (req, reply) => {
+      await deleteCardByAdmin(cards, req.params.cardId, actorOf(req))
+      return reply.code(204).send(null)
+    },
+  )
   app.post(
     '/api/cards/:cardId/points',
     {
       preHandler: requirePermission('members.write'),
       schema: {
         tags,
-        description: 'Adjust points (no-CRM mode) with an idempotency key; pushed to Alipay by the worker.',
+        description:
+          'Adjust points (no-CRM mode) with an idempotency key; pushed to Alipay by the worker.',
         params: Type.Object({ cardId: Type.String() }),
-        body: Type.Object({ delta: Type.Integer(), reason: Type.String({ minLength: 1, maxLength: 128 }), idempotencyKey: Type.String({ minLength: 8, maxLength: 64 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            delta: Type.Integer(),
+            reason: Type.String({ minLength: 1, maxLength: 128 }),
+            idempotencyKey: Type.String({ minLength: 8, maxLength: 64 }),
+          },
+          { additionalProperties: false },
+        ),
       },
     },
-    async (req) => adjustPoints(cards, req.params.cardId, { delta: req.body.delta, reason: req.body.reason, source: actorOf(req).actor, idempotencyKey: req.body.idempotencyKey }),
+    async (req) =>
+      adjustPoints(cards, req.params.cardId, {
+        delta: req.body.delta,
+        reason: req.body.reason,
+        source: actorOf(req).actor,
+        idempotencyKey: req.body.idempotencyKey,
+      }),
   )
 }

@@ -19,6 +19,7 @@ import { can } from '../../modules/admin/index.js'
 import { AdminErrors } from '../../modules/admin/index.js'
 import { recentAudit } from '../../modules/audit/index.js'
 import { testCrmConnection } from '../../modules/crm/index.js'
+import { listOutbox, outboxCounts, OutboxStatus, retryParked } from '../../modules/outbox/index.js'
 import * as merchants from '../../modules/merchants/index.js'
 import * as shops from '../../modules/shops/index.js'
 import { listImages, uploadImage } from '../../modules/templates/index.js'
@@ -29,8 +30,13 @@ const MerchantParams = Type.Object({ merchantId: Type.String({ minLength: 1 }) }
 const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
 
 /** Keys are admin business: others see the merchant without even the keys' fingerprints. */
-function forRole(view: merchants.MerchantView, role: Parameters<typeof can>[0]): merchants.MerchantView {
-  if (can(role, 'keys.read')) return view
+function forRole(
+  view: merchants.MerchantView,
+  role: Parameters<typeof can>[0],
+): merchants.MerchantView {
+  if (can(role, 'keys.read')) {
+    return view
+  }
   return {
     ...view,
     alipay: { ...view.alipay, privateKeyFingerprint: null, alipayPublicKeyFingerprint: null },
@@ -43,55 +49,295 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   const db = deps.handle.db
   const tags = ['merchants']
 
-  app.get('/api/merchants', { preHandler: requirePermission('settings.read'), schema: { tags, description: 'All merchants (an ISV runs several).', response: { 200: Type.Array(MerchantView), ...Errors } } }, async (req) =>
-    (await merchants.listMerchants(db, deps)).map((m) => forRole(m, req.principal!.role)),
+  app.get(
+    '/api/merchants',
+    {
+      preHandler: requirePermission('settings.read'),
+      schema: {
+        tags,
+        description: 'All merchants (an ISV runs several).',
+        response: { 200: Type.Array(MerchantView), ...Errors },
+      },
+    },
+    async (req) =>
+      (await merchants.listMerchants(db, deps)).map((m) => forRole(m, req.principal!.role)),
   )
-  app.post('/api/merchants', { preHandler: requirePermission('settings.write'), schema: { tags, description: 'Add a merchant (ISV).', body: MerchantCreateBody, response: { 201: MerchantView, ...Errors } } }, async (req, reply) =>
-    reply.code(201).send(await merchants.createMerchant(db, deps, req.body, actorOf(req))),
+  app.post(
+    '/api/merchants',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags,
+        description: 'Add a merchant (ISV).',
+        body: MerchantCreateBody,
+        response: { 201: MerchantView, ...Errors },
+      },
+    },
+    async (req, reply) =>
+      reply.code(201).send(await merchants.createMerchant(db, deps, req.body, actorOf(req))),
   )
-  app.get('/api/merchants/:merchantId', { preHandler: requirePermission('settings.read'), schema: { tags, description: 'One merchant with its Alipay app (fingerprints only), public URL and CRM settings.', params: MerchantParams, response: { 200: MerchantView, ...Errors } } }, async (req) =>
-    forRole(await merchants.getMerchant(db, deps, req.params.merchantId), req.principal!.role),
+  app.get(
+    '/api/merchants/:merchantId',
+    {
+      preHandler: requirePermission('settings.read'),
+      schema: {
+        tags,
+        description:
+          'One merchant with its Alipay app (fingerprints only), public URL and CRM settings.',
+        params: MerchantParams,
+        response: { 200: MerchantView, ...Errors },
+      },
+    },
+    async (req) =>
+      forRole(await merchants.getMerchant(db, deps, req.params.merchantId), req.principal!.role),
   )
-  app.put('/api/merchants/:merchantId/alipay', { preHandler: requirePermission('keys.write'), schema: { tags, description: "Set the merchant's Alipay app: app id, keys (stored encrypted, never returned), gateway, ISV app_auth_token.", params: MerchantParams, body: AlipayAppBody, response: { 200: MerchantView, ...Errors } } }, async (req) =>
-    merchants.updateAlipayApp(db, deps, req.params.merchantId, req.body, actorOf(req)),
+  app.put(
+    '/api/merchants/:merchantId/alipay',
+    {
+      preHandler: requirePermission('keys.write'),
+      schema: {
+        tags,
+        description:
+          "Set the merchant's Alipay app: app id, keys (stored encrypted, never returned), gateway, ISV app_auth_token.",
+        params: MerchantParams,
+        body: AlipayAppBody,
+        response: { 200: MerchantView, ...Errors },
+      },
+    },
+    async (req) =>
+      merchants.updateAlipayApp(db, deps, req.params.merchantId, req.body, actorOf(req)),
   )
-  app.put('/api/merchants/:merchantId/public-url', { preHandler: requirePermission('settings.write'), schema: { tags, description: 'Set the public base URL of the mini role; with an Alipay gateway it must be public https.', params: MerchantParams, body: PublicUrlBody, response: { 200: MerchantView, ...Errors } } }, async (req) =>
-    forRole(await merchants.updatePublicBaseUrl(db, deps, req.params.merchantId, req.body.publicBaseUrl, actorOf(req)), req.principal!.role),
+  app.put(
+    '/api/merchants/:merchantId/public-url',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags,
+        description:
+          'Set the public base URL of the mini role; with an Alipay gateway it must be public https.',
+        params: MerchantParams,
+        body: PublicUrlBody,
+        response: { 200: MerchantView, ...Errors },
+      },
+    },
+    async (req) =>
+      forRole(
+        await merchants.updatePublicBaseUrl(
+          db,
+          deps,
+          req.params.merchantId,
+          req.body.publicBaseUrl,
+          actorOf(req),
+        ),
+        req.principal!.role,
+      ),
   )
-  app.put('/api/merchants/:merchantId/crm', { preHandler: requirePermission('settings.write'), schema: { tags, description: 'Set the business system: none (kaguan is the member system) or crm with base URL, token and CRM public key (the latter two need keys.write).', params: MerchantParams, body: CrmBody, response: { 200: MerchantView, ...Errors } } }, async (req) => {
-    if ((req.body.token !== undefined || req.body.publicKey !== undefined) && !can(req.principal!.role, 'keys.write')) throw AdminErrors.forbidden('keys.write')
-    return forRole(await merchants.updateCrm(db, deps, req.params.merchantId, req.body, actorOf(req)), req.principal!.role)
-  })
-  app.post('/api/merchants/:merchantId/crm/test', { preHandler: requirePermission('settings.write'), schema: { tags, description: "Call the CRM's openCardInfo as a claim would, with a probe user, and report what is wrong.", params: MerchantParams, response: { 200: CrmTestResult, ...Errors } } }, async (req) =>
-    testCrmConnection(db, deps, req.params.merchantId),
+  app.put(
+    '/api/merchants/:merchantId/crm',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags,
+        description:
+          'Set the business system: none (kaguan is the member system) or crm with base URL, token and CRM public key (the latter two need keys.write).',
+        params: MerchantParams,
+        body: CrmBody,
+        response: { 200: MerchantView, ...Errors },
+      },
+    },
+    async (req) => {
+      if (
+        (req.body.token !== undefined || req.body.publicKey !== undefined) &&
+        !can(req.principal!.role, 'keys.write')
+      ) {
+        throw AdminErrors.forbidden('keys.write')
+      }
+      return forRole(
+        await merchants.updateCrm(db, deps, req.params.merchantId, req.body, actorOf(req)),
+        req.principal!.role,
+      )
+    },
+  )
+  app.post(
+    '/api/merchants/:merchantId/crm/test',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags,
+        description:
+          "Call the CRM's openCardInfo as a claim would, with a probe user, and report what is wrong.",
+        params: MerchantParams,
+        response: { 200: CrmTestResult, ...Errors },
+      },
+    },
+    async (req) => testCrmConnection(db, deps, req.params.merchantId),
   )
 
   const ShopParams = Type.Object({ merchantId: Type.String(), shopId: Type.String() })
-  app.get('/api/merchants/:merchantId/shops', { preHandler: requirePermission('settings.read'), schema: { tags: ['shops'], description: 'Shops (门店).', params: MerchantParams, response: { 200: Type.Array(ShopView), ...Errors } } }, async (req) =>
-    shops.listShops(db, (await merchants.getMerchant(db, deps, req.params.merchantId)).id),
+  app.get(
+    '/api/merchants/:merchantId/shops',
+    {
+      preHandler: requirePermission('settings.read'),
+      schema: {
+        tags: ['shops'],
+        description: 'Shops (门店).',
+        params: MerchantParams,
+        response: { 200: Type.Array(ShopView), ...Errors },
+      },
+    },
+    async (req) =>
+      shops.listShops(db, (await merchants.getMerchant(db, deps, req.params.merchantId)).id),
   )
-  app.post('/api/merchants/:merchantId/shops', { preHandler: requirePermission('settings.write'), schema: { tags: ['shops'], description: 'Add a shop.', params: MerchantParams, body: ShopBody, response: { 201: ShopView, ...Errors } } }, async (req, reply) => {
-    await merchants.getMerchant(db, deps, req.params.merchantId)
-    return reply.code(201).send(await shops.createShop(db, deps, req.params.merchantId, req.body, actorOf(req)))
-  })
-  app.put('/api/merchants/:merchantId/shops/:shopId', { preHandler: requirePermission('settings.write'), schema: { tags: ['shops'], description: 'Change a shop.', params: ShopParams, body: ShopBody, response: { 200: ShopView, ...Errors } } }, async (req) =>
-    shops.updateShop(db, deps, req.params.merchantId, req.params.shopId, req.body, actorOf(req)),
+  app.post(
+    '/api/merchants/:merchantId/shops',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags: ['shops'],
+        description: 'Add a shop.',
+        params: MerchantParams,
+        body: ShopBody,
+        response: { 201: ShopView, ...Errors },
+      },
+    },
+    async (req, reply) => {
+      await merchants.getMerchant(db, deps, req.params.merchantId)
+      return reply
+        .code(201)
+        .send(await shops.createShop(db, deps, req.params.merchantId, req.body, actorOf(req)))
+    },
   )
-  app.delete('/api/merchants/:merchantId/shops/:shopId', { preHandler: requirePermission('settings.write'), schema: { tags: ['shops'], description: 'Remove a shop.', params: ShopParams, response: { 204: Type.Null(), ...Errors } } }, async (req, reply) => {
-    await shops.deleteShop(db, deps, req.params.merchantId, req.params.shopId, actorOf(req))
-    return reply.code(204).send(null)
-  })
+  app.put(
+    '/api/merchants/:merchantId/shops/:shopId',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags: ['shops'],
+        description: 'Change a shop.',
+        params: ShopParams,
+        body: ShopBody,
+        response: { 200: ShopView, ...Errors },
+      },
+    },
+    async (req) =>
+      shops.updateShop(db, deps, req.params.merchantId, req.params.shopId, req.body, actorOf(req)),
+  )
+  app.delete(
+    '/api/merchants/:merchantId/shops/:shopId',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags: ['shops'],
+        description: 'Remove a shop.',
+        params: ShopParams,
+        response: { 204: Type.Null(), ...Errors },
+      },
+    },
+    async (req, reply) => {
+      await shops.deleteShop(db, deps, req.params.merchantId, req.params.shopId, actorOf(req))
+      return reply.code(204).send(null)
+    },
+  )
 
-  app.get('/api/merchants/:merchantId/images', { preHandler: requirePermission('templates.read'), schema: { tags: ['images'], description: 'Images uploaded to Alipay for card styles.', params: MerchantParams, response: { 200: Type.Array(ImageView), ...Errors } } }, async (req) =>
-    listImages(db, req.params.merchantId),
+  app.get(
+    '/api/merchants/:merchantId/images',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags: ['images'],
+        description: 'Images uploaded to Alipay for card styles.',
+        params: MerchantParams,
+        response: { 200: Type.Array(ImageView), ...Errors },
+      },
+    },
+    async (req) => listImages(db, req.params.merchantId),
   )
-  app.post('/api/merchants/:merchantId/images', { preHandler: requirePermission('templates.write'), bodyLimit: 5 * 1024 * 1024, schema: { tags: ['images'], description: 'Upload an image (logo, background) to Alipay (alipay.offline.material.image.upload).', params: MerchantParams, body: ImageUploadBody, response: { 201: ImageView, ...Errors, 503: ErrorBody } } }, async (req, reply) => {
-    await merchants.getMerchant(db, deps, req.params.merchantId)
-    const image = await uploadImage(db, deps, req.params.merchantId, { name: req.body.name, type: req.body.type, content: Buffer.from(req.body.contentBase64, 'base64') }, actorOf(req))
-    return reply.code(201).send(image)
-  })
+  app.post(
+    '/api/merchants/:merchantId/images',
+    {
+      preHandler: requirePermission('templates.write'),
+      bodyLimit: 5 * 1024 * 1024,
+      schema: {
+        tags: ['images'],
+        description:
+          'Upload an image (logo, background) to Alipay (alipay.offline.material.image.upload).',
+        params: MerchantParams,
+        body: ImageUploadBody,
+        response: { 201: ImageView, ...Errors, 503: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      await merchants.getMerchant(db, deps, req.params.merchantId)
+      const image = await uploadImage(
+        db,
+        deps,
+        req.params.merchantId,
+        {
+          name: req.body.name,
+          type: req.body.type,
+          content: Buffer.from(req.body.contentBase64, 'base64'),
+        },
+        actorOf(req),
+      )
+      return reply.code(201).send(image)
+    },
+  )
 
-  app.get('/api/audit', { preHandler: requirePermission('audit.read'), schema: { tags: ['audit'], description: 'Recent audit entries (secrets elided).', querystring: Type.Object({ merchantId: Type.Optional(Type.String()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }) } }, async (req) =>
-    recentAudit(db, req.query.merchantId ?? null, req.query.limit ?? 100),
+  app.get(
+    '/api/outbox',
+    {
+      preHandler: requirePermission('settings.read'),
+      schema: {
+        tags: ['operations'],
+        description:
+          'Deliveries to Alipay and the CRM: counts by status, and the entries of one status (parked ones failed for good, with the reason).',
+        querystring: Type.Object({
+          status: Type.Optional(
+            Type.Union(Object.values(OutboxStatus).map((s) => Type.Literal(s))),
+          ),
+          merchantId: Type.Optional(Type.String()),
+        }),
+      },
+    },
+    async (req) => ({
+      counts: await outboxCounts(db),
+      items: await listOutbox(db, {
+        status: req.query.status ?? OutboxStatus.Parked,
+        ...(req.query.merchantId ? { merchantId: req.query.merchantId } : {}),
+      }),
+    }),
+  )
+  app.post(
+    '/api/outbox/retry',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags: ['operations'],
+        description: 'Deliver parked entries again once the cause is fixed.',
+        body: Type.Union([
+          Type.Object({ ids: Type.Array(Type.String(), { minItems: 1 }) }),
+          Type.Object({ all: Type.Literal(true) }),
+        ]),
+      },
+    },
+    async (req) => ({
+      retried: await retryParked(db, deps.clock, 'all' in req.body ? 'all' : req.body.ids),
+    }),
+  )
+
+  app.get(
+    '/api/audit',
+    {
+      preHandler: requirePermission('audit.read'),
+      schema: {
+        tags: ['audit'],
+        description: 'Recent audit entries (secrets elided).',
+        querystring: Type.Object({
+          merchantId: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+        }),
+      },
+    },
+    async (req) => recentAudit(db, req.query.merchantId ?? null, req.query.limit ?? 100),
   )
 }

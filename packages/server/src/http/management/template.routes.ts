@@ -1,5 +1,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { ClaimLinkBody, ClaimLinkView, ComponentBody, ComponentView, ErrorBody, PublishResult, TemplateCreateBody, TemplateSpec, TemplateView } from '@kaguan/contracts'
+import {
+  ClaimLinkBody,
+  ClaimLinkView,
+  ComponentBody,
+  ComponentView,
+  ErrorBody,
+  PublishResult,
+  TemplateCreateBody,
+  TemplateSpec,
+  TemplateView,
+} from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
@@ -14,48 +24,206 @@ const TemplateParams = Type.Object({ templateId: Type.String({ minLength: 1 }) }
 const tags = ['templates']
 
 function linkView(link: templates.ClaimLink) {
-  return { ...link, qrSvgUrl: `/api/claim-links/${link.id}/qr.svg`, qrPngUrl: `/api/claim-links/${link.id}/qr.png` }
+  return {
+    ...link,
+    qrSvgUrl: `/api/claim-links/${link.id}/qr.svg`,
+    qrPngUrl: `/api/claim-links/${link.id}/qr.png`,
+  }
 }
 
 export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const db = deps.handle.db
 
-  app.get('/api/merchants/:merchantId/templates', { preHandler: requirePermission('templates.read'), schema: { tags, description: 'Card templates of a merchant.', params: MerchantParams, response: { 200: Type.Array(TemplateView), ...Errors } } }, async (req) =>
-    templates.listTemplates(db, req.params.merchantId),
+  app.get(
+    '/api/merchants/:merchantId/templates',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags,
+        description: 'Card templates of a merchant.',
+        params: MerchantParams,
+        response: { 200: Type.Array(TemplateView), ...Errors },
+      },
+    },
+    async (req) => templates.listTemplates(db, req.params.merchantId),
   )
-  app.post('/api/merchants/:merchantId/templates', { preHandler: requirePermission('templates.write'), schema: { tags, description: 'Create a draft template; every field is checked (images uploaded, shops known, levels defined) before anything reaches Alipay.', params: MerchantParams, body: TemplateCreateBody, response: { 201: TemplateView, ...Errors } } }, async (req, reply) => {
-    await merchants.getMerchant(db, deps, req.params.merchantId)
-    return reply.code(201).send(await templates.createTemplate(db, deps, req.params.merchantId, req.body.spec, actorOf(req)))
+  app.post(
+    '/api/merchants/:merchantId/templates',
+    {
+      preHandler: requirePermission('templates.write'),
+      schema: {
+        tags,
+        description:
+          'Create a draft template; every field is checked (images uploaded, shops known, levels defined) before anything reaches Alipay.',
+        params: MerchantParams,
+        body: TemplateCreateBody,
+        response: { 201: TemplateView, ...Errors },
+      },
+    },
+    async (req, reply) => {
+      await merchants.getMerchant(db, deps, req.params.merchantId)
+      return reply
+        .code(201)
+        .send(
+          await templates.createTemplate(
+            db,
+            deps,
+            req.params.merchantId,
+            req.body.spec,
+            actorOf(req),
+          ),
+        )
+    },
+  )
+  app.get(
+    '/api/templates/:templateId',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags,
+        description: "A template with its draft, status and Alipay's template id.",
+        params: TemplateParams,
+        response: { 200: TemplateView, ...Errors },
+      },
+    },
+    async (req) => templates.getTemplate(db, req.params.templateId),
+  )
+  app.put(
+    '/api/templates/:templateId',
+    {
+      preHandler: requirePermission('templates.write'),
+      schema: {
+        tags,
+        description:
+          'Save the draft. Send the revision you edited to refuse overwriting a newer save (409).',
+        params: TemplateParams,
+        body: Type.Object(
+          { spec: TemplateSpec, revision: Type.Optional(Type.Integer({ minimum: 1 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: TemplateView, ...Errors },
+      },
+    },
+    async (req) =>
+      templates.updateTemplateDraft(
+        db,
+        deps,
+        req.params.templateId,
+        req.body.spec,
+        actorOf(req),
+        req.body.revision,
+      ),
+  )
+  app.post(
+    '/api/templates/:templateId/publish',
+    {
+      preHandler: requirePermission('templates.publish'),
+      schema: {
+        tags,
+        description:
+          'Publish the draft to Alipay: template.create the first time, template.modify after; formtemplate.set only when the form changed.',
+        params: TemplateParams,
+        response: { 200: PublishResult, ...Errors, 503: ErrorBody },
+      },
+    },
+    async (req) => templates.publishTemplate(db, deps, req.params.templateId, actorOf(req)),
+  )
+  app.get(
+    '/api/templates/:templateId/claim-links',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags,
+        description: 'Claim links made for a template.',
+        params: TemplateParams,
+        response: { 200: Type.Array(ClaimLinkView), ...Errors },
+      },
+    },
+    async (req) => (await templates.listClaimLinks(db, req.params.templateId)).map(linkView),
+  )
+  app.post(
+    '/api/templates/:templateId/claim-links',
+    {
+      preHandler: requirePermission('templates.publish'),
+      schema: {
+        tags,
+        description:
+          'A claim link (activateurl.apply) for a published template, with an optional channel (out_string); also as a QR code.',
+        params: TemplateParams,
+        body: ClaimLinkBody,
+        response: { 201: ClaimLinkView, ...Errors, 503: ErrorBody },
+      },
+    },
+    async (req, reply) =>
+      reply
+        .code(201)
+        .send(
+          linkView(
+            await templates.createClaimLink(
+              db,
+              deps,
+              req.params.templateId,
+              req.body,
+              actorOf(req),
+            ),
+          ),
+        ),
+  )
+  const QrParams = Type.Object({
+    linkId: Type.String(),
+    format: Type.Union([Type.Literal('svg'), Type.Literal('png')]),
   })
-  app.get('/api/templates/:templateId', { preHandler: requirePermission('templates.read'), schema: { tags, description: "A template with its draft, status and Alipay's template id.", params: TemplateParams, response: { 200: TemplateView, ...Errors } } }, async (req) =>
-    templates.getTemplate(db, req.params.templateId),
+  app.get(
+    '/api/claim-links/:linkId/qr.:format',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: { tags, description: 'The claim link as a QR code (SVG or PNG).', params: QrParams },
+    },
+    async (req, reply) => {
+      const image = await templates.claimLinkQr(db, req.params.linkId, req.params.format)
+      return reply.type(req.params.format === 'svg' ? 'image/svg+xml' : 'image/png').send(image)
+    },
   )
-  app.put('/api/templates/:templateId', { preHandler: requirePermission('templates.write'), schema: { tags, description: 'Save the draft. Send the revision you edited to refuse overwriting a newer save (409).', params: TemplateParams, body: Type.Object({ spec: TemplateSpec, revision: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), response: { 200: TemplateView, ...Errors } } }, async (req) =>
-    templates.updateTemplateDraft(db, deps, req.params.templateId, req.body.spec, actorOf(req), req.body.revision),
-  )
-  app.post('/api/templates/:templateId/publish', { preHandler: requirePermission('templates.publish'), schema: { tags, description: 'Publish the draft to Alipay: template.create the first time, template.modify after; formtemplate.set only when the form changed.', params: TemplateParams, response: { 200: PublishResult, ...Errors, 503: ErrorBody } } }, async (req) =>
-    templates.publishTemplate(db, deps, req.params.templateId, actorOf(req)),
-  )
-  app.get('/api/templates/:templateId/claim-links', { preHandler: requirePermission('templates.read'), schema: { tags, description: 'Claim links made for a template.', params: TemplateParams, response: { 200: Type.Array(ClaimLinkView), ...Errors } } }, async (req) =>
-    (await templates.listClaimLinks(db, req.params.templateId)).map(linkView),
-  )
-  app.post('/api/templates/:templateId/claim-links', { preHandler: requirePermission('templates.publish'), schema: { tags, description: 'A claim link (activateurl.apply) for a published template, with an optional channel (out_string); also as a QR code.', params: TemplateParams, body: ClaimLinkBody, response: { 201: ClaimLinkView, ...Errors, 503: ErrorBody } } }, async (req, reply) =>
-    reply.code(201).send(linkView(await templates.createClaimLink(db, deps, req.params.templateId, req.body, actorOf(req)))),
-  )
-  const QrParams = Type.Object({ linkId: Type.String(), format: Type.Union([Type.Literal('svg'), Type.Literal('png')]) })
-  app.get('/api/claim-links/:linkId/qr.:format', { preHandler: requirePermission('templates.read'), schema: { tags, description: 'The claim link as a QR code (SVG or PNG).', params: QrParams } }, async (req, reply) => {
-    const image = await templates.claimLinkQr(db, req.params.linkId, req.params.format)
-    return reply.type(req.params.format === 'svg' ? 'image/svg+xml' : 'image/png').send(image)
-  })
 
-  app.get('/api/merchants/:merchantId/components', { preHandler: requirePermission('templates.read'), schema: { tags: ['components'], description: 'Mini-program card components (会员卡组件).', params: MerchantParams, response: { 200: Type.Array(ComponentView), ...Errors } } }, async (req) => {
-    const m = await merchants.getMerchant(db, deps, req.params.merchantId)
-    return (await templates.listComponents(db, m.id)).map((c) => ({ ...c, publicUrl: m.publicBaseUrl ? `${m.publicBaseUrl}/api/components/${c.id}` : null }))
-  })
-  app.post('/api/merchants/:merchantId/components', { preHandler: requirePermission('templates.write'), schema: { tags: ['components'], description: 'Bind a card component to a template (published or not).', params: MerchantParams, body: ComponentBody, response: { 201: ComponentView, ...Errors } } }, async (req, reply) => {
-    const m = await merchants.getMerchant(db, deps, req.params.merchantId)
-    const c = await templates.createComponent(db, deps, m.id, req.body, actorOf(req))
-    return reply.code(201).send({ ...c, publicUrl: m.publicBaseUrl ? `${m.publicBaseUrl}/api/components/${c.id}` : null })
-  })
+  app.get(
+    '/api/merchants/:merchantId/components',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags: ['components'],
+        description: 'Mini-program card components (会员卡组件).',
+        params: MerchantParams,
+        response: { 200: Type.Array(ComponentView), ...Errors },
+      },
+    },
+    async (req) => {
+      const m = await merchants.getMerchant(db, deps, req.params.merchantId)
+      return (await templates.listComponents(db, m.id)).map((c) => ({
+        ...c,
+        publicUrl: m.publicBaseUrl ? `${m.publicBaseUrl}/api/components/${c.id}` : null,
+      }))
+    },
+  )
+  app.post(
+    '/api/merchants/:merchantId/components',
+    {
+      preHandler: requirePermission('templates.write'),
+      schema: {
+        tags: ['components'],
+        description: 'Bind a card component to a template (published or not).',
+        params: MerchantParams,
+        body: ComponentBody,
+        response: { 201: ComponentView, ...Errors },
+      },
+    },
+    async (req, reply) => {
+      const m = await merchants.getMerchant(db, deps, req.params.merchantId)
+      const c = await templates.createComponent(db, deps, m.id, req.body, actorOf(req))
+      return reply.code(201).send({
+        ...c,
+        publicUrl: m.publicBaseUrl ? `${m.publicBaseUrl}/api/components/${c.id}` : null,
+      })
+    },
+  )
 }

@@ -15,7 +15,9 @@ a.btn{display:inline-block;margin-top:16px;padding:10px 28px;border-radius:22px;
 /** The page the user lands on after the claim: where the card is, or what went wrong and what to do. */
 export function claimPage(outcome: ClaimOutcome, retryUrl: string | undefined): string {
   if (outcome.status === 'done') {
-    const link = outcome.cardUrl ? `<a class="btn" id="open-card" href="${escape(outcome.cardUrl)}">查看会员卡</a>` : ''
+    const link = outcome.cardUrl
+      ? `<a class="btn" id="open-card" href="${escape(outcome.cardUrl)}">查看会员卡</a>`
+      : ''
     return page(
       '领卡成功',
       `<div class="icon">✅</div><h1 id="claim-result" data-status="done">${outcome.alreadyHeld ? '您已领取过这张会员卡' : '领卡成功'}</h1><p>会员卡已放入支付宝卡包。<br>卡号 ${escape(outcome.bizCardNo)}</p>${link}`,
@@ -23,8 +25,15 @@ export function claimPage(outcome: ClaimOutcome, retryUrl: string | undefined): 
     )
   }
   if (outcome.status === 'pending') {
-    return page('正在办理', '<div class="icon">⏳</div><h1 id="claim-result" data-status="pending">会员卡正在办理中</h1><p>请稍候，页面会自动刷新。</p>', { seconds: 2, url: '' })
+    return page(
+      '正在办理',
+      '<div class="icon">⏳</div><h1 id="claim-result" data-status="pending">会员卡正在办理中</h1><p>请稍候，页面会自动刷新。</p>',
+      { seconds: 2, url: '' },
+    )
   }
   const retry = retryUrl ? `<a class="btn" id="retry" href="${escape(retryUrl)}">重新领取</a>` : ''
-  return page('领卡未成功', `<div class="icon">⚠️</div><h1 id="claim-result" data-status="failed" data-code="${escape(outcome.code)}">领卡未成功</h1><p>${escape(outcome.message)}</p>${retry}`)
+  return page(
+    '领卡未成功',
+    `<div class="icon">⚠️</div><h1 id="claim-result" data-status="failed" data-code="${escape(outcome.code)}">领卡未成功</h1><p>${escape(outcome.message)}</p>${retry}`,
+  )
 }

@@ -1,16 +1,33 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { parseFormBody, verifyGatewayMessage, verifyMdcodeNotify, verifyNotify } from '@kaguan/alipay'
+import {
+  parseFormBody,
+  verifyGatewayMessage,
+  verifyMdcodeNotify,
+  verifyNotify,
+} from '@kaguan/alipay'
 import { ComponentPublicView, ErrorBody } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AppDeps } from '../../deps.js'
-import { claimCard, handleCardNotification, handleMdcode, type CardsDeps } from '../../modules/cards/index.js'
+import {
+  claimCard,
+  componentCard,
+  handleCardNotification,
+  handleMdcode,
+  type CardsDeps,
+} from '../../modules/cards/index.js'
 import { alipayPublicKeyOf, merchantIdByAppId } from '../../modules/merchants/index.js'
 import { componentPublicView, latestClaimUrl } from '../../modules/templates/index.js'
 import { claimPage } from './claim-page.js'
 
 export function cardsDeps(deps: AppDeps): CardsDeps {
-  return { db: deps.handle.db, clock: deps.clock, ids: deps.ids, cipher: deps.cipher, log: deps.log }
+  return {
+    db: deps.handle.db,
+    clock: deps.clock,
+    ids: deps.ids,
+    cipher: deps.cipher,
+    log: deps.log,
+  }
 }
 
 /**
@@ -22,13 +39,18 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const cards = cardsDeps(deps)
   // Alipay posts forms, possibly in GBK: keep the raw bytes and decode by the declared charset.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body),
+  )
 
   app.get(
     '/aliCallback',
     {
       schema: {
-        description: 'Where Alipay sends the user after the open-card form (授权回调地址): opens the card and shows the result.',
+        description:
+          'Where Alipay sends the user after the open-card form (授权回调地址): opens the card and shows the result.',
         querystring: Type.Object({
           auth_code: Type.String({ minLength: 1 }),
           template_id: Type.String({ minLength: 1 }),
@@ -39,24 +61,60 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
       },
       // A missing parameter is the user's browser, not an API client: answer with a page.
       errorHandler: (error, _req, reply) => {
-        void reply.code(400).type('text/html; charset=utf-8').send(claimPage({ status: 'failed', code: 'CLAIM_BAD_CALLBACK', message: `领卡链接不完整（${error.message}），请重新打开领卡链接。`, retryable: false }, undefined))
+        void reply
+          .code(400)
+          .type('text/html; charset=utf-8')
+          .send(
+            claimPage(
+              {
+                status: 'failed',
+                code: 'CLAIM_BAD_CALLBACK',
+                message: `领卡链接不完整（${error.message}），请重新打开领卡链接。`,
+                retryable: false,
+              },
+              undefined,
+            ),
+          )
       },
     },
     async (req, reply) => {
       const q = req.query
-      const outcome = await claimCard(cards, { appId: q.app_id, authCode: q.auth_code, templateId: q.template_id, requestId: q.request_id, ...(q.out_string ? { outString: q.out_string } : {}) })
-      const retryUrl = outcome.status === 'failed' ? await latestClaimUrl(deps.handle.db, q.template_id) : undefined
-      const status = outcome.status === 'done' ? 200 : outcome.status === 'pending' ? 202 : outcome.retryable ? 503 : 400
-      return reply.code(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(claimPage(outcome, retryUrl))
+      const outcome = await claimCard(cards, {
+        appId: q.app_id,
+        authCode: q.auth_code,
+        templateId: q.template_id,
+        requestId: q.request_id,
+        ...(q.out_string ? { outString: q.out_string } : {}),
+      })
+      const retryUrl =
+        outcome.status === 'failed'
+          ? await latestClaimUrl(deps.handle.db, q.template_id)
+          : undefined
+      const status =
+        outcome.status === 'done'
+          ? 200
+          : outcome.status === 'pending'
+            ? 202
+            : outcome.retryable
+              ? 503
+              : 400
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(claimPage(outcome, retryUrl))
     },
   )
 
-  const answer = (reply: FastifyReply, ok: boolean) => reply.type('text/plain').send(ok ? 'success' : 'fail')
+  const answer = (reply: FastifyReply, ok: boolean) =>
+    reply.type('text/plain').send(ok ? 'success' : 'fail')
 
   /** Card open/delete notifications (template notify_url) and app-gateway messages. */
   const onAlipayMessage = async (body: Buffer, reply: FastifyReply, gateway: boolean) => {
     const params = parseFormBody(body)
-    const merchantId = params.app_id ? await merchantIdByAppId(deps.handle.db, params.app_id) : undefined
+    const merchantId = params.app_id
+      ? await merchantIdByAppId(deps.handle.db, params.app_id)
+      : undefined
     const key = merchantId ? await alipayPublicKeyOf(deps.handle.db, merchantId) : undefined
     if (!merchantId || !key) {
       deps.log.warn({ appId: params.app_id }, 'Alipay message for an unknown app')
@@ -65,16 +123,28 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     if (gateway && params.msg_method) {
       const verified = verifyGatewayMessage(body, key)
       if (!verified.ok) {
-        deps.log.warn({ reason: verified.reason, merchantId }, 'Alipay gateway message with a bad signature')
+        deps.log.warn(
+          { reason: verified.reason, merchantId },
+          'Alipay gateway message with a bad signature',
+        )
         return answer(reply, false)
       }
-      const biz = ('bizContent' in verified.message ? verified.message.bizContent : undefined) as Record<string, string> | undefined
-      await handleCardNotification(cards, merchantId, { notifyId: params.notify_id, type: params.msg_method, ...(biz?.biz_card_no ? { alipayCardNo: biz.biz_card_no } : {}), ...(biz?.reason_code ? { reason: biz.reason_code } : {}) })
+      const biz = ('bizContent' in verified.message ? verified.message.bizContent : undefined) as
+        Record<string, string> | undefined
+      await handleCardNotification(cards, merchantId, {
+        notifyId: params.notify_id,
+        type: params.msg_method,
+        ...(biz?.biz_card_no ? { alipayCardNo: biz.biz_card_no } : {}),
+        ...(biz?.reason_code ? { reason: biz.reason_code } : {}),
+      })
       return answer(reply, true)
     }
     const verified = verifyNotify(body, key)
     if (!verified.ok) {
-      deps.log.warn({ reason: verified.reason, merchantId }, 'Alipay notification with a bad signature')
+      deps.log.warn(
+        { reason: verified.reason, merchantId },
+        'Alipay notification with a bad signature',
+      )
       return answer(reply, false)
     }
     await handleCardNotification(cards, merchantId, {
@@ -85,34 +155,59 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     })
     return answer(reply, true)
   }
-  app.post('/alipay/notify', { schema: { description: "Alipay's card open/delete notifications (the template notify_url)." } }, async (req, reply) => onAlipayMessage(req.body as Buffer, reply, false))
-  app.post('/alipay/gateway', { schema: { description: "The app gateway (应用网关): Alipay's messages to this app." } }, async (req, reply) => onAlipayMessage(req.body as Buffer, reply, true))
+  app.post(
+    '/alipay/notify',
+    {
+      schema: { description: "Alipay's card open/delete notifications (the template notify_url)." },
+    },
+    async (req, reply) => onAlipayMessage(req.body as Buffer, reply, false),
+  )
+  app.post(
+    '/alipay/gateway',
+    { schema: { description: "The app gateway (应用网关): Alipay's messages to this app." } },
+    async (req, reply) => onAlipayMessage(req.body as Buffer, reply, true),
+  )
 
-  app.post('/alipay/mdcode', { schema: { description: 'Merchant dynamic code (商户动态码) notify: a user opened a dynamic-code card.' } }, async (req, reply) => {
-    const body = req.body as Buffer
-    const params = parseFormBody(body, 'gbk')
-    const merchantId = params.app_id ? await merchantIdByAppId(deps.handle.db, params.app_id) : undefined
-    const key = merchantId ? await alipayPublicKeyOf(deps.handle.db, merchantId) : undefined
-    // Alipay signs these with its fixed mdcode key in GBK; a gateway (e.g. the emulator) may use the app's Alipay key.
-    const verified = [verifyMdcodeNotify(body), ...(key ? [verifyMdcodeNotify(body, { alipayPublicKey: key, charset: 'utf-8' })] : [])].find((v) => v.ok)
-    if (!merchantId || !verified?.ok) {
-      deps.log.warn({ appId: params.app_id }, 'mdcode notify not verified')
-      return answer(reply, false)
-    }
-    try {
-      await handleMdcode(cards, merchantId, verified.message.bizCardNo)
-      return answer(reply, true)
-    } catch (error) {
-      deps.log.warn({ err: error, merchantId }, 'dynamic code not issued')
-      return answer(reply, false)
-    }
-  })
+  app.post(
+    '/alipay/mdcode',
+    {
+      schema: {
+        description:
+          'Merchant dynamic code (商户动态码) notify: a user opened a dynamic-code card.',
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as Buffer
+      const params = parseFormBody(body, 'gbk')
+      const merchantId = params.app_id
+        ? await merchantIdByAppId(deps.handle.db, params.app_id)
+        : undefined
+      const key = merchantId ? await alipayPublicKeyOf(deps.handle.db, merchantId) : undefined
+      // Alipay signs these with its fixed mdcode key in GBK; a gateway (e.g. the emulator) may use the app's Alipay key.
+      const verified = [
+        verifyMdcodeNotify(body),
+        ...(key ? [verifyMdcodeNotify(body, { alipayPublicKey: key, charset: 'utf-8' })] : []),
+      ].find((v) => v.ok)
+      if (!merchantId || !verified?.ok) {
+        deps.log.warn({ appId: params.app_id }, 'mdcode notify not verified')
+        return answer(reply, false)
+      }
+      try {
+        await handleMdcode(cards, merchantId, verified.message.bizCardNo)
+        return answer(reply, true)
+      } catch (error) {
+        deps.log.warn({ err: error, merchantId }, 'dynamic code not issued')
+        return answer(reply, false)
+      }
+    },
+  )
 
   app.get(
     '/api/components/:componentId',
     {
       schema: {
-        description: "The card component a mini-program page shows: the template's look and its claim link.",
+        description:
+          "The card component a mini-program page shows: the template's look and its claim link.",
         params: Type.Object({ componentId: Type.String({ minLength: 1 }) }),
         response: { 200: ComponentPublicView, 404: ErrorBody },
       },
@@ -121,6 +216,22 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
       // Mini-program pages are served from Alipay's domains.
       void reply.header('access-control-allow-origin', '*')
       return componentPublicView(deps.handle.db, req.params.componentId)
+    },
+  )
+
+  app.get(
+    '/api/components/:componentId/card',
+    {
+      schema: {
+        description:
+          "The user's card for a component (points, level, balance, code), given the user's auth code from my.getAuthCode.",
+        params: Type.Object({ componentId: Type.String({ minLength: 1 }) }),
+        querystring: Type.Object({ authCode: Type.String({ minLength: 1 }) }),
+      },
+    },
+    async (req, reply) => {
+      void reply.header('access-control-allow-origin', '*')
+      return componentCard(cards, req.params.componentId, req.query.authCode)
     },
   )
 }

@@ -37,7 +37,9 @@ export function hashPassword(password: string): Promise<string> {
 
 /** False for a wrong password and for a malformed stored hash (a hand-edited row), never throws. */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
-  if (password.length > PASSWORD_MAX_LENGTH) return false
+  if (password.length > PASSWORD_MAX_LENGTH) {
+    return false
+  }
   try {
     return await verify(passwordHash, password)
   } catch {

@@ -121,7 +121,9 @@ async function findUser(
     'userId' in ref
       ? await repo.findUserById(db, ref.userId)
       : await repo.findUserByUsername(db, normalizeUsername(ref.username))
-  if (!row) throw AdminErrors.userNotFound('userId' in ref ? ref.userId : `"${ref.username}"`)
+  if (!row) {
+    throw AdminErrors.userNotFound('userId' in ref ? ref.userId : `"${ref.username}"`)
+  }
   return row
 }
 
@@ -139,8 +141,12 @@ export async function createAdminUser(
     ...passwordProblems(input.password, username),
     ...roleProblems(input.role),
   ]
-  if (problems.length) throw AdminErrors.invalid(problems)
-  if (await repo.findUserByUsername(db, username)) throw AdminErrors.usernameTaken(username)
+  if (problems.length) {
+    throw AdminErrors.invalid(problems)
+  }
+  if (await repo.findUserByUsername(db, username)) {
+    throw AdminErrors.usernameTaken(username)
+  }
   // Hash outside the transaction: it takes tens of milliseconds and SQLite has one connection.
   const passwordHash = await hashPassword(input.password)
   const now = deps.clock.nowIso()
@@ -168,7 +174,9 @@ export async function createAdminUser(
     })
   } catch (error) {
     // Two creates of one name at once: the unique index decides, the loser gets the same answer.
-    if (repo.isUniqueViolation(error)) throw AdminErrors.usernameTaken(username)
+    if (repo.isUniqueViolation(error)) {
+      throw AdminErrors.usernameTaken(username)
+    }
     throw error
   }
   return toAdminUser(row)
@@ -187,7 +195,9 @@ export async function resetAdminPassword(
 ): Promise<{ user: AdminUser; sessionsEnded: number }> {
   const existing = await findUser(db, input)
   const problems = passwordProblems(input.password, existing.username)
-  if (problems.length) throw AdminErrors.invalid(problems)
+  if (problems.length) {
+    throw AdminErrors.invalid(problems)
+  }
   const passwordHash = await hashPassword(input.password)
   return repo.inTransaction(db, async (tx) => {
     const now = deps.clock.nowIso()
@@ -197,7 +207,9 @@ export async function resetAdminPassword(
       locked_until: null,
       updated_at: now,
     })
-    if (!row) throw AdminErrors.userNotFound(existing.id)
+    if (!row) {
+      throw AdminErrors.userNotFound(existing.id)
+    }
     const sessionsEnded = await repo.deleteSessionsOfUser(tx, existing.id)
     await recordAudit(tx, deps, {
       actor,
@@ -226,7 +238,9 @@ export async function updateAdminUser(
 ): Promise<AdminUser> {
   if (patch.role !== undefined) {
     const problems = roleProblems(patch.role)
-    if (problems.length) throw AdminErrors.invalid(problems)
+    if (problems.length) {
+      throw AdminErrors.invalid(problems)
+    }
   }
   return repo.inTransaction(db, async (tx) => {
     const existing = await findUser(tx, { userId })
@@ -248,8 +262,12 @@ export async function updateAdminUser(
       disabled: disabled ? 1 : 0,
       updated_at: deps.clock.nowIso(),
     })
-    if (!row) throw AdminErrors.userNotFound(userId)
-    if (disabled) await repo.deleteSessionsOfUser(tx, userId)
+    if (!row) {
+      throw AdminErrors.userNotFound(userId)
+    }
+    if (disabled) {
+      await repo.deleteSessionsOfUser(tx, userId)
+    }
     await recordAudit(tx, deps, {
       actor,
       action: 'admin.user.update',
@@ -289,12 +307,16 @@ export async function login(
     throw AdminErrors.invalidCredentials()
   }
   const started = deps.clock.nowIso()
-  if (row.locked_until && row.locked_until > started) throw AdminErrors.locked(row.locked_until)
+  if (row.locked_until && row.locked_until > started) {
+    throw AdminErrors.locked(row.locked_until)
+  }
 
   if (!(await verifyPassword(row.password_hash, input.password))) {
     const now = deps.clock.nowIso()
     const failures = await repo.addFailedLogin(db, row.id, now)
-    if (failures < MAX_FAILED_LOGINS) throw AdminErrors.invalidCredentials()
+    if (failures < MAX_FAILED_LOGINS) {
+      throw AdminErrors.invalidCredentials()
+    }
     const lockedUntil = addMs(now, LOCKOUT_MS)
     await repo.inTransaction(db, async (tx) => {
       // The counter restarts, so the next lock needs another full run of failures after this one ends.
@@ -313,7 +335,9 @@ export async function login(
     })
     throw AdminErrors.locked(lockedUntil)
   }
-  if (row.disabled === 1) throw AdminErrors.disabled()
+  if (row.disabled === 1) {
+    throw AdminErrors.disabled()
+  }
 
   const now = deps.clock.nowIso()
   if (row.failed_logins !== 0 || row.locked_until !== null) {
@@ -349,9 +373,13 @@ export async function authenticate(
   deps: AdminDeps,
   sessionToken: string,
 ): Promise<(AdminPrincipal & { csrfToken: string; expiresAt: string }) | undefined> {
-  if (!SESSION_TOKEN.test(sessionToken)) return undefined
+  if (!SESSION_TOKEN.test(sessionToken)) {
+    return undefined
+  }
   const row = await repo.findSessionWithUser(db, sha256(sessionToken))
-  if (!row) return undefined
+  if (!row) {
+    return undefined
+  }
   const now = deps.clock.now()
   const nowIso = now.toISOString()
   if (row.expires_at <= nowIso || row.disabled === 1) {
@@ -375,7 +403,9 @@ export async function authenticate(
 
 /** Ends the session of this token; a no-op for an unknown one. */
 export async function logout(db: Executor, _deps: AdminDeps, sessionToken: string): Promise<void> {
-  if (!SESSION_TOKEN.test(sessionToken)) return
+  if (!SESSION_TOKEN.test(sessionToken)) {
+    return
+  }
   await repo.deleteSessionByTokenHash(db, sha256(sessionToken))
 }
 

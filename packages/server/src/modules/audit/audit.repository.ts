@@ -5,7 +5,12 @@ export async function insert(db: Executor, row: NewAuditRow): Promise<void> {
   await db.insertInto('audit_log').values(row).execute()
 }
 
-export function listByTarget(db: Executor, targetType: string, targetId: string, limit: number): Promise<AuditRow[]> {
+export function listByTarget(
+  db: Executor,
+  targetType: string,
+  targetId: string,
+  limit: number,
+): Promise<AuditRow[]> {
   return db
     .selectFrom('audit_log')
     .selectAll()
@@ -16,8 +21,14 @@ export function listByTarget(db: Executor, targetType: string, targetId: string,
     .execute()
 }
 
-export function listRecent(db: Executor, merchantId: string | null, limit: number): Promise<AuditRow[]> {
+export function listRecent(
+  db: Executor,
+  merchantId: string | null,
+  limit: number,
+): Promise<AuditRow[]> {
   let q = db.selectFrom('audit_log').selectAll()
-  if (merchantId) q = q.where('merchant_id', '=', merchantId)
+  if (merchantId) {
+    q = q.where('merchant_id', '=', merchantId)
+  }
   return q.orderBy('id', 'desc').limit(limit).execute()
 }

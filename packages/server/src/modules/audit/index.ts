@@ -15,14 +15,22 @@ const SECRET_KEY = /(password|secret|private|token|masterkey|sign(ature)?$|cooki
  * Key names stay, so the entry still shows *that* a key changed.
  */
 export function elideSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(elideSecrets)
-  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) {
+    return value.map(elideSecrets)
+  }
+  if (value === null || typeof value !== 'object') {
+    return value
+  }
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(value)) {
     const mask = maskerFor(k)
-    if (SECRET_KEY.test(k)) out[k] = v === null || v === undefined ? v : '<elided>'
-    else if (mask && typeof v === 'string') out[k] = mask(v)
-    else out[k] = elideSecrets(v)
+    if (SECRET_KEY.test(k)) {
+      out[k] = v === null || v === undefined ? v : '<elided>'
+    } else if (mask && typeof v === 'string') {
+      out[k] = mask(v)
+    } else {
+      out[k] = elideSecrets(v)
+    }
   }
   return out
 }
@@ -84,10 +92,18 @@ function toRecord(row: AuditRow): AuditRecord {
   }
 }
 
-export async function auditTrail(db: Executor, target: { type: string; id: string }, limit = 100): Promise<AuditRecord[]> {
+export async function auditTrail(
+  db: Executor,
+  target: { type: string; id: string },
+  limit = 100,
+): Promise<AuditRecord[]> {
   return (await repo.listByTarget(db, target.type, target.id, limit)).map(toRecord)
 }
 
-export async function recentAudit(db: Executor, merchantId: string | null, limit = 100): Promise<AuditRecord[]> {
+export async function recentAudit(
+  db: Executor,
+  merchantId: string | null,
+  limit = 100,
+): Promise<AuditRecord[]> {
   return (await repo.listRecent(db, merchantId, limit)).map(toRecord)
 }

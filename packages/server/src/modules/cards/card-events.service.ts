@@ -4,7 +4,12 @@ import { AppError, ErrorKind } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { mdCodeChange } from '../crm/index.js'
 import { acceptOnce } from '../inbox/index.js'
-import { alipayContext, crmConnection, explainAlipayError, memberSystem } from '../merchants/index.js'
+import {
+  alipayContext,
+  crmConnection,
+  explainAlipayError,
+  memberSystem,
+} from '../merchants/index.js'
 import { enqueue } from '../outbox/index.js'
 import { getTemplate } from '../templates/index.js'
 import type { CardsDeps } from './claim.service.js'
@@ -13,16 +18,45 @@ import type { CardRow } from './cards.table.js'
 import { CARD_CHANGE_TOPIC, type CardChangePayload } from './topics.js'
 
 /** Marks a card deleted and, in CRM mode, queues cardChange DEL — once, however often it is told. */
-async function deleteInTransaction(deps: CardsDeps, card: CardRow, reason: string, actor: string, notifyId?: string): Promise<boolean> {
+async function deleteInTransaction(
+  deps: CardsDeps,
+  card: CardRow,
+  reason: string,
+  actor: string,
+  notifyId?: string,
+): Promise<boolean> {
   return deps.db.transaction().execute(async (trx) => {
-    if (notifyId && !(await acceptOnce(trx, deps.clock, { source: 'alipay.notify', messageId: notifyId, merchantId: card.merchant_id }))) return false
+    if (
+      notifyId &&
+      !(await acceptOnce(trx, deps.clock, {
+        source: 'alipay.notify',
+        messageId: notifyId,
+        merchantId: card.merchant_id,
+      }))
+    ) {
+      return false
+    }
     const changed = await repo.markDeleted(trx, card.id, reason, deps.clock.nowIso())
-    if (!changed) return false
+    if (!changed) {
+      return false
+    }
     if ((await memberSystem(trx, card.merchant_id)).mode === 'crm') {
-      const payload: CardChangePayload = { type: 'DEL', templateId: card.alipay_template_id, alipayUserId: card.alipay_user_id, bizCardNo: card.biz_card_no, alipayCardNo: card.alipay_card_no }
+      const payload: CardChangePayload = {
+        type: 'DEL',
+        templateId: card.alipay_template_id,
+        alipayUserId: card.alipay_user_id,
+        bizCardNo: card.biz_card_no,
+        alipayCardNo: card.alipay_card_no,
+      }
       await enqueue(trx, deps, { merchantId: card.merchant_id, topic: CARD_CHANGE_TOPIC, payload })
     }
-    await recordAudit(trx, deps, { merchantId: card.merchant_id, actor, action: 'card.delete', target: { type: 'card', id: card.id }, after: { reason } })
+    await recordAudit(trx, deps, {
+      merchantId: card.merchant_id,
+      actor,
+      action: 'card.delete',
+      target: { type: 'card', id: card.id },
+      after: { reason },
+    })
     return true
   })
 }
@@ -33,10 +67,20 @@ export async function handleCardNotification(
   merchantId: string,
   message: { notifyId?: string; type: string; alipayCardNo?: string; reason?: string },
 ): Promise<'handled' | 'ignored'> {
-  if (!/DELETE/i.test(message.type) || !message.alipayCardNo) return 'ignored'
+  if (!/DELETE/i.test(message.type) || !message.alipayCardNo) {
+    return 'ignored'
+  }
   const card = await repo.findByAlipayCardNo(deps.db, merchantId, message.alipayCardNo)
-  if (!card) return 'ignored'
-  await deleteInTransaction(deps, card, message.reason ?? 'ALIPAY_DELETE', 'alipay', message.notifyId)
+  if (!card) {
+    return 'ignored'
+  }
+  await deleteInTransaction(
+    deps,
+    card,
+    message.reason ?? 'ALIPAY_DELETE',
+    'alipay',
+    message.notifyId,
+  )
   return 'handled'
 }
 
@@ -44,16 +88,40 @@ export async function handleCardNotification(
  * Deletes a card from the console: `alipay.marketing.card.delete`, then the card is marked deleted
  * and the CRM told. A card Alipay no longer has is deleted here all the same.
  */
-export async function deleteCardByAdmin(deps: CardsDeps, cardId: string, actor: { actor: string }): Promise<void> {
+export async function deleteCardByAdmin(
+  deps: CardsDeps,
+  cardId: string,
+  actor: { actor: string },
+): Promise<void> {
   const card = await repo.findCard(deps.db, cardId)
-  if (!card) throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
-  if (card.status !== 'active') throw new AppError(ErrorKind.Conflict, 'CARD_ALREADY_DELETED', `card ${cardId} is already deleted`)
+  if (!card) {
+    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
+  }
+  if (card.status !== 'active') {
+    throw new AppError(
+      ErrorKind.Conflict,
+      'CARD_ALREADY_DELETED',
+      `card ${cardId} is already deleted`,
+    )
+  }
   const ctx = await alipayContext(deps.db, deps, card.merchant_id)
   try {
-    await ctx.client.deleteCard({ out_serial_no: `del_${card.id}`.slice(0, 32), target_card_no: card.alipay_card_no, target_card_no_type: 'BIZ_CARD', reason_code: 'CANCEL' }, { appAuthToken: ctx.appAuthToken })
+    await ctx.client.deleteCard(
+      {
+        out_serial_no: `del_${card.id}`.slice(0, 32),
+        target_card_no: card.alipay_card_no,
+        target_card_no_type: 'BIZ_CARD',
+        reason_code: 'CANCEL',
+      },
+      { appAuthToken: ctx.appAuthToken },
+    )
   } catch (error) {
     // Alipay's own "no such card" means it is gone already: finish the deletion here.
-    if (!/CARD_NOT_EXIST|CARD_STATUS/i.test(String((error as { subCode?: string }).subCode ?? ''))) throw explainAlipayError(error, 'card.delete')
+    if (
+      !/CARD_NOT_EXIST|CARD_STATUS/i.test(String((error as { subCode?: string }).subCode ?? ''))
+    ) {
+      throw explainAlipayError(error, 'card.delete')
+    }
   }
   await deleteInTransaction(deps, card, 'ADMIN_DELETE', actor.actor)
 }
@@ -62,39 +130,92 @@ export async function deleteCardByAdmin(deps: CardsDeps, cardId: string, actor: 
  * The user opened a dynamic-code card: get a code from the CRM (mdCodeChange) or make one, and send
  * it to Alipay with `card.update` `mdcode_info`.
  */
-export async function handleMdcode(deps: CardsDeps, merchantId: string, alipayCardNo: string): Promise<void> {
+export async function handleMdcode(
+  deps: CardsDeps,
+  merchantId: string,
+  alipayCardNo: string,
+): Promise<void> {
   const card = await repo.findByAlipayCardNo(deps.db, merchantId, alipayCardNo)
-  if (!card || card.status !== 'active') throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `no active card ${alipayCardNo}`)
-  const template = await getTemplate(deps.db, card.template_id)
-  const lifetime = template.spec.style.code.refreshSeconds ?? 60
-  const ctx = await alipayContext(deps.db, deps, merchantId)
-  let codeValue: string
-  let codeExpire: string
-  if ((await memberSystem(deps.db, merchantId)).mode === 'crm') {
-    const conn = await crmConnection(deps.db, deps, merchantId)
-    if (!conn) throw new AppError(ErrorKind.Invalid, 'CRM_NOT_CONFIGURED', 'CRM mode is on but the CRM is not configured')
-    ;({ codeValue, codeExpire } = await mdCodeChange({ baseUrl: conn.baseUrl, token: conn.token }, { appId: ctx.appId, templateId: card.alipay_template_id, alipayUserId: card.alipay_user_id, expireTime: lifetime }))
-  } else {
-    const expires = new Date(deps.clock.now().getTime() + lifetime * 1000)
-    codeValue = `66${Array.from({ length: 16 }, () => randomInt(10)).join('')}`
-    codeExpire = chinaTime(expires)
-    await repo.insertCode(deps.db, { code: codeValue, merchant_id: merchantId, card_id: card.id, expires_at: expires.toISOString(), used_at: null, created_at: deps.clock.nowIso() })
+  if (!card || card.status !== 'active') {
+    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `no active card ${alipayCardNo}`)
   }
+  const ctx = await alipayContext(deps.db, deps, merchantId)
+  const { codeValue, codeExpire } = await issueDynamicCode(deps, card, ctx.appId)
   await ctx.client.updateCard(
     {
       target_card_no: card.alipay_card_no,
       target_card_no_type: 'BIZ_CARD',
       occur_time: chinaTime(deps.clock.now()),
-      card_info: { mdcode_info: { code_status: 'SUCCESS', code_value: codeValue, expire_time: codeExpire, time_stamp: Math.floor(deps.clock.now().getTime() / 1000) } },
+      card_info: {
+        mdcode_info: {
+          code_status: 'SUCCESS',
+          code_value: codeValue,
+          expire_time: codeExpire,
+          time_stamp: Math.floor(deps.clock.now().getTime() / 1000),
+        },
+      },
     },
     { appAuthToken: ctx.appAuthToken },
   )
 }
 
+/** A dynamic code for the card: from the CRM (mdCodeChange), or made and remembered by kaguan. */
+export async function issueDynamicCode(
+  deps: CardsDeps,
+  card: CardRow,
+  appId: string,
+): Promise<{ codeValue: string; codeExpire: string }> {
+  const template = await getTemplate(deps.db, card.template_id)
+  const lifetime = template.spec.style.code.refreshSeconds ?? 60
+  if ((await memberSystem(deps.db, card.merchant_id)).mode === 'crm') {
+    const conn = await crmConnection(deps.db, deps, card.merchant_id)
+    if (!conn) {
+      throw new AppError(
+        ErrorKind.Invalid,
+        'CRM_NOT_CONFIGURED',
+        'CRM mode is on but the CRM is not configured',
+      )
+    }
+    return mdCodeChange(
+      { baseUrl: conn.baseUrl, token: conn.token },
+      {
+        appId,
+        templateId: card.alipay_template_id,
+        alipayUserId: card.alipay_user_id,
+        expireTime: lifetime,
+      },
+    )
+  }
+  const expires = new Date(deps.clock.now().getTime() + lifetime * 1000)
+  const codeValue = `66${Array.from({ length: 16 }, () => randomInt(10)).join('')}`
+  await repo.insertCode(deps.db, {
+    code: codeValue,
+    merchant_id: card.merchant_id,
+    card_id: card.id,
+    expires_at: expires.toISOString(),
+    used_at: null,
+    created_at: deps.clock.nowIso(),
+  })
+  return { codeValue, codeExpire: chinaTime(expires) }
+}
+
 /** A till checks a kaguan-made dynamic code: valid once, before it expires. */
 export async function verifyDynamicCode(deps: CardsDeps, merchantId: string, code: string) {
   const cardId = await repo.useCode(deps.db, merchantId, code.trim(), deps.clock.nowIso())
-  if (!cardId) throw new AppError(ErrorKind.NotFound, 'CODE_INVALID', 'the code is unknown, expired or already used')
+  if (!cardId) {
+    throw new AppError(
+      ErrorKind.NotFound,
+      'CODE_INVALID',
+      'the code is unknown, expired or already used',
+    )
+  }
   const card = (await repo.findCard(deps.db, cardId))!
-  return { bizCardNo: card.biz_card_no, alipayCardNo: card.alipay_card_no, templateId: card.alipay_template_id, point: card.point, level: card.level, balance: card.balance }
+  return {
+    bizCardNo: card.biz_card_no,
+    alipayCardNo: card.alipay_card_no,
+    templateId: card.alipay_template_id,
+    point: card.point,
+    level: card.level,
+    balance: card.balance,
+  }
 }

@@ -9,7 +9,12 @@ import type { Executor } from '../../db/db.js'
 import type { CardsDeps } from './claim.service.js'
 import * as repo from './cards.repository.js'
 import type { CardRow } from './cards.table.js'
-import { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC, type CardChangePayload, type CardPushPayload } from './topics.js'
+import {
+  CARD_CHANGE_TOPIC,
+  CARD_PUSH_TOPIC,
+  type CardChangePayload,
+  type CardPushPayload,
+} from './topics.js'
 
 /** A card as the APIs show it. */
 export interface CardView {
@@ -59,20 +64,45 @@ export function toCardView(row: CardRow): CardView {
 
 async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): Promise<void> {
   const payload: CardPushPayload = { cardId: card.id }
-  await enqueue(trx, deps, { merchantId: card.merchant_id, topic: CARD_PUSH_TOPIC, collapseKey: card.id, payload })
+  await enqueue(trx, deps, {
+    merchantId: card.merchant_id,
+    topic: CARD_PUSH_TOPIC,
+    collapseKey: card.id,
+    payload,
+  })
 }
 
 /** The active card a CRM call names by (Alipay) template id and its own card number. */
-export async function findCardForCrm(deps: CardsDeps, alipayTemplateId: string, bizCardNo: string): Promise<CardRow> {
+export async function findCardForCrm(
+  deps: CardsDeps,
+  alipayTemplateId: string,
+  bizCardNo: string,
+): Promise<CardRow> {
   const template = await templateByAlipayId(deps.db, alipayTemplateId)
-  if (!template) throw new AppError(ErrorKind.NotFound, 'TEMPLATE_NOT_FOUND', `templateId ${alipayTemplateId} is not a published kaguan template`)
+  if (!template) {
+    throw new AppError(
+      ErrorKind.NotFound,
+      'TEMPLATE_NOT_FOUND',
+      `templateId ${alipayTemplateId} is not a published kaguan template`,
+    )
+  }
   const card = await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo)
-  if (!card) throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `bizCardNo ${bizCardNo} has no active card`)
+  if (!card) {
+    throw new AppError(
+      ErrorKind.NotFound,
+      'CARD_NOT_FOUND',
+      `bizCardNo ${bizCardNo} has no active card`,
+    )
+  }
   return card
 }
 
 function checkLevel(levels: { code: string }[], level: string | undefined | null): void {
-  if (level && !levels.some((l) => l.code === level)) throw invalidFields('CARD_LEVEL_UNKNOWN', [{ field: 'level', message: `level ${level} is not defined in the card's template` }])
+  if (level && !levels.some((l) => l.code === level)) {
+    throw invalidFields('CARD_LEVEL_UNKNOWN', [
+      { field: 'level', message: `level ${level} is not defined in the card's template` },
+    ])
+  }
 }
 
 export interface StateChange {
@@ -90,18 +120,49 @@ export interface StateChange {
  * Sets a card's points/level/balance (the CRM's `/card/update`, the console): records the desired
  * state and queues the Alipay push in one transaction. A repeated idempotency key changes nothing.
  */
-export async function setCardState(deps: CardsDeps, cardId: string, change: StateChange): Promise<CardView> {
+export async function setCardState(
+  deps: CardsDeps,
+  cardId: string,
+  change: StateChange,
+): Promise<CardView> {
   const current = await repo.findCard(deps.db, cardId)
-  if (!current || current.status !== 'active') throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
-  if (change.level !== undefined) checkLevel((await getTemplate(deps.db, current.template_id)).spec.levels, change.level)
+  if (!current || current.status !== 'active') {
+    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+  }
+  if (change.level !== undefined) {
+    checkLevel((await getTemplate(deps.db, current.template_id)).spec.levels, change.level)
+  }
   const updated = await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.nowIso()
     const fresh = await repo.findCard(trx, cardId)
     const delta = change.point !== undefined ? change.point - Number(fresh!.point) : 0
-    const first = await repo.insertEntryOnce(trx, { id: deps.ids.next('pe'), merchant_id: current.merchant_id, card_id: cardId, delta, point_after: change.point ?? Number(fresh!.point), reason: change.reason, source: change.source, idempotency_key: change.idempotencyKey, created_at: now })
-    if (!first) return fresh!
-    const row = await repo.setState(trx, cardId, { ...(change.point !== undefined ? { point: change.point } : {}), ...(change.level !== undefined ? { level: change.level } : {}), ...(change.balance !== undefined ? { balance: change.balance } : {}) }, now)
-    if (!row) throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+    const first = await repo.insertEntryOnce(trx, {
+      id: deps.ids.next('pe'),
+      merchant_id: current.merchant_id,
+      card_id: cardId,
+      delta,
+      point_after: change.point ?? Number(fresh!.point),
+      reason: change.reason,
+      source: change.source,
+      idempotency_key: change.idempotencyKey,
+      created_at: now,
+    })
+    if (!first) {
+      return fresh!
+    }
+    const row = await repo.setState(
+      trx,
+      cardId,
+      {
+        ...(change.point !== undefined ? { point: change.point } : {}),
+        ...(change.level !== undefined ? { level: change.level } : {}),
+        ...(change.balance !== undefined ? { balance: change.balance } : {}),
+      },
+      now,
+    )
+    if (!row) {
+      throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+    }
     await queuePush(trx, deps, row)
     return row
   })
@@ -112,37 +173,98 @@ export async function setCardState(deps: CardsDeps, cardId: string, change: Stat
  * Adds (or with a negative delta, takes) points: kaguan's own ledger in no-CRM mode. Refuses to go
  * below zero; the same idempotency key returns the first result and changes nothing.
  */
-export async function adjustPoints(deps: CardsDeps, cardId: string, input: { delta: number; reason: string; source: string; idempotencyKey: string }): Promise<{ card: CardView; replayed: boolean }> {
-  if (!Number.isSafeInteger(input.delta) || input.delta === 0) throw invalidFields('POINTS_INVALID', [{ field: 'delta', message: 'must be a non-zero whole number' }])
+export async function adjustPoints(
+  deps: CardsDeps,
+  cardId: string,
+  input: { delta: number; reason: string; source: string; idempotencyKey: string },
+): Promise<{ card: CardView; replayed: boolean }> {
+  if (!Number.isSafeInteger(input.delta) || input.delta === 0) {
+    throw invalidFields('POINTS_INVALID', [
+      { field: 'delta', message: 'must be a non-zero whole number' },
+    ])
+  }
   const card = await repo.findCard(deps.db, cardId)
-  if (!card || card.status !== 'active') throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+  if (!card || card.status !== 'active') {
+    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+  }
   return deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.nowIso()
     const earlier = await repo.findEntry(trx, card.merchant_id, input.source, input.idempotencyKey)
     if (earlier) {
-      if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) throw new AppError(ErrorKind.Conflict, 'IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different change')
+      if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) {
+        throw new AppError(
+          ErrorKind.Conflict,
+          'IDEMPOTENCY_KEY_REUSED',
+          'this idempotency key was used for a different change',
+        )
+      }
       return { card: toCardView((await repo.findCard(trx, cardId))!), replayed: true }
     }
     const row = await repo.addPoints(trx, cardId, input.delta, now)
-    if (!row) throw new AppError(ErrorKind.Conflict, 'POINTS_INSUFFICIENT', `the card has ${card.point} points; cannot take ${-input.delta}`)
-    await repo.insertEntryOnce(trx, { id: deps.ids.next('pe'), merchant_id: card.merchant_id, card_id: cardId, delta: input.delta, point_after: Number(row.point), reason: input.reason, source: input.source, idempotency_key: input.idempotencyKey, created_at: now })
+    if (!row) {
+      throw new AppError(
+        ErrorKind.Conflict,
+        'POINTS_INSUFFICIENT',
+        `the card has ${card.point} points; cannot take ${-input.delta}`,
+      )
+    }
+    await repo.insertEntryOnce(trx, {
+      id: deps.ids.next('pe'),
+      merchant_id: card.merchant_id,
+      card_id: cardId,
+      delta: input.delta,
+      point_after: Number(row.point),
+      reason: input.reason,
+      source: input.source,
+      idempotency_key: input.idempotencyKey,
+      created_at: now,
+    })
     await queuePush(trx, deps, row)
     return { card: toCardView(row), replayed: false }
   })
 }
 
 /** Moves a card to another published template of the merchant (the CRM's `/card/changeTemplate`). */
-export async function changeCardTemplate(deps: CardsDeps, cardId: string, targetAlipayTemplateId: string, reason: string, actor: string): Promise<CardView> {
+export async function changeCardTemplate(
+  deps: CardsDeps,
+  cardId: string,
+  targetAlipayTemplateId: string,
+  reason: string,
+  actor: string,
+): Promise<CardView> {
   const card = await repo.findCard(deps.db, cardId)
-  if (!card || card.status !== 'active') throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+  if (!card || card.status !== 'active') {
+    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+  }
   const target = await templateByAlipayId(deps.db, targetAlipayTemplateId)
-  if (!target || target.merchantId !== card.merchant_id) throw invalidFields('TEMPLATE_NOT_FOUND', [{ field: 'targetTemplateId', message: `${targetAlipayTemplateId} is not a published template of this merchant` }])
+  if (!target || target.merchantId !== card.merchant_id) {
+    throw invalidFields('TEMPLATE_NOT_FOUND', [
+      {
+        field: 'targetTemplateId',
+        message: `${targetAlipayTemplateId} is not a published template of this merchant`,
+      },
+    ])
+  }
   checkLevel(target.spec.levels, card.level)
   const updated = await deps.db.transaction().execute(async (trx) => {
-    const row = await repo.setState(trx, cardId, { templateId: target.id, alipayTemplateId: targetAlipayTemplateId }, deps.clock.nowIso())
-    if (!row) throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+    const row = await repo.setState(
+      trx,
+      cardId,
+      { templateId: target.id, alipayTemplateId: targetAlipayTemplateId },
+      deps.clock.nowIso(),
+    )
+    if (!row) {
+      throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+    }
     await queuePush(trx, deps, row)
-    await recordAudit(trx, deps, { merchantId: card.merchant_id, actor, action: 'card.change_template', target: { type: 'card', id: cardId }, before: { templateId: card.alipay_template_id }, after: { templateId: targetAlipayTemplateId, reason } })
+    await recordAudit(trx, deps, {
+      merchantId: card.merchant_id,
+      actor,
+      action: 'card.change_template',
+      target: { type: 'card', id: cardId },
+      before: { templateId: card.alipay_template_id },
+      after: { templateId: targetAlipayTemplateId, reason },
+    })
     return row
   })
   return toCardView(updated)
@@ -155,7 +277,9 @@ function createPacer(perSecond: number) {
     const now = Date.now()
     const at = Math.max(now, next.get(key) ?? 0)
     next.set(key, at + 1000 / perSecond)
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now))
+    if (at > now) {
+      await new Promise((resolve) => setTimeout(resolve, at - now))
+    }
   }
 }
 
@@ -163,13 +287,18 @@ function createPacer(perSecond: number) {
  * The worker's deliveries for cards: the latest state to Alipay (`card.update`, read from the card
  * row at push time, so collapsed entries send the last state), and card changes to the CRM.
  */
-export function cardOutboxHandlers(deps: CardsDeps, options: { alipayCallsPerSecond: number }): Record<string, OutboxHandler> {
+export function cardOutboxHandlers(
+  deps: CardsDeps,
+  options: { alipayCallsPerSecond: number },
+): Record<string, OutboxHandler> {
   const pace = createPacer(options.alipayCallsPerSecond)
   return {
     [CARD_PUSH_TOPIC]: async (entry: OutboxEntry) => {
       const { cardId } = entry.payload as CardPushPayload
       const card = await repo.findCard(deps.db, cardId)
-      if (!card || card.status !== 'active' || card.pushed_version >= card.state_version) return
+      if (!card || card.status !== 'active' || card.pushed_version >= card.state_version) {
+        return
+      }
       const ctx = await alipayContext(deps.db, deps, card.merchant_id)
       await pace(ctx.appId)
       await ctx.client.updateCard(
@@ -191,8 +320,13 @@ export function cardOutboxHandlers(deps: CardsDeps, options: { alipayCallsPerSec
     [CARD_CHANGE_TOPIC]: async (entry: OutboxEntry) => {
       const conn = await crmConnection(deps.db, deps, entry.merchantId)
       // The merchant left CRM mode since: nobody to tell.
-      if (!conn) return
-      await cardChange({ baseUrl: conn.baseUrl, token: conn.token }, entry.payload as CardChangePayload)
+      if (!conn) {
+        return
+      }
+      await cardChange(
+        { baseUrl: conn.baseUrl, token: conn.token },
+        entry.payload as CardChangePayload,
+      )
     },
   }
 }

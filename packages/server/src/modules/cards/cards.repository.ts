@@ -5,17 +5,43 @@ export function findCard(db: Executor, id: string): Promise<CardRow | undefined>
   return db.selectFrom('cards').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-export function findByAlipayCardNo(db: Executor, merchantId: string, alipayCardNo: string): Promise<CardRow | undefined> {
-  return db.selectFrom('cards').selectAll().where('merchant_id', '=', merchantId).where('alipay_card_no', '=', alipayCardNo).executeTakeFirst()
+export function findByAlipayCardNo(
+  db: Executor,
+  merchantId: string,
+  alipayCardNo: string,
+): Promise<CardRow | undefined> {
+  return db
+    .selectFrom('cards')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('alipay_card_no', '=', alipayCardNo)
+    .executeTakeFirst()
 }
 
-export function findActiveByBizCardNo(db: Executor, merchantId: string, alipayTemplateIds: readonly string[], bizCardNo: string): Promise<CardRow | undefined> {
-  let q = db.selectFrom('cards').selectAll().where('merchant_id', '=', merchantId).where('biz_card_no', '=', bizCardNo).where('status', '=', 'active')
-  if (alipayTemplateIds.length) q = q.where('alipay_template_id', 'in', alipayTemplateIds)
+export function findActiveByBizCardNo(
+  db: Executor,
+  merchantId: string,
+  alipayTemplateIds: readonly string[],
+  bizCardNo: string,
+): Promise<CardRow | undefined> {
+  let q = db
+    .selectFrom('cards')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('biz_card_no', '=', bizCardNo)
+    .where('status', '=', 'active')
+  if (alipayTemplateIds.length) {
+    q = q.where('alipay_template_id', 'in', alipayTemplateIds)
+  }
   return q.orderBy('created_at', 'desc').executeTakeFirst()
 }
 
-export function findActiveForUser(db: Executor, merchantId: string, alipayTemplateId: string, alipayUserId: string): Promise<CardRow | undefined> {
+export function findActiveForUser(
+  db: Executor,
+  merchantId: string,
+  alipayTemplateId: string,
+  alipayUserId: string,
+): Promise<CardRow | undefined> {
   return db
     .selectFrom('cards')
     .selectAll()
@@ -26,7 +52,12 @@ export function findActiveForUser(db: Executor, merchantId: string, alipayTempla
     .executeTakeFirst()
 }
 
-export async function countForUser(db: Executor, merchantId: string, alipayTemplateId: string, alipayUserId: string): Promise<number> {
+export async function countForUser(
+  db: Executor,
+  merchantId: string,
+  alipayTemplateId: string,
+  alipayUserId: string,
+): Promise<number> {
   const r = await db
     .selectFrom('cards')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -49,17 +80,47 @@ export async function insertCardOnce(db: Executor, row: CardRow): Promise<boolea
 }
 
 export function listByMembers(db: Executor, memberIds: readonly string[]): Promise<CardRow[]> {
-  if (!memberIds.length) return Promise.resolve([])
-  return db.selectFrom('cards').selectAll().where('member_id', 'in', memberIds).orderBy('created_at', 'desc').execute()
+  if (!memberIds.length) {
+    return Promise.resolve([])
+  }
+  return db
+    .selectFrom('cards')
+    .selectAll()
+    .where('member_id', 'in', memberIds)
+    .orderBy('created_at', 'desc')
+    .execute()
 }
 
-export function listActive(db: Executor, merchantId: string, afterId: string, limit: number): Promise<CardRow[]> {
-  return db.selectFrom('cards').selectAll().where('merchant_id', '=', merchantId).where('status', '=', 'active').where('id', '>', afterId).orderBy('id').limit(limit).execute()
+export function listActive(
+  db: Executor,
+  merchantId: string,
+  afterId: string,
+  limit: number,
+): Promise<CardRow[]> {
+  return db
+    .selectFrom('cards')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('status', '=', 'active')
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute()
 }
 
 /** Marks a card deleted; true only for the call that changed it (so DEL is sent once). */
-export async function markDeleted(db: Executor, id: string, reason: string, now: string): Promise<boolean> {
-  const r = await db.updateTable('cards').set({ status: 'deleted', deleted_at: now, delete_reason: reason, updated_at: now }).where('id', '=', id).where('status', '=', 'active').executeTakeFirst()
+export async function markDeleted(
+  db: Executor,
+  id: string,
+  reason: string,
+  now: string,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('cards')
+    .set({ status: 'deleted', deleted_at: now, delete_reason: reason, updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .executeTakeFirst()
   return Number(r.numUpdatedRows) === 1
 }
 
@@ -67,7 +128,13 @@ export async function markDeleted(db: Executor, id: string, reason: string, now:
 export async function setState(
   db: Executor,
   id: string,
-  state: { point?: number; level?: string | null; balance?: string | null; templateId?: string; alipayTemplateId?: string },
+  state: {
+    point?: number
+    level?: string | null
+    balance?: string | null
+    templateId?: string
+    alipayTemplateId?: string
+  },
   now: string,
 ): Promise<CardRow | undefined> {
   return db
@@ -77,7 +144,9 @@ export async function setState(
       ...(state.level !== undefined ? { level: state.level } : {}),
       ...(state.balance !== undefined ? { balance: state.balance } : {}),
       ...(state.templateId !== undefined ? { template_id: state.templateId } : {}),
-      ...(state.alipayTemplateId !== undefined ? { alipay_template_id: state.alipayTemplateId } : {}),
+      ...(state.alipayTemplateId !== undefined
+        ? { alipay_template_id: state.alipayTemplateId }
+        : {}),
       state_version: eb(eb.ref('state_version'), '+', 1),
       updated_at: now,
     }))
@@ -88,10 +157,19 @@ export async function setState(
 }
 
 /** Adds `delta` points unless the result would be negative; one statement, no read-modify-write. */
-export function addPoints(db: Executor, id: string, delta: number, now: string): Promise<CardRow | undefined> {
+export function addPoints(
+  db: Executor,
+  id: string,
+  delta: number,
+  now: string,
+): Promise<CardRow | undefined> {
   return db
     .updateTable('cards')
-    .set((eb) => ({ point: eb(eb.ref('point'), '+', delta), state_version: eb(eb.ref('state_version'), '+', 1), updated_at: now }))
+    .set((eb) => ({
+      point: eb(eb.ref('point'), '+', delta),
+      state_version: eb(eb.ref('state_version'), '+', 1),
+      updated_at: now,
+    }))
     .where('id', '=', id)
     .where('status', '=', 'active')
     .where((eb) => eb(eb(eb.ref('point'), '+', delta), '>=', 0))
@@ -101,25 +179,59 @@ export function addPoints(db: Executor, id: string, delta: number, now: string):
 
 /** Records that Alipay shows `version`; never moves backwards (an older push finishing late). */
 export async function markPushed(db: Executor, id: string, version: number): Promise<void> {
-  await db.updateTable('cards').set({ pushed_version: version }).where('id', '=', id).where('pushed_version', '<', version).execute()
+  await db
+    .updateTable('cards')
+    .set({ pushed_version: version })
+    .where('id', '=', id)
+    .where('pushed_version', '<', version)
+    .execute()
 }
 
-export function findClaim(db: Executor, merchantId: string, requestId: string): Promise<ClaimRow | undefined> {
-  return db.selectFrom('claims').selectAll().where('merchant_id', '=', merchantId).where('request_id', '=', requestId).executeTakeFirst()
+export function findClaim(
+  db: Executor,
+  merchantId: string,
+  requestId: string,
+): Promise<ClaimRow | undefined> {
+  return db
+    .selectFrom('claims')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('request_id', '=', requestId)
+    .executeTakeFirst()
 }
 
 export async function insertClaimOnce(db: Executor, row: ClaimRow): Promise<boolean> {
-  const r = await db.insertInto('claims').values(row).onConflict((oc) => oc.columns(['merchant_id', 'request_id']).doNothing()).returning('id').executeTakeFirst()
+  const r = await db
+    .insertInto('claims')
+    .values(row)
+    .onConflict((oc) => oc.columns(['merchant_id', 'request_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst()
   return r !== undefined
 }
 
 /** Takes over a claim whose worker went silent (crashed mid-claim); true when taken. */
-export async function takeOverStaleClaim(db: Executor, id: string, staleBefore: string, now: string): Promise<boolean> {
-  const r = await db.updateTable('claims').set({ updated_at: now }).where('id', '=', id).where('status', '=', 'started').where('updated_at', '<', staleBefore).executeTakeFirst()
+export async function takeOverStaleClaim(
+  db: Executor,
+  id: string,
+  staleBefore: string,
+  now: string,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('claims')
+    .set({ updated_at: now })
+    .where('id', '=', id)
+    .where('status', '=', 'started')
+    .where('updated_at', '<', staleBefore)
+    .executeTakeFirst()
   return Number(r.numUpdatedRows) === 1
 }
 
-export async function finishClaim(db: Executor, id: string, changes: Partial<ClaimRow>): Promise<void> {
+export async function finishClaim(
+  db: Executor,
+  id: string,
+  changes: Partial<ClaimRow>,
+): Promise<void> {
   await db.updateTable('claims').set(changes).where('id', '=', id).execute()
 }
 
@@ -133,20 +245,52 @@ export async function insertEntryOnce(db: Executor, row: PointEntryRow): Promise
   return r !== undefined
 }
 
-export function findEntry(db: Executor, merchantId: string, source: string, key: string): Promise<PointEntryRow | undefined> {
-  return db.selectFrom('point_entries').selectAll().where('merchant_id', '=', merchantId).where('source', '=', source).where('idempotency_key', '=', key).executeTakeFirst()
+export function findEntry(
+  db: Executor,
+  merchantId: string,
+  source: string,
+  key: string,
+): Promise<PointEntryRow | undefined> {
+  return db
+    .selectFrom('point_entries')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('source', '=', source)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst()
 }
 
 export function listEntries(db: Executor, cardId: string, limit: number): Promise<PointEntryRow[]> {
-  return db.selectFrom('point_entries').selectAll().where('card_id', '=', cardId).orderBy('id', 'desc').limit(limit).execute()
+  return db
+    .selectFrom('point_entries')
+    .selectAll()
+    .where('card_id', '=', cardId)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute()
 }
 
-export async function insertCode(db: Executor, row: { code: string; merchant_id: string; card_id: string; expires_at: string; used_at: null; created_at: string }): Promise<void> {
+export async function insertCode(
+  db: Executor,
+  row: {
+    code: string
+    merchant_id: string
+    card_id: string
+    expires_at: string
+    used_at: null
+    created_at: string
+  },
+): Promise<void> {
   await db.insertInto('dynamic_codes').values(row).execute()
 }
 
 /** Uses a code once: true for the first valid use. */
-export async function useCode(db: Executor, merchantId: string, code: string, now: string): Promise<string | undefined> {
+export async function useCode(
+  db: Executor,
+  merchantId: string,
+  code: string,
+  now: string,
+): Promise<string | undefined> {
   const r = await db
     .updateTable('dynamic_codes')
     .set({ used_at: now })

@@ -9,8 +9,19 @@ import type { Ids } from '../../shared/ids.js'
 import type { Logger } from '../../shared/log.js'
 import { recordAudit } from '../audit/index.js'
 import { openCardInfo } from '../crm/index.js'
-import { activateMember, recordCrmMember, reserveMember, type MemberProfile } from '../members/index.js'
-import { alipayContext, crmConnection, memberSystem, merchantIdByAppId, type AlipayContext } from '../merchants/index.js'
+import {
+  activateMember,
+  recordCrmMember,
+  reserveMember,
+  type MemberProfile,
+} from '../members/index.js'
+import {
+  alipayContext,
+  crmConnection,
+  memberSystem,
+  merchantIdByAppId,
+  type AlipayContext,
+} from '../merchants/index.js'
 import { enqueue } from '../outbox/index.js'
 import { templateByAlipayId, type CardTemplate } from '../templates/index.js'
 import * as repo from './cards.repository.js'
@@ -35,7 +46,14 @@ export interface ClaimCallback {
 }
 
 export type ClaimOutcome =
-  | { status: 'done'; cardId: string; alipayCardNo: string; bizCardNo: string; cardUrl?: string; alreadyHeld: boolean }
+  | {
+      status: 'done'
+      cardId: string
+      alipayCardNo: string
+      bizCardNo: string
+      cardUrl?: string
+      alreadyHeld: boolean
+    }
   | { status: 'failed'; code: string; message: string; retryable: boolean }
   | { status: 'pending' }
 
@@ -63,25 +81,49 @@ function userMessage(error: unknown): { code: string; message: string; retryable
   if (error instanceof AlipayError) {
     return {
       code: `ALIPAY_${error.code}`,
-      message: error.retryable ? '支付宝暂时繁忙，会员卡没有办理成功，请稍后重新领取。' : `支付宝未能办理会员卡（${error.subMsg ?? error.msg ?? error.code}），请联系商家。`,
+      message: error.retryable
+        ? '支付宝暂时繁忙，会员卡没有办理成功，请稍后重新领取。'
+        : `支付宝未能办理会员卡（${error.subMsg ?? error.msg ?? error.code}），请联系商家。`,
       retryable: error.retryable,
     }
   }
   if (error instanceof AppError && error.code.startsWith('CRM_')) {
     const retryable = (error as AppError & { retryable?: boolean }).retryable === true
-    return { code: error.code, message: retryable ? '商家会员系统暂时无法办理，请稍后重新领取。' : '商家会员系统返回了无法识别的结果，会员卡没有办理成功。商家已收到提醒，请稍后重试。', retryable }
+    return {
+      code: error.code,
+      message: retryable
+        ? '商家会员系统暂时无法办理，请稍后重新领取。'
+        : '商家会员系统返回了无法识别的结果，会员卡没有办理成功。商家已收到提醒，请稍后重试。',
+      retryable,
+    }
   }
-  if (error instanceof AppError) return { code: error.code, message: `会员卡没有办理成功：${error.message}`, retryable: false }
-  return { code: 'INTERNAL', message: '系统异常，会员卡没有办理成功，请稍后重试。', retryable: true }
+  if (error instanceof AppError) {
+    return { code: error.code, message: `会员卡没有办理成功：${error.message}`, retryable: false }
+  }
+  return {
+    code: 'INTERNAL',
+    message: '系统异常，会员卡没有办理成功，请稍后重试。',
+    retryable: true,
+  }
 }
 
 function toDone(card: CardRow, alreadyHeld: boolean, cardUrl?: string): ClaimOutcome {
-  return { status: 'done', cardId: card.id, alipayCardNo: card.alipay_card_no, bizCardNo: card.biz_card_no, alreadyHeld, ...(cardUrl ? { cardUrl } : {}) }
+  return {
+    status: 'done',
+    cardId: card.id,
+    alipayCardNo: card.alipay_card_no,
+    bizCardNo: card.biz_card_no,
+    alreadyHeld,
+    ...(cardUrl ? { cardUrl } : {}),
+  }
 }
 
 async function cardUrlOf(ctx: AlipayContext, alipayCardNo: string): Promise<string | undefined> {
   try {
-    const q = await ctx.client.queryCard({ target_card_no: alipayCardNo, target_card_no_type: 'BIZ_CARD' }, { appAuthToken: ctx.appAuthToken })
+    const q = await ctx.client.queryCard(
+      { target_card_no: alipayCardNo, target_card_no_type: 'BIZ_CARD' },
+      { appAuthToken: ctx.appAuthToken },
+    )
     return (q as { schema_url?: string }).schema_url || undefined
   } catch {
     return undefined
@@ -90,8 +132,12 @@ async function cardUrlOf(ctx: AlipayContext, alipayCardNo: string): Promise<stri
 
 function validDate(spec: TemplateSpec, now: Date): string {
   const v = spec.basic.validity
-  if (v.type === 'permanent') return '2099-12-31 23:59:59'
-  if (v.type === 'fixedEnd') return `${v.endDate} 23:59:59`
+  if (v.type === 'permanent') {
+    return '2099-12-31 23:59:59'
+  }
+  if (v.type === 'fixedEnd') {
+    return `${v.endDate} 23:59:59`
+  }
   return chinaTime(new Date(now.getTime() + v.days * 86_400_000))
 }
 
@@ -109,9 +155,13 @@ function validDate(spec: TemplateSpec, now: Date): string {
 export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<ClaimOutcome> {
   const { db, clock, log } = deps
   const merchantId = await merchantIdByAppId(db, cb.appId)
-  if (!merchantId) return failure('CLAIM_UNKNOWN_APP', '领卡链接无效：商家应用未配置。请联系商家。', false)
+  if (!merchantId) {
+    return failure('CLAIM_UNKNOWN_APP', '领卡链接无效：商家应用未配置。请联系商家。', false)
+  }
   const template = await templateByAlipayId(db, cb.templateId)
-  if (!template || template.merchantId !== merchantId) return failure('CLAIM_UNKNOWN_TEMPLATE', '领卡链接无效：会员卡不存在。请联系商家。', false)
+  if (!template || template.merchantId !== merchantId) {
+    return failure('CLAIM_UNKNOWN_TEMPLATE', '领卡链接无效：会员卡不存在。请联系商家。', false)
+  }
 
   const now = clock.nowIso()
   const claimId = deps.ids.next('clm')
@@ -131,7 +181,9 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
   })
   if (!mine) {
     const settled = await awaitClaim(deps, merchantId, cb.requestId)
-    if (settled.status !== 'takeover') return settled
+    if (settled.status !== 'takeover') {
+      return settled
+    }
   }
   const claim = (await repo.findClaim(db, merchantId, cb.requestId))!
   try {
@@ -139,21 +191,47 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
     return outcome
   } catch (error) {
     const { code, message, retryable } = userMessage(error)
-    log.warn({ err: error instanceof Error ? { message: error.message, code: (error as { code?: unknown }).code } : error, merchantId, templateId: template.id, requestId: cb.requestId, errcode: code }, 'claim failed')
-    await repo.finishClaim(db, claim.id, { status: 'failed', error_code: code, error_message: error instanceof Error ? error.message.slice(0, 500) : String(error), updated_at: clock.nowIso() })
+    log.warn(
+      {
+        err:
+          error instanceof Error
+            ? { message: error.message, code: (error as { code?: unknown }).code }
+            : error,
+        merchantId,
+        templateId: template.id,
+        requestId: cb.requestId,
+        errcode: code,
+      },
+      'claim failed',
+    )
+    await repo.finishClaim(db, claim.id, {
+      status: 'failed',
+      error_code: code,
+      error_message: error instanceof Error ? error.message.slice(0, 500) : String(error),
+      updated_at: clock.nowIso(),
+    })
     await recordAudit(db, deps, {
       merchantId,
       actor: 'alipay',
       action: 'claim.failed',
       target: { type: 'template', id: template.id },
-      after: { requestId: cb.requestId, errcode: code, reason: error instanceof Error ? error.message.slice(0, 300) : String(error), retryable },
+      after: {
+        requestId: cb.requestId,
+        errcode: code,
+        reason: error instanceof Error ? error.message.slice(0, 300) : String(error),
+        retryable,
+      },
     })
     return failure(code, message, retryable)
   }
 }
 
 /** A duplicate callback: wait for the first to settle, or take it over when it went silent. */
-async function awaitClaim(deps: CardsDeps, merchantId: string, requestId: string): Promise<ClaimOutcome | { status: 'takeover' }> {
+async function awaitClaim(
+  deps: CardsDeps,
+  merchantId: string,
+  requestId: string,
+): Promise<ClaimOutcome | { status: 'takeover' }> {
   const deadline = Date.now() + DUPLICATE_WAIT_MS
   for (;;) {
     const claim = (await repo.findClaim(deps.db, merchantId, requestId))!
@@ -161,35 +239,64 @@ async function awaitClaim(deps: CardsDeps, merchantId: string, requestId: string
       const card = (await repo.findCard(deps.db, claim.card_id))!
       return toDone(card, true)
     }
-    if (claim.status === 'failed') return failure(claim.error_code ?? 'CLAIM_FAILED', '这次领卡没有成功，请重新领取。', true)
+    if (claim.status === 'failed') {
+      return failure(claim.error_code ?? 'CLAIM_FAILED', '这次领卡没有成功，请重新领取。', true)
+    }
     const staleBefore = new Date(deps.clock.now().getTime() - STALE_CLAIM_MS).toISOString()
-    if (await repo.takeOverStaleClaim(deps.db, claim.id, staleBefore, deps.clock.nowIso())) return { status: 'takeover' }
-    if (Date.now() > deadline) return { status: 'pending' }
+    if (await repo.takeOverStaleClaim(deps.db, claim.id, staleBefore, deps.clock.nowIso())) {
+      return { status: 'takeover' }
+    }
+    if (Date.now() > deadline) {
+      return { status: 'pending' }
+    }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
 
-async function runClaim(deps: CardsDeps, merchantId: string, template: CardTemplate, cb: ClaimCallback, claimId: string): Promise<ClaimOutcome> {
+async function runClaim(
+  deps: CardsDeps,
+  merchantId: string,
+  template: CardTemplate,
+  cb: ClaimCallback,
+  claimId: string,
+): Promise<ClaimOutcome> {
   const { db, clock } = deps
   const ctx = await alipayContext(db, deps, merchantId)
   const opts = { appAuthToken: ctx.appAuthToken }
   const token = await ctx.client.exchangeAuthCode(cb.authCode, opts)
   const userId = token.user_id
   const accessToken = (token as { access_token?: string }).access_token
-  if (!userId || !accessToken) throw new AppError('invalid', 'CLAIM_NO_USER', 'alipay.system.oauth.token answered without user_id or access_token')
+  if (!userId || !accessToken) {
+    throw new AppError(
+      'invalid',
+      'CLAIM_NO_USER',
+      'alipay.system.oauth.token answered without user_id or access_token',
+    )
+  }
   await repo.finishClaim(db, claimId, { alipay_user_id: userId, updated_at: clock.nowIso() })
 
   const held = await repo.findActiveForUser(db, merchantId, cb.templateId, userId)
   if (held) {
-    await repo.finishClaim(db, claimId, { status: 'done', card_id: held.id, updated_at: clock.nowIso() })
+    await repo.finishClaim(db, claimId, {
+      status: 'done',
+      card_id: held.id,
+      updated_at: clock.nowIso(),
+    })
     return toDone(held, true, await cardUrlOf(ctx, held.alipay_card_no))
   }
 
-  const form = await ctx.client.queryActivateForm({ biz_type: 'MEMBER_CARD', template_id: cb.templateId, request_id: cb.requestId }, { ...opts, authToken: accessToken })
+  const form = await ctx.client.queryActivateForm(
+    { biz_type: 'MEMBER_CARD', template_id: cb.templateId, request_id: cb.requestId },
+    { ...opts, authToken: accessToken },
+  )
   const profile: MemberProfile = {}
-  for (const [field, value] of Object.entries(parseActivateFormInfos((form as { infos?: string }).infos))) {
+  for (const [field, value] of Object.entries(
+    parseActivateFormInfos((form as { infos?: string }).infos),
+  )) {
     const key = FORM_FIELDS[field]
-    if (key && value) profile[key] = value
+    if (key && value) {
+      profile[key] = value
+    }
   }
 
   const system = await memberSystem(db, merchantId)
@@ -200,20 +307,42 @@ async function runClaim(deps: CardsDeps, merchantId: string, template: CardTempl
   let balance: string | undefined
   if (system.mode === 'crm') {
     const conn = await crmConnection(db, deps, merchantId)
-    if (!conn) throw new AppError('invalid', 'CRM_NOT_CONFIGURED', 'CRM mode is on but the CRM base URL, token or public key is missing')
+    if (!conn) {
+      throw new AppError(
+        'invalid',
+        'CRM_NOT_CONFIGURED',
+        'CRM mode is on but the CRM base URL, token or public key is missing',
+      )
+    }
     const answer = await openCardInfo(
       { baseUrl: conn.baseUrl, token: conn.token },
-      { alipayUserId: userId, templateId: cb.templateId, ...(cb.outString ? { outString: cb.outString } : {}), ...profile },
+      {
+        alipayUserId: userId,
+        templateId: cb.templateId,
+        ...(cb.outString ? { outString: cb.outString } : {}),
+        ...profile,
+      },
     )
     if (answer.templateId && answer.templateId !== cb.templateId) {
       const other = await templateByAlipayId(db, answer.templateId)
       if (!other || other.merchantId !== merchantId) {
-        throw Object.assign(new AppError('invalid', 'CRM_BAD_ANSWER', `the CRM answered templateId ${answer.templateId}, which is not a published template of this merchant`), { retryable: false })
+        throw Object.assign(
+          new AppError(
+            'invalid',
+            'CRM_BAD_ANSWER',
+            `the CRM answered templateId ${answer.templateId}, which is not a published template of this merchant`,
+          ),
+          { retryable: false },
+        )
       }
       target = other
       const heldOther = await repo.findActiveForUser(db, merchantId, answer.templateId, userId)
       if (heldOther) {
-        await repo.finishClaim(db, claimId, { status: 'done', card_id: heldOther.id, updated_at: clock.nowIso() })
+        await repo.finishClaim(db, claimId, {
+          status: 'done',
+          card_id: heldOther.id,
+          updated_at: clock.nowIso(),
+        })
         return toDone(heldOther, true, await cardUrlOf(ctx, heldOther.alipay_card_no))
       }
     }
@@ -232,7 +361,14 @@ async function runClaim(deps: CardsDeps, merchantId: string, template: CardTempl
   }
   const targetSpec = target.spec
   if (level !== undefined && !targetSpec.levels.some((l) => l.code === level)) {
-    throw Object.assign(new AppError('invalid', system.mode === 'crm' ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN', `level ${level} is not defined in template ${target.id}; define it in the template's levels`), { retryable: false })
+    throw Object.assign(
+      new AppError(
+        'invalid',
+        system.mode === 'crm' ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN',
+        `level ${level} is not defined in template ${target.id}; define it in the template's levels`,
+      ),
+      { retryable: false },
+    )
   }
   const alipayTemplateId = target.alipayTemplateId!
   const generation = await repo.countForUser(db, merchantId, alipayTemplateId, userId)
@@ -258,12 +394,20 @@ async function runClaim(deps: CardsDeps, merchantId: string, template: CardTempl
         ...(profile.gender ? { gende: profile.gender } : {}),
         ...(profile.birthday ? { birth: profile.birthday } : {}),
       },
-      ...(cb.outString && /^\w{1,64}$/.test(cb.outString) ? { open_card_channel: cb.outString } : {}),
+      ...(cb.outString && /^\w{1,64}$/.test(cb.outString)
+        ? { open_card_channel: cb.outString }
+        : {}),
     },
     { ...opts, authToken: accessToken },
   )
   const alipayCardNo = opened.card_info?.biz_card_no
-  if (!alipayCardNo) throw new AppError('internal', 'ALIPAY_BAD_OPEN', 'alipay.marketing.card.open answered without card_info.biz_card_no')
+  if (!alipayCardNo) {
+    throw new AppError(
+      'internal',
+      'ALIPAY_BAD_OPEN',
+      'alipay.marketing.card.open answered without card_info.biz_card_no',
+    )
+  }
 
   const card = await db.transaction().execute(async (trx) => {
     const nowIso = clock.nowIso()
@@ -294,12 +438,42 @@ async function runClaim(deps: CardsDeps, merchantId: string, template: CardTempl
     const stored = created ? row : (await repo.findByAlipayCardNo(trx, merchantId, alipayCardNo))!
     if (created) {
       await activateMember(trx, deps, member.id)
-      await repo.insertEntryOnce(trx, { id: deps.ids.next('pe'), merchant_id: merchantId, card_id: row.id, delta: point, point_after: point, reason: 'open', source: 'claim', idempotency_key: row.id, created_at: nowIso })
+      await repo.insertEntryOnce(trx, {
+        id: deps.ids.next('pe'),
+        merchant_id: merchantId,
+        card_id: row.id,
+        delta: point,
+        point_after: point,
+        reason: 'open',
+        source: 'claim',
+        idempotency_key: row.id,
+        created_at: nowIso,
+      })
       if (system.mode === 'crm') {
-        const payload: CardChangePayload = { type: 'ADD', templateId: alipayTemplateId, alipayUserId: userId, bizCardNo: member.bizCardNo, alipayCardNo }
+        const payload: CardChangePayload = {
+          type: 'ADD',
+          templateId: alipayTemplateId,
+          alipayUserId: userId,
+          bizCardNo: member.bizCardNo,
+          alipayCardNo,
+        }
         await enqueue(trx, deps, { merchantId, topic: CARD_CHANGE_TOPIC, payload })
       }
-      await recordAudit(trx, deps, { merchantId, actor: `alipay:${userId}`, action: 'card.open', target: { type: 'card', id: row.id }, after: { templateId: target.id, bizCardNo: member.bizCardNo, alipayCardNo, point, level, balance, outString: cb.outString ?? null } })
+      await recordAudit(trx, deps, {
+        merchantId,
+        actor: `alipay:${userId}`,
+        action: 'card.open',
+        target: { type: 'card', id: row.id },
+        after: {
+          templateId: target.id,
+          bizCardNo: member.bizCardNo,
+          alipayCardNo,
+          point,
+          level,
+          balance,
+          outString: cb.outString ?? null,
+        },
+      })
     }
     await repo.finishClaim(trx, claimId, { status: 'done', card_id: stored.id, updated_at: nowIso })
     return { stored, created }

@@ -11,7 +11,8 @@ import { crmPublicKeyOf } from '../merchants/index.js'
 /** How far a signed call's timestamp may be from our clock. */
 export const REPLAY_WINDOW_MS = 5 * 60_000
 
-const unauthenticated = (code: string, message: string) => new AppError(ErrorKind.Unauthenticated, code, message)
+const unauthenticated = (code: string, message: string) =>
+  new AppError(ErrorKind.Unauthenticated, code, message)
 
 /**
  * Checks a signed call from a merchant's systems (the CRM's `/card/update`, a till): the merchant
@@ -19,27 +20,72 @@ const unauthenticated = (code: string, message: string) => new AppError(ErrorKin
  * merchant's CRM public key by the seed's rule; with `timestamp` + `nonce` (required in strict
  * mode) a stale timestamp or a reused nonce is refused. Returns the merchant id.
  */
-export async function verifyCrmCall(db: Executor, deps: { clock: Clock; cipher: FieldCipher }, params: Record<string, string>): Promise<string> {
-  if (!params.sign && !params.signature) throw unauthenticated('CRM_SIGNATURE_MISSING', 'sign is missing: sign the parameters with the CRM private key (see docs/crm-integration.md)')
-  if (!params.templateId) throw new AppError(ErrorKind.Invalid, 'REQUEST_INVALID', 'templateId is required')
+export async function verifyCrmCall(
+  db: Executor,
+  deps: { clock: Clock; cipher: FieldCipher },
+  params: Record<string, string>,
+): Promise<string> {
+  if (!params.sign && !params.signature) {
+    throw unauthenticated(
+      'CRM_SIGNATURE_MISSING',
+      'sign is missing: sign the parameters with the CRM private key (see docs/crm-integration.md)',
+    )
+  }
+  if (!params.templateId) {
+    throw new AppError(ErrorKind.Invalid, 'REQUEST_INVALID', 'templateId is required')
+  }
   const template = await templateByAlipayId(db, params.templateId)
-  if (!template) throw new AppError(ErrorKind.NotFound, 'TEMPLATE_NOT_FOUND', `templateId ${params.templateId} is not a published kaguan template`)
+  if (!template) {
+    throw new AppError(
+      ErrorKind.NotFound,
+      'TEMPLATE_NOT_FOUND',
+      `templateId ${params.templateId} is not a published kaguan template`,
+    )
+  }
   const merchantId = template.merchantId
   const publicKey = await crmPublicKeyOf(db, merchantId)
-  if (!publicKey) throw unauthenticated('CRM_KEY_NOT_CONFIGURED', "the merchant has no CRM public key configured in kaguan, so no call can be verified")
-  if (!verifyParams(params, publicKey)) throw unauthenticated('CRM_SIGNATURE_INVALID', 'the signature does not verify: check the signing rule, the parameters sent and the key pair')
+  if (!publicKey) {
+    throw unauthenticated(
+      'CRM_KEY_NOT_CONFIGURED',
+      'the merchant has no CRM public key configured in kaguan, so no call can be verified',
+    )
+  }
+  if (!verifyParams(params, publicKey)) {
+    throw unauthenticated(
+      'CRM_SIGNATURE_INVALID',
+      'the signature does not verify: check the signing rule, the parameters sent and the key pair',
+    )
+  }
 
   const system = await memberSystem(db, merchantId)
   const { timestamp, nonce } = params
   if (timestamp === undefined || nonce === undefined) {
-    if (system.replayStrict) throw unauthenticated('CRM_REPLAY_GUARD_REQUIRED', 'timestamp and nonce are required (strict mode)')
+    if (system.replayStrict) {
+      throw unauthenticated(
+        'CRM_REPLAY_GUARD_REQUIRED',
+        'timestamp and nonce are required (strict mode)',
+      )
+    }
     return merchantId
   }
   const sent = Number(timestamp)
-  if (!/^\d{10,13}$/.test(timestamp) || Math.abs(deps.clock.now().getTime() - (timestamp.length === 10 ? sent * 1000 : sent)) > REPLAY_WINDOW_MS) {
-    throw unauthenticated('CRM_TIMESTAMP_SKEW', `timestamp ${timestamp} is more than 5 minutes from kaguan's clock (${deps.clock.now().getTime()} ms)`)
+  if (
+    !/^\d{10,13}$/.test(timestamp) ||
+    Math.abs(deps.clock.now().getTime() - (timestamp.length === 10 ? sent * 1000 : sent)) >
+      REPLAY_WINDOW_MS
+  ) {
+    throw unauthenticated(
+      'CRM_TIMESTAMP_SKEW',
+      `timestamp ${timestamp} is more than 5 minutes from kaguan's clock (${deps.clock.now().getTime()} ms)`,
+    )
   }
-  if (!(await acceptOnce(db, deps.clock, { source: 'crm.nonce', messageId: `${merchantId}:${nonce}`, merchantId }))) {
+  if (
+    !(await acceptOnce(db, deps.clock, {
+      source: 'crm.nonce',
+      messageId: `${merchantId}:${nonce}`,
+      merchantId,
+    }))
+  ) {
     throw unauthenticated('CRM_NONCE_REPLAYED', `nonce ${nonce} was already used`)
   }
   return merchantId

@@ -140,7 +140,9 @@ async function rawPost(
     }
   } catch (error) {
     const err = error as Error
-    if (err.name === 'TimeoutError') return new Error(`no answer within ${timeoutMs} ms`)
+    if (err.name === 'TimeoutError') {
+      return new Error(`no answer within ${timeoutMs} ms`)
+    }
     const cause = (err as { cause?: Error }).cause
     return new Error(cause?.message ?? err.message)
   }
@@ -165,7 +167,9 @@ function describeError(error: unknown): string {
 
 /** The fix for an error raised by kaguan's CRM client: by code, then by the field at fault. */
 function fixFor(error: unknown, path: string): string {
-  if (!(error instanceof AppError)) return 'see the detail'
+  if (!(error instanceof AppError)) {
+    return 'see the detail'
+  }
   const details = error.details as { field?: string; status?: number }
   switch (error.code) {
     case 'CRM_TIMEOUT':
@@ -179,7 +183,9 @@ function fixFor(error: unknown, path: string): string {
       if (status === 404) {
         return `serve POST ${path} under the base URL (kaguan appends ${path} to it)`
       }
-      if (status === 405) return `accept POST on ${path}`
+      if (status === 405) {
+        return `accept POST on ${path}`
+      }
       if (status >= 500) {
         return `the CRM failed on a valid request: see its log; answer HTTP 200 with the contract's JSON`
       }
@@ -198,7 +204,9 @@ function fixFor(error: unknown, path: string): string {
     case 'codeExpire':
       return 'answer codeExpire as yyyy-MM-dd HH:mm:ss in China time (UTC+8)'
   }
-  if (path === PATH.change) return FIX.trueAnswer
+  if (path === PATH.change) {
+    return FIX.trueAnswer
+  }
   return 'answer JSON (content-type application/json), not an HTML or error page: check the path and that no login page or proxy answers instead of the CRM'
 }
 
@@ -310,7 +318,9 @@ function typeProblems(answer: Record<string, unknown>): string[] {
  */
 function parseZoned(text: string, offsetMs: number): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text)
-  if (!m) return undefined
+  if (!m) {
+    return undefined
+  }
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [
     number,
     number,
@@ -378,7 +388,9 @@ function readPublicKey(text: string): KeyObject {
   const trimmed = text.trim()
   // Key files often carry a comment line before the armour (ours do): take the PEM block itself.
   const pem = /-----BEGIN [A-Z0-9 ]+-----[\s\S]+?-----END [A-Z0-9 ]+-----/.exec(trimmed)?.[0]
-  if (pem) return createPublicKey(pem)
+  if (pem) {
+    return createPublicKey(pem)
+  }
   const der = Buffer.from(trimmed.replace(/\s+/g, ''), 'base64')
   try {
     return createPublicKey({ key: der, format: 'der', type: 'spki' })
@@ -445,7 +457,9 @@ const SIGNING_HINT = [
 /** Replaces every occurrence of the token in the report's text, whatever the CRM echoed back. */
 function redact(rows: CrmCheckRow[], token: string): CrmCheckRow[] {
   // A token this short is no secret worth garbling the whole report for.
-  if (token.length < 4) return rows
+  if (token.length < 4) {
+    return rows
+  }
   const scrub = (text: string) => text.split(token).join('***')
   return rows.map((row) => ({
     ...row,
@@ -591,7 +605,9 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
     // is a separate fault, so judge it from one more raw call rather than skip it.
     const again = await rawPost(baseUrl, PATH.open, JSON.stringify(probe), token, timeoutMs)
     const card = again instanceof Error ? undefined : parseJsonObject(again.text)?.bizCardNo
-    if (typeof card === 'string' || typeof card === 'number') seen.push(String(card))
+    if (typeof card === 'string' || typeof card === 'number') {
+      seen.push(String(card))
+    }
   }
   const idem = { id: 'open.idempotent', endpoint: PATH.open, what: '重复调用 same member' }
   const bizCardNo = seen[0]
@@ -686,7 +702,9 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
     }
     const result = await change(spec.type, bizCardNo)
     if ('value' in result) {
-      if (spec.id === 'change.add') addPassed = true
+      if (spec.id === 'change.add') {
+        addPassed = true
+      }
       add({ ...row, status: CheckStatus.Pass, detail: 'answered true', ms: result.ms })
     } else {
       const fix =
@@ -798,7 +816,9 @@ function finish(
   probeUserId: string,
 ): CrmCheckReport {
   // 7. The public key, checked locally.
-  if (options.publicKey !== undefined) rows.push(checkPublicKey(options.publicKey))
+  if (options.publicKey !== undefined) {
+    rows.push(checkPublicKey(options.publicKey))
+  }
   const checks = redact(rows, options.token)
   const count = (status: CheckStatus) => checks.filter((c) => c.status === status).length
   const failed = count(CheckStatus.Fail)

@@ -12,7 +12,12 @@ export async function insertOnce(db: Executor, row: InboundMessagesTable): Promi
   return inserted !== undefined
 }
 
-export async function setResult(db: Executor, source: string, messageId: string, result: string): Promise<void> {
+export async function setResult(
+  db: Executor,
+  source: string,
+  messageId: string,
+  result: string,
+): Promise<void> {
   await db
     .updateTable('inbound_messages')
     .set({ result })
@@ -30,7 +35,11 @@ export function find(db: Executor, source: string, messageId: string) {
     .executeTakeFirst()
 }
 
-export async function deleteOlderThan(db: Executor, source: string, before: string): Promise<number> {
+export async function deleteOlderThan(
+  db: Executor,
+  source: string,
+  before: string,
+): Promise<number> {
   const result = await db
     .deleteFrom('inbound_messages')
     .where('source', '=', source)

@@ -24,11 +24,20 @@ export async function acceptOnce(
 }
 
 /** Stores what was answered for a message, so a duplicate can get the same answer. */
-export function recordResult(db: Executor, source: string, messageId: string, result: string): Promise<void> {
+export function recordResult(
+  db: Executor,
+  source: string,
+  messageId: string,
+  result: string,
+): Promise<void> {
   return repo.setResult(db, source, messageId, result)
 }
 
-export async function previousResult(db: Executor, source: string, messageId: string): Promise<string | null | undefined> {
+export async function previousResult(
+  db: Executor,
+  source: string,
+  messageId: string,
+): Promise<string | null | undefined> {
   const row = await repo.find(db, source, messageId)
   return row ? row.result : undefined
 }

@@ -69,7 +69,9 @@ function encryptedProfile(profile: MemberProfile, cipher: FieldCipher) {
     mobile_enc: profile.mobile ? cipher.encrypt(profile.mobile, CTX.mobile) : null,
     mobile_hash: profile.mobile ? cipher.lookupHash(profile.mobile, CTX.mobile) : null,
     cert_no_enc: profile.certNo ? cipher.encrypt(profile.certNo, CTX.certNo) : null,
-    cert_no_hash: profile.certNo ? cipher.lookupHash(profile.certNo.toUpperCase(), CTX.certNo) : null,
+    cert_no_hash: profile.certNo
+      ? cipher.lookupHash(profile.certNo.toUpperCase(), CTX.certNo)
+      : null,
     gender: profile.gender ?? null,
     birthday: profile.birthday ?? null,
   }
@@ -80,11 +82,19 @@ export interface MemberNumbering {
   style: 'random' | 'sequential'
 }
 
-async function issueCardNo(db: Executor, merchantId: string, numbering: MemberNumbering): Promise<string> {
-  if (numbering.style === 'sequential') return `${numbering.prefix}${String(await repo.nextCounter(db, merchantId, 'member_no')).padStart(10, '0')}`
+async function issueCardNo(
+  db: Executor,
+  merchantId: string,
+  numbering: MemberNumbering,
+): Promise<string> {
+  if (numbering.style === 'sequential') {
+    return `${numbering.prefix}${String(await repo.nextCounter(db, merchantId, 'member_no')).padStart(10, '0')}`
+  }
   // 16 random digits: unguessable, so a card number alone proves nothing at a till.
   let digits = ''
-  for (let i = 0; i < 16; i++) digits += String(randomInt(10))
+  for (let i = 0; i < 16; i++) {
+    digits += String(randomInt(10))
+  }
   return `${numbering.prefix}${digits}`
 }
 
@@ -93,9 +103,18 @@ async function issueCardNo(db: Executor, merchantId: string, numbering: MemberNu
  * new card number. Pending members become members only when their Alipay card opens, so a failed
  * claim leaves no member behind, and a retry reuses the same number.
  */
-export async function reserveMember(db: Executor, deps: MembersDeps, merchantId: string, alipayUserId: string, profile: MemberProfile, numbering: MemberNumbering): Promise<Member> {
+export async function reserveMember(
+  db: Executor,
+  deps: MembersDeps,
+  merchantId: string,
+  alipayUserId: string,
+  profile: MemberProfile,
+  numbering: MemberNumbering,
+): Promise<Member> {
   const existing = await repo.findByUser(db, merchantId, alipayUserId)
-  if (existing) return toMember(existing, deps.cipher)
+  if (existing) {
+    return toMember(existing, deps.cipher)
+  }
   const now = deps.clock.nowIso()
   for (let attempt = 0; attempt < 5; attempt++) {
     const row: MemberRow = {
@@ -110,23 +129,39 @@ export async function reserveMember(db: Executor, deps: MembersDeps, merchantId:
       updated_at: now,
     }
     try {
-      if (await repo.insertOnce(db, row)) return toMember(row, deps.cipher)
+      if (await repo.insertOnce(db, row)) {
+        return toMember(row, deps.cipher)
+      }
       // Another claim of the same user won the race: use its member.
       return toMember((await repo.findByUser(db, merchantId, alipayUserId))!, deps.cipher)
     } catch (error) {
       // A random card number collided (unique per merchant): draw again.
-      if (attempt === 4) throw error
+      if (attempt === 4) {
+        throw error
+      }
     }
   }
   throw new Error('unreachable')
 }
 
 /** Records (or refreshes) the CRM's member for an Alipay user, as a snapshot for the console. */
-export async function recordCrmMember(db: Executor, deps: MembersDeps, merchantId: string, alipayUserId: string, bizCardNo: string, profile: MemberProfile): Promise<Member> {
+export async function recordCrmMember(
+  db: Executor,
+  deps: MembersDeps,
+  merchantId: string,
+  alipayUserId: string,
+  bizCardNo: string,
+  profile: MemberProfile,
+): Promise<Member> {
   const existing = await repo.findByUser(db, merchantId, alipayUserId)
   const now = deps.clock.nowIso()
   if (existing) {
-    await repo.update(db, existing.id, { biz_card_no: bizCardNo, source: 'crm', ...encryptedProfile({ ...toMember(existing, deps.cipher).profile, ...profile }, deps.cipher), updated_at: now })
+    await repo.update(db, existing.id, {
+      biz_card_no: bizCardNo,
+      source: 'crm',
+      ...encryptedProfile({ ...toMember(existing, deps.cipher).profile, ...profile }, deps.cipher),
+      updated_at: now,
+    })
     return toMember((await repo.findById(db, existing.id))!, deps.cipher)
   }
   const row: MemberRow = {
@@ -140,16 +175,26 @@ export async function recordCrmMember(db: Executor, deps: MembersDeps, merchantI
     created_at: now,
     updated_at: now,
   }
-  if (!(await repo.insertOnce(db, row))) return recordCrmMember(db, deps, merchantId, alipayUserId, bizCardNo, profile)
+  if (!(await repo.insertOnce(db, row))) {
+    return recordCrmMember(db, deps, merchantId, alipayUserId, bizCardNo, profile)
+  }
   return toMember(row, deps.cipher)
 }
 
 /** Makes a pending member a member (its card opened). */
-export async function activateMember(db: Executor, deps: MembersDeps, memberId: string): Promise<void> {
+export async function activateMember(
+  db: Executor,
+  deps: MembersDeps,
+  memberId: string,
+): Promise<void> {
   await repo.update(db, memberId, { status: 'active', updated_at: deps.clock.nowIso() })
 }
 
-export async function getMember(db: Executor, deps: MembersDeps, id: string): Promise<Member | undefined> {
+export async function getMember(
+  db: Executor,
+  deps: MembersDeps,
+  id: string,
+): Promise<Member | undefined> {
   const row = await repo.findById(db, id)
   return row && toMember(row, deps.cipher)
 }

@@ -1,8 +1,17 @@
 import type { Executor } from '../../db/db.js'
 import type { MemberRow } from './members.table.js'
 
-export function findByUser(db: Executor, merchantId: string, alipayUserId: string): Promise<MemberRow | undefined> {
-  return db.selectFrom('members').selectAll().where('merchant_id', '=', merchantId).where('alipay_user_id', '=', alipayUserId).executeTakeFirst()
+export function findByUser(
+  db: Executor,
+  merchantId: string,
+  alipayUserId: string,
+): Promise<MemberRow | undefined> {
+  return db
+    .selectFrom('members')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('alipay_user_id', '=', alipayUserId)
+    .executeTakeFirst()
 }
 
 export function findById(db: Executor, id: string): Promise<MemberRow | undefined> {
@@ -30,17 +39,33 @@ export function search(
   by: { mobileHash?: string; bizCardNo?: string; alipayUserId?: string; memberIds?: string[] },
   limit: number,
 ): Promise<MemberRow[]> {
-  let q = db.selectFrom('members').selectAll().where('merchant_id', '=', merchantId).where('status', '=', 'active')
-  if (by.mobileHash) q = q.where('mobile_hash', '=', by.mobileHash)
-  if (by.bizCardNo) q = q.where('biz_card_no', '=', by.bizCardNo)
-  if (by.alipayUserId) q = q.where('alipay_user_id', '=', by.alipayUserId)
-  if (by.memberIds) q = q.where('id', 'in', by.memberIds.length ? by.memberIds : [''])
+  let q = db
+    .selectFrom('members')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('status', '=', 'active')
+  if (by.mobileHash) {
+    q = q.where('mobile_hash', '=', by.mobileHash)
+  }
+  if (by.bizCardNo) {
+    q = q.where('biz_card_no', '=', by.bizCardNo)
+  }
+  if (by.alipayUserId) {
+    q = q.where('alipay_user_id', '=', by.alipayUserId)
+  }
+  if (by.memberIds) {
+    q = q.where('id', 'in', by.memberIds.length ? by.memberIds : [''])
+  }
   return q.orderBy('created_at', 'desc').limit(limit).execute()
 }
 
 /** The next value of a per-merchant counter, atomically (a single conditional statement). */
 export async function nextCounter(db: Executor, merchantId: string, name: string): Promise<number> {
-  await db.insertInto('merchant_counters').values({ merchant_id: merchantId, name, value: 0 }).onConflict((oc) => oc.columns(['merchant_id', 'name']).doNothing()).execute()
+  await db
+    .insertInto('merchant_counters')
+    .values({ merchant_id: merchantId, name, value: 0 })
+    .onConflict((oc) => oc.columns(['merchant_id', 'name']).doNothing())
+    .execute()
   const row = await db
     .updateTable('merchant_counters')
     .set((eb) => ({ value: eb(eb.ref('value'), '+', 1) }))

@@ -25,7 +25,12 @@ export { internalHostReason } from './public-address.js'
 export const DEFAULT_MERCHANT_ID = 'mch_default'
 
 /** The paths of the `mini` role that Alipay calls; the console shows them for pasting. */
-export const MINI_PATHS = { appGateway: '/alipay/gateway', callback: '/aliCallback', notify: '/alipay/notify', mdcode: '/alipay/mdcode' } as const
+export const MINI_PATHS = {
+  appGateway: '/alipay/gateway',
+  callback: '/aliCallback',
+  notify: '/alipay/notify',
+  mdcode: '/alipay/mdcode',
+} as const
 
 export interface MerchantDeps {
   clock: Clock
@@ -55,7 +60,14 @@ export interface MerchantView {
   }
   publicBaseUrl: string | null
   consoleAddresses: { appGateway: string; callback: string } | null
-  crm: { mode: 'none' | 'crm'; baseUrl: string | null; tokenSet: boolean; publicKeyFingerprint: string | null }
+  crm: {
+    mode: 'none' | 'crm'
+    baseUrl: string | null
+    tokenSet: boolean
+    publicKeyFingerprint: string | null
+    strictReplay: boolean
+  }
+  memberNumbers: { prefix: string; style: 'random' | 'sequential' }
   createdAt: string
 }
 
@@ -64,20 +76,32 @@ const APP_AUTH_TOKEN_CONTEXT = 'merchants.alipay_app_auth_token'
 const CRM_TOKEN_CONTEXT = 'merchants.crm_token'
 
 export function gatewayUrlOf(gateway: string): string {
-  if (gateway === 'production') return ALIPAY_GATEWAY_PRODUCTION
-  if (gateway === 'sandbox') return ALIPAY_GATEWAY_SANDBOX
+  if (gateway === 'production') {
+    return ALIPAY_GATEWAY_PRODUCTION
+  }
+  if (gateway === 'sandbox') {
+    return ALIPAY_GATEWAY_SANDBOX
+  }
   return gateway
 }
 
 /** Alipay's own gateways call back from the internet; the emulator or a test gateway may not. */
 export function isAlipayOwnGateway(gateway: string | null): boolean {
-  if (!gateway) return false
+  if (!gateway) {
+    return false
+  }
   const url = gatewayUrlOf(gateway)
-  return url === ALIPAY_GATEWAY_PRODUCTION || url === ALIPAY_GATEWAY_SANDBOX || /\.alipay(dev)?\.com\//.test(url)
+  return (
+    url === ALIPAY_GATEWAY_PRODUCTION ||
+    url === ALIPAY_GATEWAY_SANDBOX ||
+    /\.alipay(dev)?\.com\//.test(url)
+  )
 }
 
 function fingerprintOrNull(pem: string | null, derive?: (k: string) => string): string | null {
-  if (!pem) return null
+  if (!pem) {
+    return null
+  }
   try {
     return publicKeyFingerprint(derive ? derive(pem) : pem)
   } catch {
@@ -86,7 +110,9 @@ function fingerprintOrNull(pem: string | null, derive?: (k: string) => string): 
 }
 
 function toView(row: MerchantRow, cipher: FieldCipher): MerchantView {
-  const privateKey = row.alipay_private_key_enc ? cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT) : null
+  const privateKey = row.alipay_private_key_enc
+    ? cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT)
+    : null
   return {
     id: row.id,
     name: row.name,
@@ -98,49 +124,90 @@ function toView(row: MerchantRow, cipher: FieldCipher): MerchantView {
       privateKeyFingerprint: fingerprintOrNull(privateKey, publicKeyOf),
       alipayPublicKeyFingerprint: fingerprintOrNull(row.alipay_public_key),
       appAuthTokenSet: row.alipay_app_auth_token_enc !== null,
-      configured: Boolean(row.alipay_app_id && row.alipay_private_key_enc && row.alipay_public_key && row.alipay_gateway),
+      configured: Boolean(
+        row.alipay_app_id &&
+        row.alipay_private_key_enc &&
+        row.alipay_public_key &&
+        row.alipay_gateway,
+      ),
     },
     publicBaseUrl: row.public_base_url,
     consoleAddresses: row.public_base_url
-      ? { appGateway: `${row.public_base_url}${MINI_PATHS.appGateway}`, callback: `${row.public_base_url}${MINI_PATHS.callback}` }
+      ? {
+          appGateway: `${row.public_base_url}${MINI_PATHS.appGateway}`,
+          callback: `${row.public_base_url}${MINI_PATHS.callback}`,
+        }
       : null,
     crm: {
       mode: row.crm_mode,
       baseUrl: row.crm_base_url,
       tokenSet: row.crm_token_enc !== null,
       publicKeyFingerprint: fingerprintOrNull(row.crm_public_key),
+      strictReplay: row.crm_replay_strict === 1,
     },
+    memberNumbers: { prefix: row.member_no_prefix, style: row.member_no_style },
     createdAt: row.created_at,
   }
 }
 
 async function requireRow(db: Executor, id: string): Promise<MerchantRow> {
   const row = await repo.findById(db, id)
-  if (!row) throw new AppError(ErrorKind.NotFound, 'MERCHANT_NOT_FOUND', `merchant ${id} does not exist`)
+  if (!row) {
+    throw new AppError(ErrorKind.NotFound, 'MERCHANT_NOT_FOUND', `merchant ${id} does not exist`)
+  }
   return row
 }
 
 /** Creates the default merchant when it does not exist yet. */
 export async function ensureDefaultMerchant(db: Executor, clock: Clock): Promise<void> {
-  if (await repo.findDefault(db)) return
+  if (await repo.findDefault(db)) {
+    return
+  }
   const now = clock.nowIso()
-  await repo.insertOnce(db, { id: DEFAULT_MERCHANT_ID, name: '默认商户', is_default: 1, created_at: now, updated_at: now })
+  await repo.insertOnce(db, {
+    id: DEFAULT_MERCHANT_ID,
+    name: '默认商户',
+    is_default: 1,
+    created_at: now,
+    updated_at: now,
+  })
 }
 
 export async function listMerchants(db: Executor, deps: MerchantDeps): Promise<MerchantView[]> {
   return (await repo.list(db)).map((r) => toView(r, deps.cipher))
 }
 
-export async function getMerchant(db: Executor, deps: MerchantDeps, id: string): Promise<MerchantView> {
+export async function getMerchant(
+  db: Executor,
+  deps: MerchantDeps,
+  id: string,
+): Promise<MerchantView> {
   return toView(await requireRow(db, id), deps.cipher)
 }
 
 /** An ISV adds a merchant. */
-export async function createMerchant(db: Executor, deps: MerchantDeps, input: { name: string }, actor: Actor): Promise<MerchantView> {
+export async function createMerchant(
+  db: Executor,
+  deps: MerchantDeps,
+  input: { name: string },
+  actor: Actor,
+): Promise<MerchantView> {
   const now = deps.clock.nowIso()
   const id = deps.ids.next('mch')
-  await repo.insertOnce(db, { id, name: input.name.trim(), is_default: 0, created_at: now, updated_at: now })
-  await recordAudit(db, deps, { merchantId: id, ...actor, action: 'merchant.create', target: { type: 'merchant', id }, after: { name: input.name } })
+  await repo.insertOnce(db, {
+    id,
+    name: input.name.trim(),
+    is_default: 0,
+    created_at: now,
+    updated_at: now,
+  })
+  await recordAudit(db, deps, {
+    merchantId: id,
+    ...actor,
+    action: 'merchant.create',
+    target: { type: 'merchant', id },
+    after: { name: input.name },
+  })
   return getMerchant(db, deps, id)
 }
 
@@ -157,7 +224,13 @@ export interface AlipayAppInput {
  * Sets the merchant's Alipay app. Keys are checked before anything is stored: each must parse, and
  * the Alipay public key must not be the app's own public key (the most common mistake).
  */
-export async function updateAlipayApp(db: Executor, deps: MerchantDeps, id: string, input: AlipayAppInput, actor: Actor): Promise<MerchantView> {
+export async function updateAlipayApp(
+  db: Executor,
+  deps: MerchantDeps,
+  id: string,
+  input: AlipayAppInput,
+  actor: Actor,
+): Promise<MerchantView> {
   const row = await requireRow(db, id)
   const problems: FieldProblem[] = []
   let privatePem: string | undefined
@@ -166,20 +239,42 @@ export async function updateAlipayApp(db: Executor, deps: MerchantDeps, id: stri
     try {
       privatePem = normalizePrivateKey(input.privateKey)
     } catch {
-      problems.push({ field: 'privateKey', message: 'is not an RSA private key (PKCS#8 or PKCS#1, PEM or base64)' })
+      problems.push({
+        field: 'privateKey',
+        message: 'is not an RSA private key (PKCS#8 or PKCS#1, PEM or base64)',
+      })
     }
-  } else if (!row.alipay_private_key_enc) problems.push({ field: 'privateKey', message: 'is required the first time' })
+  } else if (!row.alipay_private_key_enc) {
+    problems.push({ field: 'privateKey', message: 'is required the first time' })
+  }
   if (input.alipayPublicKey !== undefined) {
     try {
       publicPem = normalizePublicKey(input.alipayPublicKey)
     } catch {
-      problems.push({ field: 'alipayPublicKey', message: 'is not an RSA public key (PEM or base64)' })
+      problems.push({
+        field: 'alipayPublicKey',
+        message: 'is not an RSA public key (PEM or base64)',
+      })
     }
-  } else if (!row.alipay_public_key) problems.push({ field: 'alipayPublicKey', message: 'is required the first time' })
-  const currentPrivate = privatePem ?? (row.alipay_private_key_enc ? deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT) : undefined)
+  } else if (!row.alipay_public_key) {
+    problems.push({ field: 'alipayPublicKey', message: 'is required the first time' })
+  }
+  const currentPrivate =
+    privatePem ??
+    (row.alipay_private_key_enc
+      ? deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT)
+      : undefined)
   const currentPublic = publicPem ?? row.alipay_public_key ?? undefined
-  if (currentPrivate && currentPublic && publicKeyFingerprint(publicKeyOf(currentPrivate)) === publicKeyFingerprint(currentPublic)) {
-    problems.push({ field: 'alipayPublicKey', message: "is the app's own public key; paste the Alipay public key (支付宝公钥) from the open platform instead" })
+  if (
+    currentPrivate &&
+    currentPublic &&
+    publicKeyFingerprint(publicKeyOf(currentPrivate)) === publicKeyFingerprint(currentPublic)
+  ) {
+    problems.push({
+      field: 'alipayPublicKey',
+      message:
+        "is the app's own public key; paste the Alipay public key (支付宝公钥) from the open platform instead",
+    })
   }
   const gateway = input.gateway.trim()
   if (!['production', 'sandbox'].includes(gateway) && !/^https?:\/\/[^\s/]+/.test(gateway)) {
@@ -187,52 +282,105 @@ export async function updateAlipayApp(db: Executor, deps: MerchantDeps, id: stri
   }
   if (row.public_base_url && isAlipayOwnGateway(gateway)) {
     const reason = internalHostReason(new URL(row.public_base_url).hostname)
-    if (reason) problems.push({ field: 'gateway', message: `the public URL ${row.public_base_url} is ${reason}; Alipay cannot reach it. Set a public https URL first` })
+    if (reason) {
+      problems.push({
+        field: 'gateway',
+        message: `the public URL ${row.public_base_url} is ${reason}; Alipay cannot reach it. Set a public https URL first`,
+      })
+    }
   }
-  if (problems.length) throw invalidFields('MERCHANT_ALIPAY_INVALID', problems)
+  if (problems.length) {
+    throw invalidFields('MERCHANT_ALIPAY_INVALID', problems)
+  }
 
   const changes = {
     alipay_app_id: input.appId,
     alipay_gateway: gateway,
-    ...(privatePem ? { alipay_private_key_enc: deps.cipher.encrypt(privatePem, PRIVATE_KEY_CONTEXT) } : {}),
+    ...(privatePem
+      ? { alipay_private_key_enc: deps.cipher.encrypt(privatePem, PRIVATE_KEY_CONTEXT) }
+      : {}),
     ...(publicPem ? { alipay_public_key: publicPem } : {}),
     ...(input.appAuthToken !== undefined
-      ? { alipay_app_auth_token_enc: input.appAuthToken ? deps.cipher.encrypt(input.appAuthToken, APP_AUTH_TOKEN_CONTEXT) : null }
+      ? {
+          alipay_app_auth_token_enc: input.appAuthToken
+            ? deps.cipher.encrypt(input.appAuthToken, APP_AUTH_TOKEN_CONTEXT)
+            : null,
+        }
       : {}),
     updated_at: deps.clock.nowIso(),
   }
   const before = toView(row, deps.cipher).alipay
   await repo.update(db, id, changes)
   const after = await getMerchant(db, deps, id)
-  await recordAudit(db, deps, { merchantId: id, ...actor, action: 'merchant.alipay.update', target: { type: 'merchant', id }, before, after: after.alipay })
+  await recordAudit(db, deps, {
+    merchantId: id,
+    ...actor,
+    action: 'merchant.alipay.update',
+    target: { type: 'merchant', id },
+    before,
+    after: after.alipay,
+  })
   clientCache.delete(id)
   return after
 }
 
 /** Checks a public base URL; with Alipay's own gateway it must be https on a public host. */
-export function checkPublicBaseUrl(value: string, gateway: string | null): { url: string } | { problem: string } {
+export function checkPublicBaseUrl(
+  value: string,
+  gateway: string | null,
+): { url: string } | { problem: string } {
   let url: URL
   try {
     url = new URL(value.trim())
   } catch {
     return { problem: 'is not a URL (e.g. https://card.example.com)' }
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { problem: 'must be an http(s) URL' }
-  if (url.search || url.hash) return { problem: 'must not have a query or fragment' }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return { problem: 'must be an http(s) URL' }
+  }
+  if (url.search || url.hash) {
+    return { problem: 'must not have a query or fragment' }
+  }
   if (isAlipayOwnGateway(gateway)) {
     const reason = internalHostReason(url.hostname)
-    if (reason) return { problem: `is ${reason}: Alipay's servers cannot reach it. Use the public https address users and Alipay reach (the seed FAQ: localhost/intranet URLs fail)` }
-    if (url.protocol !== 'https:') return { problem: 'must be https with the Alipay gateway (Alipay calls only https for notifications and dynamic codes)' }
+    if (reason) {
+      return {
+        problem: `is ${reason}: Alipay's servers cannot reach it. Use the public https address users and Alipay reach (the seed FAQ: localhost/intranet URLs fail)`,
+      }
+    }
+    if (url.protocol !== 'https:') {
+      return {
+        problem:
+          'must be https with the Alipay gateway (Alipay calls only https for notifications and dynamic codes)',
+      }
+    }
   }
   return { url: url.toString().replace(/\/+$/, '') }
 }
 
-export async function updatePublicBaseUrl(db: Executor, deps: MerchantDeps, id: string, value: string, actor: Actor): Promise<MerchantView> {
+export async function updatePublicBaseUrl(
+  db: Executor,
+  deps: MerchantDeps,
+  id: string,
+  value: string,
+  actor: Actor,
+): Promise<MerchantView> {
   const row = await requireRow(db, id)
   const checked = checkPublicBaseUrl(value, row.alipay_gateway)
-  if ('problem' in checked) throw invalidFields('MERCHANT_PUBLIC_URL_INVALID', [{ field: 'publicBaseUrl', message: checked.problem }])
+  if ('problem' in checked) {
+    throw invalidFields('MERCHANT_PUBLIC_URL_INVALID', [
+      { field: 'publicBaseUrl', message: checked.problem },
+    ])
+  }
   await repo.update(db, id, { public_base_url: checked.url, updated_at: deps.clock.nowIso() })
-  await recordAudit(db, deps, { merchantId: id, ...actor, action: 'merchant.public_url.update', target: { type: 'merchant', id }, before: { publicBaseUrl: row.public_base_url }, after: { publicBaseUrl: checked.url } })
+  await recordAudit(db, deps, {
+    merchantId: id,
+    ...actor,
+    action: 'merchant.public_url.update',
+    target: { type: 'merchant', id },
+    before: { publicBaseUrl: row.public_base_url },
+    after: { publicBaseUrl: checked.url },
+  })
   return getMerchant(db, deps, id)
 }
 
@@ -241,16 +389,27 @@ export interface CrmInput {
   baseUrl?: string
   token?: string
   publicKey?: string
+  strictReplay?: boolean
+  memberNoPrefix?: string
+  memberNoStyle?: 'random' | 'sequential'
 }
 
-export async function updateCrm(db: Executor, deps: MerchantDeps, id: string, input: CrmInput, actor: Actor): Promise<MerchantView> {
+export async function updateCrm(
+  db: Executor,
+  deps: MerchantDeps,
+  id: string,
+  input: CrmInput,
+  actor: Actor,
+): Promise<MerchantView> {
   const row = await requireRow(db, id)
   const problems: FieldProblem[] = []
   let baseUrl = row.crm_base_url
   if (input.baseUrl !== undefined) {
     try {
       const u = new URL(input.baseUrl.trim())
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol')
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+        throw new Error('protocol')
+      }
       baseUrl = u.toString().replace(/\/+$/, '')
     } catch {
       problems.push({ field: 'baseUrl', message: 'is not an http(s) URL' })
@@ -265,21 +424,44 @@ export async function updateCrm(db: Executor, deps: MerchantDeps, id: string, in
     }
   }
   if (input.mode === 'crm') {
-    if (!baseUrl) problems.push({ field: 'baseUrl', message: 'is required in CRM mode' })
-    if (input.token === undefined && !row.crm_token_enc) problems.push({ field: 'token', message: 'is required in CRM mode' })
-    if (!publicPem && !row.crm_public_key) problems.push({ field: 'publicKey', message: "is required in CRM mode (kaguan verifies the CRM's signed calls with it)" })
+    if (!baseUrl) {
+      problems.push({ field: 'baseUrl', message: 'is required in CRM mode' })
+    }
+    if (input.token === undefined && !row.crm_token_enc) {
+      problems.push({ field: 'token', message: 'is required in CRM mode' })
+    }
+    if (!publicPem && !row.crm_public_key) {
+      problems.push({
+        field: 'publicKey',
+        message: "is required in CRM mode (kaguan verifies the CRM's signed calls with it)",
+      })
+    }
   }
-  if (problems.length) throw invalidFields('MERCHANT_CRM_INVALID', problems)
+  if (problems.length) {
+    throw invalidFields('MERCHANT_CRM_INVALID', problems)
+  }
   const before = toView(row, deps.cipher).crm
   await repo.update(db, id, {
     crm_mode: input.mode,
     crm_base_url: baseUrl,
-    ...(input.token !== undefined ? { crm_token_enc: deps.cipher.encrypt(input.token, CRM_TOKEN_CONTEXT) } : {}),
+    ...(input.token !== undefined
+      ? { crm_token_enc: deps.cipher.encrypt(input.token, CRM_TOKEN_CONTEXT) }
+      : {}),
     ...(publicPem ? { crm_public_key: publicPem } : {}),
+    ...(input.strictReplay !== undefined ? { crm_replay_strict: input.strictReplay ? 1 : 0 } : {}),
+    ...(input.memberNoPrefix !== undefined ? { member_no_prefix: input.memberNoPrefix } : {}),
+    ...(input.memberNoStyle !== undefined ? { member_no_style: input.memberNoStyle } : {}),
     updated_at: deps.clock.nowIso(),
   })
   const after = await getMerchant(db, deps, id)
-  await recordAudit(db, deps, { merchantId: id, ...actor, action: 'merchant.crm.update', target: { type: 'merchant', id }, before, after: after.crm })
+  await recordAudit(db, deps, {
+    merchantId: id,
+    ...actor,
+    action: 'merchant.crm.update',
+    target: { type: 'merchant', id },
+    before,
+    after: after.crm,
+  })
   return after
 }
 
@@ -290,10 +472,20 @@ export interface CrmConnection {
   publicKey: string
 }
 
-export async function crmConnection(db: Executor, deps: MerchantDeps, id: string): Promise<CrmConnection | undefined> {
+export async function crmConnection(
+  db: Executor,
+  deps: MerchantDeps,
+  id: string,
+): Promise<CrmConnection | undefined> {
   const row = await requireRow(db, id)
-  if (row.crm_mode !== 'crm' || !row.crm_base_url || !row.crm_token_enc || !row.crm_public_key) return undefined
-  return { baseUrl: row.crm_base_url, token: deps.cipher.decrypt(row.crm_token_enc, CRM_TOKEN_CONTEXT), publicKey: row.crm_public_key }
+  if (row.crm_mode !== 'crm' || !row.crm_base_url || !row.crm_token_enc || !row.crm_public_key) {
+    return undefined
+  }
+  return {
+    baseUrl: row.crm_base_url,
+    token: deps.cipher.decrypt(row.crm_token_enc, CRM_TOKEN_CONTEXT),
+    publicKey: row.crm_public_key,
+  }
 }
 
 /** What the Alipay-facing flows need of a merchant. */
@@ -309,10 +501,23 @@ export interface AlipayContext {
 const clientCache = new Map<string, { key: string; client: AlipayClient }>()
 
 /** The merchant's Alipay client; ALIPAY_NOT_CONFIGURED (400) when the app is not set up. */
-export async function alipayContext(db: Executor, deps: MerchantDeps, id: string): Promise<AlipayContext> {
+export async function alipayContext(
+  db: Executor,
+  deps: MerchantDeps,
+  id: string,
+): Promise<AlipayContext> {
   const row = await requireRow(db, id)
-  if (!row.alipay_app_id || !row.alipay_private_key_enc || !row.alipay_public_key || !row.alipay_gateway) {
-    throw new AppError(ErrorKind.Invalid, 'ALIPAY_NOT_CONFIGURED', `merchant ${id} has no Alipay app yet: set the app id, keys and gateway first`)
+  if (
+    !row.alipay_app_id ||
+    !row.alipay_private_key_enc ||
+    !row.alipay_public_key ||
+    !row.alipay_gateway
+  ) {
+    throw new AppError(
+      ErrorKind.Invalid,
+      'ALIPAY_NOT_CONFIGURED',
+      `merchant ${id} has no Alipay app yet: set the app id, keys and gateway first`,
+    )
   }
   const cacheKey = `${row.updated_at}|${row.alipay_app_id}|${row.alipay_gateway}`
   let cached = clientCache.get(id)
@@ -330,7 +535,9 @@ export async function alipayContext(db: Executor, deps: MerchantDeps, id: string
     merchantId: id,
     client: cached.client,
     appId: row.alipay_app_id,
-    appAuthToken: row.alipay_app_auth_token_enc ? deps.cipher.decrypt(row.alipay_app_auth_token_enc, APP_AUTH_TOKEN_CONTEXT) : undefined,
+    appAuthToken: row.alipay_app_auth_token_enc
+      ? deps.cipher.decrypt(row.alipay_app_auth_token_enc, APP_AUTH_TOKEN_CONTEXT)
+      : undefined,
     publicBaseUrl: row.public_base_url,
     ownGateway: isAlipayOwnGateway(row.alipay_gateway),
   }
@@ -352,7 +559,11 @@ export interface MemberSystem {
 
 export async function memberSystem(db: Executor, id: string): Promise<MemberSystem> {
   const row = await requireRow(db, id)
-  return { mode: row.crm_mode, numbering: { prefix: row.member_no_prefix, style: row.member_no_style }, replayStrict: row.crm_replay_strict === 1 }
+  return {
+    mode: row.crm_mode,
+    numbering: { prefix: row.member_no_prefix, style: row.member_no_style },
+    replayStrict: row.crm_replay_strict === 1,
+  }
 }
 
 /** The Alipay public key notifications from this merchant's app are verified with. */

@@ -15,7 +15,11 @@ export function list(db: Executor): Promise<MerchantRow[]> {
 
 /** Inserts unless the id exists (two processes starting at once both try). */
 export async function insertOnce(db: Executor, row: NewMerchantRow): Promise<void> {
-  await db.insertInto('merchants').values(row).onConflict((oc) => oc.column('id').doNothing()).execute()
+  await db
+    .insertInto('merchants')
+    .values(row)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute()
 }
 
 export async function update(db: Executor, id: string, changes: MerchantUpdate): Promise<void> {
@@ -23,5 +27,9 @@ export async function update(db: Executor, id: string, changes: MerchantUpdate):
 }
 
 export function findByAppId(db: Executor, appId: string): Promise<MerchantRow | undefined> {
-  return db.selectFrom('merchants').selectAll().where('alipay_app_id', '=', appId).executeTakeFirst()
+  return db
+    .selectFrom('merchants')
+    .selectAll()
+    .where('alipay_app_id', '=', appId)
+    .executeTakeFirst()
 }

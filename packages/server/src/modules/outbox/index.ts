@@ -6,7 +6,12 @@ import { OutboxStatus, type OutboxRow } from './outbox.table.js'
 
 export type { OutboxTable } from './outbox.table.js'
 export { OutboxStatus } from './outbox.table.js'
-export { createOutboxWorker, type OutboxEntry, type OutboxHandler, type OutboxWorker } from './outbox.worker.js'
+export {
+  createOutboxWorker,
+  type OutboxEntry,
+  type OutboxHandler,
+  type OutboxWorker,
+} from './outbox.worker.js'
 export { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js'
 
 export interface EnqueueCommand {
@@ -23,7 +28,11 @@ export interface EnqueueCommand {
  * Records work for another system. Call it inside the transaction that makes the change, so the
  * message exists exactly when the change does (DESIGN.md principles).
  */
-export async function enqueue(db: Executor, deps: { clock: Clock; ids: Ids }, cmd: EnqueueCommand): Promise<string> {
+export async function enqueue(
+  db: Executor,
+  deps: { clock: Clock; ids: Ids },
+  cmd: EnqueueCommand,
+): Promise<string> {
   const now = deps.clock.nowIso()
   const row = await repo.upsert(db, {
     id: deps.ids.next('obx'),
@@ -90,7 +99,11 @@ export async function getOutboxItem(db: Executor, id: string): Promise<OutboxIte
 }
 
 /** Sends parked entries again (the operator fixed the cause). */
-export function retryParked(db: Executor, clock: Clock, ids: readonly string[] | 'all'): Promise<number> {
+export function retryParked(
+  db: Executor,
+  clock: Clock,
+  ids: readonly string[] | 'all',
+): Promise<number> {
   return repo.unpark(db, ids, clock.nowIso())
 }
 

@@ -3,7 +3,15 @@ import { createTestDb, DIALECTS, type TestDb } from '../../../test/helpers/db.js
 import { capturingLogger } from '../../../test/helpers/logs.js'
 import { fixedClock } from '../../shared/clock.js'
 import { createIds } from '../../shared/ids.js'
-import { createOutboxWorker, enqueue, getOutboxItem, listOutbox, OutboxStatus, retryParked, type OutboxEntry } from './index.js'
+import {
+  createOutboxWorker,
+  enqueue,
+  getOutboxItem,
+  listOutbox,
+  OutboxStatus,
+  retryParked,
+  type OutboxEntry,
+} from './index.js'
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: outbox`, () => {
@@ -25,9 +33,19 @@ for (const dialect of DIALECTS) {
 
     it('collapses pending entries with the same key into one, keeping the last payload', async () => {
       for (let point = 1; point <= 5; point++) {
-        await enqueue(db.db, deps, { merchantId: 'm1', topic: 'card.push', collapseKey: 'card_1', payload: { point } })
+        await enqueue(db.db, deps, {
+          merchantId: 'm1',
+          topic: 'card.push',
+          collapseKey: 'card_1',
+          payload: { point },
+        })
       }
-      await enqueue(db.db, deps, { merchantId: 'm1', topic: 'card.push', collapseKey: 'card_2', payload: { point: 9 } })
+      await enqueue(db.db, deps, {
+        merchantId: 'm1',
+        topic: 'card.push',
+        collapseKey: 'card_2',
+        payload: { point: 9 },
+      })
       const items = await listOutbox(db.db, { topic: 'card.push' })
       expect(items).toHaveLength(2)
       expect(items.find((i) => i.collapseKey === 'card_1')?.payload).toEqual({ point: 5 })
@@ -36,7 +54,13 @@ for (const dialect of DIALECTS) {
     it('delivers due entries once and marks them done', async () => {
       const seen: OutboxEntry[] = []
       const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 't', payload: { a: 1 } })
-      const worker = createOutboxWorker({ handle: db, clock, log, workerId: 'w1', handlers: { t: async (e) => void seen.push(e) } })
+      const worker = createOutboxWorker({
+        handle: db,
+        clock,
+        log,
+        workerId: 'w1',
+        handlers: { t: async (e) => void seen.push(e) },
+      })
       expect(await worker.runOnce()).toBe(1)
       expect(await worker.runOnce()).toBe(0)
       expect(seen).toEqual([expect.objectContaining({ id, payload: { a: 1 }, attempt: 1 })])
@@ -57,7 +81,9 @@ for (const dialect of DIALECTS) {
         handlers: {
           flaky: async () => {
             calls++
-            if (calls < 3) throw Object.assign(new Error('gateway 20000'), { retryable: true })
+            if (calls < 3) {
+              throw Object.assign(new Error('gateway 20000'), { retryable: true })
+            }
           },
           final: async () => {
             throw Object.assign(new Error('ISV.CARD_TEMPLATE_NOT_EXIST'), { retryable: false })
@@ -65,8 +91,14 @@ for (const dialect of DIALECTS) {
         },
       })
       await worker.runOnce()
-      expect((await getOutboxItem(db.db, final))).toMatchObject({ status: 'parked', lastError: 'ISV.CARD_TEMPLATE_NOT_EXIST' })
-      expect((await getOutboxItem(db.db, flaky))).toMatchObject({ status: 'pending', nextAttemptAt: '2026-11-21T08:00:01.000Z' })
+      expect(await getOutboxItem(db.db, final)).toMatchObject({
+        status: 'parked',
+        lastError: 'ISV.CARD_TEMPLATE_NOT_EXIST',
+      })
+      expect(await getOutboxItem(db.db, flaky)).toMatchObject({
+        status: 'pending',
+        nextAttemptAt: '2026-11-21T08:00:01.000Z',
+      })
       expect(await worker.runOnce()).toBe(0) // not due yet
       clock.advance(1000)
       await worker.runOnce()
@@ -77,13 +109,17 @@ for (const dialect of DIALECTS) {
       expect(calls).toBe(3)
 
       expect(await retryParked(db.db, clock, [final])).toBe(1)
-      expect((await getOutboxItem(db.db, final))).toMatchObject({ status: 'pending', attempts: 0 })
+      expect(await getOutboxItem(db.db, final)).toMatchObject({ status: 'pending', attempts: 0 })
     })
 
     it('parks an entry after the last allowed attempt', async () => {
       const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 'down', payload: {} })
       const worker = createOutboxWorker({
-        handle: db, clock, log, workerId: 'w1', random: () => 0,
+        handle: db,
+        clock,
+        log,
+        workerId: 'w1',
+        random: () => 0,
         backoff: { baseMs: 10, maxMs: 10, maxAttempts: 3 },
         handlers: { down: () => Promise.reject(new Error('ECONNREFUSED')) },
       })
@@ -91,16 +127,33 @@ for (const dialect of DIALECTS) {
         await worker.runOnce()
         clock.advance(10)
       }
-      expect(await getOutboxItem(db.db, id)).toMatchObject({ status: 'parked', attempts: 3, lastError: 'ECONNREFUSED' })
+      expect(await getOutboxItem(db.db, id)).toMatchObject({
+        status: 'parked',
+        attempts: 3,
+        lastError: 'ECONNREFUSED',
+      })
     })
 
     it('gives an entry whose worker died to another worker once the lease runs out', async () => {
       const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 't', payload: {} })
-      const dead = createOutboxWorker({ handle: db, clock, log, workerId: 'dead', leaseMs: 30_000, handlers: { t: () => new Promise(() => {}) } })
+      const dead = createOutboxWorker({
+        handle: db,
+        clock,
+        log,
+        workerId: 'dead',
+        leaseMs: 30_000,
+        handlers: { t: () => new Promise(() => {}) },
+      })
       void dead.runOnce() // never finishes: the process "crashed" mid-push
       await new Promise((r) => setTimeout(r, 50))
       const delivered: string[] = []
-      const alive = createOutboxWorker({ handle: db, clock, log, workerId: 'alive', handlers: { t: async (e) => void delivered.push(e.id) } })
+      const alive = createOutboxWorker({
+        handle: db,
+        clock,
+        log,
+        workerId: 'alive',
+        handlers: { t: async (e) => void delivered.push(e.id) },
+      })
       expect(await alive.runOnce()).toBe(0)
       clock.advance(30_001)
       expect(await alive.runOnce()).toBe(1)
@@ -109,15 +162,28 @@ for (const dialect of DIALECTS) {
     })
 
     it('never hands one entry to two concurrent workers', async () => {
-      for (let i = 0; i < 60; i++) await enqueue(db.db, deps, { merchantId: 'm1', topic: 'c', payload: { i } })
+      for (let i = 0; i < 60; i++) {
+        await enqueue(db.db, deps, { merchantId: 'm1', topic: 'c', payload: { i } })
+      }
       const delivered: string[] = []
       const workers = ['a', 'b', 'c', 'd'].map((w) =>
         createOutboxWorker({
-          handle: db, clock, log, workerId: w, batchSize: 7,
-          handlers: { c: async (e) => { delivered.push(e.id); await new Promise((r) => setTimeout(r, 2)) } },
+          handle: db,
+          clock,
+          log,
+          workerId: w,
+          batchSize: 7,
+          handlers: {
+            c: async (e) => {
+              delivered.push(e.id)
+              await new Promise((r) => setTimeout(r, 2))
+            },
+          },
         }),
       )
-      for (let round = 0; round < 20 && delivered.length < 60; round++) await Promise.all(workers.map((w) => w.runOnce()))
+      for (let round = 0; round < 20 && delivered.length < 60; round++) {
+        await Promise.all(workers.map((w) => w.runOnce()))
+      }
       expect(delivered).toHaveLength(60)
       expect(new Set(delivered).size).toBe(60)
     })

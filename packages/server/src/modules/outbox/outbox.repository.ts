@@ -34,7 +34,13 @@ export function upsert(db: Executor, row: NewOutboxRow): Promise<OutboxRow> {
 export async function claimDue(
   db: Executor,
   dialect: DatabaseDialect,
-  args: { workerId: string; now: string; leaseUntil: string; limit: number; topics?: readonly string[] },
+  args: {
+    workerId: string
+    now: string
+    leaseUntil: string
+    limit: number
+    topics?: readonly string[]
+  },
 ): Promise<OutboxRow[]> {
   let due = db
     .selectFrom('outbox')
@@ -47,8 +53,12 @@ export async function claimDue(
     )
     .orderBy('next_attempt_at')
     .limit(args.limit)
-  if (args.topics?.length) due = due.where('topic', 'in', args.topics)
-  if (dialect === 'postgres') due = due.forUpdate().skipLocked()
+  if (args.topics?.length) {
+    due = due.where('topic', 'in', args.topics)
+  }
+  if (dialect === 'postgres') {
+    due = due.forUpdate().skipLocked()
+  }
 
   return db
     .updateTable('outbox')
@@ -65,10 +75,22 @@ export async function claimDue(
 }
 
 /** Finishes an entry this worker still holds; false when the lease was lost to another worker. */
-export async function markDone(db: Executor, id: string, workerId: string, now: string): Promise<boolean> {
+export async function markDone(
+  db: Executor,
+  id: string,
+  workerId: string,
+  now: string,
+): Promise<boolean> {
   const r = await db
     .updateTable('outbox')
-    .set({ status: OutboxStatus.Done, done_at: now, updated_at: now, locked_by: null, locked_until: null, last_error: null })
+    .set({
+      status: OutboxStatus.Done,
+      done_at: now,
+      updated_at: now,
+      locked_by: null,
+      locked_until: null,
+      last_error: null,
+    })
     .where('id', '=', id)
     .where('locked_by', '=', workerId)
     .where('status', '=', OutboxStatus.Running)
@@ -81,7 +103,12 @@ export async function release(
   db: Executor,
   id: string,
   workerId: string,
-  next: { status: typeof OutboxStatus.Pending | typeof OutboxStatus.Parked; nextAttemptAt: string; error: string; now: string },
+  next: {
+    status: typeof OutboxStatus.Pending | typeof OutboxStatus.Parked
+    nextAttemptAt: string
+    error: string
+    now: string
+  },
 ): Promise<boolean> {
   const r = await db
     .updateTable('outbox')
@@ -109,19 +136,31 @@ export function list(
   filter: { merchantId?: string; status?: OutboxStatus; topic?: string; limit: number },
 ): Promise<OutboxRow[]> {
   let q = db.selectFrom('outbox').selectAll()
-  if (filter.merchantId) q = q.where('merchant_id', '=', filter.merchantId)
-  if (filter.status) q = q.where('status', '=', filter.status)
-  if (filter.topic) q = q.where('topic', '=', filter.topic)
+  if (filter.merchantId) {
+    q = q.where('merchant_id', '=', filter.merchantId)
+  }
+  if (filter.status) {
+    q = q.where('status', '=', filter.status)
+  }
+  if (filter.topic) {
+    q = q.where('topic', '=', filter.topic)
+  }
   return q.orderBy('id', 'desc').limit(filter.limit).execute()
 }
 
 /** Makes parked entries due now; returns how many. */
-export async function unpark(db: Executor, ids: readonly string[] | 'all', now: string): Promise<number> {
+export async function unpark(
+  db: Executor,
+  ids: readonly string[] | 'all',
+  now: string,
+): Promise<number> {
   let q = db
     .updateTable('outbox')
     .set({ status: OutboxStatus.Pending, next_attempt_at: now, attempts: 0, updated_at: now })
     .where('status', '=', OutboxStatus.Parked)
-  if (ids !== 'all') q = q.where('id', 'in', ids.length ? ids : [''])
+  if (ids !== 'all') {
+    q = q.where('id', 'in', ids.length ? ids : [''])
+  }
   const r = await q.executeTakeFirst()
   return Number(r.numUpdatedRows)
 }

@@ -64,16 +64,22 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       attempt: row.attempts,
     }
     try {
-      if (!handler) throw Object.assign(new Error(`no handler for topic ${row.topic}`), { retryable: false })
+      if (!handler) {
+        throw Object.assign(new Error(`no handler for topic ${row.topic}`), { retryable: false })
+      }
       await handler(entry)
       const held = await repo.markDone(handle.db, row.id, workerId, clock.nowIso())
-      if (!held) log.warn({ outboxId: row.id }, 'outbox entry finished after its lease was lost')
+      if (!held) {
+        log.warn({ outboxId: row.id }, 'outbox entry finished after its lease was lost')
+      }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       const retryable = (error as { retryable?: unknown }).retryable !== false
       const park = !retryable || row.attempts >= policy.maxAttempts
       const now = clock.now()
-      const next = new Date(now.getTime() + (park ? 0 : backoffDelay(policy, row.attempts, options.random)))
+      const next = new Date(
+        now.getTime() + (park ? 0 : backoffDelay(policy, row.attempts, options.random)),
+      )
       await repo.release(handle.db, row.id, workerId, {
         status: park ? OutboxStatus.Parked : OutboxStatus.Pending,
         nextAttemptAt: next.toISOString(),
@@ -81,7 +87,14 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         now: now.toISOString(),
       })
       log[park ? 'error' : 'warn'](
-        { outboxId: row.id, topic: row.topic, attempt: row.attempts, retryable, parked: park, err: message },
+        {
+          outboxId: row.id,
+          topic: row.topic,
+          attempt: row.attempts,
+          retryable,
+          parked: park,
+          err: message,
+        },
         park ? 'outbox entry parked' : 'outbox entry failed; will retry',
       )
     }
@@ -101,7 +114,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   function schedule(delay: number): void {
-    if (!running) return
+    if (!running) {
+      return
+    }
     timer = setTimeout(() => {
       inFlight = runOnce()
       inFlight
@@ -116,13 +131,17 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   return {
     runOnce,
     start() {
-      if (running) return
+      if (running) {
+        return
+      }
       running = true
       schedule(0)
     },
     async stop() {
       running = false
-      if (timer) clearTimeout(timer)
+      if (timer) {
+        clearTimeout(timer)
+      }
       await inFlight?.catch(() => 0)
     },
   }

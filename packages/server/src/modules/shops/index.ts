@@ -50,11 +50,21 @@ export async function listShops(db: Executor, merchantId: string): Promise<Shop[
 }
 
 /** The merchant's shops with these ids; ids that are not the merchant's are simply absent. */
-export async function findShops(db: Executor, merchantId: string, ids: readonly string[]): Promise<Shop[]> {
+export async function findShops(
+  db: Executor,
+  merchantId: string,
+  ids: readonly string[],
+): Promise<Shop[]> {
   return (await repo.findByIds(db, merchantId, ids)).map(toShop)
 }
 
-export async function createShop(db: Executor, deps: Deps, merchantId: string, input: ShopInput, actor: Actor): Promise<Shop> {
+export async function createShop(
+  db: Executor,
+  deps: Deps,
+  merchantId: string,
+  input: ShopInput,
+  actor: Actor,
+): Promise<Shop> {
   const now = deps.clock.nowIso()
   const row: ShopRow = {
     id: deps.ids.next('shop'),
@@ -69,13 +79,28 @@ export async function createShop(db: Executor, deps: Deps, merchantId: string, i
     updated_at: now,
   }
   await repo.insert(db, row)
-  await recordAudit(db, deps, { merchantId, ...actor, action: 'shop.create', target: { type: 'shop', id: row.id }, after: toShop(row) })
+  await recordAudit(db, deps, {
+    merchantId,
+    ...actor,
+    action: 'shop.create',
+    target: { type: 'shop', id: row.id },
+    after: toShop(row),
+  })
   return toShop(row)
 }
 
-export async function updateShop(db: Executor, deps: Deps, merchantId: string, id: string, input: ShopInput, actor: Actor): Promise<Shop> {
+export async function updateShop(
+  db: Executor,
+  deps: Deps,
+  merchantId: string,
+  id: string,
+  input: ShopInput,
+  actor: Actor,
+): Promise<Shop> {
   const [before] = await findShops(db, merchantId, [id])
-  if (!before) throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
+  if (!before) {
+    throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
+  }
   await repo.update(db, merchantId, id, {
     name: input.name.trim(),
     address: input.address.trim(),
@@ -86,12 +111,33 @@ export async function updateShop(db: Executor, deps: Deps, merchantId: string, i
     updated_at: deps.clock.nowIso(),
   })
   const [after] = await findShops(db, merchantId, [id])
-  await recordAudit(db, deps, { merchantId, ...actor, action: 'shop.update', target: { type: 'shop', id }, before, after })
+  await recordAudit(db, deps, {
+    merchantId,
+    ...actor,
+    action: 'shop.update',
+    target: { type: 'shop', id },
+    before,
+    after,
+  })
   return after!
 }
 
-export async function deleteShop(db: Executor, deps: Deps, merchantId: string, id: string, actor: Actor): Promise<void> {
+export async function deleteShop(
+  db: Executor,
+  deps: Deps,
+  merchantId: string,
+  id: string,
+  actor: Actor,
+): Promise<void> {
   const [before] = await findShops(db, merchantId, [id])
-  if (!before || !(await repo.remove(db, merchantId, id))) throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
-  await recordAudit(db, deps, { merchantId, ...actor, action: 'shop.delete', target: { type: 'shop', id }, before })
+  if (!before || !(await repo.remove(db, merchantId, id))) {
+    throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
+  }
+  await recordAudit(db, deps, {
+    merchantId,
+    ...actor,
+    action: 'shop.delete',
+    target: { type: 'shop', id },
+    before,
+  })
 }

@@ -9,13 +9,23 @@ import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../sha
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import type { Ids } from '../../shared/ids.js'
 import { recordAudit } from '../audit/index.js'
-import { alipayContext, explainAlipayError, MINI_PATHS, type AlipayContext } from '../merchants/index.js'
+import {
+  alipayContext,
+  explainAlipayError,
+  MINI_PATHS,
+  type AlipayContext,
+} from '../merchants/index.js'
 import { findShops, listShops } from '../shops/index.js'
 import { checkSpec, formHash, toAlipayForm, toAlipayTemplate } from './template-rules.js'
 import * as repo from './templates.repository.js'
 import type { CardTemplateRow, ClaimLinkRow, ImageRow } from './templates.table.js'
 
-export type { CardComponentsTable, CardTemplatesTable, ClaimLinksTable, ImagesTable } from './templates.table.js'
+export type {
+  CardComponentsTable,
+  CardTemplatesTable,
+  ClaimLinksTable,
+  ImagesTable,
+} from './templates.table.js'
 export { toRgb } from './template-rules.js'
 
 export interface TemplatesDeps {
@@ -44,7 +54,12 @@ function toTemplate(row: CardTemplateRow): CardTemplate {
   return {
     id: row.id,
     merchantId: row.merchant_id,
-    status: row.published_revision === null ? 'draft' : row.published_revision === row.revision ? 'published' : 'changed',
+    status:
+      row.published_revision === null
+        ? 'draft'
+        : row.published_revision === row.revision
+          ? 'published'
+          : 'changed',
     spec: JSON.parse(row.spec_json) as TemplateSpec,
     alipayTemplateId: row.alipay_template_id,
     revision: row.revision,
@@ -59,30 +74,60 @@ function toTemplate(row: CardTemplateRow): CardTemplate {
 function normaliseSpec(input: unknown): TemplateSpec {
   const spec = Value.Default(TemplateSpec, Value.Clone(input)) as unknown
   if (!Value.Check(TemplateSpec, spec)) {
-    const problems = [...Value.Errors(TemplateSpec, spec)].slice(0, 10).map((e) => ({ field: e.path.replace(/^\//, '').replace(/\//g, '.') || 'spec', message: e.message }))
+    const problems = [...Value.Errors(TemplateSpec, spec)].slice(0, 10).map((e) => ({
+      field: e.path.replace(/^\//, '').replace(/\//g, '.') || 'spec',
+      message: e.message,
+    }))
     throw invalidFields('TEMPLATE_INVALID', problems)
   }
   return spec
 }
 
-async function requireTemplate(db: Executor, id: string, merchantId?: string): Promise<CardTemplateRow> {
+async function requireTemplate(
+  db: Executor,
+  id: string,
+  merchantId?: string,
+): Promise<CardTemplateRow> {
   const row = await repo.findTemplate(db, id)
-  if (!row || (merchantId && row.merchant_id !== merchantId)) throw new AppError(ErrorKind.NotFound, 'TEMPLATE_NOT_FOUND', `template ${id} does not exist`)
+  if (!row || (merchantId && row.merchant_id !== merchantId)) {
+    throw new AppError(ErrorKind.NotFound, 'TEMPLATE_NOT_FOUND', `template ${id} does not exist`)
+  }
   return row
 }
 
 /** Checks a draft against the merchant's images and shops; throws 400 naming every bad field. */
-async function checkDraft(db: Executor, deps: TemplatesDeps, merchantId: string, spec: TemplateSpec, extra: FieldProblem[] = []): Promise<void> {
-  const images = await repo.findImages(db, merchantId, [spec.style.logoImageId, spec.style.backgroundImageId])
+async function checkDraft(
+  db: Executor,
+  deps: TemplatesDeps,
+  merchantId: string,
+  spec: TemplateSpec,
+  extra: FieldProblem[] = [],
+): Promise<void> {
+  const images = await repo.findImages(db, merchantId, [
+    spec.style.logoImageId,
+    spec.style.backgroundImageId,
+  ])
   const shops = await findShops(db, merchantId, spec.basic.shopIds)
   const problems = [
-    ...checkSpec(spec, { imageIds: new Set(images.map((i) => i.id)), shopIds: new Set(shops.map((s) => s.id)), today: deps.clock.nowIso().slice(0, 10) }),
+    ...checkSpec(spec, {
+      imageIds: new Set(images.map((i) => i.id)),
+      shopIds: new Set(shops.map((s) => s.id)),
+      today: deps.clock.nowIso().slice(0, 10),
+    }),
     ...extra,
   ]
-  if (problems.length) throw invalidFields('TEMPLATE_INVALID', problems)
+  if (problems.length) {
+    throw invalidFields('TEMPLATE_INVALID', problems)
+  }
 }
 
-export async function createTemplate(db: Executor, deps: TemplatesDeps, merchantId: string, input: unknown, actor: Actor): Promise<CardTemplate> {
+export async function createTemplate(
+  db: Executor,
+  deps: TemplatesDeps,
+  merchantId: string,
+  input: unknown,
+  actor: Actor,
+): Promise<CardTemplate> {
   const spec = normaliseSpec(input)
   await checkDraft(db, deps, merchantId, spec)
   const now = deps.clock.nowIso()
@@ -100,7 +145,13 @@ export async function createTemplate(db: Executor, deps: TemplatesDeps, merchant
     updated_at: now,
   }
   await repo.insertTemplate(db, row)
-  await recordAudit(db, deps, { merchantId, ...actor, action: 'template.create', target: { type: 'template', id: row.id }, after: spec })
+  await recordAudit(db, deps, {
+    merchantId,
+    ...actor,
+    action: 'template.create',
+    target: { type: 'template', id: row.id },
+    after: spec,
+  })
   return toTemplate(row)
 }
 
@@ -116,13 +167,36 @@ export async function updateTemplateDraft(
   const row = await requireTemplate(db, id)
   const spec = normaliseSpec(input)
   await checkDraft(db, deps, row.merchant_id, spec)
-  const saved = await repo.updateDraft(db, id, expectedRevision ?? row.revision, JSON.stringify(spec), deps.clock.nowIso())
-  if (!saved) throw new AppError(ErrorKind.Conflict, 'TEMPLATE_EDIT_CONFLICT', 'the template was changed by someone else since you opened it; reload and edit again')
-  await recordAudit(db, deps, { merchantId: row.merchant_id, ...actor, action: 'template.update', target: { type: 'template', id }, before: JSON.parse(row.spec_json), after: spec })
+  const saved = await repo.updateDraft(
+    db,
+    id,
+    expectedRevision ?? row.revision,
+    JSON.stringify(spec),
+    deps.clock.nowIso(),
+  )
+  if (!saved) {
+    throw new AppError(
+      ErrorKind.Conflict,
+      'TEMPLATE_EDIT_CONFLICT',
+      'the template was changed by someone else since you opened it; reload and edit again',
+    )
+  }
+  await recordAudit(db, deps, {
+    merchantId: row.merchant_id,
+    ...actor,
+    action: 'template.update',
+    target: { type: 'template', id },
+    before: JSON.parse(row.spec_json),
+    after: spec,
+  })
   return toTemplate(await requireTemplate(db, id))
 }
 
-export async function getTemplate(db: Executor, id: string, merchantId?: string): Promise<CardTemplate> {
+export async function getTemplate(
+  db: Executor,
+  id: string,
+  merchantId?: string,
+): Promise<CardTemplate> {
   return toTemplate(await requireTemplate(db, id, merchantId))
 }
 
@@ -131,7 +205,10 @@ export async function listTemplates(db: Executor, merchantId: string): Promise<C
 }
 
 /** The kaguan template that Alipay knows by this id. */
-export async function templateByAlipayId(db: Executor, alipayTemplateId: string): Promise<CardTemplate | undefined> {
+export async function templateByAlipayId(
+  db: Executor,
+  alipayTemplateId: string,
+): Promise<CardTemplate | undefined> {
   const row = await repo.findTemplateByAlipayId(db, alipayTemplateId)
   return row && toTemplate(row)
 }
@@ -144,10 +221,17 @@ export interface Image {
   createdAt: string
 }
 
-const toImage = (r: ImageRow): Image => ({ id: r.id, name: r.name, alipayImageId: r.alipay_image_id, url: r.url, createdAt: r.created_at })
+const toImage = (r: ImageRow): Image => ({
+  id: r.id,
+  name: r.name,
+  alipayImageId: r.alipay_image_id,
+  url: r.url,
+  createdAt: r.created_at,
+})
 
 const IMAGE_MAGIC: Record<string, (b: Buffer) => boolean> = {
-  png: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  png: (b) =>
+    b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
   jpg: (b) => b[0] === 0xff && b[1] === 0xd8,
   jpeg: (b) => b[0] === 0xff && b[1] === 0xd8,
   gif: (b) => b.subarray(0, 3).toString('latin1') === 'GIF',
@@ -165,15 +249,28 @@ export async function uploadImage(
   input: { name: string; type: 'jpg' | 'jpeg' | 'png' | 'gif' | 'bmp'; content: Buffer },
   actor: Actor,
 ): Promise<Image> {
-  if (input.content.length > 3 * 1024 * 1024) throw invalidFields('IMAGE_INVALID', [{ field: 'contentBase64', message: 'is larger than 3 MB' }])
-  if (!IMAGE_MAGIC[input.type]?.(input.content)) throw invalidFields('IMAGE_INVALID', [{ field: 'contentBase64', message: `is not a ${input.type} image` }])
+  if (input.content.length > 3 * 1024 * 1024) {
+    throw invalidFields('IMAGE_INVALID', [
+      { field: 'contentBase64', message: 'is larger than 3 MB' },
+    ])
+  }
+  if (!IMAGE_MAGIC[input.type]?.(input.content)) {
+    throw invalidFields('IMAGE_INVALID', [
+      { field: 'contentBase64', message: `is not a ${input.type} image` },
+    ])
+  }
   const sha256 = createHash('sha256').update(input.content).digest('hex')
   const existing = await repo.findImageBySha(db, merchantId, sha256)
-  if (existing) return toImage(existing)
+  if (existing) {
+    return toImage(existing)
+  }
   const ctx = await alipayContext(db, deps, merchantId)
   let uploaded
   try {
-    uploaded = await ctx.client.uploadImage({ image_type: input.type, image_name: input.name, content: input.content }, { appAuthToken: ctx.appAuthToken })
+    uploaded = await ctx.client.uploadImage(
+      { image_type: input.type, image_name: input.name, content: input.content },
+      { appAuthToken: ctx.appAuthToken },
+    )
   } catch (error) {
     throw explainAlipayError(error, 'image.upload')
   }
@@ -187,7 +284,13 @@ export async function uploadImage(
     created_at: deps.clock.nowIso(),
   }
   await repo.insertImage(db, row)
-  await recordAudit(db, deps, { merchantId, ...actor, action: 'image.upload', target: { type: 'image', id: row.id }, after: { name: row.name, alipayImageId: row.alipay_image_id } })
+  await recordAudit(db, deps, {
+    merchantId,
+    ...actor,
+    action: 'image.upload',
+    target: { type: 'image', id: row.id },
+    after: { name: row.name, alipayImageId: row.alipay_image_id },
+  })
   return toImage(row)
 }
 
@@ -209,52 +312,98 @@ const publishing = new Map<string, Promise<PublishOutcome>>()
  * cannot remove shops nor change field rules on modify, so those are refused or warned about), then
  * `formtemplate.set` only when the form changed since it was last sent.
  */
-export function publishTemplate(db: Executor, deps: TemplatesDeps, id: string, actor: Actor): Promise<PublishOutcome> {
+export function publishTemplate(
+  db: Executor,
+  deps: TemplatesDeps,
+  id: string,
+  actor: Actor,
+): Promise<PublishOutcome> {
   const running = publishing.get(id)
-  if (running) return running
+  if (running) {
+    return running
+  }
   const run = doPublish(db, deps, id, actor).finally(() => publishing.delete(id))
   publishing.set(id, run)
   return run
 }
 
-async function doPublish(db: Executor, deps: TemplatesDeps, id: string, actor: Actor): Promise<PublishOutcome> {
+async function doPublish(
+  db: Executor,
+  deps: TemplatesDeps,
+  id: string,
+  actor: Actor,
+): Promise<PublishOutcome> {
   const row = await requireTemplate(db, id)
   const spec = JSON.parse(row.spec_json) as TemplateSpec
   const ctx = await alipayContext(db, deps, row.merchant_id)
-  const published = row.published_json ? (JSON.parse(row.published_json) as TemplateSpec) : undefined
+  const published = row.published_json
+    ? (JSON.parse(row.published_json) as TemplateSpec)
+    : undefined
   const shops = await listShops(db, row.merchant_id)
   const extra: FieldProblem[] = []
-  if (!ctx.publicBaseUrl) extra.push({ field: 'publicBaseUrl', message: "the merchant's public URL is not set: Alipay needs it for the claim callback and notifications" })
+  if (!ctx.publicBaseUrl) {
+    extra.push({
+      field: 'publicBaseUrl',
+      message:
+        "the merchant's public URL is not set: Alipay needs it for the claim callback and notifications",
+    })
+  }
   const warnings: string[] = []
   if (published) {
     const alipayShop = new Map(shops.filter((s) => s.alipayShopId).map((s) => [s.id, s.name]))
-    const removed = published.basic.shopIds.filter((s) => alipayShop.has(s) && !spec.basic.shopIds.includes(s))
-    if (removed.length) extra.push({ field: 'basic.shopIds', message: `Alipay cannot remove shops from a published template (${removed.map((s) => alipayShop.get(s)).join(', ')})` })
+    const removed = published.basic.shopIds.filter(
+      (s) => alipayShop.has(s) && !spec.basic.shopIds.includes(s),
+    )
+    if (removed.length) {
+      extra.push({
+        field: 'basic.shopIds',
+        message: `Alipay cannot remove shops from a published template (${removed.map((s) => alipayShop.get(s)).join(', ')})`,
+      })
+    }
     if (JSON.stringify(published.basic.validity) !== JSON.stringify(spec.basic.validity)) {
-      warnings.push('有效期的修改不会作用于支付宝上已发布的模板（Alipay ignores field rules on modify); it applies to cards kaguan opens from now on.')
+      warnings.push(
+        '有效期的修改不会作用于支付宝上已发布的模板（Alipay ignores field rules on modify); it applies to cards kaguan opens from now on.',
+      )
     }
   }
   await checkDraft(db, deps, row.merchant_id, spec, extra)
 
-  const images = await repo.findImages(db, row.merchant_id, [spec.style.logoImageId, spec.style.backgroundImageId])
+  const images = await repo.findImages(db, row.merchant_id, [
+    spec.style.logoImageId,
+    spec.style.backgroundImageId,
+  ])
   const body = toAlipayTemplate(spec, {
     appId: ctx.appId,
     alipayImageIds: new Map(images.map((i) => [i.id, i.alipay_image_id])),
-    alipayShopIds: new Map(shops.flatMap((s) => (s.alipayShopId ? [[s.id, s.alipayShopId] as const] : []))),
+    alipayShopIds: new Map(
+      shops.flatMap((s) => (s.alipayShopId ? [[s.id, s.alipayShopId] as const] : [])),
+    ),
     publicBaseUrl: ctx.publicBaseUrl!,
     paths: MINI_PATHS,
   })
   const calls: string[] = []
-  const requestId = createHash('sha256').update(`${row.id}:${row.revision}`).digest('hex').slice(0, 32)
-  const opts = { appAuthToken: ctx.appAuthToken, notifyUrl: `${ctx.publicBaseUrl}${MINI_PATHS.notify}` }
+  const requestId = createHash('sha256')
+    .update(`${row.id}:${row.revision}`)
+    .digest('hex')
+    .slice(0, 32)
+  const opts = {
+    appAuthToken: ctx.appAuthToken,
+    notifyUrl: `${ctx.publicBaseUrl}${MINI_PATHS.notify}`,
+  }
   let alipayTemplateId = row.alipay_template_id
   try {
     if (alipayTemplateId) {
       const { field_rule_list: _ignoredOnModify, ...modifiable } = body
-      await ctx.client.modifyCardTemplate({ ...modifiable, request_id: requestId, template_id: alipayTemplateId }, opts)
+      await ctx.client.modifyCardTemplate(
+        { ...modifiable, request_id: requestId, template_id: alipayTemplateId },
+        opts,
+      )
       calls.push('alipay.marketing.card.template.modify')
     } else {
-      const created = await ctx.client.createCardTemplate({ ...body, request_id: requestId, card_type: 'OUT_MEMBER_CARD', biz_no_suffix_len: '20' }, opts)
+      const created = await ctx.client.createCardTemplate(
+        { ...body, request_id: requestId, card_type: 'OUT_MEMBER_CARD', biz_no_suffix_len: '20' },
+        opts,
+      )
       alipayTemplateId = created.template_id
       calls.push('alipay.marketing.card.template.create')
     }
@@ -262,13 +411,27 @@ async function doPublish(db: Executor, deps: TemplatesDeps, id: string, actor: A
     throw explainAlipayError(error, 'template.publish')
   }
   await db.transaction().execute(async (trx) => {
-    await repo.markPublished(trx, id, { alipayTemplateId: alipayTemplateId!, publishedJson: row.spec_json, revision: row.revision, now: deps.clock.nowIso() })
-    await recordAudit(trx, deps, { merchantId: row.merchant_id, ...actor, action: 'template.publish', target: { type: 'template', id }, after: { alipayTemplateId, revision: row.revision, calls } })
+    await repo.markPublished(trx, id, {
+      alipayTemplateId: alipayTemplateId!,
+      publishedJson: row.spec_json,
+      revision: row.revision,
+      now: deps.clock.nowIso(),
+    })
+    await recordAudit(trx, deps, {
+      merchantId: row.merchant_id,
+      ...actor,
+      action: 'template.publish',
+      target: { type: 'template', id },
+      after: { alipayTemplateId, revision: row.revision, calls },
+    })
   })
   const hash = formHash(spec)
   if (hash !== row.form_hash) {
     try {
-      await ctx.client.setFormTemplate({ template_id: alipayTemplateId, fields: toAlipayForm(spec) }, { appAuthToken: ctx.appAuthToken })
+      await ctx.client.setFormTemplate(
+        { template_id: alipayTemplateId, fields: toAlipayForm(spec) },
+        { appAuthToken: ctx.appAuthToken },
+      )
     } catch (error) {
       throw explainAlipayError(error, 'form.set')
     }
@@ -286,33 +449,72 @@ export interface ClaimLink {
   createdAt: string
 }
 
-const toClaimLink = (r: ClaimLinkRow): ClaimLink => ({ id: r.id, templateId: r.template_id, outString: r.out_string, url: r.url, createdAt: r.created_at })
+const toClaimLink = (r: ClaimLinkRow): ClaimLink => ({
+  id: r.id,
+  templateId: r.template_id,
+  outString: r.out_string,
+  url: r.url,
+  createdAt: r.created_at,
+})
 
 function requirePublished(row: CardTemplateRow): string {
-  if (!row.alipay_template_id) throw new AppError(ErrorKind.Conflict, 'TEMPLATE_NOT_PUBLISHED', `template ${row.id} is not published yet: publish it first`)
+  if (!row.alipay_template_id) {
+    throw new AppError(
+      ErrorKind.Conflict,
+      'TEMPLATE_NOT_PUBLISHED',
+      `template ${row.id} is not published yet: publish it first`,
+    )
+  }
   return row.alipay_template_id
 }
 
 /** A claim link (`activateurl.apply`) for a published template; `outString` marks the channel. */
-export async function createClaimLink(db: Executor, deps: TemplatesDeps, id: string, input: { outString?: string }, actor: Actor): Promise<ClaimLink> {
+export async function createClaimLink(
+  db: Executor,
+  deps: TemplatesDeps,
+  id: string,
+  input: { outString?: string },
+  actor: Actor,
+): Promise<ClaimLink> {
   const row = await requireTemplate(db, id)
   const alipayTemplateId = requirePublished(row)
   const ctx: AlipayContext = await alipayContext(db, deps, row.merchant_id)
-  if (!ctx.publicBaseUrl) throw invalidFields('CLAIM_LINK_INVALID', [{ field: 'publicBaseUrl', message: "the merchant's public URL is not set" }])
+  if (!ctx.publicBaseUrl) {
+    throw invalidFields('CLAIM_LINK_INVALID', [
+      { field: 'publicBaseUrl', message: "the merchant's public URL is not set" },
+    ])
+  }
   const callback = `${ctx.publicBaseUrl}${MINI_PATHS.callback}`
   let url: string
   try {
     const applied = await ctx.client.applyActivateUrl(
-      { template_id: alipayTemplateId, callback, ...(input.outString ? { out_string: input.outString } : {}) },
+      {
+        template_id: alipayTemplateId,
+        callback,
+        ...(input.outString ? { out_string: input.outString } : {}),
+      },
       { appAuthToken: ctx.appAuthToken },
     )
     url = decodeApplyCardUrl(applied.apply_card_url)
   } catch (error) {
     throw explainAlipayError(error, 'claim.link', { callbackUrl: callback })
   }
-  const link: ClaimLinkRow = { id: deps.ids.next('cl'), merchant_id: row.merchant_id, template_id: id, out_string: input.outString ?? null, url, created_at: deps.clock.nowIso() }
+  const link: ClaimLinkRow = {
+    id: deps.ids.next('cl'),
+    merchant_id: row.merchant_id,
+    template_id: id,
+    out_string: input.outString ?? null,
+    url,
+    created_at: deps.clock.nowIso(),
+  }
   await repo.insertClaimLink(db, link)
-  await recordAudit(db, deps, { merchantId: row.merchant_id, ...actor, action: 'claim_link.create', target: { type: 'template', id }, after: { outString: link.out_string } })
+  await recordAudit(db, deps, {
+    merchantId: row.merchant_id,
+    ...actor,
+    action: 'claim_link.create',
+    target: { type: 'template', id },
+    after: { outString: link.out_string },
+  })
   return toClaimLink(link)
 }
 
@@ -322,14 +524,26 @@ export async function listClaimLinks(db: Executor, templateId: string): Promise<
 
 export async function getClaimLink(db: Executor, id: string): Promise<ClaimLink> {
   const row = await repo.findClaimLink(db, id)
-  if (!row) throw new AppError(ErrorKind.NotFound, 'CLAIM_LINK_NOT_FOUND', `claim link ${id} does not exist`)
+  if (!row) {
+    throw new AppError(
+      ErrorKind.NotFound,
+      'CLAIM_LINK_NOT_FOUND',
+      `claim link ${id} does not exist`,
+    )
+  }
   return toClaimLink(row)
 }
 
 /** The claim link as a QR code image. */
-export async function claimLinkQr(db: Executor, id: string, format: 'svg' | 'png'): Promise<string | Buffer> {
+export async function claimLinkQr(
+  db: Executor,
+  id: string,
+  format: 'svg' | 'png',
+): Promise<string | Buffer> {
   const link = await getClaimLink(db, id)
-  return format === 'svg' ? QRCode.toString(link.url, { type: 'svg', margin: 2 }) : QRCode.toBuffer(link.url, { type: 'png', margin: 2, width: 512 })
+  return format === 'svg'
+    ? QRCode.toString(link.url, { type: 'svg', margin: 2 })
+    : QRCode.toBuffer(link.url, { type: 'png', margin: 2, width: 512 })
 }
 
 export interface CardComponent {
@@ -341,27 +555,70 @@ export interface CardComponent {
   createdAt: string
 }
 
-export async function createComponent(db: Executor, deps: TemplatesDeps, merchantId: string, input: { name: string; templateId: string; outString?: string }, actor: Actor): Promise<CardComponent> {
+export async function createComponent(
+  db: Executor,
+  deps: TemplatesDeps,
+  merchantId: string,
+  input: { name: string; templateId: string; outString?: string },
+  actor: Actor,
+): Promise<CardComponent> {
   const template = await repo.findTemplate(db, input.templateId)
-  if (!template || template.merchant_id !== merchantId) throw invalidFields('COMPONENT_INVALID', [{ field: 'templateId', message: `unknown template ${input.templateId}` }])
+  if (!template || template.merchant_id !== merchantId) {
+    throw invalidFields('COMPONENT_INVALID', [
+      { field: 'templateId', message: `unknown template ${input.templateId}` },
+    ])
+  }
   const now = deps.clock.nowIso()
-  const row = { id: deps.ids.next('cmp'), merchant_id: merchantId, template_id: input.templateId, name: input.name.trim(), out_string: input.outString ?? null, created_at: now, updated_at: now }
+  const row = {
+    id: deps.ids.next('cmp'),
+    merchant_id: merchantId,
+    template_id: input.templateId,
+    name: input.name.trim(),
+    out_string: input.outString ?? null,
+    created_at: now,
+    updated_at: now,
+  }
   await repo.insertComponent(db, row)
-  await recordAudit(db, deps, { merchantId, ...actor, action: 'component.create', target: { type: 'component', id: row.id }, after: { name: row.name, templateId: row.template_id } })
-  return { id: row.id, merchantId, templateId: row.template_id, name: row.name, outString: row.out_string, createdAt: now }
+  await recordAudit(db, deps, {
+    merchantId,
+    ...actor,
+    action: 'component.create',
+    target: { type: 'component', id: row.id },
+    after: { name: row.name, templateId: row.template_id },
+  })
+  return {
+    id: row.id,
+    merchantId,
+    templateId: row.template_id,
+    name: row.name,
+    outString: row.out_string,
+    createdAt: now,
+  }
 }
 
 export async function listComponents(db: Executor, merchantId: string): Promise<CardComponent[]> {
-  return (await repo.listComponents(db, merchantId)).map((r) => ({ id: r.id, merchantId: r.merchant_id, templateId: r.template_id, name: r.name, outString: r.out_string, createdAt: r.created_at }))
+  return (await repo.listComponents(db, merchantId)).map((r) => ({
+    id: r.id,
+    merchantId: r.merchant_id,
+    templateId: r.template_id,
+    name: r.name,
+    outString: r.out_string,
+    createdAt: r.created_at,
+  }))
 }
 
 /** What a mini-program page shows for a component: the published template's look and a claim link. */
 export async function componentPublicView(db: Executor, id: string) {
   const component = await repo.findComponent(db, id)
-  if (!component) throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
+  if (!component) {
+    throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
+  }
   const row = await requireTemplate(db, component.template_id)
   const spec = JSON.parse(row.published_json ?? row.spec_json) as TemplateSpec
-  const images = await repo.findImages(db, row.merchant_id, [spec.style.logoImageId, spec.style.backgroundImageId])
+  const images = await repo.findImages(db, row.merchant_id, [
+    spec.style.logoImageId,
+    spec.style.backgroundImageId,
+  ])
   const url = (imageId: string) => images.find((i) => i.id === imageId)?.url ?? null
   const links = await repo.listClaimLinks(db, row.id)
   const link = links.find((l) => l.out_string === component.out_string) ?? links[0]
@@ -383,8 +640,29 @@ export async function componentPublicView(db: Executor, id: string) {
 }
 
 /** The newest claim link of the template Alipay knows by this id: where a failed claim retries. */
-export async function latestClaimUrl(db: Executor, alipayTemplateId: string): Promise<string | undefined> {
+export async function latestClaimUrl(
+  db: Executor,
+  alipayTemplateId: string,
+): Promise<string | undefined> {
   const row = await repo.findTemplateByAlipayId(db, alipayTemplateId)
-  if (!row) return undefined
+  if (!row) {
+    return undefined
+  }
   return (await repo.listClaimLinks(db, row.id))[0]?.url
+}
+
+/** A component by id, or CARD_COMPONENT_NOT_FOUND. */
+export async function getComponent(db: Executor, id: string): Promise<CardComponent> {
+  const r = await repo.findComponent(db, id)
+  if (!r) {
+    throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
+  }
+  return {
+    id: r.id,
+    merchantId: r.merchant_id,
+    templateId: r.template_id,
+    name: r.name,
+    outString: r.out_string,
+    createdAt: r.created_at,
+  }
 }

@@ -1,5 +1,11 @@
 import type { TemplateSpec } from '@kaguan/contracts'
-import type { CardTemplateBody, FormTemplateSet, OpenFormField, TemplateColumnInfo, TemplateFieldRule } from '@kaguan/alipay'
+import type {
+  CardTemplateBody,
+  FormTemplateSet,
+  OpenFormField,
+  TemplateColumnInfo,
+  TemplateFieldRule,
+} from '@kaguan/alipay'
 import { createHash } from 'node:crypto'
 import type { FieldProblem } from '../../shared/errors.js'
 
@@ -21,7 +27,9 @@ export function toRgb(colour: string): string | undefined {
     return `rgb(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255})`
   }
   const rgb = RGB.exec(colour.trim())
-  if (rgb && [rgb[1], rgb[2], rgb[3]].every((v) => Number(v) <= 255)) return `rgb(${rgb[1]},${rgb[2]},${rgb[3]})`
+  if (rgb && [rgb[1], rgb[2], rgb[3]].every((v) => Number(v) <= 255)) {
+    return `rgb(${rgb[1]},${rgb[2]},${rgb[3]})`
+  }
   return undefined
 }
 
@@ -33,36 +41,64 @@ export function checkSpec(spec: TemplateSpec, ctx: SpecContext): FieldProblem[] 
   const problems: FieldProblem[] = []
   const add = (field: string, message: string) => problems.push({ field, message })
 
-  if (!spec.basic.name.trim()) add('basic.name', 'must not be blank')
+  if (!spec.basic.name.trim()) {
+    add('basic.name', 'must not be blank')
+  }
   if (spec.basic.validity.type === 'fixedEnd') {
     const { endDate } = spec.basic.validity
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate) || Number.isNaN(Date.parse(endDate))) add('basic.validity.endDate', 'must be a date yyyy-MM-dd')
-    else if (endDate < ctx.today) add('basic.validity.endDate', `is in the past (${endDate})`)
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(endDate) || Number.isNaN(Date.parse(endDate))) {
+      add('basic.validity.endDate', 'must be a date yyyy-MM-dd')
+    } else if (endDate < ctx.today) {
+      add('basic.validity.endDate', `is in the past (${endDate})`)
+    }
   }
   spec.basic.shopIds.forEach((id, i) => {
-    if (!ctx.shopIds.has(id)) add(`basic.shopIds[${i}]`, `unknown shop ${id}`)
+    if (!ctx.shopIds.has(id)) {
+      add(`basic.shopIds[${i}]`, `unknown shop ${id}`)
+    }
   })
-  if (new Set(spec.basic.shopIds).size !== spec.basic.shopIds.length) add('basic.shopIds', 'lists a shop twice')
+  if (new Set(spec.basic.shopIds).size !== spec.basic.shopIds.length) {
+    add('basic.shopIds', 'lists a shop twice')
+  }
 
-  if (!toRgb(spec.style.fontColor)) add('style.fontColor', `"${spec.style.fontColor}" is not a colour (#RRGGBB or rgb(r,g,b))`)
-  if (!toRgb(spec.style.backgroundColor)) add('style.backgroundColor', `"${spec.style.backgroundColor}" is not a colour (#RRGGBB or rgb(r,g,b))`)
+  if (!toRgb(spec.style.fontColor)) {
+    add('style.fontColor', `"${spec.style.fontColor}" is not a colour (#RRGGBB or rgb(r,g,b))`)
+  }
+  if (!toRgb(spec.style.backgroundColor)) {
+    add(
+      'style.backgroundColor',
+      `"${spec.style.backgroundColor}" is not a colour (#RRGGBB or rgb(r,g,b))`,
+    )
+  }
   for (const key of ['logoImageId', 'backgroundImageId'] as const) {
-    if (!ctx.imageIds.has(spec.style[key])) add(`style.${key}`, `unknown image ${spec.style[key]}: upload it first`)
+    if (!ctx.imageIds.has(spec.style[key])) {
+      add(`style.${key}`, `unknown image ${spec.style[key]}: upload it first`)
+    }
   }
   const dynamic = spec.style.code.type === 'dynamicQr' || spec.style.code.type === 'dynamicBarcode'
-  if (!dynamic && spec.style.code.refreshSeconds !== undefined) add('style.code.refreshSeconds', 'applies to dynamic codes only')
+  if (!dynamic && spec.style.code.refreshSeconds !== undefined) {
+    add('style.code.refreshSeconds', 'applies to dynamic codes only')
+  }
 
   const levelCodes = spec.levels.map((l) => l.code)
   spec.levels.forEach((l, i) => {
-    if (levelCodes.indexOf(l.code) !== i) add(`levels[${i}].code`, `level ${l.code} is defined twice`)
+    if (levelCodes.indexOf(l.code) !== i) {
+      add(`levels[${i}].code`, `level ${l.code} is defined twice`)
+    }
   })
   const kinds = spec.columns.map((c) => c.kind)
   for (const standard of ['point', 'level', 'balance'] as const) {
-    if (kinds.filter((k) => k === standard).length > 1) add('columns', `has more than one ${standard} column`)
+    if (kinds.filter((k) => k === standard).length > 1) {
+      add('columns', `has more than one ${standard} column`)
+    }
   }
   spec.columns.forEach((c, i) => {
-    if (c.kind === 'level' && !spec.levels.length) add(`columns[${i}]`, 'a level column needs at least one level in levels')
-    if (c.kind === 'link' && !/^(https?:\/\/|alipays:\/\/)/.test(c.url)) add(`columns[${i}].url`, 'must be an http(s) or alipays:// URL')
+    if (c.kind === 'level' && !spec.levels.length) {
+      add(`columns[${i}]`, 'a level column needs at least one level in levels')
+    }
+    if (c.kind === 'link' && !/^(https?:\/\/|alipays:\/\/)/.test(c.url)) {
+      add(`columns[${i}].url`, 'must be an http(s) or alipays:// URL')
+    }
   })
   if (spec.defaults.level !== undefined && !levelCodes.includes(spec.defaults.level)) {
     add('defaults.level', `level ${spec.defaults.level} is not defined in levels`)
@@ -70,19 +106,34 @@ export function checkSpec(spec: TemplateSpec, ctx: SpecContext): FieldProblem[] 
 
   const actionCodes = spec.actions.map((a) => a.code)
   spec.actions.forEach((a, i) => {
-    if (actionCodes.indexOf(a.code) !== i) add(`actions[${i}].code`, `action ${a.code} is defined twice`)
-    if (a.target.kind === 'url' && !/^https?:\/\//.test(a.target.url)) add(`actions[${i}].target.url`, 'must be an http(s) URL')
+    if (actionCodes.indexOf(a.code) !== i) {
+      add(`actions[${i}].code`, `action ${a.code} is defined twice`)
+    }
+    if (a.target.kind === 'url' && !/^https?:\/\//.test(a.target.url)) {
+      add(`actions[${i}].target.url`, 'must be an http(s) URL')
+    }
     // Alipay's display_on_list lives in mini_app_url: only mini-program actions can be listed.
-    if (a.target.kind === 'url' && a.showInCardBag) add(`actions[${i}].showInCardBag`, 'only mini-program actions can be shown in the card bag list (Alipay)')
+    if (a.target.kind === 'url' && a.showInCardBag) {
+      add(
+        `actions[${i}].showInCardBag`,
+        'only mini-program actions can be shown in the card bag list (Alipay)',
+      )
+    }
   })
   const shown = spec.actions.filter((a) => a.showInCardBag).length
-  if (shown !== 0 && shown !== 2) add('actions', `exactly 0 or 2 actions may be shown in the card bag (Alipay), not ${shown}`)
+  if (shown !== 0 && shown !== 2) {
+    add('actions', `exactly 0 or 2 actions may be shown in the card bag (Alipay), not ${shown}`)
+  }
 
   const fields = spec.form.fields.map((f) => f.field)
   spec.form.fields.forEach((f, i) => {
-    if (fields.indexOf(f.field) !== i) add(`form.fields[${i}]`, `field ${f.field} is listed twice`)
+    if (fields.indexOf(f.field) !== i) {
+      add(`form.fields[${i}]`, `field ${f.field} is listed twice`)
+    }
   })
-  if (!spec.form.fields.some((f) => f.required)) add('form.fields', 'at least one field must be required (Alipay)')
+  if (!spec.form.fields.some((f) => f.required)) {
+    add('form.fields', 'at least one field must be required (Alipay)')
+  }
   return problems
 }
 
@@ -102,16 +153,28 @@ const FORM_FIELD: Record<TemplateSpec['form']['fields'][number]['field'], OpenFo
 export function toAlipayForm(spec: TemplateSpec): FormTemplateSet['fields'] {
   const required = spec.form.fields.filter((f) => f.required).flatMap((f) => FORM_FIELD[f.field])
   const optional = spec.form.fields.filter((f) => !f.required).flatMap((f) => FORM_FIELD[f.field])
-  return { required: { common_fields: required }, ...(optional.length ? { optional: { common_fields: optional } } : {}) }
+  return {
+    required: { common_fields: required },
+    ...(optional.length ? { optional: { common_fields: optional } } : {}),
+  }
 }
 
 /** A stable hash of the form, so an unchanged form is not sent to Alipay again. */
 export function formHash(spec: TemplateSpec): string {
-  const canonical = spec.form.fields.map((f) => `${f.field}:${f.required ? 1 : 0}`).sort().join(',')
+  const canonical = spec.form.fields
+    .map((f) => `${f.field}:${f.required ? 1 : 0}`)
+    .sort()
+    .join(',')
   return createHash('sha256').update(canonical).digest('hex')
 }
 
-const WRITE_OFF = { none: 'none', qr: 'qrcode', barcode: 'barcode', dynamicQr: 'mdqrcode', dynamicBarcode: 'mdbarcode' } as const
+const WRITE_OFF = {
+  none: 'none',
+  qr: 'qrcode',
+  barcode: 'barcode',
+  dynamicQr: 'mdqrcode',
+  dynamicBarcode: 'mdbarcode',
+} as const
 
 export interface AlipayTemplateContext {
   appId: string
@@ -129,12 +192,20 @@ export function toFieldRules(spec: TemplateSpec): TemplateFieldRule[] {
     { field_name: 'Point', rule_name: 'ASSIGN_FROM_REQUEST', rule_value: 'Point' },
     { field_name: 'OpenDate', rule_name: 'ASSIGN_FROM_REQUEST', rule_value: 'OpenDate' },
   ]
-  if (spec.columns.some((c) => c.kind === 'level') || spec.levels.length) rules.push({ field_name: 'Level', rule_name: 'ASSIGN_FROM_REQUEST', rule_value: 'Level' })
-  if (spec.columns.some((c) => c.kind === 'balance')) rules.push({ field_name: 'Balance', rule_name: 'ASSIGN_FROM_REQUEST', rule_value: 'Balance' })
+  if (spec.columns.some((c) => c.kind === 'level') || spec.levels.length) {
+    rules.push({ field_name: 'Level', rule_name: 'ASSIGN_FROM_REQUEST', rule_value: 'Level' })
+  }
+  if (spec.columns.some((c) => c.kind === 'balance')) {
+    rules.push({ field_name: 'Balance', rule_name: 'ASSIGN_FROM_REQUEST', rule_value: 'Balance' })
+  }
   const v = spec.basic.validity
-  if (v.type === 'permanent') rules.push({ field_name: 'ValidDate', rule_name: 'CONST', rule_value: '2099-12-31 23:59:59' })
-  else if (v.type === 'fixedEnd') rules.push({ field_name: 'ValidDate', rule_name: 'CONST', rule_value: `${v.endDate} 23:59:59` })
-  else rules.push({ field_name: 'ValidDate', rule_name: 'DATE_IN_FUTURE', rule_value: `${v.days}d` })
+  if (v.type === 'permanent') {
+    rules.push({ field_name: 'ValidDate', rule_name: 'CONST', rule_value: '2099-12-31 23:59:59' })
+  } else if (v.type === 'fixedEnd') {
+    rules.push({ field_name: 'ValidDate', rule_name: 'CONST', rule_value: `${v.endDate} 23:59:59` })
+  } else {
+    rules.push({ field_name: 'ValidDate', rule_name: 'DATE_IN_FUTURE', rule_value: `${v.days}d` })
+  }
   return rules
 }
 
@@ -150,12 +221,29 @@ export function toAlipayTemplate(spec: TemplateSpec, ctx: AlipayTemplateContext)
       case 'balance':
         return { code: 'BALANCE', title: c.title, operate_type: 'staticinfo' }
       case 'text':
-        return { code: `CUSTOM_${++custom}`, title: c.title, value: c.value, operate_type: 'staticinfo' }
+        return {
+          code: `CUSTOM_${++custom}`,
+          title: c.title,
+          value: c.value,
+          operate_type: 'staticinfo',
+        }
       case 'link':
-        return { code: `CUSTOM_${++custom}`, title: c.title, operate_type: 'openWeb', more_info: { title: c.title, url: c.url } }
+        return {
+          code: `CUSTOM_${++custom}`,
+          title: c.title,
+          operate_type: 'openWeb',
+          more_info: { title: c.title, url: c.url },
+        }
     }
   })
-  if (spec.basic.servicePhone) columns.push({ code: 'TELEPHONE', title: '客服电话', value: spec.basic.servicePhone, operate_type: 'staticinfo' })
+  if (spec.basic.servicePhone) {
+    columns.push({
+      code: 'TELEPHONE',
+      title: '客服电话',
+      value: spec.basic.servicePhone,
+      operate_type: 'staticinfo',
+    })
+  }
   const dynamic = spec.style.code.type === 'dynamicQr' || spec.style.code.type === 'dynamicBarcode'
   const shopIds = spec.basic.shopIds.flatMap((id) => ctx.alipayShopIds.get(id) ?? [])
   return {
@@ -193,7 +281,13 @@ export function toAlipayTemplate(spec: TemplateSpec, ctx: AlipayTemplateContext)
     },
     ...(shopIds.length ? { shop_ids: shopIds } : {}),
     ...(spec.levels.length
-      ? { card_level_conf: spec.levels.map((l) => ({ level: l.code, level_show_name: l.name, ...(l.description ? { level_desc: l.description } : {}) })) }
+      ? {
+          card_level_conf: spec.levels.map((l) => ({
+            level: l.code,
+            level_show_name: l.name,
+            ...(l.description ? { level_desc: l.description } : {}),
+          })),
+        }
       : {}),
     ...(dynamic ? { mdcode_notify_conf: { url: `${ctx.publicBaseUrl}${ctx.paths.mdcode}` } } : {}),
   }

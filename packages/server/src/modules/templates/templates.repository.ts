@@ -1,16 +1,34 @@
 import type { Executor } from '../../db/db.js'
-import type { CardComponentRow, CardTemplateRow, ClaimLinkRow, ImageRow } from './templates.table.js'
+import type {
+  CardComponentRow,
+  CardTemplateRow,
+  ClaimLinkRow,
+  ImageRow,
+} from './templates.table.js'
 
 export function findTemplate(db: Executor, id: string): Promise<CardTemplateRow | undefined> {
   return db.selectFrom('card_templates').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-export function findTemplateByAlipayId(db: Executor, alipayTemplateId: string): Promise<CardTemplateRow | undefined> {
-  return db.selectFrom('card_templates').selectAll().where('alipay_template_id', '=', alipayTemplateId).executeTakeFirst()
+export function findTemplateByAlipayId(
+  db: Executor,
+  alipayTemplateId: string,
+): Promise<CardTemplateRow | undefined> {
+  return db
+    .selectFrom('card_templates')
+    .selectAll()
+    .where('alipay_template_id', '=', alipayTemplateId)
+    .executeTakeFirst()
 }
 
 export function listTemplates(db: Executor, merchantId: string): Promise<CardTemplateRow[]> {
-  return db.selectFrom('card_templates').selectAll().where('merchant_id', '=', merchantId).orderBy('created_at').orderBy('id').execute()
+  return db
+    .selectFrom('card_templates')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute()
 }
 
 export async function insertTemplate(db: Executor, row: CardTemplateRow): Promise<void> {
@@ -18,10 +36,20 @@ export async function insertTemplate(db: Executor, row: CardTemplateRow): Promis
 }
 
 /** Saves a draft only if nobody saved since `revision` was read (optimistic concurrency). */
-export async function updateDraft(db: Executor, id: string, expectedRevision: number, specJson: string, now: string): Promise<boolean> {
+export async function updateDraft(
+  db: Executor,
+  id: string,
+  expectedRevision: number,
+  specJson: string,
+  now: string,
+): Promise<boolean> {
   const r = await db
     .updateTable('card_templates')
-    .set((eb) => ({ spec_json: specJson, revision: eb(eb.ref('revision'), '+', 1), updated_at: now }))
+    .set((eb) => ({
+      spec_json: specJson,
+      revision: eb(eb.ref('revision'), '+', 1),
+      updated_at: now,
+    }))
     .where('id', '=', id)
     .where('revision', '=', expectedRevision)
     .executeTakeFirst()
@@ -35,7 +63,13 @@ export async function markPublished(
 ): Promise<void> {
   await db
     .updateTable('card_templates')
-    .set({ alipay_template_id: values.alipayTemplateId, published_json: values.publishedJson, published_revision: values.revision, published_at: values.now, updated_at: values.now })
+    .set({
+      alipay_template_id: values.alipayTemplateId,
+      published_json: values.publishedJson,
+      published_revision: values.revision,
+      published_at: values.now,
+      updated_at: values.now,
+    })
     .where('id', '=', id)
     .execute()
 }
@@ -44,17 +78,42 @@ export async function setFormHash(db: Executor, id: string, formHash: string): P
   await db.updateTable('card_templates').set({ form_hash: formHash }).where('id', '=', id).execute()
 }
 
-export function findImages(db: Executor, merchantId: string, ids: readonly string[]): Promise<ImageRow[]> {
-  if (!ids.length) return Promise.resolve([])
-  return db.selectFrom('images').selectAll().where('merchant_id', '=', merchantId).where('id', 'in', ids).execute()
+export function findImages(
+  db: Executor,
+  merchantId: string,
+  ids: readonly string[],
+): Promise<ImageRow[]> {
+  if (!ids.length) {
+    return Promise.resolve([])
+  }
+  return db
+    .selectFrom('images')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('id', 'in', ids)
+    .execute()
 }
 
-export function findImageBySha(db: Executor, merchantId: string, sha256: string): Promise<ImageRow | undefined> {
-  return db.selectFrom('images').selectAll().where('merchant_id', '=', merchantId).where('sha256', '=', sha256).executeTakeFirst()
+export function findImageBySha(
+  db: Executor,
+  merchantId: string,
+  sha256: string,
+): Promise<ImageRow | undefined> {
+  return db
+    .selectFrom('images')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('sha256', '=', sha256)
+    .executeTakeFirst()
 }
 
 export function listImages(db: Executor, merchantId: string): Promise<ImageRow[]> {
-  return db.selectFrom('images').selectAll().where('merchant_id', '=', merchantId).orderBy('created_at', 'desc').execute()
+  return db
+    .selectFrom('images')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .orderBy('created_at', 'desc')
+    .execute()
 }
 
 export async function insertImage(db: Executor, row: ImageRow): Promise<void> {
@@ -70,7 +129,13 @@ export function findClaimLink(db: Executor, id: string): Promise<ClaimLinkRow | 
 }
 
 export function listClaimLinks(db: Executor, templateId: string): Promise<ClaimLinkRow[]> {
-  return db.selectFrom('claim_links').selectAll().where('template_id', '=', templateId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute()
+  return db
+    .selectFrom('claim_links')
+    .selectAll()
+    .where('template_id', '=', templateId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute()
 }
 
 export async function insertComponent(db: Executor, row: CardComponentRow): Promise<void> {
@@ -82,5 +147,10 @@ export function findComponent(db: Executor, id: string): Promise<CardComponentRo
 }
 
 export function listComponents(db: Executor, merchantId: string): Promise<CardComponentRow[]> {
-  return db.selectFrom('card_components').selectAll().where('merchant_id', '=', merchantId).orderBy('created_at').execute()
+  return db
+    .selectFrom('card_components')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .orderBy('created_at')
+    .execute()
 }

@@ -1,0 +1,83 @@
+import { relative } from 'node:path'
+
+/** `<data dir>/demo.json`: what `kaguan demo` started, for scripts and tests. */
+export interface DemoInfo {
+  roles: { management: string; mini: string; core: string }
+  /** The management API's OpenAPI pages. */
+  adminApiDocs: string
+  emulator: { url: string; gatewayUrl: string; walletUrl: string }
+  /** null when the demo runs against an outside CRM (`--crm-url`). */
+  sampleCrm: { url: string } | null
+  crm: { baseUrl: string }
+  merchantId: string
+  templateId: string
+  alipayTemplateId: string
+  claimLink: string
+  admin: { username: string; passwordFile: string }
+}
+
+/** What the text needs beyond demo.json: things not written to it (the password) or only shown. */
+export interface DemoText {
+  info: DemoInfo
+  dataDir: string
+  database: string
+  infoFile: string
+  templateName: string
+  /** Known only when the demo made the account (else the user has their own). */
+  adminPassword: string | undefined
+  /** What this start reused from an earlier one, for a short note. */
+  reused: boolean
+}
+
+/** The banner `kaguan demo` prints: zh-CN first, English after, URLs aligned so they can be clicked. */
+export function renderDemoText(t: DemoText): string {
+  const { info } = t
+  const shown = (path: string) => {
+    const rel = relative(process.cwd(), path)
+    return rel && !rel.startsWith('..') ? rel : path
+  }
+  const row = (label: string, value: string) => `  ${label.padEnd(34 - wideChars(label))}${value}`
+  const lines = [
+    '',
+    `kaguan 演示已启动 · kaguan demo is running${t.reused ? '（沿用上次的设置 · reusing the previous set-up）' : ''}`,
+    `数据目录 data folder: ${shown(t.dataDir)}   数据库 database: ${t.database}`,
+    '',
+    row(
+      '管理后台 management (admin API)',
+      `${info.roles.management}   ${info.roles.management}/readyz`,
+    ),
+    row('支付宝接入 mini (Alipay-facing)', `${info.roles.mini}   ${info.roles.mini}/readyz`),
+    row('CRM 接口 core (CRM-facing)', `${info.roles.core}   ${info.roles.core}/readyz`),
+    row('管理 API 文档 admin API docs', info.adminApiDocs),
+    row(
+      '管理员 admin login',
+      t.adminPassword === undefined
+        ? `${info.admin.username}（使用已有账号 · use your existing account; kaguan admin reset-password --username ${info.admin.username}）`
+        : `${info.admin.username} / ${t.adminPassword}   (${shown(info.admin.passwordFile)})`,
+    ),
+    '',
+    row(
+      '支付宝模拟器 Alipay emulator',
+      `${info.emulator.url}   gateway ${info.emulator.gatewayUrl}`,
+    ),
+    row('模拟钱包 emulator wallet', info.emulator.walletUrl),
+    info.sampleCrm
+      ? row('示例 CRM sample CRM (members)', `${info.sampleCrm.url}/`)
+      : row('外部 CRM outside CRM', info.crm.baseUrl),
+    '',
+    `领卡链接 claim link（${t.templateName}, kaguan ${info.templateId}, 支付宝 Alipay ${info.alipayTemplateId}）:`,
+    `  ${info.claimLink}`,
+    '  在浏览器中打开：在模拟钱包里新建或选择用户，填写表单并同意，即可领卡。',
+    '  Open it in a browser: the emulator wallet asks for a user (create one), then shows the claim form.',
+    '',
+    `以上信息另存于 also written to: ${shown(t.infoFile)}`,
+    '按 Ctrl-C 停止 · Press Ctrl-C to stop.',
+    '',
+  ]
+  return lines.join('\n')
+}
+
+/** CJK characters take two columns in a terminal; padEnd counts them as one. */
+function wideChars(text: string): number {
+  return [...text].filter((c) => /[\u3000-\u9fff\uff00-\uffef]/.test(c)).length
+}

@@ -1,0 +1,51 @@
+import { loadConfigFromProcess } from '../../config.js'
+import { openDb } from '../../db/db.js'
+import { migrateToLatest } from '../../db/migrate.js'
+import { reconcileCards } from '../../modules/cards/index.js'
+import { DEFAULT_MERCHANT_ID } from '../../modules/merchants/index.js'
+import { systemClock } from '../../shared/clock.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
+import { createFieldCipher } from '../../shared/field-crypto.js'
+import { createIds } from '../../shared/ids.js'
+import { createLogger } from '../../shared/log.js'
+
+/**
+ * `kaguan reconcile`: compares every active card of a merchant with alipay.marketing.card.query and
+ * repairs drift (cards gone from the wallet are deleted and the CRM told; differing values are
+ * pushed again by the worker).
+ */
+export async function runReconcile(opts: {
+  merchant?: string
+  limit?: string
+  config?: string
+}): Promise<number> {
+  const config = loadConfigFromProcess({ configFile: opts.config, requireMasterKey: true })
+  const limit = opts.limit === undefined ? undefined : Number(opts.limit)
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new AppError(ErrorKind.Invalid, 'REQUEST_INVALID', '--limit must be a whole number ≥ 1')
+  }
+  const handle = openDb(config.database)
+  try {
+    await migrateToLatest(handle.db)
+    const deps = {
+      db: handle.db,
+      clock: systemClock,
+      ids: createIds(),
+      cipher: createFieldCipher(config.masterKey!),
+      log: createLogger({ level: 'warn' }),
+    }
+    const merchantId = opts.merchant ?? DEFAULT_MERCHANT_ID
+    const report = await reconcileCards(deps, merchantId, limit === undefined ? {} : { limit })
+    process.stdout.write(
+      `reconciled ${report.checked} card(s) of ${merchantId} with Alipay:\n` +
+        `  in step:       ${report.checked - report.repushed.length - report.deleted.length - report.failed.length}\n` +
+        `  pushed again:  ${report.repushed.length}${report.repushed.length ? ` (${report.repushed.join(', ')})` : ''}\n` +
+        `  gone, deleted: ${report.deleted.length}${report.deleted.length ? ` (${report.deleted.join(', ')})` : ''}\n` +
+        `  not checked:   ${report.failed.length}\n` +
+        report.failed.map((f) => `    ${f.cardId}: ${f.error}\n`).join(''),
+    )
+    return report.failed.length ? 1 : 0
+  } finally {
+    await handle.close()
+  }
+}
