@@ -17,7 +17,7 @@ export type RoleApp = FastifyInstance
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 /** Query parameters whose values must not reach a log line (auth codes, tokens, personal data). */
 const SENSITIVE_QUERY =
-  /^(auth_code|access_token|app_auth_token|token|sign|signature|mobile|name|cert_?no|password)$/i
+  /^(auth_?code|access_?token|app_?auth_?token|token|sign|signature|mobile|name|cert_?no|password)$/i
 
 /** A URL fit for logs: values of sensitive query parameters replaced. */
 export function redactQuery(url: string): string {

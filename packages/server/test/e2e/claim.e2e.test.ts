@@ -6,6 +6,7 @@ import {
   adminClient,
   cardSpec,
   configureMerchant,
+  emulatorCards,
   emulatorJson,
   eventually,
   publishCard,
@@ -13,17 +14,6 @@ import {
   type AdminClient,
   type Stack,
 } from '../helpers/kaguan.js'
-
-interface EmulatorCard {
-  bizCardNo: string
-  externalCardNo: string
-  templateId: string
-  point: string | number
-  level?: string
-  balance?: string
-  status: string
-  code?: string | null
-}
 
 async function newUser(stack: Stack, name = '张三'): Promise<string> {
   return (
@@ -52,8 +42,7 @@ async function claim(stack: Stack, userId: string, claimUrl: string) {
   )
 }
 
-const cardsOf = (stack: Stack, userId: string) =>
-  emulatorJson<EmulatorCard[]>(stack.emulator, 'GET', `/__emulator/cards?userId=${userId}`)
+const cardsOf = (stack: Stack, userId: string) => emulatorCards(stack, { userId })
 
 describe('claiming a card without a CRM (kaguan is the member system)', () => {
   let stack: Stack

@@ -10,20 +10,13 @@ import {
   cardSpec,
   configureMerchant,
   emulatorJson,
+  type EmulatorCard,
   eventually,
   publishCard,
   startStack,
   type AdminClient,
   type Stack,
 } from '../helpers/kaguan.js'
-
-interface EmulatorCard {
-  bizCardNo: string
-  externalCardNo: string
-  templateId: string
-  point: string | number
-  level?: string
-}
 
 async function claimedCard(stack: Stack, claimUrl: string): Promise<EmulatorCard> {
   const { userId } = await emulatorJson<{ userId: string }>(

@@ -7,20 +7,13 @@ import {
   cardSpec,
   configureMerchant,
   emulatorJson,
+  type EmulatorCard,
   eventually,
   publishCard,
   startStack,
   type AdminClient,
   type Stack,
 } from '../helpers/kaguan.js'
-
-interface EmulatorCard {
-  bizCardNo: string
-  externalCardNo: string
-  point: string | number
-  status: string
-  code?: string | null
-}
 
 const root = new URL('../../../../', import.meta.url).pathname
 
@@ -136,6 +129,43 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
         bizCardNo: c.externalCardNo,
       }),
     ).toMatchObject({ status: 'OK', card: { point: 30, level: 'GOLD', balance: '12.50' } })
+  })
+
+  it('changes the card of the template the call names when a member holds several', async () => {
+    const other = await publishCard(
+      admin,
+      cardSpec(await configureMerchant(stack, admin), { name: '第二张卡' }),
+    )
+    const { userId } = await emulatorJson<{ userId: string }>(
+      stack.emulator,
+      'POST',
+      '/__emulator/users',
+      { name: '赵六' },
+    )
+    for (const url of [card.claimUrl, other.claimUrl]) {
+      await emulatorJson(stack.emulator, 'POST', '/__emulator/claim', {
+        userId,
+        applyCardUrl: url,
+        form: { OPEN_FORM_FIELD_MOBILE: '13600136000', OPEN_FORM_FIELD_NAME: '赵六' },
+      })
+    }
+    const both = await emulatorJson<EmulatorCard[]>(
+      stack.emulator,
+      'GET',
+      `/__emulator/cards?userId=${userId}`,
+    )
+    expect(both).toHaveLength(2)
+    expect(both[0]!.externalCardNo).toBe(both[1]!.externalCardNo)
+    const first = both.find((c) => c.templateId === card.alipayTemplateId)!
+    expect(
+      await call('/api/points/adjust', {
+        templateId: card.alipayTemplateId,
+        bizCardNo: first.externalCardNo,
+        delta: '5',
+        reason: 'x',
+        idempotencyKey: 'two-cards-1',
+      }),
+    ).toMatchObject({ status: 'OK', card: { point: 15, alipayCardNo: first.bizCardNo } })
   })
 
   it('makes a dynamic code a till can verify once', async () => {

@@ -254,3 +254,28 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+/** A card as the emulator's driver API lists it (`bizCardNo` is Alipay's number). */
+export interface EmulatorCard {
+  bizCardNo: string
+  externalCardNo: string
+  templateId: string
+  userId: string
+  point: string | number
+  level?: string
+  balance?: string
+  status: string
+  code?: string | null
+}
+
+/** The emulator's cards, filtered like its driver API (`userId`, `templateId`, `status`). */
+export function emulatorCards(
+  stack: Stack,
+  query: Record<string, string> = {},
+): Promise<EmulatorCard[]> {
+  return emulatorJson<EmulatorCard[]>(
+    stack.emulator,
+    'GET',
+    `/__emulator/cards?${new URLSearchParams(query)}`,
+  )
+}

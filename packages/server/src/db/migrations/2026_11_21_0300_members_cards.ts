@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 
 /**
  * Members (kaguan's own member store in no-CRM mode, a snapshot in CRM mode), issued cards, claim
@@ -39,7 +39,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .addUniqueConstraint('members_user', ['merchant_id', 'alipay_user_id'])
-    .addUniqueConstraint('members_card_no', ['merchant_id', 'biz_card_no'])
+    .execute()
+  // Numbers kaguan issues are unique per merchant (a random draw that collides is drawn again); a
+  // CRM's numbers are its own business, and kaguan keeps only a snapshot of them.
+  await db.schema
+    .createIndex('members_kaguan_card_no')
+    .on('members')
+    .columns(['merchant_id', 'biz_card_no'])
+    .unique()
+    .where(sql.ref('source'), '=', 'kaguan')
+    .execute()
+  await db.schema
+    .createIndex('members_card_no')
+    .on('members')
+    .columns(['merchant_id', 'biz_card_no'])
     .execute()
   await db.schema
     .createIndex('members_mobile_hash')

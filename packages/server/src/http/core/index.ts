@@ -8,7 +8,7 @@ import {
   setCardState,
   verifyDynamicCode,
 } from '../../modules/cards/index.js'
-import { verifyCrmCall } from '../../modules/crm/index.js'
+import { releaseNonce, verifyCrmCall } from '../../modules/crm/index.js'
 import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
 import { toAppError } from '../errors.js'
 import { statusFor } from '../errors.js'
@@ -95,11 +95,16 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
   })
 
   const signed =
-    (handler: (params: Params, merchantId: string, request: FastifyRequest) => Promise<object>) =>
+    (handler: (params: Params, merchantId: string) => Promise<object>) =>
     async (request: FastifyRequest) => {
       const params = paramsOf(request)
       const merchantId = await verifyCrmCall(deps.handle.db, deps, params)
-      return { status: 'OK', ...(await handler(params, merchantId, request)) }
+      try {
+        return { status: 'OK', ...(await handler(params, merchantId)) }
+      } catch (error) {
+        await releaseNonce(deps.handle.db, merchantId, params.nonce)
+        throw error
+      }
     }
 
   app.post(
@@ -110,7 +115,7 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
           "The CRM sets a card's points (and level, balance): signed; pushed to Alipay by the worker.",
       },
     },
-    signed(async (p, _merchantId, request) => {
+    signed(async (p) => {
       required(p, 'templateId', 'bizCardNo', 'point', 'changeReason')
       const point = wholeNumber(p, 'point')
       const balance = amount(p, 'balance')
@@ -121,7 +126,7 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
         ...(balance !== undefined ? { balance } : {}),
         reason: p.changeReason!,
         source: 'crm',
-        idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${request.id}`,
+        idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
       })
       return {}
     }),
@@ -172,9 +177,10 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
   app.post(
     '/api/cards/set',
     { schema: { description: "No-CRM mode: set a card's level and/or balance: signed." } },
-    signed(async (p, _m, request) => {
+    signed(async (p) => {
       required(p, 'templateId', 'bizCardNo', 'changeReason')
-      if (p.level === undefined && p.balance === undefined) {
+      // Empty values are not signed (the seed's rule), so they must mean nothing here either.
+      if (!p.level && !p.balance) {
         throw invalidFields('REQUEST_INVALID', [
           { field: 'level', message: 'give level and/or balance' },
         ])
@@ -182,11 +188,11 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
       const balance = amount(p, 'balance')
       const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
       const view = await setCardState(cards, card.id, {
-        ...(p.level !== undefined ? { level: p.level || null } : {}),
+        ...(p.level ? { level: p.level } : {}),
         ...(balance !== undefined ? { balance } : {}),
         reason: p.changeReason!,
         source: 'api',
-        idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${request.id}`,
+        idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
       })
       return { card: view }
     }),

@@ -16,6 +16,9 @@ import {
   type CardPushPayload,
 } from './topics.js'
 
+/** Rolls back a points change whose idempotency key another transaction recorded first. */
+class ReplayDetected extends Error {}
+
 /** A card as the APIs show it. */
 export interface CardView {
   id: string
@@ -86,7 +89,15 @@ export async function findCardForCrm(
       `templateId ${alipayTemplateId} is not a published kaguan template`,
     )
   }
-  const card = await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo)
+  // The card of the named template first: one member may hold cards of several templates under one
+  // number. Any template next: changeTemplate moves a card while the CRM may still name the old one.
+  const card =
+    (await repo.findActiveByBizCardNo(
+      deps.db,
+      template.merchantId,
+      [alipayTemplateId],
+      bizCardNo,
+    )) ?? (await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo))
   if (!card) {
     throw new AppError(
       ErrorKind.NotFound,
@@ -134,6 +145,8 @@ export async function setCardState(
   }
   const updated = await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.nowIso()
+    // Lock first: two concurrent updates must not both compute their delta from the same old value.
+    await repo.lockCard(trx, cardId)
     const fresh = await repo.findCard(trx, cardId)
     const delta = change.point !== undefined ? change.point - Number(fresh!.point) : 0
     const first = await repo.insertEntryOnce(trx, {
@@ -148,6 +161,22 @@ export async function setCardState(
       created_at: now,
     })
     if (!first) {
+      const earlier = await repo.findEntry(
+        trx,
+        current.merchant_id,
+        change.source,
+        change.idempotencyKey,
+      )
+      if (
+        earlier?.card_id !== cardId ||
+        (change.point !== undefined && Number(earlier.point_after) !== change.point)
+      ) {
+        throw new AppError(
+          ErrorKind.Conflict,
+          'IDEMPOTENCY_KEY_REUSED',
+          'this idempotency key was used for a different change',
+        )
+      }
       return fresh!
     }
     const row = await repo.setState(
@@ -187,41 +216,61 @@ export async function adjustPoints(
   if (!card || card.status !== 'active') {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
   }
-  return deps.db.transaction().execute(async (trx) => {
-    const now = deps.clock.nowIso()
-    const earlier = await repo.findEntry(trx, card.merchant_id, input.source, input.idempotencyKey)
-    if (earlier) {
-      if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) {
-        throw new AppError(
-          ErrorKind.Conflict,
-          'IDEMPOTENCY_KEY_REUSED',
-          'this idempotency key was used for a different change',
-        )
-      }
-      return { card: toCardView((await repo.findCard(trx, cardId))!), replayed: true }
-    }
-    const row = await repo.addPoints(trx, cardId, input.delta, now)
-    if (!row) {
+  const replay = async (): Promise<{ card: CardView; replayed: boolean }> => {
+    const earlier = await repo.findEntry(
+      deps.db,
+      card.merchant_id,
+      input.source,
+      input.idempotencyKey,
+    )
+    if (earlier?.card_id !== cardId || Number(earlier.delta) !== input.delta) {
       throw new AppError(
         ErrorKind.Conflict,
-        'POINTS_INSUFFICIENT',
-        `the card has ${card.point} points; cannot take ${-input.delta}`,
+        'IDEMPOTENCY_KEY_REUSED',
+        'this idempotency key was used for a different change',
       )
     }
-    await repo.insertEntryOnce(trx, {
-      id: deps.ids.next('pe'),
-      merchant_id: card.merchant_id,
-      card_id: cardId,
-      delta: input.delta,
-      point_after: Number(row.point),
-      reason: input.reason,
-      source: input.source,
-      idempotency_key: input.idempotencyKey,
-      created_at: now,
+    return { card: toCardView((await repo.findCard(deps.db, cardId))!), replayed: true }
+  }
+  if (await repo.findEntry(deps.db, card.merchant_id, input.source, input.idempotencyKey)) {
+    return replay()
+  }
+  try {
+    return await deps.db.transaction().execute(async (trx) => {
+      const now = deps.clock.nowIso()
+      const row = await repo.addPoints(trx, cardId, input.delta, now)
+      if (!row) {
+        throw new AppError(
+          ErrorKind.Conflict,
+          'POINTS_INSUFFICIENT',
+          `the card has ${card.point} points; cannot take ${-input.delta}`,
+        )
+      }
+      // The unique idempotency key decides, inside the transaction: a concurrent twin that got here
+      // first makes this insert a no-op, and the whole change rolls back.
+      const first = await repo.insertEntryOnce(trx, {
+        id: deps.ids.next('pe'),
+        merchant_id: card.merchant_id,
+        card_id: cardId,
+        delta: input.delta,
+        point_after: Number(row.point),
+        reason: input.reason,
+        source: input.source,
+        idempotency_key: input.idempotencyKey,
+        created_at: now,
+      })
+      if (!first) {
+        throw new ReplayDetected()
+      }
+      await queuePush(trx, deps, row)
+      return { card: toCardView(row), replayed: false }
     })
-    await queuePush(trx, deps, row)
-    return { card: toCardView(row), replayed: false }
-  })
+  } catch (error) {
+    if (error instanceof ReplayDetected) {
+      return replay()
+    }
+    throw error
+  }
 }
 
 /** Moves a card to another published template of the merchant (the CRM's `/card/changeTemplate`). */

@@ -52,17 +52,16 @@ export function findActiveForUser(
     .executeTakeFirst()
 }
 
+/** How many cards (any template, any status) the user ever had with the merchant. */
 export async function countForUser(
   db: Executor,
   merchantId: string,
-  alipayTemplateId: string,
   alipayUserId: string,
 ): Promise<number> {
   const r = await db
     .selectFrom('cards')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('merchant_id', '=', merchantId)
-    .where('alipay_template_id', '=', alipayTemplateId)
     .where('alipay_user_id', '=', alipayUserId)
     .executeTakeFirstOrThrow()
   return Number(r.n)
@@ -301,4 +300,16 @@ export async function useCode(
     .returning('card_id')
     .executeTakeFirst()
   return r?.card_id
+}
+
+/**
+ * Takes the card's row lock for the rest of the transaction (PostgreSQL; SQLite serialises writers
+ * anyway) with a portable no-op update, so a read that follows sees the state no one else can change.
+ */
+export async function lockCard(db: Executor, id: string): Promise<void> {
+  await db
+    .updateTable('cards')
+    .set((eb) => ({ state_version: eb.ref('state_version') }))
+    .where('id', '=', id)
+    .execute()
 }

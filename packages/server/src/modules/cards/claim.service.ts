@@ -371,7 +371,8 @@ async function runClaim(
     )
   }
   const alipayTemplateId = target.alipayTemplateId!
-  const generation = await repo.countForUser(db, merchantId, alipayTemplateId, userId)
+  // Counted over every template: a card that changeTemplate moved keeps the serial it opened with.
+  const generation = await repo.countForUser(db, merchantId, userId)
   const now = clock.now()
   const openDate = chinaTime(now)
   const valid = validDate(targetSpec, now)

@@ -3,7 +3,7 @@ import type { Executor } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
-import { acceptOnce } from '../inbox/index.js'
+import { acceptOnce, forgetMessage } from '../inbox/index.js'
 import { memberSystem } from '../merchants/index.js'
 import { templateByAlipayId } from '../templates/index.js'
 import { crmPublicKeyOf } from '../merchants/index.js'
@@ -89,4 +89,18 @@ export async function verifyCrmCall(
     throw unauthenticated('CRM_NONCE_REPLAYED', `nonce ${nonce} was already used`)
   }
   return merchantId
+}
+
+/**
+ * Frees a call's nonce after its change failed, so the CRM may resend the same signed request
+ * (the nonce is recorded before the change; a failed change must not burn it).
+ */
+export async function releaseNonce(
+  db: Executor,
+  merchantId: string,
+  nonce: string | undefined,
+): Promise<void> {
+  if (nonce !== undefined) {
+    await forgetMessage(db, 'crm.nonce', `${merchantId}:${nonce}`)
+  }
 }

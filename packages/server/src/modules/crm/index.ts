@@ -70,4 +70,4 @@ export {
   type CrmCheckReport,
   type CrmCheckRow,
 } from './crm-check.js'
-export { REPLAY_WINDOW_MS, verifyCrmCall } from './crm-auth.js'
+export { releaseNonce, REPLAY_WINDOW_MS, verifyCrmCall } from './crm-auth.js'

@@ -47,3 +47,11 @@ export async function deleteOlderThan(
     .executeTakeFirst()
   return Number(result.numDeletedRows)
 }
+
+export async function remove(db: Executor, source: string, messageId: string): Promise<void> {
+  await db
+    .deleteFrom('inbound_messages')
+    .where('source', '=', source)
+    .where('message_id', '=', messageId)
+    .execute()
+}

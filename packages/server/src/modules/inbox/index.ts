@@ -46,3 +46,8 @@ export async function previousResult(
 export function forgetBefore(db: Executor, source: string, before: string): Promise<number> {
   return repo.deleteOlderThan(db, source, before)
 }
+
+/** Forgets one message id, so the same message may be processed again (its processing failed). */
+export function forgetMessage(db: Executor, source: string, messageId: string): Promise<void> {
+  return repo.remove(db, source, messageId)
+}

@@ -51,6 +51,21 @@ export async function claimDue(
         eb.and([eb('status', '=', OutboxStatus.Running), eb('locked_until', '<', args.now)]),
       ]),
     )
+    // One delivery per collapse key at a time: a second worker pushing a newer state of the same card
+    // could overtake the first, and Alipay would end up showing the older one.
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('outbox as busy')
+            .select('busy.id')
+            .whereRef('busy.topic', '=', 'outbox.topic')
+            .whereRef('busy.collapse_key', '=', 'outbox.collapse_key')
+            .whereRef('busy.id', '<>', 'outbox.id')
+            .where('busy.status', '=', OutboxStatus.Running)
+            .where('busy.locked_until', '>=', args.now),
+        ),
+      ),
+    )
     .orderBy('next_attempt_at')
     .limit(args.limit)
   if (args.topics?.length) {
@@ -98,7 +113,28 @@ export async function markDone(
   return Number(r.numUpdatedRows) === 1
 }
 
-/** Puts an entry back for a later attempt, or parks it. */
+/** True when a pending entry with the same collapse key waits: it carries a newer state. */
+async function hasPendingSibling(db: Executor, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('outbox as me')
+    .innerJoin('outbox as sibling', (join) =>
+      join
+        .onRef('sibling.topic', '=', 'me.topic')
+        .onRef('sibling.collapse_key', '=', 'me.collapse_key')
+        .onRef('sibling.id', '<>', 'me.id'),
+    )
+    .select('sibling.id')
+    .where('me.id', '=', id)
+    .where('sibling.status', '=', OutboxStatus.Pending)
+    .executeTakeFirst()
+  return row !== undefined
+}
+
+/**
+ * Puts an entry back for a later attempt, or parks it. An entry that a newer pending one with the
+ * same collapse key supersedes is finished instead: the newer one delivers the latest state (and
+ * two pending entries of one key cannot exist).
+ */
 export async function release(
   db: Executor,
   id: string,
@@ -110,10 +146,12 @@ export async function release(
     now: string
   },
 ): Promise<boolean> {
+  const superseded = next.status === OutboxStatus.Pending && (await hasPendingSibling(db, id))
   const r = await db
     .updateTable('outbox')
     .set({
-      status: next.status,
+      status: superseded ? OutboxStatus.Done : next.status,
+      ...(superseded ? { done_at: next.now } : {}),
       next_attempt_at: next.nextAttemptAt,
       last_error: next.error,
       updated_at: next.now,
@@ -148,20 +186,51 @@ export function list(
   return q.orderBy('id', 'desc').limit(filter.limit).execute()
 }
 
-/** Makes parked entries due now; returns how many. */
+/**
+ * Makes parked entries due now; returns how many. A parked entry whose collapse key already has a
+ * pending entry is finished instead: that newer entry delivers the latest state.
+ */
 export async function unpark(
   db: Executor,
   ids: readonly string[] | 'all',
   now: string,
 ): Promise<number> {
-  let q = db
+  const some = ids !== 'all'
+  const idList = some && ids.length ? ids : ['']
+  await db
+    .updateTable('outbox')
+    .set({
+      status: OutboxStatus.Done,
+      done_at: now,
+      updated_at: now,
+      last_error: 'superseded by a newer entry',
+    })
+    .where('status', '=', OutboxStatus.Parked)
+    .$if(some, (q) => q.where('id', 'in', idList))
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('outbox as newer')
+          .select('newer.id')
+          .whereRef('newer.topic', '=', 'outbox.topic')
+          .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
+          .where((eb) =>
+            eb.or([
+              eb('newer.status', '=', OutboxStatus.Pending),
+              eb.and([
+                eb('newer.status', '=', OutboxStatus.Parked),
+                eb(eb.ref('newer.id'), '>', eb.ref('outbox.id')),
+              ]),
+            ]),
+          ),
+      ),
+    )
+    .execute()
+  const r = await db
     .updateTable('outbox')
     .set({ status: OutboxStatus.Pending, next_attempt_at: now, attempts: 0, updated_at: now })
     .where('status', '=', OutboxStatus.Parked)
-  if (ids !== 'all') {
-    q = q.where('id', 'in', ids.length ? ids : [''])
-  }
-  const r = await q.executeTakeFirst()
+    .$if(some, (q) => q.where('id', 'in', idList))
+    .executeTakeFirst()
   return Number(r.numUpdatedRows)
 }
 

@@ -18,7 +18,12 @@ import {
 import { findShops, listShops } from '../shops/index.js'
 import { checkSpec, formHash, toAlipayForm, toAlipayTemplate } from './template-rules.js'
 import * as repo from './templates.repository.js'
-import type { CardTemplateRow, ClaimLinkRow, ImageRow } from './templates.table.js'
+import type {
+  CardComponentRow,
+  CardTemplateRow,
+  ClaimLinkRow,
+  ImageRow,
+} from './templates.table.js'
 
 export type {
   CardComponentsTable,
@@ -555,6 +560,15 @@ export interface CardComponent {
   createdAt: string
 }
 
+const toComponent = (r: CardComponentRow): CardComponent => ({
+  id: r.id,
+  merchantId: r.merchant_id,
+  templateId: r.template_id,
+  name: r.name,
+  outString: r.out_string,
+  createdAt: r.created_at,
+})
+
 export async function createComponent(
   db: Executor,
   deps: TemplatesDeps,
@@ -586,25 +600,11 @@ export async function createComponent(
     target: { type: 'component', id: row.id },
     after: { name: row.name, templateId: row.template_id },
   })
-  return {
-    id: row.id,
-    merchantId,
-    templateId: row.template_id,
-    name: row.name,
-    outString: row.out_string,
-    createdAt: now,
-  }
+  return toComponent(row)
 }
 
 export async function listComponents(db: Executor, merchantId: string): Promise<CardComponent[]> {
-  return (await repo.listComponents(db, merchantId)).map((r) => ({
-    id: r.id,
-    merchantId: r.merchant_id,
-    templateId: r.template_id,
-    name: r.name,
-    outString: r.out_string,
-    createdAt: r.created_at,
-  }))
+  return (await repo.listComponents(db, merchantId)).map(toComponent)
 }
 
 /** What a mini-program page shows for a component: the published template's look and a claim link. */
@@ -657,12 +657,5 @@ export async function getComponent(db: Executor, id: string): Promise<CardCompon
   if (!r) {
     throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
   }
-  return {
-    id: r.id,
-    merchantId: r.merchant_id,
-    templateId: r.template_id,
-    name: r.name,
-    outString: r.out_string,
-    createdAt: r.created_at,
-  }
+  return toComponent(r)
 }

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDb, DIALECTS, type TestDb } from '../../../test/helpers/db.js'
+import { capturingLogger } from '../../../test/helpers/logs.js'
+import { systemClock } from '../../shared/clock.js'
+import { createFieldCipher, generateMasterKey, parseMasterKey } from '../../shared/field-crypto.js'
+import { createIds } from '../../shared/ids.js'
+import { ensureDefaultMerchant } from '../merchants/index.js'
+import { listOutbox, retryParked } from '../outbox/index.js'
+import { adjustPoints, setCardState } from './index.js'
+
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: card state under concurrency`, () => {
+    let db: TestDb
+    const ids = createIds()
+    const deps = () => ({
+      db: db.db,
+      clock: systemClock,
+      ids,
+      cipher: createFieldCipher(parseMasterKey(generateMasterKey())),
+      log: capturingLogger().log,
+    })
+
+    async function newCard(point: number): Promise<string> {
+      const now = systemClock.nowIso()
+      const memberId = ids.next('mbr')
+      const cardId = ids.next('card')
+      await db.db
+        .insertInto('members')
+        .values({
+          id: memberId,
+          merchant_id: 'mch_default',
+          alipay_user_id: `2088${String(Math.random()).slice(2, 14).padEnd(12, '0')}`,
+          biz_card_no: `KG${memberId}`,
+          source: 'kaguan',
+          status: 'active',
+          name_enc: null,
+          mobile_enc: null,
+          mobile_hash: null,
+          cert_no_enc: null,
+          cert_no_hash: null,
+          gender: null,
+          birthday: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute()
+      await db.db
+        .insertInto('cards')
+        .values({
+          id: cardId,
+          merchant_id: 'mch_default',
+          member_id: memberId,
+          template_id: 'tpl_x',
+          alipay_template_id: 'T1',
+          alipay_user_id: '2088000000000001',
+          biz_card_no: `KG${memberId}`,
+          alipay_card_no: `A${cardId}`,
+          status: 'active',
+          out_string: null,
+          point,
+          level: null,
+          balance: null,
+          state_version: 1,
+          pushed_version: 1,
+          open_date: now,
+          valid_date: now,
+          deleted_at: null,
+          delete_reason: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute()
+      return cardId
+    }
+
+    beforeAll(async () => {
+      db = await createTestDb(dialect)
+      await ensureDefaultMerchant(db.db, systemClock)
+    })
+    afterAll(async () => {
+      await db.destroy()
+    })
+
+    it('adds points once when the same idempotency key arrives many times at once', async () => {
+      const cardId = await newCard(100)
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          adjustPoints(deps(), cardId, {
+            delta: 25,
+            reason: 'order',
+            source: 'till',
+            idempotencyKey: 'order-42',
+          }),
+        ),
+      )
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1)
+      const card = await db.db
+        .selectFrom('cards')
+        .select('point')
+        .where('id', '=', cardId)
+        .executeTakeFirstOrThrow()
+      expect(Number(card.point)).toBe(125)
+      const entries = await db.db
+        .selectFrom('point_entries')
+        .selectAll()
+        .where('card_id', '=', cardId)
+        .execute()
+      expect(entries).toHaveLength(1)
+    })
+
+    it('never lets concurrent redemptions take the balance below zero', async () => {
+      const cardId = await newCard(50)
+      const results = await Promise.allSettled(
+        Array.from({ length: 5 }, (_, i) =>
+          adjustPoints(deps(), cardId, {
+            delta: -20,
+            reason: 'redeem',
+            source: 'till',
+            idempotencyKey: `redeem-${i}`,
+          }),
+        ),
+      )
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2)
+      const card = await db.db
+        .selectFrom('cards')
+        .select('point')
+        .where('id', '=', cardId)
+        .executeTakeFirstOrThrow()
+      expect(Number(card.point)).toBe(10)
+    })
+
+    it('keeps the ledger consistent with the card when CRM updates race', async () => {
+      const cardId = await newCard(100)
+      await Promise.all(
+        [150, 120, 180, 90, 130].map((point, i) =>
+          setCardState(deps(), cardId, {
+            point,
+            reason: 'crm',
+            source: 'crm',
+            idempotencyKey: `nonce:${i}`,
+          }),
+        ),
+      )
+      const card = await db.db
+        .selectFrom('cards')
+        .select('point')
+        .where('id', '=', cardId)
+        .executeTakeFirstOrThrow()
+      const entries = await db.db
+        .selectFrom('point_entries')
+        .select('delta')
+        .where('card_id', '=', cardId)
+        .execute()
+      expect(100 + entries.reduce((sum, e) => sum + Number(e.delta), 0)).toBe(Number(card.point))
+    })
+
+    it('retries a parked push even when a newer push of the same card waits', async () => {
+      const cardId = await newCard(1)
+      await setCardState(deps(), cardId, {
+        point: 2,
+        reason: 'a',
+        source: 'crm',
+        idempotencyKey: 'p-1',
+      })
+      const [first] = await listOutbox(db.db, { topic: 'alipay.cardPush', status: 'pending' }).then(
+        (all) => all.filter((e) => (e.payload as { cardId: string }).cardId === cardId),
+      )
+      await db.db
+        .updateTable('outbox')
+        .set({ status: 'parked' })
+        .where('id', '=', first!.id)
+        .execute()
+      await setCardState(deps(), cardId, {
+        point: 3,
+        reason: 'b',
+        source: 'crm',
+        idempotencyKey: 'p-2',
+      })
+      await retryParked(db.db, systemClock, 'all')
+      const mine = (await listOutbox(db.db, { topic: 'alipay.cardPush', limit: 500 })).filter(
+        (e) => (e.payload as { cardId: string }).cardId === cardId,
+      )
+      expect(mine.filter((e) => e.status === 'pending')).toHaveLength(1)
+      expect(mine.find((e) => e.id === first!.id)?.status).toBe('done')
+    })
+  })
+}
