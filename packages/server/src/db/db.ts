@@ -25,6 +25,8 @@ export interface OpenDbOptions {
   dialect: DatabaseDialect
   /** PostgreSQL pool size; SQLite is one connection behind Kysely's mutex. */
   poolSize?: number
+  /** Told when an idle PostgreSQL connection fails (the pool replaces it). */
+  onIdleError?: (error: Error) => void
 }
 
 export function openDb(options: OpenDbOptions): DbHandle {
@@ -43,6 +45,9 @@ export function openDb(options: OpenDbOptions): DbHandle {
     return { db, dialect: 'sqlite', close: () => db.destroy() }
   }
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
+  // An idle connection the server closes (a restart, a failover, an administrator) must not crash
+  // the process: the pool drops that client and the next query opens a new one.
+  pool.on('error', (error) => options.onIdleError?.(error))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
 }

@@ -61,7 +61,15 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
     )
   }
   const clock = options.clock ?? systemClock
-  const handle = openDb({ url: config.database.url, dialect: config.database.dialect })
+  const handle = openDb({
+    url: config.database.url,
+    dialect: config.database.dialect,
+    onIdleError: (error) =>
+      options.log.warn(
+        { err: error.message },
+        'an idle database connection failed; it will be replaced',
+      ),
+  })
   const deps: AppDeps = {
     config,
     handle,
