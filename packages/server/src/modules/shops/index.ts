@@ -8,10 +8,8 @@ import type { ShopRow } from './shops.table.js'
 
 export type { ShopsTable } from './shops.table.js'
 
-/** A shop (门店): where a card applies, shown sorted by distance in the card detail. */
-export interface Shop {
-  id: string
-  merchantId: string
+/** What staff enter for a shop (门店). */
+export interface ShopInput {
   name: string
   address: string
   latitude: number
@@ -20,13 +18,10 @@ export interface Shop {
   phone?: string
 }
 
-export interface ShopInput {
-  name: string
-  address: string
-  latitude: number
-  longitude: number
-  alipayShopId?: string
-  phone?: string
+/** A shop: where a card applies, shown sorted by distance in the card detail. */
+export interface Shop extends ShopInput {
+  id: string
+  merchantId: string
 }
 
 function toShop(row: ShopRow): Shop {
