@@ -69,7 +69,7 @@ function memberRow(member: Member): string {
   <td><code>${escapeHtml(member.alipayUserId)}</code><div class="sub">${escapeHtml(member.alipayCardNo ?? '')}</div></td>
   <td><span class="tag tag-${member.cardStatus.toLowerCase()}">${STATUS_LABEL[member.cardStatus]}</span></td>
   <td class="num">${member.point}</td>
-  <td>${escapeHtml(member.level)}</td>
+  <td>${escapeHtml(LEVELS[member.level] ?? member.level)}</td>
   <td>
     <form method="post" action="/members/update" class="inline">
       <input type="hidden" name="bizCardNo" value="${card}">

@@ -215,6 +215,9 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
     return reply.type(type === 'mp4' ? 'video/mp4' : `image/${type}`).send(row.bytes)
   })
 
+  // The emulator's address opened in a browser: the wallet is what a person wants to see.
+  app.get('/', async (_request, reply) => reply.redirect('/wallet'))
+
   app.get('/wallet', async (request, reply) => {
     const user = currentUser(rt, request)
     if (user === undefined) {

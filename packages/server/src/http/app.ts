@@ -81,6 +81,12 @@ export async function buildRoleApp(
 
   installJsonErrorHandler(app)
 
+  // Someone opening a role's address in a browser: point at what is there.
+  app.get('/', { schema: { hide: true } }, (_request, reply) =>
+    role === 'management'
+      ? reply.redirect('/api/docs')
+      : reply.send({ service: 'kaguan', role, health: '/healthz', ready: '/readyz' }),
+  )
   app.get(
     '/healthz',
     { schema: { description: 'Liveness: the process is up.', response: { 200: HealthBody } } },

@@ -91,6 +91,15 @@ describe('role app', () => {
     expect(boom.body).not.toContain('at ')
   })
 
+  it('tells a browser at the root what the role serves', async () => {
+    expect((await app.inject('/')).json()).toEqual({
+      service: 'kaguan',
+      role: 'core',
+      health: '/healthz',
+      ready: '/readyz',
+    })
+  })
+
   it('answers unknown routes with a JSON 404', async () => {
     const res = await app.inject('/card/nothing')
     expect(res.statusCode).toBe(404)

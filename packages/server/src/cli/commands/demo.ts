@@ -201,10 +201,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     throw error
   }
   // untilSignal closes kaguan itself; the rest (sample CRM, emulator) stops beside it.
-  return untilSignal(running, config, log, async () => {
+  const code = await untilSignal(running, config, log, async () => {
     await sampleCrm?.close()
     await emulator.close()
   })
+  process.stdout.write(
+    code === 0 ? '已停止 · stopped\n' : '停止时出错 · stopped with errors (see the log above)\n',
+  )
+  return code
 }
 
 function portOffset(text: string | undefined): number {

@@ -43,12 +43,15 @@ export function renderDemoText(t: DemoText): string {
     `数据目录 data folder: ${shown(t.dataDir)}   数据库 database: ${t.database}`,
     '',
     row(
-      '管理后台 management (admin API)',
+      '管理接口 management (JSON API; no web console yet)',
       `${info.roles.management}   ${info.roles.management}/readyz`,
     ),
     row('支付宝接入 mini (Alipay-facing)', `${info.roles.mini}   ${info.roles.mini}/readyz`),
     row('CRM 接口 core (CRM-facing)', `${info.roles.core}   ${info.roles.core}/readyz`),
-    row('管理 API 文档 admin API docs', info.adminApiDocs),
+    row(
+      '管理 API 文档 admin API docs',
+      `${info.adminApiDocs}   (POST /api/auth/login, then send x-csrf-token on writes)`,
+    ),
     row(
       '管理员 admin login',
       t.adminPassword === undefined
