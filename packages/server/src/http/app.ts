@@ -121,3 +121,15 @@ export async function buildRoleApp(
   }
   return app
 }
+
+/**
+ * Keeps form bodies as raw bytes: Alipay may post GBK, and signatures are checked on what was sent,
+ * so the route decodes them itself.
+ */
+export function keepFormBodiesRaw(app: FastifyInstance): void {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body),
+  )
+}

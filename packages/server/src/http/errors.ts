@@ -56,12 +56,7 @@ export function toAppError(error: unknown): AppError {
     )
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const kind =
-      fe.statusCode === 404
-        ? ErrorKind.NotFound
-        : fe.statusCode === 413
-          ? ErrorKind.Invalid
-          : ErrorKind.Invalid
+    const kind = fe.statusCode === 404 ? ErrorKind.NotFound : ErrorKind.Invalid
     return new AppError(
       kind,
       fe.code?.startsWith('FST_') ? 'REQUEST_INVALID' : (fe.code ?? 'REQUEST_INVALID'),
@@ -75,7 +70,11 @@ export function toAppError(error: unknown): AppError {
   )
 }
 
-export function installJsonErrorHandler(app: FastifyInstance): void {
+/** Maps errors to answers for one surface: logs them, picks the status, shapes the body. */
+export function installErrorMapper(
+  app: FastifyInstance,
+  body: (error: AppError, requestId: string) => object,
+): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error)
     if (appError.kind === ErrorKind.Internal) {
@@ -83,8 +82,12 @@ export function installJsonErrorHandler(app: FastifyInstance): void {
     } else {
       request.log.info({ errcode: appError.code }, appError.message)
     }
-    return reply.code(statusFor(appError.kind)).send(errorBody(appError, request.id))
+    return reply.code(statusFor(appError.kind)).send(body(appError, request.id))
   })
+}
+
+export function installJsonErrorHandler(app: FastifyInstance): void {
+  installErrorMapper(app, errorBody)
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)

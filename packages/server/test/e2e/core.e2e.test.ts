@@ -3,7 +3,7 @@ import { startSampleCrm } from '@kaguan/sample-crm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cardOutboxHandlers } from '../../src/modules/cards/index.js'
 import { createOutboxWorker, outboxCounts } from '../../src/modules/outbox/index.js'
-import { cardsDeps } from '../../src/http/mini/index.js'
+import { cardsDeps } from '../../src/deps.js'
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.js'
 import {
   adminClient,

@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { parse as parseQuery } from 'node:querystring'
-import type { AppDeps } from '../../deps.js'
+import { cardsDeps, type AppDeps } from '../../deps.js'
 import {
   adjustPoints,
   changeCardTemplate,
@@ -10,9 +10,8 @@ import {
 } from '../../modules/cards/index.js'
 import { releaseNonce, verifyCrmCall } from '../../modules/crm/index.js'
 import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
-import { toAppError } from '../errors.js'
-import { statusFor } from '../errors.js'
-import { cardsDeps } from '../mini/index.js'
+import { keepFormBodiesRaw } from '../app.js'
+import { installErrorMapper } from '../errors.js'
 
 type Params = Record<string, string>
 
@@ -74,25 +73,13 @@ function amount(params: Params, field: string): string | undefined {
  */
 export function registerCore(app: FastifyInstance, deps: AppDeps): void {
   const cards = cardsDeps(deps)
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
-  )
-  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const appError = toAppError(error)
-    if (appError.kind === ErrorKind.Internal) {
-      request.log.error({ err: error }, 'core request failed')
-    } else {
-      request.log.info({ errcode: appError.code }, appError.message)
-    }
-    return reply.code(statusFor(appError.kind)).send({
-      status: 'FAIL',
-      errmsg: appError.message,
-      errcode: appError.code,
-      requestId: request.id,
-    })
-  })
+  keepFormBodiesRaw(app)
+  installErrorMapper(app, (error, requestId) => ({
+    status: 'FAIL',
+    errmsg: error.message,
+    errcode: error.code,
+    requestId,
+  }))
 
   const signed =
     (handler: (params: Params, merchantId: string) => Promise<object>) =>

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ErrorBody } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import type { AppDeps } from '../../deps.js'
+import { cardsDeps, type AppDeps } from '../../deps.js'
 import {
   adjustPoints,
   cardDetail,
@@ -10,7 +10,6 @@ import {
   findMembers,
 } from '../../modules/cards/index.js'
 import { invalidFields } from '../../shared/errors.js'
-import { cardsDeps } from '../mini/index.js'
 import { actorOf } from './actor.js'
 import { requirePermission } from './auth.js'
 

@@ -8,27 +8,17 @@ import {
 import { ComponentPublicView, ErrorBody } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { AppDeps } from '../../deps.js'
+import { cardsDeps, type AppDeps } from '../../deps.js'
 import {
   claimCard,
   componentCard,
   handleCardNotification,
   handleMdcode,
-  type CardsDeps,
 } from '../../modules/cards/index.js'
-import { alipayPublicKeyOf, merchantIdByAppId } from '../../modules/merchants/index.js'
+import { notifiedApp } from '../../modules/merchants/index.js'
 import { componentPublicView, latestClaimUrl } from '../../modules/templates/index.js'
+import { keepFormBodiesRaw } from '../app.js'
 import { claimPage } from './claim-page.js'
-
-export function cardsDeps(deps: AppDeps): CardsDeps {
-  return {
-    db: deps.handle.db,
-    clock: deps.clock,
-    ids: deps.ids,
-    cipher: deps.cipher,
-    log: deps.log,
-  }
-}
 
 /**
  * The public `mini` role: the claim callback (`/aliCallback`), Alipay's notifications and gateway
@@ -39,11 +29,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
   const cards = cardsDeps(deps)
   // Alipay posts forms, possibly in GBK: keep the raw bytes and decode by the declared charset.
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body),
-  )
+  keepFormBodiesRaw(app)
 
   app.get(
     '/aliCallback',
@@ -112,10 +98,9 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
   /** Card open/delete notifications (template notify_url) and app-gateway messages. */
   const onAlipayMessage = async (body: Buffer, reply: FastifyReply, gateway: boolean) => {
     const params = parseFormBody(body)
-    const merchantId = params.app_id
-      ? await merchantIdByAppId(deps.handle.db, params.app_id)
-      : undefined
-    const key = merchantId ? await alipayPublicKeyOf(deps.handle.db, merchantId) : undefined
+    const sender = params.app_id ? await notifiedApp(deps.handle.db, params.app_id) : undefined
+    const merchantId = sender?.merchantId
+    const key = sender?.alipayPublicKey
     if (!merchantId || !key) {
       deps.log.warn({ appId: params.app_id }, 'Alipay message for an unknown app')
       return answer(reply, false)
@@ -179,10 +164,9 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     async (req, reply) => {
       const body = req.body as Buffer
       const params = parseFormBody(body, 'gbk')
-      const merchantId = params.app_id
-        ? await merchantIdByAppId(deps.handle.db, params.app_id)
-        : undefined
-      const key = merchantId ? await alipayPublicKeyOf(deps.handle.db, merchantId) : undefined
+      const sender = params.app_id ? await notifiedApp(deps.handle.db, params.app_id) : undefined
+      const merchantId = sender?.merchantId
+      const key = sender?.alipayPublicKey
       // Alipay signs these with its fixed mdcode key in GBK; a gateway (e.g. the emulator) may use the app's Alipay key.
       const verified = [
         verifyMdcodeNotify(body),

@@ -75,6 +75,19 @@ async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): Promise
   })
 }
 
+/**
+ * Pushes kaguan's state of a card to Alipay again, as it is (reconciliation found Alipay showing
+ * something else): the state version moves so the worker does not skip it as already pushed.
+ */
+export async function repushCard(deps: CardsDeps, cardId: string): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    const row = await repo.setState(trx, cardId, {}, deps.clock.nowIso())
+    if (row) {
+      await queuePush(trx, deps, row)
+    }
+  })
+}
+
 /** The active card a CRM call names by (Alipay) template id and its own card number. */
 export async function findCardForCrm(
   deps: CardsDeps,

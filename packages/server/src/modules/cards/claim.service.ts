@@ -3,7 +3,7 @@ import type { TemplateSpec } from '@kaguan/contracts'
 import type { Db } from '../../db/db.js'
 import { chinaTime } from '../../shared/china-time.js'
 import type { Clock } from '../../shared/clock.js'
-import { AppError } from '../../shared/errors.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import type { Ids } from '../../shared/ids.js'
 import type { Logger } from '../../shared/log.js'
@@ -268,7 +268,7 @@ async function runClaim(
   const accessToken = (token as { access_token?: string }).access_token
   if (!userId || !accessToken) {
     throw new AppError(
-      'invalid',
+      ErrorKind.Invalid,
       'CLAIM_NO_USER',
       'alipay.system.oauth.token answered without user_id or access_token',
     )
@@ -309,7 +309,7 @@ async function runClaim(
     const conn = await crmConnection(db, deps, merchantId)
     if (!conn) {
       throw new AppError(
-        'invalid',
+        ErrorKind.Invalid,
         'CRM_NOT_CONFIGURED',
         'CRM mode is on but the CRM base URL, token or public key is missing',
       )
@@ -328,7 +328,7 @@ async function runClaim(
       if (!other || other.merchantId !== merchantId) {
         throw Object.assign(
           new AppError(
-            'invalid',
+            ErrorKind.Invalid,
             'CRM_BAD_ANSWER',
             `the CRM answered templateId ${answer.templateId}, which is not a published template of this merchant`,
           ),
@@ -352,7 +352,7 @@ async function runClaim(
     level = answer.level
     balance = answer.balance
   } else {
-    const spec = JSON.parse(JSON.stringify(template.spec)) as TemplateSpec
+    const spec = template.spec
     const own = await reserveMember(db, deps, merchantId, userId, profile, system.numbering)
     member = { id: own.id, bizCardNo: own.bizCardNo }
     point = spec.defaults.point
@@ -363,7 +363,7 @@ async function runClaim(
   if (level !== undefined && !targetSpec.levels.some((l) => l.code === level)) {
     throw Object.assign(
       new AppError(
-        'invalid',
+        ErrorKind.Invalid,
         system.mode === 'crm' ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN',
         `level ${level} is not defined in template ${target.id}; define it in the template's levels`,
       ),
@@ -404,7 +404,7 @@ async function runClaim(
   const alipayCardNo = opened.card_info?.biz_card_no
   if (!alipayCardNo) {
     throw new AppError(
-      'internal',
+      ErrorKind.Internal,
       'ALIPAY_BAD_OPEN',
       'alipay.marketing.card.open answered without card_info.biz_card_no',
     )

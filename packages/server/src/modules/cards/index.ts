@@ -6,10 +6,8 @@ import { alipayContext, explainAlipayError } from '../merchants/index.js'
 import { getComponent, getTemplate } from '../templates/index.js'
 import type { CardsDeps } from './claim.service.js'
 import { handleCardNotification, issueDynamicCode } from './card-events.service.js'
-import { toCardView, type CardView } from './card-state.service.js'
+import { repushCard, toCardView, type CardView } from './card-state.service.js'
 import * as repo from './cards.repository.js'
-import { CARD_PUSH_TOPIC } from './topics.js'
-import { enqueue } from '../outbox/index.js'
 
 export type {
   CardsTable,
@@ -158,17 +156,7 @@ export async function reconcileCards(
           (info.level ?? null) !== (card.level ?? null) ||
           (card.balance !== null && Number(info.balance ?? 0) !== Number(card.balance))
         if (differs) {
-          await deps.db.transaction().execute(async (trx) => {
-            const row = await repo.setState(trx, card.id, {}, deps.clock.nowIso())
-            if (row) {
-              await enqueue(trx, deps, {
-                merchantId,
-                topic: CARD_PUSH_TOPIC,
-                collapseKey: card.id,
-                payload: { cardId: card.id },
-              })
-            }
-          })
+          await repushCard(deps, card.id)
           report.repushed.push(card.id)
         }
       } catch (error) {

@@ -566,9 +566,15 @@ export async function memberSystem(db: Executor, id: string): Promise<MemberSyst
   }
 }
 
-/** The Alipay public key notifications from this merchant's app are verified with. */
-export async function alipayPublicKeyOf(db: Executor, id: string): Promise<string | undefined> {
-  return (await repo.findById(db, id))?.alipay_public_key ?? undefined
+/** The merchant of an Alipay app and the key its notifications are verified with. */
+export async function notifiedApp(
+  db: Executor,
+  appId: string,
+): Promise<{ merchantId: string; alipayPublicKey: string } | undefined> {
+  const row = await repo.findByAppId(db, appId)
+  return row?.alipay_public_key
+    ? { merchantId: row.id, alipayPublicKey: row.alipay_public_key }
+    : undefined
 }
 
 /** The CRM's RSA2 public key (PEM), which its signed calls must verify with. */
