@@ -161,6 +161,96 @@ for (const dialect of DIALECTS) {
       expect((await getOutboxItem(db.db, id))?.status).toBe('done')
     })
 
+    // Issue 16: a worker dies mid-push; while its lease runs, a newer change for the same card is
+    // queued. Once the lease expires both entries are due: they must not be delivered side by side.
+    it('never delivers two entries of one collapse key at once after a lease expires', async () => {
+      await enqueue(db.db, deps, {
+        merchantId: 'm1',
+        topic: 'card.push',
+        collapseKey: 'card_1',
+        payload: { point: 1 },
+      })
+      const dead = createOutboxWorker({
+        handle: db,
+        clock,
+        log,
+        workerId: 'dead',
+        leaseMs: 30_000,
+        handlers: { 'card.push': () => new Promise(() => {}) },
+      })
+      void dead.runOnce() // never finishes: the process was killed mid-push
+      await new Promise((r) => setTimeout(r, 50))
+      await enqueue(db.db, deps, {
+        merchantId: 'm1',
+        topic: 'card.push',
+        collapseKey: 'card_1',
+        payload: { point: 2 },
+      })
+      clock.advance(30_001)
+
+      let inFlight = 0
+      let maxInFlight = 0
+      const delivered: unknown[] = []
+      const workers = ['a', 'b'].map((w) =>
+        createOutboxWorker({
+          handle: db,
+          clock,
+          log,
+          workerId: w,
+          handlers: {
+            'card.push': async (e) => {
+              inFlight++
+              maxInFlight = Math.max(maxInFlight, inFlight)
+              await new Promise((r) => setTimeout(r, 20))
+              delivered.push(e.payload)
+              inFlight--
+            },
+          },
+        }),
+      )
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(workers.map((w) => w.runOnce()))
+      }
+      expect(maxInFlight).toBe(1)
+      // The stale entry is superseded by the newer one: one delivery, with the latest state.
+      expect(delivered).toEqual([{ point: 2 }])
+      const entries = await listOutbox(db.db, { topic: 'card.push' })
+      expect(entries.map((e) => e.status).sort()).toEqual(['done', 'done'])
+    })
+
+    it('tries a fresh change merged into a backing-off entry promptly, with its own count', async () => {
+      const id = await enqueue(db.db, deps, {
+        merchantId: 'm1',
+        topic: 'card.push',
+        collapseKey: 'card_9',
+        payload: { point: 1 },
+      })
+      const worker = createOutboxWorker({
+        handle: db,
+        clock,
+        log,
+        workerId: 'w1',
+        random: () => 1,
+        backoff: { baseMs: 60_000, maxMs: 600_000, maxAttempts: 5 },
+        handlers: {
+          'card.push': () => Promise.reject(Object.assign(new Error('20000'), { retryable: true })),
+        },
+      })
+      await worker.runOnce()
+      expect(await getOutboxItem(db.db, id)).toMatchObject({ status: 'pending', attempts: 1 })
+      await enqueue(db.db, deps, {
+        merchantId: 'm1',
+        topic: 'card.push',
+        collapseKey: 'card_9',
+        payload: { point: 2 },
+      })
+      expect(await getOutboxItem(db.db, id)).toMatchObject({
+        payload: { point: 2 },
+        attempts: 0,
+        nextAttemptAt: clock.now().toISOString(),
+      })
+    })
+
     it('never hands one entry to two concurrent workers', async () => {
       for (let i = 0; i < 60; i++) {
         await enqueue(db.db, deps, { merchantId: 'm1', topic: 'c', payload: { i } })

@@ -19,6 +19,10 @@ export function upsert(db: Executor, row: NewOutboxRow): Promise<OutboxRow> {
           payload: eb.ref('excluded.payload'),
           updated_at: eb.ref('excluded.updated_at'),
           version: eb(eb.ref('outbox.version'), '+', 1),
+          // A fresh change is tried promptly and counts its own attempts: the back-off belonged
+          // to the older state's failures.
+          next_attempt_at: eb.ref('excluded.next_attempt_at'),
+          attempts: 0,
         })),
     )
   }
@@ -48,7 +52,22 @@ export async function claimDue(
     .where((eb) =>
       eb.or([
         eb.and([eb('status', '=', OutboxStatus.Pending), eb('next_attempt_at', '<=', args.now)]),
-        eb.and([eb('status', '=', OutboxStatus.Running), eb('locked_until', '<', args.now)]),
+        // An expired entry that a newer pending one of its key supersedes is not due: taking both
+        // would deliver one card twice side by side (issue 16). `supersedeExpired` finishes it.
+        eb.and([
+          eb('status', '=', OutboxStatus.Running),
+          eb('locked_until', '<', args.now),
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('outbox as newer')
+                .select('newer.id')
+                .whereRef('newer.topic', '=', 'outbox.topic')
+                .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
+                .where('newer.status', '=', OutboxStatus.Pending),
+            ),
+          ),
+        ]),
       ]),
     )
     // One delivery per collapse key at a time: a second worker pushing a newer state of the same card
@@ -87,6 +106,37 @@ export async function claimDue(
     .where('id', 'in', due)
     .returningAll()
     .execute()
+}
+
+/**
+ * Finishes the entries whose worker died (lease expired) while a newer pending entry of the same
+ * collapse key waits: that one carries the latest state, so delivering the old one too would only
+ * push the card twice, and possibly land the older state last.
+ */
+export async function supersedeExpired(db: Executor, now: string): Promise<number> {
+  const r = await db
+    .updateTable('outbox')
+    .set({
+      status: OutboxStatus.Done,
+      done_at: now,
+      updated_at: now,
+      locked_by: null,
+      locked_until: null,
+      last_error: 'superseded by a newer entry after its lease expired',
+    })
+    .where('status', '=', OutboxStatus.Running)
+    .where('locked_until', '<', now)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('outbox as newer')
+          .select('newer.id')
+          .whereRef('newer.topic', '=', 'outbox.topic')
+          .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
+          .where('newer.status', '=', OutboxStatus.Pending),
+      ),
+    )
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows)
 }
 
 /** Finishes an entry this worker still holds; false when the lease was lost to another worker. */

@@ -102,6 +102,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   async function runOnce(): Promise<number> {
     const now = clock.now()
+    await repo.supersedeExpired(handle.db, now.toISOString())
     const rows = await repo.claimDue(handle.db, handle.dialect, {
       workerId,
       now: now.toISOString(),
