@@ -203,6 +203,14 @@ describe('management auth', () => {
     ).toBe(200)
   })
 
+  it('checks CSRF by the matched route, so a percent-encoded /api path is refused too', async () => {
+    for (const url of ['/%61pi/test/publish', '/%61%70%69/test/publish']) {
+      const res = await call('POST', url, sessions.admin, undefined, false)
+      expect(res.statusCode).toBe(403)
+      expect(res.json().errcode).toBe('AUTH_CSRF_INVALID')
+    }
+  })
+
   it('refuses unsafe requests without the right x-csrf-token with 403 AUTH_CSRF_INVALID', async () => {
     const missing = await call('POST', '/api/test/publish', sessions.admin, undefined, false)
     expect(missing.statusCode).toBe(403)

@@ -140,7 +140,8 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
         request.csrfToken = csrfToken
       }
     }
-    const path = request.url.split('?')[0] ?? ''
+    // Decide by the matched route, not the raw URL: `/%61pi/…` reaches the same `/api/…` route.
+    const path = request.routeOptions.url ?? ''
     if (!UNSAFE_METHODS.has(request.method) || !path.startsWith('/api/')) {
       return
     }

@@ -56,7 +56,8 @@ export function renderDemoText(t: DemoText): string {
       '管理员 admin login',
       t.adminPassword === undefined
         ? `${info.admin.username}（使用已有账号 · use your existing account; kaguan admin reset-password --username ${info.admin.username}）`
-        : `${info.admin.username} / ${t.adminPassword}   (${shown(info.admin.passwordFile)})`,
+        : // The password itself stays out of the output: terminals and CI logs are kept and shared.
+          `${info.admin.username}   （密码见 password in ${shown(info.admin.passwordFile)}）`,
     ),
     '',
     row(
