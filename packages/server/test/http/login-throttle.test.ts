@@ -45,4 +45,20 @@ describe('login throttling', () => {
     const fromElsewhere = await attempt('other', PASSWORD, '203.0.113.8')
     expect(fromElsewhere.statusCode, fromElsewhere.body).toBe(200)
   })
+
+  it('backs off per account and IP: guesses from IP A lock A out, the owner still signs in from IP B', async () => {
+    for (let i = 1; i < 5; i++) {
+      expect((await attempt('owner', `wrong ${i}`, '198.51.100.1')).statusCode).toBe(401)
+    }
+    const locked = await attempt('owner', 'wrong 5', '198.51.100.1')
+    expect(locked.statusCode).toBe(429)
+    expect(locked.json()).toMatchObject({ errcode: 'AUTH_LOCKED' })
+    // Even the right password is refused from the guessing address…
+    expect((await attempt('owner', PASSWORD, '198.51.100.1')).json()).toMatchObject({
+      errcode: 'AUTH_LOCKED',
+    })
+    // …but not from the owner's own address.
+    const owner = await attempt('owner', PASSWORD, '198.51.100.2')
+    expect(owner.statusCode, owner.body).toBe(200)
+  })
 })
