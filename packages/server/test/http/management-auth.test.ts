@@ -84,7 +84,7 @@ describe('management auth', () => {
     db = await createTestDb('sqlite')
     const deps = testDeps(db, { log: logs.log })
     app = await buildRoleApp('management', deps, async (scope) => {
-      await registerAuth(scope, deps)
+      await registerAuth(scope, deps, { loginRateMax: 1000 })
       scope.post(
         '/api/test/publish',
         { preHandler: requirePermission('templates.publish') },

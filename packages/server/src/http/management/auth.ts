@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import fastifyCookie from '@fastify/cookie'
+import fastifyRateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type {
@@ -21,6 +22,7 @@ import {
   UpdateAdminUserBody,
 } from '@kaguan/contracts'
 import type { AppDeps } from '../../deps.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
 import {
   AdminErrors,
   authenticate,
@@ -53,6 +55,9 @@ export const CSRF_HEADER = 'x-csrf-token'
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const LOGIN_PATH = '/api/auth/login'
+/** Sign-in attempts one IP may make per {@link LOGIN_RATE_WINDOW_MS}. */
+export const LOGIN_RATE_MAX = 10
+export const LOGIN_RATE_WINDOW_MS = 60_000
 
 // Error answers each route can give, for the generated API docs.
 const E401 = { 401: ErrorBody }
@@ -118,7 +123,12 @@ function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: s
  * routes and the admin-user management routes. Register it in the scope (or a parent of the
  * scope) that holds the other management routes, before them, so its hooks cover them.
  */
-export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function registerAuth(
+  app: FastifyInstance,
+  deps: AppDeps,
+  // Tests that sign in many times from one inject address raise the per-IP cap.
+  options: { loginRateMax?: number } = {},
+): Promise<void> {
   const db = deps.handle.db
   if (!app.hasDecorator('parseCookie')) {
     await app.register(fastifyCookie)
@@ -154,11 +164,30 @@ export async function registerAuth(app: FastifyInstance, deps: AppDeps): Promise
     }
   })
 
+  // Only the login route is limited (global: false): a per-IP cap on password guessing that never
+  // touches the owner's account, unlike the account lock-out.
+  if (!app.hasDecorator('rateLimit')) {
+    await app.register(fastifyRateLimit, { global: false })
+  }
+
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
 
   r.post(
     LOGIN_PATH,
     {
+      config: {
+        rateLimit: {
+          max: options.loginRateMax ?? LOGIN_RATE_MAX,
+          timeWindow: LOGIN_RATE_WINDOW_MS,
+          errorResponseBuilder: (_request, context) =>
+            new AppError(
+              ErrorKind.TooMany,
+              'AUTH_RATE_LIMITED',
+              `too many sign-in attempts from this address: at most ${context.max} a minute; try again in ${Math.ceil(context.ttl / 1000)} s`,
+              { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+            ),
+        },
+      },
       schema: {
         description:
           'Signs in with username and password; sets the httpOnly kaguan_session cookie and returns the CSRF token.',

@@ -199,6 +199,7 @@ export async function resetAdminPassword(
     throw AdminErrors.invalid(problems)
   }
   const passwordHash = await hashPassword(input.password)
+  forgetUser(db, existing.id)
   return repo.inTransaction(db, async (tx) => {
     const now = deps.clock.nowIso()
     const row = await repo.updateUser(tx, existing.id, {
@@ -290,6 +291,44 @@ export async function getAdminUser(db: Executor, userId: string): Promise<AdminU
   return row && toAdminUser(row)
 }
 
+interface Backoff {
+  failures: number
+  lockedUntil?: string
+}
+/** Failed sign-ins per `userId|ip`, per database handle (one process; tests use many handles). */
+const backoffs = new WeakMap<object, Map<string, Backoff>>()
+/** Bounds the memory an attacker cycling addresses can take; the oldest entries go first. */
+const MAX_BACKOFF_ENTRIES = 10_000
+
+function backoffOf(db: Executor): Map<string, Backoff> {
+  let store = backoffs.get(db)
+  if (!store) {
+    store = new Map()
+    backoffs.set(db, store)
+  }
+  return store
+}
+
+function remember(store: Map<string, Backoff>, key: string, value: Backoff): void {
+  store.delete(key)
+  store.set(key, value)
+  if (store.size > MAX_BACKOFF_ENTRIES) {
+    const oldest = store.keys().next().value
+    if (oldest !== undefined) {
+      store.delete(oldest)
+    }
+  }
+}
+
+function forgetUser(db: Executor, userId: string): void {
+  const store = backoffOf(db)
+  for (const key of store.keys()) {
+    if (key.startsWith(`${userId}|`)) {
+      store.delete(key)
+    }
+  }
+}
+
 /**
  * Checks a username and password and opens a session. Throws AUTH_INVALID_CREDENTIALS (unknown
  * user or wrong password, alike), AUTH_LOCKED (after {@link MAX_FAILED_LOGINS} failures, for
@@ -307,17 +346,26 @@ export async function login(
     throw AdminErrors.invalidCredentials()
   }
   const started = deps.clock.nowIso()
-  if (row.locked_until && row.locked_until > started) {
-    throw AdminErrors.locked(row.locked_until)
+  // The back-off is per account and IP: guesses from one address must not lock the owner out
+  // when signing in from another (the route's per-IP limit caps guessing itself).
+  const store = backoffOf(db)
+  const key = `${row.id}|${input.ip ?? ''}`
+  const entry = store.get(key)
+  if (entry?.lockedUntil && entry.lockedUntil > started) {
+    throw AdminErrors.locked(entry.lockedUntil)
   }
 
   if (!(await verifyPassword(row.password_hash, input.password))) {
     const now = deps.clock.nowIso()
-    const failures = await repo.addFailedLogin(db, row.id, now)
+    // The account-wide counter stays as a record for admins; it no longer locks anyone.
+    await repo.addFailedLogin(db, row.id, now)
+    const failures = (entry && !entry.lockedUntil ? entry.failures : 0) + 1
     if (failures < MAX_FAILED_LOGINS) {
+      remember(store, key, { failures })
       throw AdminErrors.invalidCredentials()
     }
     const lockedUntil = addMs(now, LOCKOUT_MS)
+    remember(store, key, { failures: 0, lockedUntil })
     await repo.inTransaction(db, async (tx) => {
       // The counter restarts, so the next lock needs another full run of failures after this one ends.
       await repo.updateUser(tx, row.id, {
@@ -339,6 +387,7 @@ export async function login(
     throw AdminErrors.disabled()
   }
 
+  store.delete(key)
   const now = deps.clock.nowIso()
   if (row.failed_logins !== 0 || row.locked_until !== null) {
     await repo.updateUser(db, row.id, { failed_logins: 0, locked_until: null, updated_at: now })

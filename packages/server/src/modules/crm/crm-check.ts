@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, randomInt, type KeyObject } from 'node:crypto'
+import { resolveAllowed } from '../../shared/address-policy.js'
 import { AppError } from '../../shared/errors.js'
 import { cardChange, mdCodeChange, openCardInfo, type CrmEndpoint } from './crm-client.js'
 
@@ -122,6 +123,8 @@ async function rawPost(
 ): Promise<RawAnswer | Error> {
   const started = Date.now()
   try {
+    // Same address policy as the client: checked after DNS, right before the call.
+    await resolveAllowed('baseUrl', `${baseUrl}${path}`)
     const response = await fetch(`${baseUrl}${path}`, {
       method: 'POST',
       headers: {
@@ -130,7 +133,15 @@ async function rawPost(
       },
       body,
       signal: AbortSignal.timeout(timeoutMs),
+      // Never follow: a redirect would carry the token to another origin.
+      redirect: 'manual',
     })
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel()
+      return new Error(
+        `the CRM redirected ${path} to ${response.headers.get('location') ?? '(no Location)'}: kaguan does not follow redirects`,
+      )
+    }
     const text = await response.text()
     return {
       status: response.status,

@@ -1,3 +1,4 @@
+import { resolveAllowed } from '../../shared/address-policy.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 
 /** Where and how kaguan calls a merchant's CRM (the seed's three endpoints, header `token`). */
@@ -48,13 +49,21 @@ async function post(
   const started = Date.now()
   let response: Response
   try {
+    // Checked right before the call, after DNS: a name may have been re-pointed at a metadata
+    // address since it was saved.
+    await resolveAllowed('crm.baseUrl', url)
     response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', token: endpoint.token },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(endpoint.timeoutMs ?? 5_000),
+      // Never follow: a redirect would carry the `token` header to whatever origin it names.
+      redirect: 'manual',
     })
   } catch (error) {
+    if (error instanceof AppError) {
+      throw Object.assign(error, { retryable: false })
+    }
     const timeout = (error as Error).name === 'TimeoutError'
     throw crmError(
       timeout ? 'CRM_TIMEOUT' : 'CRM_UNREACHABLE',
@@ -63,6 +72,16 @@ async function post(
         : `cannot reach the CRM at ${url}: ${(error as Error).cause ? String((error as { cause: Error }).cause.message) : (error as Error).message}`,
       true,
       { path },
+    )
+  }
+  if (response.status >= 300 && response.status < 400) {
+    const location = response.headers.get('location') ?? '(no Location header)'
+    await response.body?.cancel()
+    throw crmError(
+      'CRM_REDIRECTED',
+      `the CRM redirected ${path} to ${location} (HTTP ${response.status}): kaguan does not follow redirects; set the CRM base URL to the final address`,
+      false,
+      { path, status: response.status, location },
     )
   }
   const text = await response.text()

@@ -10,6 +10,7 @@ import {
 } from '@kaguan/alipay'
 import type { Executor } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
+import { checkUrlAddress } from '../../shared/address-policy.js'
 import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import type { Ids } from '../../shared/ids.js'
@@ -279,6 +280,9 @@ export async function updateAlipayApp(
   const gateway = input.gateway.trim()
   if (!['production', 'sandbox'].includes(gateway) && !/^https?:\/\/[^\s/]+/.test(gateway)) {
     problems.push({ field: 'gateway', message: 'must be production, sandbox or a gateway URL' })
+  } else if (!['production', 'sandbox'].includes(gateway)) {
+    // kaguan posts signed requests to this URL: never to link-local or metadata addresses (SSRF).
+    checkUrlAddress('gateway', gateway)
   }
   if (row.public_base_url && isAlipayOwnGateway(gateway)) {
     const reason = internalHostReason(new URL(row.public_base_url).hostname)
@@ -413,6 +417,10 @@ export async function updateCrm(
       baseUrl = u.toString().replace(/\/+$/, '')
     } catch {
       problems.push({ field: 'baseUrl', message: 'is not an http(s) URL' })
+    }
+    // kaguan sends the CRM token to this URL: never to link-local or metadata addresses (SSRF).
+    if (baseUrl && !problems.some((p) => p.field === 'baseUrl')) {
+      checkUrlAddress('baseUrl', baseUrl)
     }
   }
   let publicPem: string | undefined
