@@ -10,6 +10,7 @@ const child = spawn(
     stdio: 'inherit',
   },
 )
-// Ctrl-C reaches the child through the terminal's process group; we only relay its exit.
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => {})
+// Relay stop signals: `kill <pid>` or a service manager reaches only this process. A Ctrl-C also
+// reaches the child through the terminal's process group; kaguan counts that repeat once.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

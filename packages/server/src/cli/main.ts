@@ -40,9 +40,33 @@ Usage:
 Settings come from a YAML file (--config or KAGUAN_CONFIG) and KAGUAN_* variables: see docs/configuration.md.
 `
 
+/**
+ * The usage of one command, cut from HELP so that it is written once: the entries whose first line
+ * names the command, with their indented continuation lines.
+ */
+function commandHelp(command: string): string | undefined {
+  const entries: string[][] = []
+  for (const line of HELP.split('\n')) {
+    if (line.startsWith('  kaguan ')) {
+      entries.push([line])
+    } else if (line.startsWith('    ') && entries.length) {
+      entries.at(-1)!.push(line)
+    }
+  }
+  const mine = entries.filter((e) => e[0]!.split(/\s+/)[2] === command)
+  return mine.length ? `Usage:\n${mine.map((e) => e.join('\n')).join('\n')}\n` : undefined
+}
+
 /** Exit codes: 0 ok, 1 a reported error, 2 wrong usage, 70 a bug (stack printed). */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  if (command && (rest.includes('--help') || rest.includes('-h'))) {
+    const help = commandHelp(command)
+    if (help) {
+      process.stdout.write(help)
+      return 0
+    }
+  }
   switch (command) {
     case undefined:
     case 'help':

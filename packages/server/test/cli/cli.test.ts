@@ -35,6 +35,31 @@ function noStack(run: Run) {
 }
 
 describe('kaguan CLI', () => {
+  it('prints the usage of every command for --help and -h, exit 0', async () => {
+    const commands = [
+      'start',
+      'demo',
+      'emulator',
+      'migrate',
+      'config',
+      'keys',
+      'admin',
+      'crm-check',
+      'reconcile',
+      'outbox',
+    ]
+    const runs = await Promise.all(
+      commands.map((c, i) =>
+        kaguan([c, ...(c === 'config' ? ['check'] : []), i % 2 ? '-h' : '--help']),
+      ),
+    )
+    runs.forEach((run, i) => {
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain(`kaguan ${commands[i]}`)
+      expect(run.stdout).not.toContain('Unknown option')
+    })
+  })
+
   it('exits 1 naming the key for an unknown role, a malformed database URL, and a missing master key', async () => {
     const role = await kaguan(['config', 'check'], {
       KAGUAN_ROLES: 'core,gateway',
@@ -150,4 +175,38 @@ describe('kaguan CLI', () => {
     expect(await exited).toBe(0)
     expect(out).toContain('"msg":"stopped"')
   })
+
+  it('stops on SIGTERM sent to `npm run kaguan -- start` (the wrapper relays it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kaguan-npm-start-'))
+    writeFileSync(join(dir, 'master.key'), Buffer.alloc(32, 4).toString('base64'))
+    const npm = spawn('npm', ['run', '--silent', 'kaguan', '--', 'start', '--role', 'core'], {
+      cwd: root,
+      env: {
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_')),
+        ),
+        KAGUAN_CORE_PORT: '0',
+        KAGUAN_DATA_DIR: dir,
+        KAGUAN_MASTER_KEY_FILE: join(dir, 'master.key'),
+      },
+    })
+    let out = ''
+    npm.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)))
+    const deadline = Date.now() + 30_000
+    let url: string | undefined
+    while (!url && Date.now() < deadline) {
+      url = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out)?.[1]
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(url, out).toBeDefined()
+    npm.kill('SIGTERM')
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((r) => setTimeout(() => r('still running'), 15_000)),
+    ])
+    expect(code).not.toBe('still running')
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow() // the port is closed: kaguan stopped
+    expect(out).toContain('"msg":"stopped"')
+  }, 60_000)
 })

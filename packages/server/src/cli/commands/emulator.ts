@@ -33,8 +33,9 @@ export async function runEmulator(opts: {
     `Alipay emulator on ${emulator.url}\n  gateway ${emulator.gatewayUrl}\n  wallet  ${emulator.url}/wallet\n  driver  ${emulator.url}/__emulator (see packages/emulator/README.md)\nPress Ctrl-C to stop.\n`,
   )
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
+    // `on`, not `once`: a Ctrl-C relayed by the npm/tsx wrappers arrives twice.
+    process.on('SIGINT', () => resolve())
+    process.on('SIGTERM', () => resolve())
   })
   await emulator.close()
   return 0

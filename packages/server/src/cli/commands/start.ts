@@ -19,7 +19,8 @@ export async function runStart(opts: { role?: string[]; config?: string }): Prom
 
 /**
  * Runs until SIGINT or SIGTERM, then stops accepting requests, lets in-flight ones and the outbox
- * batch finish within shutdownGraceMs, and closes the database. A second signal exits at once.
+ * batch finish within shutdownGraceMs, and closes the database. A second signal (a second or more
+ * later) exits at once.
  */
 export function untilSignal(
   running: RunningKaguan,
@@ -28,13 +29,18 @@ export function untilSignal(
   onStop?: () => Promise<void>,
 ): Promise<number> {
   return new Promise((resolve) => {
-    let stopping = false
+    let stoppingSince: number | undefined
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
+      // One Ctrl-C can arrive twice, from the terminal and relayed by the npm/tsx wrappers: a
+      // repeat within a second is that same request, not an impatient second one.
+      if (stoppingSince !== undefined && Date.now() - stoppingSince < 1000) {
+        return
+      }
+      if (stoppingSince !== undefined) {
         log.warn({ signal }, 'second signal: exiting without waiting')
         process.exit(130)
       }
-      stopping = true
+      stoppingSince = Date.now()
       log.info({ signal }, 'shutting down')
       const timer = setTimeout(() => {
         log.error({ graceMs: config.shutdownGraceMs }, 'shutdown took too long; exiting')
@@ -52,7 +58,7 @@ export function untilSignal(
           resolve(1)
         })
     }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
   })
 }
