@@ -25,6 +25,8 @@ export interface OpenDbOptions {
   dialect: DatabaseDialect
   /** PostgreSQL pool size; SQLite is one connection behind Kysely's mutex. */
   poolSize?: number
+  /** How long a new PostgreSQL connection may take; unlimited when absent (pg's default). */
+  connectTimeoutMs?: number
   /** Told when an idle PostgreSQL connection fails (the pool replaces it). */
   onIdleError?: (error: Error) => void
 }
@@ -44,7 +46,11 @@ export function openDb(options: OpenDbOptions): DbHandle {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
     return { db, dialect: 'sqlite', close: () => db.destroy() }
   }
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    ...(options.connectTimeoutMs ? { connectionTimeoutMillis: options.connectTimeoutMs } : {}),
+  })
   // An idle connection the server closes (a restart, a failover, an administrator) must not crash
   // the process: the pool drops that client and the next query opens a new one.
   pool.on('error', (error) => options.onIdleError?.(error))

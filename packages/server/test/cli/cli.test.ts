@@ -35,6 +35,18 @@ function noStack(run: Run) {
 }
 
 describe('kaguan CLI', () => {
+  it('config check connects to the database and names the setting when it cannot', async () => {
+    const run = await kaguan(['config', 'check'], {
+      KAGUAN_DATABASE_URL: 'postgres://kaguan:s3cret@127.0.0.1:1/x',
+      KAGUAN_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+    })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('KAGUAN_DATABASE_URL')
+    expect(run.stderr).toContain('cannot connect')
+    expect(run.stderr).not.toContain('s3cret')
+    noStack(run)
+  })
+
   it('prints the usage of every command for --help and -h, exit 0', async () => {
     const commands = [
       'start',
@@ -96,13 +108,18 @@ describe('kaguan CLI', () => {
     const key = Buffer.alloc(32, 7).toString('base64')
     const run = await kaguan(['config', 'check', '--role', 'core'], {
       KAGUAN_MASTER_KEY: key,
-      KAGUAN_DATABASE_URL: 'postgres://kaguan:pw123@db:5432/kaguan',
+      KAGUAN_DATA_DIR: mkdtempSync(join(tmpdir(), 'kaguan-check-')),
     })
-    expect(run.code).toBe(0)
+    expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toContain('valid')
     expect(run.stdout).toContain('- core')
     expect(run.stdout).not.toContain(key)
-    expect(run.stdout).not.toContain('pw123')
+    // A PostgreSQL password stays hidden in the answer too (here the database cannot be reached).
+    const pg = await kaguan(['config', 'check'], {
+      KAGUAN_MASTER_KEY: key,
+      KAGUAN_DATABASE_URL: 'postgres://kaguan:pw123@127.0.0.1:1/kaguan',
+    })
+    expect(pg.stdout + pg.stderr).not.toContain('pw123')
   })
 
   it('makes a master key and an RSA2 key pair in the formats Alipay uses', async () => {
