@@ -44,7 +44,10 @@ describe('forbiddenAddressReason', () => {
 describe('checkUrlAddress', () => {
   it('names the field and answers ADDRESS_FORBIDDEN', () => {
     expect(() => checkUrlAddress('baseUrl', 'http://169.254.169.254/latest')).toThrow(
-      expect.objectContaining({ code: 'ADDRESS_FORBIDDEN', message: expect.stringContaining('baseUrl') }),
+      expect.objectContaining({
+        code: 'ADDRESS_FORBIDDEN',
+        message: expect.stringContaining('baseUrl'),
+      }),
     )
     expect(() => checkUrlAddress('baseUrl', 'http://[fe80::1]:8080/')).toThrow(/baseUrl/)
   })

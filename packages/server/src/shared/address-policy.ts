@@ -66,7 +66,16 @@ function ipv6Reason(ip: string): string | undefined {
     return 'a multicast address (ff00::/8)'
   }
   // AWS's IPv6 instance metadata endpoint, fd00:ec2::254 (inside the otherwise allowed fc00::/7).
-  if (g0 === 0xfd00 && g1 === 0x0ec2 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0 && g6 === 0 && g7 === 0x254) {
+  if (
+    g0 === 0xfd00 &&
+    g1 === 0x0ec2 &&
+    g2 === 0 &&
+    g3 === 0 &&
+    g4 === 0 &&
+    g5 === 0 &&
+    g6 === 0 &&
+    g7 === 0x254
+  ) {
     return 'the cloud metadata address'
   }
   return undefined
@@ -74,7 +83,10 @@ function ipv6Reason(ip: string): string | undefined {
 
 /** Why kaguan must not call this host (an IP literal or a name), or undefined when it may. */
 export function forbiddenAddressReason(host: string): string | undefined {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '')
+  const h = host
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
   const version = isIP(h)
   if (version === 4) {
     return ipv4Reason(h)

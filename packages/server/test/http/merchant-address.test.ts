@@ -16,7 +16,12 @@ describe('merchant CRM URL over HTTP', () => {
     app = await buildRoleApp('management', deps, async (scope) => {
       await registerManagement(scope, deps)
     })
-    await createAdminUser(db.db, deps, { username: 'admin', password: 'admin password 123', role: 'admin' }, 'cli')
+    await createAdminUser(
+      db.db,
+      deps,
+      { username: 'admin', password: 'admin password 123', role: 'admin' },
+      'cli',
+    )
   })
   afterAll(async () => {
     await app.close()

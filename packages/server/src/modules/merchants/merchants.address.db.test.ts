@@ -18,12 +18,21 @@ for (const dialect of DIALECTS) {
       await db.destroy()
     })
 
-    it.each(['http://169.254.169.254/', 'http://[fd00:ec2::254]/', 'http://metadata.google.internal/', 'http://0.0.0.0:8082'])(
+    it.each([
+      'http://169.254.169.254/',
+      'http://[fd00:ec2::254]/',
+      'http://metadata.google.internal/',
+      'http://0.0.0.0:8082',
+    ])(
       'refuses CRM base URL %s with ADDRESS_FORBIDDEN naming baseUrl, and stores nothing',
       async (baseUrl) => {
-        const error = await updateCrm(db.db, deps, 'mch_default', { mode: 'none', baseUrl }, actor).catch(
-          (e: unknown) => e,
-        )
+        const error = await updateCrm(
+          db.db,
+          deps,
+          'mch_default',
+          { mode: 'none', baseUrl },
+          actor,
+        ).catch((e: unknown) => e)
         expect(error).toMatchObject({ code: 'ADDRESS_FORBIDDEN', kind: 'invalid' })
         expect((error as Error).message).toMatch(/^baseUrl:/)
         expect((await getMerchant(db.db, deps, 'mch_default')).crm.baseUrl).toBeNull()
@@ -31,7 +40,13 @@ for (const dialect of DIALECTS) {
     )
 
     it('accepts an intranet or loopback CRM', async () => {
-      const view = await updateCrm(db.db, deps, 'mch_default', { mode: 'none', baseUrl: 'http://10.1.2.3:8082' }, actor)
+      const view = await updateCrm(
+        db.db,
+        deps,
+        'mch_default',
+        { mode: 'none', baseUrl: 'http://10.1.2.3:8082' },
+        actor,
+      )
       expect(view.crm.baseUrl).toBe('http://10.1.2.3:8082')
     })
 
