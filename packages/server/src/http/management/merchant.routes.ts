@@ -164,7 +164,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       schema: {
         tags,
         description:
-          "Call the CRM's openCardInfo as a claim would, with a probe user, and report what is wrong.",
+          "Run the CRM conformance check (the rows of `kaguan crm-check`) against the saved connection, with the merchant's level codes and replay mode; each failed or warned row carries its fix. 409 CRM_NOT_CONFIGURED when CRM mode is off or incomplete.",
         params: MerchantParams,
         response: { 200: CrmTestResult, ...Errors },
       },
