@@ -12,6 +12,7 @@ import { recordAudit } from '../audit/index.js'
 import {
   alipayContext,
   explainAlipayError,
+  merchantPaths,
   MINI_PATHS,
   type AlipayContext,
 } from '../merchants/index.js'
@@ -384,7 +385,7 @@ async function doPublish(
       shops.flatMap((s) => (s.alipayShopId ? [[s.id, s.alipayShopId] as const] : [])),
     ),
     publicBaseUrl: ctx.publicBaseUrl!,
-    paths: MINI_PATHS,
+    paths: merchantPaths(row.merchant_id),
   })
   const calls: string[] = []
   const requestId = createHash('sha256')
@@ -393,7 +394,7 @@ async function doPublish(
     .slice(0, 32)
   const opts = {
     appAuthToken: ctx.appAuthToken,
-    notifyUrl: `${ctx.publicBaseUrl}${MINI_PATHS.notify}`,
+    notifyUrl: `${ctx.publicBaseUrl}${merchantPaths(row.merchant_id).notify}`,
   }
   let alipayTemplateId = row.alipay_template_id
   try {
