@@ -309,8 +309,7 @@ export async function updateAlipayApp(
   }
   const sharing = (await repo.findByAppId(db, input.appId)).filter((other) => other.id !== id)
   const isv = (m: MerchantRow) => m.alipay_app_auth_token_enc !== null
-  const thisIsv =
-    input.appAuthToken !== undefined ? Boolean(input.appAuthToken) : isv(row)
+  const thisIsv = input.appAuthToken !== undefined ? Boolean(input.appAuthToken) : isv(row)
   if (sharing.length && !(thisIsv && sharing.every(isv))) {
     // Two merchants on one app without app_auth_token could not be told apart by Alipay's messages.
     problems.push({
