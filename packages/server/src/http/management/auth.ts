@@ -7,7 +7,7 @@ import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
-  preHandlerAsyncHookHandler,
+  preValidationAsyncHookHandler,
 } from 'fastify'
 import {
   AdminUserBody,
@@ -64,10 +64,11 @@ const E401 = { 401: ErrorBody }
 const E403 = { 403: ErrorBody }
 
 /**
- * A preHandler that lets the request through only for a signed-in user whose role grants
- * `permission`: 401 AUTH_REQUIRED without a session, 403 AUTH_FORBIDDEN naming the permission.
+ * A route's `preValidation` hook that lets the request through only for a signed-in user whose
+ * role grants `permission`: 401 AUTH_REQUIRED without a session, 403 AUTH_FORBIDDEN naming the
+ * permission. Before validation, so an anonymous caller learns nothing about the body's schema.
  */
-export function requirePermission(permission: Permission): preHandlerAsyncHookHandler {
+export function requirePermission(permission: Permission): preValidationAsyncHookHandler {
   return async (request: FastifyRequest) => {
     if (!request.principal) {
       throw AdminErrors.authRequired()
@@ -270,7 +271,7 @@ export async function registerAuth(
   r.get(
     '/api/admin-users',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
         description: 'Every admin account (no passwords). Needs users.manage.',
         tags: ['admin-users'],
@@ -283,7 +284,7 @@ export async function registerAuth(
   r.post(
     '/api/admin-users',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
         description: 'Creates an admin account. Needs users.manage; audited.',
         tags: ['admin-users'],
@@ -302,7 +303,7 @@ export async function registerAuth(
   r.patch(
     '/api/admin-users/:id',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
         description:
           'Changes the role of an admin account or disables/enables it (disabling ends its sessions). Needs users.manage; audited.',
@@ -330,7 +331,7 @@ export async function registerAuth(
   r.post(
     '/api/admin-users/:id/reset-password',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
         description:
           "Sets a new password, clears the lock-out and ends the account's sessions. Needs users.manage; audited.",

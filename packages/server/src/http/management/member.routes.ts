@@ -24,7 +24,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.get(
     '/api/merchants/:merchantId/members',
     {
-      preHandler: requirePermission('members.read'),
+      preValidation: requirePermission('members.read'),
       schema: {
         tags,
         description:
@@ -51,7 +51,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.get(
     '/api/cards/:cardId',
     {
-      preHandler: requirePermission('members.read'),
+      preValidation: requirePermission('members.read'),
       schema: {
         tags,
         description: 'A card with its member, points history and audit trail.',
@@ -63,7 +63,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.delete(
     '/api/cards/:cardId',
     {
-      preHandler: requirePermission('members.write'),
+      preValidation: requirePermission('members.write'),
       schema: {
         tags,
         description: 'Delete a card: alipay.marketing.card.delete, then cardChange DEL to the CRM.',
@@ -79,7 +79,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.post(
     '/api/cards/:cardId/points',
     {
-      preHandler: requirePermission('members.write'),
+      preValidation: requirePermission('members.write'),
       schema: {
         tags,
         description:

@@ -51,7 +51,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         tags,
         description: 'All merchants (an ISV runs several).',
@@ -64,7 +64,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags,
         description: 'Add a merchant (ISV).',
@@ -78,7 +78,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         tags,
         description:
@@ -93,7 +93,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/alipay',
     {
-      preHandler: requirePermission('keys.write'),
+      preValidation: requirePermission('keys.write'),
       schema: {
         tags,
         description:
@@ -109,7 +109,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/public-url',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags,
         description:
@@ -134,7 +134,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/crm',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags,
         description:
@@ -160,7 +160,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/crm/test',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags,
         description:
@@ -176,7 +176,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/shops',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         tags: ['shops'],
         description: 'Shops (门店).',
@@ -190,7 +190,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/shops',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags: ['shops'],
         description: 'Add a shop.',
@@ -209,7 +209,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/shops/:shopId',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags: ['shops'],
         description: 'Change a shop.',
@@ -224,7 +224,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.delete(
     '/api/merchants/:merchantId/shops/:shopId',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags: ['shops'],
         description: 'Remove a shop.',
@@ -241,7 +241,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/images',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags: ['images'],
         description: 'Images uploaded to Alipay for card styles.',
@@ -254,7 +254,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/images',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       bodyLimit: 5 * 1024 * 1024,
       schema: {
         tags: ['images'],
@@ -285,7 +285,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/outbox',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         tags: ['operations'],
         description:
@@ -309,7 +309,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/outbox/retry',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags: ['operations'],
         description: 'Deliver parked entries again once the cause is fixed.',
@@ -327,7 +327,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/audit',
     {
-      preHandler: requirePermission('audit.read'),
+      preValidation: requirePermission('audit.read'),
       schema: {
         tags: ['audit'],
         description: 'Recent audit entries (secrets elided).',

@@ -38,7 +38,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/templates',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags,
         description: 'Card templates of a merchant.',
@@ -51,7 +51,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/templates',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       schema: {
         tags,
         description:
@@ -79,7 +79,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/templates/:templateId',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags,
         description: "A template with its draft, status and Alipay's template id.",
@@ -92,7 +92,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/templates/:templateId',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       schema: {
         tags,
         description:
@@ -118,7 +118,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/templates/:templateId/publish',
     {
-      preHandler: requirePermission('templates.publish'),
+      preValidation: requirePermission('templates.publish'),
       schema: {
         tags,
         description:
@@ -132,7 +132,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/templates/:templateId/claim-links',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags,
         description: 'Claim links made for a template.',
@@ -145,7 +145,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/templates/:templateId/claim-links',
     {
-      preHandler: requirePermission('templates.publish'),
+      preValidation: requirePermission('templates.publish'),
       schema: {
         tags,
         description:
@@ -177,7 +177,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/claim-links/:linkId/qr.:format',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: { tags, description: 'The claim link as a QR code (SVG or PNG).', params: QrParams },
     },
     async (req, reply) => {
@@ -189,7 +189,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/components',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags: ['components'],
         description: 'Mini-program card components (会员卡组件).',
@@ -208,7 +208,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/components',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       schema: {
         tags: ['components'],
         description: 'Bind a card component to a template (published or not).',
