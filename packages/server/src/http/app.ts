@@ -93,13 +93,20 @@ export async function buildRoleApp(
   }
   app.get(
     '/healthz',
-    { schema: { description: 'Liveness: the process is up.', response: { 200: HealthBody } } },
+    {
+      schema: {
+        summary: 'Liveness',
+        description: 'Liveness: the process is up.',
+        response: { 200: HealthBody },
+      },
+    },
     () => ({ status: 'ok' as const, role }),
   )
   app.get(
     '/readyz',
     {
       schema: {
+        summary: 'Readiness',
         description: 'Readiness: the database answers and its schema is current.',
         response: { 200: HealthBody, 503: HealthBody },
       },

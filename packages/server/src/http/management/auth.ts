@@ -189,6 +189,7 @@ export async function registerAuth(
         },
       },
       schema: {
+        summary: 'Sign in',
         description:
           'Signs in with username and password; sets the httpOnly kaguan_session cookie and returns the CSRF token.',
         tags: ['auth'],
@@ -221,6 +222,7 @@ export async function registerAuth(
     '/api/auth/logout',
     {
       schema: {
+        summary: 'Sign out',
         description:
           'Ends the current session and clears its cookie; answers 204 even without a session.',
         tags: ['auth'],
@@ -246,6 +248,7 @@ export async function registerAuth(
     '/api/auth/me',
     {
       schema: {
+        summary: 'The signed-in user and CSRF token',
         description:
           'The signed-in user, the CSRF token of the session and the permissions of the role.',
         tags: ['auth'],
@@ -272,6 +275,7 @@ export async function registerAuth(
     {
       preHandler: manage,
       schema: {
+        summary: 'List admin accounts',
         description: 'Every admin account (no passwords). Needs users.manage.',
         tags: ['admin-users'],
         response: { 200: AdminUserList, ...E401, ...E403 },
@@ -285,6 +289,7 @@ export async function registerAuth(
     {
       preHandler: manage,
       schema: {
+        summary: 'Create an admin account',
         description: 'Creates an admin account. Needs users.manage; audited.',
         tags: ['admin-users'],
         body: CreateAdminUserBody,
@@ -304,6 +309,7 @@ export async function registerAuth(
     {
       preHandler: manage,
       schema: {
+        summary: 'Change or disable an admin account',
         description:
           'Changes the role of an admin account or disables/enables it (disabling ends its sessions). Needs users.manage; audited.',
         tags: ['admin-users'],
@@ -332,6 +338,7 @@ export async function registerAuth(
     {
       preHandler: manage,
       schema: {
+        summary: 'Reset the password of an admin account',
         description:
           "Sets a new password, clears the lock-out and ends the account's sessions. Needs users.manage; audited.",
         tags: ['admin-users'],

@@ -1,8 +1,7 @@
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import { registerAuth } from './auth.js'
+import { registerApiDocs } from './docs.js'
 import { addSecurityHeaders, findConsoleDist, registerConsole } from './console.js'
 import { registerMemberRoutes } from './member.routes.js'
 import { registerMerchantRoutes } from './merchant.routes.js'
@@ -23,21 +22,7 @@ export async function registerManagement(
   options: ManagementOptions = {},
 ): Promise<void> {
   addSecurityHeaders(app)
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'kaguan admin API',
-        version: '0.1.0',
-        description:
-          '卡管管理接口: merchants, shops, card templates, claim links, card components, admin users.',
-      },
-      components: {
-        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'kaguan_session' } },
-      },
-      security: [{ session: [] }],
-    },
-  })
-  await app.register(swaggerUi, { routePrefix: '/api/docs' })
+  await registerApiDocs(app)
   await registerAuth(app, deps)
   registerMerchantRoutes(app, deps)
   registerTemplateRoutes(app, deps)

@@ -26,6 +26,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     {
       preHandler: requirePermission('members.read'),
       schema: {
+        summary: 'List or search members',
         tags,
         description:
           'Find members with their cards: by mobile (through its keyed hash), either card number, or Alipay user id.',
@@ -53,6 +54,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     {
       preHandler: requirePermission('members.read'),
       schema: {
+        summary: 'Get a card with its history',
         tags,
         description: 'A card with its member, points history and audit trail.',
         params: Type.Object({ cardId: Type.String() }),
@@ -65,6 +67,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     {
       preHandler: requirePermission('members.write'),
       schema: {
+        summary: 'Delete a card',
         tags,
         description: 'Delete a card: alipay.marketing.card.delete, then cardChange DEL to the CRM.',
         params: Type.Object({ cardId: Type.String() }),
@@ -81,6 +84,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     {
       preHandler: requirePermission('members.write'),
       schema: {
+        summary: 'Adjust points',
         tags,
         description:
           'Adjust points (no-CRM mode) with an idempotency key; pushed to Alipay by the worker.',

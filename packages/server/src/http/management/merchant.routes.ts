@@ -53,6 +53,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.read'),
       schema: {
+        summary: 'List merchants',
         tags,
         description: 'All merchants (an ISV runs several).',
         response: { 200: Type.Array(MerchantView), ...Errors },
@@ -66,6 +67,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Create a merchant',
         tags,
         description: 'Add a merchant (ISV).',
         body: MerchantCreateBody,
@@ -80,6 +82,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.read'),
       schema: {
+        summary: 'Get a merchant',
         tags,
         description:
           'One merchant with its Alipay app (fingerprints only), public URL and CRM settings.',
@@ -95,6 +98,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('keys.write'),
       schema: {
+        summary: 'Set the Alipay app',
         tags,
         description:
           "Set the merchant's Alipay app: app id, keys (stored encrypted, never returned), gateway, ISV app_auth_token.",
@@ -111,6 +115,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Set the public URL',
         tags,
         description:
           'Set the public base URL of the mini role; with an Alipay gateway it must be public https.',
@@ -136,6 +141,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Set the business system (CRM)',
         tags,
         description:
           'Set the business system: none (kaguan is the member system) or crm with base URL, token and CRM public key (the latter two need keys.write).',
@@ -162,6 +168,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Test the CRM',
         tags,
         description:
           "Call the CRM's openCardInfo as a claim would, with a probe user, and report what is wrong.",
@@ -178,6 +185,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.read'),
       schema: {
+        summary: 'List shops',
         tags: ['shops'],
         description: 'Shops (门店).',
         params: MerchantParams,
@@ -192,6 +200,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Create a shop',
         tags: ['shops'],
         description: 'Add a shop.',
         params: MerchantParams,
@@ -211,6 +220,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Change a shop',
         tags: ['shops'],
         description: 'Change a shop.',
         params: ShopParams,
@@ -226,6 +236,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Delete a shop',
         tags: ['shops'],
         description: 'Remove a shop.',
         params: ShopParams,
@@ -243,6 +254,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'List uploaded images',
         tags: ['images'],
         description: 'Images uploaded to Alipay for card styles.',
         params: MerchantParams,
@@ -257,6 +269,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       preHandler: requirePermission('templates.write'),
       bodyLimit: 5 * 1024 * 1024,
       schema: {
+        summary: 'Upload an image',
         tags: ['images'],
         description:
           'Upload an image (logo, background) to Alipay (alipay.offline.material.image.upload).',
@@ -287,6 +300,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.read'),
       schema: {
+        summary: 'List deliveries (outbox)',
         tags: ['operations'],
         description:
           'Deliveries to Alipay and the CRM: counts by status, and the entries of one status (parked ones failed for good, with the reason).',
@@ -311,6 +325,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Retry parked deliveries',
         tags: ['operations'],
         description: 'Deliver parked entries again once the cause is fixed.',
         body: Type.Union([
@@ -329,6 +344,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('audit.read'),
       schema: {
+        summary: 'Search the audit log',
         tags: ['audit'],
         description: 'Recent audit entries (secrets elided).',
         querystring: Type.Object({

@@ -40,6 +40,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'List card templates',
         tags,
         description: 'Card templates of a merchant.',
         params: MerchantParams,
@@ -53,6 +54,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.write'),
       schema: {
+        summary: 'Create a card template',
         tags,
         description:
           'Create a draft template; every field is checked (images uploaded, shops known, levels defined) before anything reaches Alipay.',
@@ -81,6 +83,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'Get a card template',
         tags,
         description: "A template with its draft, status and Alipay's template id.",
         params: TemplateParams,
@@ -94,6 +97,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.write'),
       schema: {
+        summary: 'Save a template draft',
         tags,
         description:
           'Save the draft. Send the revision you edited to refuse overwriting a newer save (409).',
@@ -120,6 +124,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.publish'),
       schema: {
+        summary: 'Publish a template to Alipay',
         tags,
         description:
           'Publish the draft to Alipay: template.create the first time, template.modify after; formtemplate.set only when the form changed.',
@@ -134,6 +139,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'List claim links',
         tags,
         description: 'Claim links made for a template.',
         params: TemplateParams,
@@ -147,6 +153,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.publish'),
       schema: {
+        summary: 'Create a claim link',
         tags,
         description:
           'A claim link (activateurl.apply) for a published template, with an optional channel (out_string); also as a QR code.',
@@ -178,7 +185,12 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     '/api/claim-links/:linkId/qr.:format',
     {
       preHandler: requirePermission('templates.read'),
-      schema: { tags, description: 'The claim link as a QR code (SVG or PNG).', params: QrParams },
+      schema: {
+        summary: 'A claim link as a QR code',
+        tags,
+        description: 'The claim link as a QR code (SVG or PNG).',
+        params: QrParams,
+      },
     },
     async (req, reply) => {
       const image = await templates.claimLinkQr(db, req.params.linkId, req.params.format)
@@ -191,6 +203,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'List card components',
         tags: ['components'],
         description: 'Mini-program card components (会员卡组件).',
         params: MerchantParams,
@@ -210,6 +223,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.write'),
       schema: {
+        summary: 'Create a card component',
         tags: ['components'],
         description: 'Bind a card component to a template (published or not).',
         params: MerchantParams,
