@@ -11,7 +11,8 @@ import type {
 } from 'fastify'
 import {
   AdminUserBody,
-  AdminUserList,
+  PageQuery,
+  Paged,
   AdminUserParams,
   CreateAdminUserBody,
   ErrorBody,
@@ -23,6 +24,7 @@ import {
 } from '@kaguan/contracts'
 import type { AppDeps } from '../../deps.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
+import { pageInMemory, pageRequest } from '../../shared/paging.js'
 import {
   AdminErrors,
   authenticate,
@@ -276,12 +278,22 @@ export async function registerAuth(
       preHandler: manage,
       schema: {
         summary: 'List admin accounts',
-        description: 'Every admin account (no passwords). Needs users.manage.',
+        description: 'Every admin account (no passwords), paged. Needs users.manage.',
         tags: ['admin-users'],
-        response: { 200: AdminUserList, ...E401, ...E403 },
+        querystring: Type.Object(PageQuery(['username', 'role', 'createdAt'])),
+        response: { 200: Paged(AdminUserBody), ...E401, ...E403 },
       },
     },
-    async () => ({ items: (await listAdminUsers(db)).map(userView) }),
+    async (request) =>
+      pageInMemory(
+        (await listAdminUsers(db)).map(userView),
+        pageRequest(request.query, { sort: 'username', order: 'asc' }),
+        {
+          username: (u) => u.username,
+          role: (u) => u.role,
+          createdAt: (u) => u.createdAt,
+        },
+      ),
   )
 
   r.post(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import { registerAuth } from './auth.js'
+import { registerDashboardRoutes } from './dashboard.routes.js'
 import { registerApiDocs } from './docs.js'
 import { addSecurityHeaders, findConsoleDist, registerConsole } from './console.js'
 import { registerMemberRoutes } from './member.routes.js'
@@ -27,6 +28,7 @@ export async function registerManagement(
   registerMerchantRoutes(app, deps)
   registerTemplateRoutes(app, deps)
   registerMemberRoutes(app, deps)
+  registerDashboardRoutes(app, deps)
 
   const consoleDir = options.consoleDir === undefined ? findConsoleDist() : options.consoleDir
   if (consoleDir) {

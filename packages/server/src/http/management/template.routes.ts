@@ -5,6 +5,8 @@ import {
   ComponentBody,
   ComponentView,
   ErrorBody,
+  PageQuery,
+  Paged,
   PublishResult,
   TemplateCreateBody,
   TemplateSpec,
@@ -15,6 +17,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import * as merchants from '../../modules/merchants/index.js'
 import * as templates from '../../modules/templates/index.js'
+import { pageInMemory, pageRequest } from '../../shared/paging.js'
 import { actorOf } from './actor.js'
 import { requirePermission } from './auth.js'
 
@@ -42,12 +45,24 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       schema: {
         summary: 'List card templates',
         tags,
-        description: 'Card templates of a merchant.',
+        description:
+          'Card templates of a merchant, paged, with their status (draft, published, changed since publish).',
         params: MerchantParams,
-        response: { 200: Type.Array(TemplateView), ...Errors },
+        querystring: Type.Object(PageQuery(['updatedAt', 'createdAt', 'name', 'status'])),
+        response: { 200: Paged(TemplateView), ...Errors },
       },
     },
-    async (req) => templates.listTemplates(db, req.params.merchantId),
+    async (req) =>
+      pageInMemory(
+        await templates.listTemplates(db, req.params.merchantId),
+        pageRequest(req.query, { sort: 'updatedAt', order: 'desc' }),
+        {
+          updatedAt: (t) => t.updatedAt,
+          createdAt: (t) => t.createdAt,
+          name: (t) => t.spec.basic.name,
+          status: (t) => t.status,
+        },
+      ),
   )
   app.post(
     '/api/merchants/:merchantId/templates',
@@ -141,12 +156,18 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       schema: {
         summary: 'List claim links',
         tags,
-        description: 'Claim links made for a template.',
+        description: 'Claim links made for a template, paged.',
         params: TemplateParams,
-        response: { 200: Type.Array(ClaimLinkView), ...Errors },
+        querystring: Type.Object(PageQuery(['createdAt'])),
+        response: { 200: Paged(ClaimLinkView), ...Errors },
       },
     },
-    async (req) => (await templates.listClaimLinks(db, req.params.templateId)).map(linkView),
+    async (req) =>
+      pageInMemory(
+        (await templates.listClaimLinks(db, req.params.templateId)).map(linkView),
+        pageRequest(req.query, { sort: 'createdAt', order: 'desc' }),
+        { createdAt: (l) => l.createdAt },
+      ),
   )
   app.post(
     '/api/templates/:templateId/claim-links',
@@ -205,17 +226,22 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       schema: {
         summary: 'List card components',
         tags: ['components'],
-        description: 'Mini-program card components (会员卡组件).',
+        description: 'Mini-program card components (会员卡组件), paged.',
         params: MerchantParams,
-        response: { 200: Type.Array(ComponentView), ...Errors },
+        querystring: Type.Object(PageQuery(['createdAt', 'name'])),
+        response: { 200: Paged(ComponentView), ...Errors },
       },
     },
     async (req) => {
       const m = await merchants.getMerchant(db, deps, req.params.merchantId)
-      return (await templates.listComponents(db, m.id)).map((c) => ({
+      const all = (await templates.listComponents(db, m.id)).map((c) => ({
         ...c,
         publicUrl: m.publicBaseUrl ? `${m.publicBaseUrl}/api/components/${c.id}` : null,
       }))
+      return pageInMemory(all, pageRequest(req.query, { sort: 'createdAt', order: 'desc' }), {
+        createdAt: (c) => c.createdAt,
+        name: (c) => c.name,
+      })
     },
   )
   app.post(
