@@ -14,7 +14,11 @@ import {
   type OutboxHandler,
   type OutboxWorker,
 } from '../modules/outbox/index.js'
-import { createHoldSweeper, type HoldSweeper } from '../modules/stamps/index.js'
+import {
+  createHoldSweeper,
+  stampsOutboxHandlers,
+  type HoldSweeper,
+} from '../modules/stamps/index.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import { AppError, ErrorKind } from '../shared/errors.js'
 import { createFieldCipher } from '../shared/field-crypto.js'
@@ -42,6 +46,7 @@ const OUTBOX_HANDLERS = (deps: AppDeps): Record<string, OutboxHandler> => ({
   ...cardOutboxHandlers(cardsDeps(deps), {
     alipayCallsPerSecond: deps.config.worker.alipayCallsPerSecond,
   }),
+  ...stampsOutboxHandlers(deps),
 })
 
 export interface StartOptions {

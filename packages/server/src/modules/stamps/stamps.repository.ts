@@ -197,15 +197,15 @@ export function entriesForBizNo(
     .execute()
 }
 
-/** DEPOSITs of one account since `since` for a trade, for the per-day cap of the earning rule. */
-export async function countTradeDepositsSince(
+/** Stamps an account earned from trades since `since`, for the per-day cap of the earning rule. */
+export async function sumTradeDepositsSince(
   db: Executor,
   accountId: string,
   since: string,
 ): Promise<number> {
   const row = await db
     .selectFrom('stamp_entries')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .select((eb) => eb.fn.sum<number>('amount').as('n'))
     .where('account_id', '=', accountId)
     .where('type', '=', 'DEPOSIT')
     .where('source', 'in', ['trade', 'till'])

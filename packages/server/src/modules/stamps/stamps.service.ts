@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
+import type { Executor } from '../../db/db.js'
 import type { AppDeps } from '../../deps.js'
 import type { FieldProblem } from '../../shared/errors.js'
+import { recordAudit } from '../audit/index.js'
 import { StampErrors } from './stamps.errors.js'
 import * as repo from './stamps.repository.js'
 import type {
@@ -209,6 +211,14 @@ function problemsOf(op: LedgerOp, meta: LedgerMeta): FieldProblem[] {
   return problems
 }
 
+export interface LedgerOptions {
+  /**
+   * Runs inside the entry's transaction, only when an entry was made (not on a replay): the audit
+   * entry, the card push. Throwing rolls the entry back.
+   */
+  onApplied?: (trx: Executor, result: LedgerResult) => Promise<void>
+}
+
 /** Thrown inside the transaction when the key turns out to be used; answered after rollback. */
 class KeyTaken extends Error {
   readonly earlier: StampEntryRow
@@ -263,6 +273,7 @@ export async function applyLedger(
   deps: LedgerDeps,
   op: LedgerOp,
   meta: LedgerMeta,
+  options: LedgerOptions = {},
 ): Promise<LedgerResult> {
   const problems = problemsOf(op, meta)
   if (problems.length) {
@@ -388,7 +399,9 @@ export async function applyLedger(
         }
         await repo.insertHold(trx, hold)
       }
-      return resultOf(entry, hold, false)
+      const result = resultOf(entry, hold, false)
+      await options.onApplied?.(trx, result)
+      return result
     })
   } catch (error) {
     if (error instanceof KeyTaken) {
@@ -507,4 +520,48 @@ export async function cancelExpiredHolds(deps: LedgerDeps, limit = 100): Promise
     }
   }
   return cancelled
+}
+
+/**
+ * A manual change by staff (a goodwill stamp, a correction): DEPOSIT or CONSUME, audited in the
+ * same transaction. The caller's idempotency key makes a double-click one change.
+ */
+export async function adjustStamps(
+  deps: LedgerDeps,
+  input: AccountRef & { delta: number; reason: string; idempotencyKey: string },
+  actor: { actor: string; requestId?: string },
+  options: LedgerOptions = {},
+): Promise<LedgerResult> {
+  if (!Number.isSafeInteger(input.delta) || input.delta === 0) {
+    throw StampErrors.invalid([{ field: 'delta', message: 'must be a non-zero whole number' }])
+  }
+  const account = {
+    merchantId: input.merchantId,
+    memberId: input.memberId,
+    activityId: input.activityId,
+  }
+  return applyLedger(
+    deps,
+    input.delta > 0
+      ? { type: 'DEPOSIT', account, amount: input.delta }
+      : { type: 'CONSUME', account, amount: -input.delta },
+    {
+      idempotencyKey: `admin:${input.idempotencyKey}`,
+      reason: input.reason,
+      source: 'admin',
+      actor: actor.actor,
+    },
+    {
+      onApplied: async (trx, result) => {
+        await recordAudit(trx, deps, {
+          merchantId: input.merchantId,
+          ...actor,
+          action: 'stamps.adjust',
+          target: { type: 'stamp_account', id: result.entry.accountId },
+          after: { delta: input.delta, reason: input.reason, balances: result.balances },
+        })
+        await options.onApplied?.(trx, result)
+      },
+    },
+  )
 }
