@@ -83,7 +83,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
       schema: {
         tags,
         description:
-          'Adjust points (no-CRM mode) with an idempotency key; pushed to Alipay by the worker.',
+          'Adjust points (no-CRM mode; refused with 409 POINTS_OWNED_BY_CRM when a CRM owns points) with an idempotency key and a reason; audited, pushed to Alipay by the worker.',
         params: Type.Object({ cardId: Type.String() }),
         body: Type.Object(
           {
@@ -101,6 +101,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
         reason: req.body.reason,
         source: actorOf(req).actor,
         idempotencyKey: req.body.idempotencyKey,
+        audit: actorOf(req),
       }),
   )
 }

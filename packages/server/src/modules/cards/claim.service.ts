@@ -458,7 +458,13 @@ async function runClaim(
           bizCardNo: member.bizCardNo,
           alipayCardNo,
         }
-        await enqueue(trx, deps, { merchantId, topic: CARD_CHANGE_TOPIC, payload })
+        // One order key per card: its DEL is delivered only after this ADD.
+        await enqueue(trx, deps, {
+          merchantId,
+          topic: CARD_CHANGE_TOPIC,
+          orderKey: row.id,
+          payload,
+        })
       }
       await recordAudit(trx, deps, {
         merchantId,
