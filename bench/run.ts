@@ -37,11 +37,11 @@ const q = flags.quick ? 0.25 : 1
 const PLAN = {
   throughput: { count: Math.round(12_000 * q), capMs: 8_000 },
   halfLoad: { capMs: 5_000 },
-  sync: { count: Math.round(2_000 * q), capMs: 60_000 },
+  sync: { count: Math.round(2_000 * q), capMs: 30_000 },
   hot: { cards: 1_000, count: Math.round(10_000 * q), capMs: 20_000, zipf: 1.1 },
   claims: { count: Math.round(20 * q) },
   search: { capMs: 3_000, connections: 4 },
-  drainCapMs: 90_000,
+  drainCapMs: 60_000,
 }
 if (MEMBERS < PLAN.throughput.count + PLAN.sync.count + PLAN.hot.cards) {
   throw new Error(
