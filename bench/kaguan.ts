@@ -2,6 +2,7 @@
  * Bench child: kaguan itself — management, mini, core and worker in one process, as `kaguan start`
  * runs them — on the database named by KAGUAN_DATABASE_URL, logging at info to a file.
  */
+import Sqlite from 'better-sqlite3'
 import pino from 'pino'
 import { loadConfig } from '../packages/server/src/config.js'
 import { createAdminUser } from '../packages/server/src/modules/admin/index.js'
@@ -12,6 +13,29 @@ import { serveChild } from './lib/ipc.js'
 import { cloneCardId, cloneNumbers } from './lib/numbers.js'
 
 const dir = process.env.BENCH_DIR!
+
+/** With BENCH_SQL_TIMING=1: time spent in each SQLite statement text (a profiling aid). */
+const sqlTiming = new Map<string, { n: number; ms: number }>()
+if (process.env.BENCH_SQL_TIMING === '1') {
+  const proto = (Sqlite.prototype as unknown as { prepare: (sql: string) => object }).prepare
+  const statementProto = Object.getPrototypeOf(
+    proto.call(new Sqlite(':memory:'), 'select 1'),
+  ) as Record<string, (...args: unknown[]) => unknown>
+  for (const method of ['all', 'run', 'get']) {
+    const original = statementProto[method]!
+    statementProto[method] = function (this: { source: string }, ...args: unknown[]) {
+      const t0 = performance.now()
+      try {
+        return original.apply(this, args)
+      } finally {
+        const e = sqlTiming.get(this.source) ?? { n: 0, ms: 0 }
+        e.n++
+        e.ms += performance.now() - t0
+        sqlTiming.set(this.source, e)
+      }
+    }
+  }
+}
 const config = loadConfig({ env: process.env })
 const log = createLogger({
   level: config.log.level,
@@ -81,6 +105,11 @@ serveChild(
       return count
     },
     outbox: () => outboxCounts(db),
+    sqlTiming: () =>
+      [...sqlTiming]
+        .sort((a, b) => b[1].ms - a[1].ms)
+        .slice(0, 25)
+        .map(([sql, t]) => ({ ms: Math.round(t.ms), n: t.n, sql: sql.slice(0, 300) })),
     /** Points kaguan holds, by kaguan card id. */
     points: async (ids: string[]) => {
       const rows = await db

@@ -19,7 +19,7 @@ import { generateKeyPair, signParams, toPrivateKey, withReplayGuard } from '@kag
 import { findPostgresBin, startThrowawayCluster, teardown } from '../scripts/test-postgres.js'
 import { generateMasterKey } from '../packages/server/src/shared/field-crypto.js'
 import { generateRsaKeyPair } from '../packages/server/src/shared/rsa-keys.js'
-import { rssOf, startChild, type Child } from './lib/ipc.js'
+import { cpuMsOf, rssOf, startChild, type Child } from './lib/ipc.js'
 import { cloneCardId, cloneNumbers } from './lib/numbers.js'
 
 const { values: flags } = parseArgs({
@@ -28,6 +28,8 @@ const { values: flags } = parseArgs({
     dialects: { type: 'string', default: 'sqlite,postgres' },
     quick: { type: 'boolean', default: false },
     connections: { type: 'string', default: '32' },
+    /** A folder: kaguan runs with --cpu-prof and writes its profiles there. */
+    profile: { type: 'string' },
   },
 })
 const MEMBERS = Number(flags.members)
@@ -43,9 +45,9 @@ const PLAN = {
   search: { capMs: 3_000, connections: 4 },
   drainCapMs: 60_000,
 }
-if (MEMBERS < PLAN.throughput.count + PLAN.sync.count + PLAN.hot.cards) {
+if (MEMBERS < 300 + PLAN.throughput.count + PLAN.sync.count + PLAN.hot.cards) {
   throw new Error(
-    `--members must be at least ${PLAN.throughput.count + PLAN.sync.count + PLAN.hot.cards}`,
+    `--members must be at least ${300 + PLAN.throughput.count + PLAN.sync.count + PLAN.hot.cards}`,
   )
 }
 
@@ -81,6 +83,8 @@ interface LoadResult {
   p99: number
   seconds: number
   peakRssMb?: number
+  /** CPU ms the measured process spent per OK answer. */
+  cpuMsPerOk: number
 }
 
 /** One autocannon run over pre-built bodies, each sent once (or cycled when `cycle`). */
@@ -94,6 +98,8 @@ async function load(
     cycle?: boolean
     expectOk?: boolean
     rssPid?: number
+    /** The process whose CPU time per OK answer is reported. */
+    cpuPid?: number
     method?: 'POST' | 'GET'
     paths?: string[]
     headers?: Record<string, string>
@@ -109,6 +115,7 @@ async function load(
       }, 250)
     : undefined
   const n = options.paths ? options.paths.length : bodies.length
+  const cpu0 = options.cpuPid ? cpuMsOf(options.cpuPid) : NaN
   let timer: NodeJS.Timeout | undefined
   let instance: autocannon.Instance | undefined
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -165,6 +172,7 @@ async function load(
     p99: r.latency.p99,
     seconds: r.duration,
     ...(sampler ? { peakRssMb: peak } : {}),
+    cpuMsPerOk: options.cpuPid ? (cpuMsOf(options.cpuPid) - cpu0) / Math.max(1, ok) : NaN,
   }
 }
 
@@ -207,20 +215,24 @@ async function startStack(dialect: 'sqlite' | 'postgres', databaseUrl: string): 
   ])
   children.push(peers)
   const { emulatorUrl, crmUrl } = peers.ready as { emulatorUrl: string; crmUrl: string }
-  const kaguan = await startChild('kaguan.ts', {
-    BENCH_DIR: dir,
-    KAGUAN_ROLES: 'management,mini,core,worker',
-    KAGUAN_HOST: '127.0.0.1',
-    KAGUAN_MANAGEMENT_PORT: '0',
-    KAGUAN_MINI_PORT: '0',
-    KAGUAN_CORE_PORT: '0',
-    KAGUAN_DATABASE_URL: databaseUrl,
-    KAGUAN_DATA_DIR: dir,
-    KAGUAN_MASTER_KEY: generateMasterKey(),
-    KAGUAN_LOG_LEVEL: 'info',
-    // Pacing off: the bench measures what kaguan can push, not the conservative default pace.
-    KAGUAN_ALIPAY_CALLS_PER_SECOND: '10000',
-  })
+  const kaguan = await startChild(
+    'kaguan.ts',
+    {
+      BENCH_DIR: dir,
+      KAGUAN_ROLES: 'management,mini,core,worker',
+      KAGUAN_HOST: '127.0.0.1',
+      KAGUAN_MANAGEMENT_PORT: '0',
+      KAGUAN_MINI_PORT: '0',
+      KAGUAN_CORE_PORT: '0',
+      KAGUAN_DATABASE_URL: databaseUrl,
+      KAGUAN_DATA_DIR: dir,
+      KAGUAN_MASTER_KEY: generateMasterKey(),
+      KAGUAN_LOG_LEVEL: 'info',
+      // Pacing off: the bench measures what kaguan can push, not the conservative default pace.
+      KAGUAN_ALIPAY_CALLS_PER_SECOND: '10000',
+    },
+    flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : [],
+  )
   children.push(kaguan)
   const { urls, admin } = kaguan.ready as {
     urls: Stack['urls']
@@ -403,9 +415,12 @@ async function drain(stack: Stack): Promise<number> {
 // scenarios
 
 interface Figures {
+  refs: References
   throughput: LoadResult
   halfLoad: LoadResult
   syncPerSec: number
+  /** kaguan's CPU per card: accepting its update and pushing it. */
+  syncCpuMsPerCard: number
   hot: {
     calls: number
     accepted: number
@@ -420,7 +435,38 @@ interface Figures {
   loadSeconds: number
 }
 
-async function runScenarios(stack: Stack): Promise<Figures> {
+/** The references, measured next to the figure they divide (other programs share this machine). */
+interface References {
+  bare: LoadResult
+  signRate: number
+}
+
+/** The bare Fastify route under the same load as kaguan's throughput run. */
+async function bareReference(bare: Child): Promise<LoadResult> {
+  const bodies = range(0, 2_000).map((i) =>
+    JSON.stringify({
+      templateId: 'T',
+      bizCardNo: cloneNumbers(i)[0],
+      point: '1',
+      changeReason: 'bench',
+      timestamp: String(Date.now()),
+      nonce: randomBytes(16).toString('hex'),
+      sign: randomBytes(256).toString('base64'),
+    }),
+  )
+  const result = await load(`${(bare.ready as { url: string }).url}/card/update`, bodies, {
+    capMs: 5_000,
+    cycle: true,
+    expectOk: true,
+    cpuPid: bare.pid,
+  })
+  log(`bare Fastify: ${result.okPerSec.toFixed(0)}/s`)
+  return result
+}
+
+const sqlReports: Record<string, unknown> = {}
+
+async function runScenarios(stack: Stack, bare: Child): Promise<Figures> {
   const core = `${stack.urls.core}/card/update`
   let next = 0
   const take = (n: number) => {
@@ -429,13 +475,30 @@ async function runScenarios(stack: Stack): Promise<Figures> {
     return r
   }
 
-  log(`${stack.dialect}: signing ${PLAN.throughput.count} requests`)
-  const tputBodies = signedBodies(stack, take(PLAN.throughput.count), (j) => 1000 + j)
+  // A short probe sizes the pre-signed set: enough for the time cap at the probed rate, so a slow
+  // run does not spend a minute signing requests it will never send.
+  const probe = await load(
+    core,
+    signedBodies(stack, take(300), (j) => 10 + j),
+    {
+      capMs: 2_000,
+      expectOk: true,
+    },
+  )
+  const count = Math.min(
+    PLAN.throughput.count,
+    Math.ceil(probe.okPerSec * 2 * (PLAN.throughput.capMs / 1000)) + 500,
+  )
+  await drain(stack)
+  log(`${stack.dialect}: signing ${count} requests`)
+  const tputBodies = signedBodies(stack, take(count), (j) => 1000 + j)
+  const bareResult = await bareReference(bare)
   log(`${stack.dialect}: /card/update throughput`)
   const throughput = await load(core, tputBodies, {
     capMs: PLAN.throughput.capMs,
     expectOk: true,
     rssPid: stack.kaguan.pid,
+    cpuPid: stack.kaguan.pid,
   })
   await drain(stack)
 
@@ -457,10 +520,14 @@ async function runScenarios(stack: Stack): Promise<Figures> {
 
   // Distinct-card sync: the push rate the emulator's call log shows, first to last push.
   const syncBodies = signedBodies(stack, take(PLAN.sync.count), (j) => 7 + j)
+  const signRate = rsaSignRate()
+  log(`RSA-2048 sign: ${signRate.toFixed(0)}/s on one core`)
   const before = await stack.peers.call<{ lastId: number }>('updateCallsSince', { afterId: 0 })
   log(`${stack.dialect}: sync of ${PLAN.sync.count} distinct cards`)
+  const syncCpu0 = cpuMsOf(stack.kaguan.pid)
   await load(core, syncBodies, { capMs: PLAN.sync.capMs, expectOk: true })
   await drain(stack)
+  const syncCpuMs = cpuMsOf(stack.kaguan.pid) - syncCpu0
   const sync = await stack.peers.call<{ n: number; ok: number; seconds: number }>(
     'updateCallsSince',
     {
@@ -468,6 +535,7 @@ async function runScenarios(stack: Stack): Promise<Figures> {
     },
   )
   const syncPerSec = sync.ok / sync.seconds
+  const syncCpuMsPerCard = syncCpuMs / Math.max(1, sync.ok)
 
   // Hot cards: Zipf over 1,000 cards; calls per accepted update and time until all show the last value.
   const hotCards = take(PLAN.hot.cards)
@@ -546,10 +614,15 @@ async function runScenarios(stack: Stack): Promise<Figures> {
     headers: { cookie: stack.cookie },
   })
 
+  if (process.env.BENCH_SQL_TIMING === '1') {
+    sqlReports[stack.dialect] = await stack.kaguan.call('sqlTiming')
+  }
   return {
+    refs: { bare: bareResult, signRate },
     throughput,
     halfLoad,
     syncPerSec,
+    syncCpuMsPerCard,
     hot: {
       calls: hotCalls.n,
       accepted: hotLoad.ok,
@@ -577,35 +650,14 @@ async function stopAll(): Promise<void> {
 async function main(): Promise<void> {
   const started = performance.now()
   log(`temp folder ${root}; members ${MEMBERS}; ${CONNECTIONS} connections`)
-  const signRate = rsaSignRate()
-  log(`RSA-2048 sign: ${signRate.toFixed(0)}/s on one core`)
-
   const bare = await startChild('bare.ts', {})
   children.push(bare)
-  const refBodies = range(0, 2_000).map((i) =>
-    JSON.stringify({
-      templateId: 'T',
-      bizCardNo: cloneNumbers(i)[0],
-      point: '1',
-      changeReason: 'bench',
-      timestamp: String(Date.now()),
-      nonce: randomBytes(16).toString('hex'),
-      sign: randomBytes(256).toString('base64'),
-    }),
-  )
-  const bareResult = await load(`${(bare.ready as { url: string }).url}/card/update`, refBodies, {
-    capMs: 5_000,
-    cycle: true,
-    expectOk: true,
-  })
-  log(`bare Fastify: ${bareResult.okPerSec.toFixed(0)}/s`)
-  await bare.stop()
 
   const results: Partial<Record<'sqlite' | 'postgres', Figures>> = {}
   const dialects = flags.dialects!.split(',').map((d) => d.trim())
   if (dialects.includes('sqlite')) {
     const stack = await startStack('sqlite', `sqlite:${join(root, 'sqlite', 'kaguan.sqlite')}`)
-    results.sqlite = await runScenarios(stack)
+    results.sqlite = await runScenarios(stack, bare)
     await stack.kaguan.stop()
     await stack.peers.stop()
   }
@@ -620,35 +672,36 @@ async function main(): Promise<void> {
       await client.query('create database kaguan_bench')
       await client.end()
       const stack = await startStack('postgres', admin.replace(/\/postgres$/, '/kaguan_bench'))
-      results.postgres = await runScenarios(stack)
+      results.postgres = await runScenarios(stack, bare)
       await stack.kaguan.stop()
       await stack.peers.stop()
     }
   }
-  console.log(table(signRate, bareResult, results))
+  await bare.stop()
+  console.log(table(results))
+  for (const [dialect, sql] of Object.entries(sqlReports)) {
+    log(`${dialect}: SQLite statements by time`, JSON.stringify(sql, null, 1))
+  }
   log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`)
 }
 
-function table(
-  signRate: number,
-  bare: LoadResult,
-  results: Partial<Record<'sqlite' | 'postgres', Figures>>,
-): string {
+function table(results: Partial<Record<'sqlite' | 'postgres', Figures>>): string {
   const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '—')
   const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '—')
   const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—')
   const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : '—')
-  const d = (pick: (f: Figures) => string) =>
-    `${results.sqlite ? pick(results.sqlite) : '—'} | ${results.postgres ? pick(results.postgres) : '—'}`
-  const ratio = (pick: (f: Figures) => number, ref: number) =>
-    [results.sqlite, results.postgres].map((r) => (r ? f3(pick(r) / ref) : '—')).join(' / ')
+  const both = [results.sqlite, results.postgres]
+  const d = (pick: (f: Figures) => string) => both.map((r) => (r ? pick(r) : '—')).join(' | ')
+  const each = (pick: (f: Figures) => string) => both.map((r) => (r ? pick(r) : '—')).join(' / ')
   const rows = [
-    '| figure | SQLite | PostgreSQL (fsync on) | reference | ratio SQLite / PG | target |',
+    '| figure | SQLite | PostgreSQL (fsync on) | reference (measured next to SQLite / PG) | ratio SQLite / PG | target |',
     '|---|---|---|---|---|---|',
-    `| signed \`/card/update\` accepted/s (${CONNECTIONS} conns, distinct cards) | ${d((f) => f0(f.throughput.okPerSec))} | bare Fastify ${f0(bare.okPerSec)}/s | ${ratio((f) => f.throughput.okPerSec, bare.okPerSec)} | ≥ 0.5 / ≥ 0.3 |`,
-    `| same: p50 / p99 ms, errors | ${d((f) => `${f1(f.throughput.p50)} / ${f1(f.throughput.p99)}, ${f.throughput.errors}`)} | bare ${f1(bare.p50)} / ${f1(bare.p99)} | — | — |`,
-    `| \`/card/update\` at half that rate: p99 ms, errors | ${d((f) => `${f1(f.halfLoad.p99)}, ${f.halfLoad.errors} (${f0(f.halfLoad.okPerSec)}/s)`)} | — | — | p99 < 20 ms, 0 errors |`,
-    `| distinct-card sync, pacing off: cards/s pushed | ${d((f) => f0(f.syncPerSec))} | RSA-2048 sign ${f0(signRate)}/s (1 core) | ${ratio((f) => f.syncPerSec, signRate)} | ≥ 0.4 |`,
+    `| signed \`/card/update\` accepted/s (${CONNECTIONS} conns, distinct cards) | ${d((f) => f0(f.throughput.okPerSec))} | bare Fastify ${each((f) => f0(f.refs.bare.okPerSec))}/s | ${each((f) => f3(f.throughput.okPerSec / f.refs.bare.okPerSec))} | ≥ 0.5 / ≥ 0.3 |`,
+    `| same: CPU ms per accepted update (kaguan process) | ${d((f) => f2(f.throughput.cpuMsPerOk))} | bare ${each((f) => f3(f.refs.bare.cpuMsPerOk))} ms | ${each((f) => f3(f.refs.bare.cpuMsPerOk / f.throughput.cpuMsPerOk))} | — |`,
+    `| same: p50 / p99 ms, errors | ${d((f) => `${f1(f.throughput.p50)} / ${f1(f.throughput.p99)}, ${f.throughput.errors}`)} | bare p99 ${each((f) => f1(f.refs.bare.p99))} | — | — |`,
+    `| \`/card/update\` at half that rate: p99 ms, errors (rate) | ${d((f) => `${f1(f.halfLoad.p99)}, ${f.halfLoad.errors} (${f0(f.halfLoad.okPerSec)}/s)`)} | — | — | p99 < 20 ms, 0 errors |`,
+    `| distinct-card sync, pacing off: cards/s pushed | ${d((f) => f0(f.syncPerSec))} | RSA-2048 sign ${each((f) => f0(f.refs.signRate))}/s (1 core) | ${each((f) => f3(f.syncPerSec / f.refs.signRate))} | ≥ 0.4 |`,
+    `| same: kaguan CPU ms per card (accept + push) | ${d((f) => f2(f.syncCpuMsPerCard))} | one RSA sign ${each((f) => f2(1000 / f.refs.signRate))} ms | ${each((f) => f3(1000 / f.refs.signRate / f.syncCpuMsPerCard))} | — |`,
     `| hot cards (Zipf ${PLAN.hot.zipf}, ${PLAN.hot.cards} cards): \`card.update\` calls per accepted update | ${d((f) => `${f3(f.hot.perUpdate)} (${f.hot.calls}/${f.hot.accepted})`)} | naive: 1 | — | ≤ 0.1 |`,
     `| hot cards: last value shown on every card, s after the last update | ${d((f) => `${f2(f.hot.showSeconds)}${f.hot.lastWins ? '' : ' (NOT converged)'}`)} | — | — | ≤ 2 s, last wins |`,
     `| claim, median ms: total / waiting for Alipay+CRM / kaguan's own | ${d((f) => `${f1(f.claim.totalMs)} / ${f1(f.claim.waitMs)} / ${f1(f.claim.ownMs)}`)} | — | — | own ≤ 5 ms |`,
