@@ -70,6 +70,7 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   const handle = openDb({
     url: config.database.url,
     dialect: config.database.dialect,
+    poolSize: config.database.poolSize,
     onIdleError: (error) =>
       options.log.warn(
         { err: error.message },

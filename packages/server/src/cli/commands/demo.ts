@@ -65,7 +65,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     ports,
     dataDir,
     database: opts['data-dir']
-      ? { url: `sqlite:${join(dataDir, 'kaguan.sqlite')}`, dialect: 'sqlite' }
+      ? { ...loaded.database, url: `sqlite:${join(dataDir, 'kaguan.sqlite')}`, dialect: 'sqlite' }
       : loaded.database,
     masterKey: loaded.masterKey ?? devMasterKey(dataDir),
   }

@@ -85,13 +85,18 @@ export async function repushCard(deps: CardsDeps, cardId: string): Promise<void>
   })
 }
 
-/** The active card a CRM call names by (Alipay) template id and its own card number. */
+/**
+ * The active card a CRM call names by (Alipay) template id and its own card number. `merchantId`,
+ * when the caller already verified the call against that template's merchant, spares reading the
+ * template again.
+ */
 export async function findCardForCrm(
   deps: CardsDeps,
   alipayTemplateId: string,
   bizCardNo: string,
+  merchantId?: string,
 ): Promise<CardRow> {
-  const template = await templateByAlipayId(deps.db, alipayTemplateId)
+  const template = merchantId ? { merchantId } : await templateByAlipayId(deps.db, alipayTemplateId)
   if (!template) {
     throw new AppError(
       ErrorKind.NotFound,
@@ -140,13 +145,16 @@ export interface StateChange {
 /**
  * Sets a card's points/level/balance (the CRM's `/card/update`, the console): records the desired
  * state and queues the Alipay push in one transaction. A repeated idempotency key changes nothing.
+ * `known` is the card as the caller just read it (it only spares that read: the change itself
+ * works from the row read under the lock).
  */
 export async function setCardState(
   deps: CardsDeps,
   cardId: string,
   change: StateChange,
+  known?: CardRow,
 ): Promise<CardView> {
-  const current = await repo.findCard(deps.db, cardId)
+  const current = known?.id === cardId ? known : await repo.findCard(deps.db, cardId)
   if (!current || current.status !== 'active') {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
   }
@@ -156,8 +164,7 @@ export async function setCardState(
   const updated = await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.nowIso()
     // Lock first: two concurrent updates must not both compute their delta from the same old value.
-    await repo.lockCard(trx, cardId)
-    const fresh = await repo.findCard(trx, cardId)
+    const fresh = await repo.lockCard(trx, cardId)
     const delta = change.point !== undefined ? change.point - Number(fresh!.point) : 0
     const first = await repo.insertEntryOnce(trx, {
       id: deps.ids.next('pe'),

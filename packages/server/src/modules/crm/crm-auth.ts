@@ -4,9 +4,8 @@ import type { Clock } from '../../shared/clock.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import { acceptOnce, forgetMessage } from '../inbox/index.js'
-import { memberSystem } from '../merchants/index.js'
+import { crmCallPolicy } from '../merchants/index.js'
 import { templateByAlipayId } from '../templates/index.js'
-import { crmPublicKeyOf } from '../merchants/index.js'
 
 /** How far a signed call's timestamp may be from our clock. */
 export const REPLAY_WINDOW_MS = 5 * 60_000
@@ -75,7 +74,7 @@ export async function verifyCrmCall(
     )
   }
   const merchantId = template.merchantId
-  const publicKey = await crmPublicKeyOf(db, merchantId)
+  const { publicKey, replayStrict } = await crmCallPolicy(db, merchantId)
   if (!publicKey) {
     throw unauthenticated(
       'CRM_KEY_NOT_CONFIGURED',
@@ -89,7 +88,6 @@ export async function verifyCrmCall(
     )
   }
 
-  const system = await memberSystem(db, merchantId)
   const { timestamp, nonce } = params
   if (nonce !== undefined && timestamp === undefined) {
     // A nonce is only remembered for the window: without a timestamp it guards nothing after that.
@@ -100,7 +98,7 @@ export async function verifyCrmCall(
       { field: 'timestamp' },
     )
   }
-  if (system.replayStrict && (timestamp === undefined || nonce === undefined)) {
+  if (replayStrict && (timestamp === undefined || nonce === undefined)) {
     throw unauthenticated(
       'CRM_REPLAY_GUARD_REQUIRED',
       'timestamp and nonce are required (strict mode)',

@@ -632,7 +632,14 @@ export async function notifiedApp(
   return { merchantId: row.id, alipayPublicKey: row.alipay_public_key }
 }
 
-/** The CRM's RSA2 public key (PEM), which its signed calls must verify with. */
-export async function crmPublicKeyOf(db: Executor, id: string): Promise<string | undefined> {
-  return (await repo.findById(db, id))?.crm_public_key ?? undefined
+/**
+ * What checking a signed CRM call needs of the merchant, in one read: the CRM's public key (PEM)
+ * and whether timestamp + nonce are required.
+ */
+export async function crmCallPolicy(
+  db: Executor,
+  id: string,
+): Promise<{ publicKey: string | undefined; replayStrict: boolean }> {
+  const row = await requireRow(db, id)
+  return { publicKey: row.crm_public_key ?? undefined, replayStrict: row.crm_replay_strict === 1 }
 }
