@@ -1,8 +1,7 @@
 import type { Executor } from '../../db/db.js'
 import type { AppDeps } from '../../deps.js'
 import { chinaTime } from '../../shared/china-time.js'
-import { findMembers } from '../cards/index.js'
-import { searchMembers } from '../members/index.js'
+import { activeCardsOf } from '../cards/index.js'
 import { alipayContext } from '../merchants/index.js'
 import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
 import { toActivity } from './activity.service.js'
@@ -76,12 +75,7 @@ export function stampsOutboxHandlers(
       if (value === undefined) {
         return
       }
-      const db = deps.handle.db
-      const [known] = await searchMembers(db, deps, entry.merchantId, { memberIds: [memberId] })
-      const [member] = known
-        ? await findMembers(db, deps, entry.merchantId, { alipayUserId: known.alipayUserId })
-        : []
-      const cards = (member?.cards ?? []).filter((c) => c.status === 'active')
+      const cards = await activeCardsOf(deps.handle.db, memberId)
       if (!cards.length) {
         return
       }

@@ -1,5 +1,5 @@
 import type { AppDeps } from '../../deps.js'
-import { searchMembers } from '../members/index.js'
+import { pageMembers } from '../members/index.js'
 import { listShops } from '../shops/index.js'
 import { toActivity } from './activity.service.js'
 import { StampErrors } from './stamps.errors.js'
@@ -39,10 +39,16 @@ export async function memberOfTrade(
   merchantId: string,
   ref: { memberId?: string; alipayUserId?: string },
 ): Promise<string> {
-  const found = await searchMembers(deps.handle.db, deps, merchantId, {
-    ...(ref.memberId ? { memberIds: [ref.memberId] } : {}),
-    ...(ref.alipayUserId ? { alipayUserId: ref.alipayUserId } : {}),
-  })
+  const { items: found } = await pageMembers(
+    deps.handle.db,
+    deps,
+    merchantId,
+    {
+      ...(ref.memberId ? { memberIds: [ref.memberId] } : {}),
+      ...(ref.alipayUserId ? { alipayUserId: ref.alipayUserId } : {}),
+    },
+    { page: 1, pageSize: 1, sort: 'createdAt', order: 'desc' },
+  )
   if (!found.length || (!ref.memberId && !ref.alipayUserId)) {
     throw StampErrors.memberNotFound(ref.memberId ?? ref.alipayUserId ?? '(none)')
   }
