@@ -104,10 +104,10 @@ describe('template rules', () => {
         {
           code: 'A',
           text: 'A',
-          target: { kind: 'miniApp', appId: '2021000000000001' },
+          target: { kind: 'miniProgram', appId: '2021000000000001' },
           showInCardBag: true,
         },
-      ] as TemplateSpec['actions']
+      ]
     })
     expect(fields(one)).toEqual(['actions'])
     const url = spec((s) => void (s.actions[0]!.showInCardBag = true))
