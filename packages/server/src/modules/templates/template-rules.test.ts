@@ -131,7 +131,7 @@ describe('template rules', () => {
       background_id: 'A_BG',
       bg_color: 'rgb(255,255,255)',
     })
-    expect(body.column_info_list.map((c) => c.code)).toEqual([
+    expect(body.column_info_list?.map((c) => c.code)).toEqual([
       'POINT',
       'LEVEL',
       'CUSTOM_1',
