@@ -5,6 +5,7 @@ import type { AppDeps } from '../../deps.js'
 import { registerAuth } from './auth.js'
 import { registerMemberRoutes } from './member.routes.js'
 import { registerMerchantRoutes } from './merchant.routes.js'
+import { registerStampRoutes } from './stamp.routes.js'
 import { registerTemplateRoutes } from './template.routes.js'
 
 /**
@@ -31,4 +32,5 @@ export async function registerManagement(app: FastifyInstance, deps: AppDeps): P
   registerMerchantRoutes(app, deps)
   registerTemplateRoutes(app, deps)
   registerMemberRoutes(app, deps)
+  registerStampRoutes(app, deps)
 }

@@ -410,3 +410,15 @@ export async function endActivity(
   })
   return getActivity(deps, merchantId, activityId)
 }
+
+/** An activity by id alone, for the public exchange link (its merchant comes from the row). */
+export async function findActivityAnywhere(
+  deps: Pick<AppDeps, 'handle'>,
+  activityId: string,
+): Promise<StampActivity> {
+  const row = await repo.findActivity(deps.handle.db, activityId)
+  if (!row) {
+    throw StampErrors.activityNotFound(activityId)
+  }
+  return toActivity(row)
+}
