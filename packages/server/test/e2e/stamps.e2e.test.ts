@@ -1,3 +1,4 @@
+import { generateKeyPair, signParams, withReplayGuard } from '@kaguan/crm-sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cancelExpiredHolds, withCardPush } from '../../src/modules/stamps/index.js'
 import { fixedClock } from '../helpers/deps.js'
@@ -23,6 +24,7 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
   let userId: string
   let stampId: string
   let exchangeId: string
+  let templateId: string
   const SHOP = 'KB-SHOP-0001'
 
   const card = async () =>
@@ -58,6 +60,7 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
     admin = await adminClient(stack, 'admin')
     const images = await configureMerchant(stack, admin)
     const published = await publishCard(admin, cardSpec(images))
+    templateId = published.alipayTemplateId
     await emulatorJson(stack.emulator, 'POST', '/__emulator/shops', {
       shopId: SHOP,
       name: '西湖店',
@@ -295,5 +298,50 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
     })
     await eventually(async () => (await account()).available === 4 || undefined, 'the take-back')
     await cardShows('4/5')
+  })
+
+  it('the till earns through the signed core API, once per trade number, and queries the account', async () => {
+    const keys = generateKeyPair()
+    const set = await admin.request('PUT', '/api/merchants/mch_default/crm', {
+      mode: 'none',
+      publicKey: keys.publicKey,
+    })
+    expect(set.status).toBeLessThan(300)
+    const call = async (path: string, params: Record<string, string>, key = keys.privateKey) => {
+      const guarded = withReplayGuard(params)
+      const res = await fetch(`${stack.kaguan.urls.core}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...guarded, sign: signParams(guarded, key) }),
+      })
+      return (await res.json()) as Record<string, any>
+    }
+    const before = (await account()).available
+    const earn = {
+      templateId,
+      tradeNo: 'TILL-0001',
+      amount: '30.00',
+      alipayUserId: userId,
+      alipayShopId: SHOP,
+    }
+    const first = await call('/stamps/earn', earn)
+    expect(first).toMatchObject({ status: 'OK' })
+    expect(first.earned[0]).toMatchObject({ stamps: 1, replayed: false })
+    const again = await call('/stamps/earn', earn)
+    expect(again.earned[0]).toMatchObject({ stamps: 1, replayed: true })
+    const forged = await call(
+      '/stamps/earn',
+      { ...earn, tradeNo: 'TILL-0002' },
+      generateKeyPair().privateKey,
+    )
+    expect(forged.status).toBe('FAIL')
+    const bad = await call('/stamps/earn', { ...earn, tradeNo: 'TILL-0003', amount: 'lots' })
+    expect(bad).toMatchObject({ status: 'FAIL', errcode: 'REQUEST_INVALID' })
+    const query = await call('/stamps/query', {
+      templateId,
+      alipayUserId: userId,
+      activityId: stampId,
+    })
+    expect(query.accounts[0]).toMatchObject({ available: before + 1 })
   })
 })

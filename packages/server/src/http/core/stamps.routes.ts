@@ -11,8 +11,8 @@ type Signed = (
 
 /**
  * The till's point-collection calls on the `core` role, signed like `/card/update` (RSA2 over the
- * sorted parameters, nonce and timestamp). The member is named by `alipayUserId`, or by the card
- * (`templateId` + `bizCardNo`).
+ * sorted parameters, nonce and timestamp; `templateId` names the merchant). The member is named by
+ * `alipayUserId`, or by the card number `bizCardNo`.
  */
 export function registerStampCoreRoutes(
   app: FastifyInstance,
