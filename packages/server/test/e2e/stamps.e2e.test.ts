@@ -150,6 +150,33 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
     )
   })
 
+  it('a viewer reads activities but may not publish or adjust', async () => {
+    const viewer = await adminClient(stack, 'viewer')
+    expect(
+      (await viewer.request('GET', '/api/merchants/mch_default/stamp-activities')).status,
+    ).toBe(200)
+    const publish = await viewer.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${stampId}/publish`,
+    )
+    expect(publish.status).toBe(403)
+    const adjust = await viewer.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${stampId}/adjustments`,
+      {
+        memberId: 'mbr_x',
+        delta: 1,
+        reason: 'x',
+        idempotencyKey: 'x',
+      },
+    )
+    expect(adjust.status).toBe(403)
+    const docs = await admin.request('GET', '/api/docs/json')
+    expect(Object.keys(docs.body.paths)).toContain(
+      '/api/merchants/{merchantId}/stamp-activities/{activityId}/publish',
+    )
+  })
+
   it('publishes both activities to Koubei', async () => {
     const s = await admin.request(
       'POST',
