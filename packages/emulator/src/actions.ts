@@ -195,6 +195,50 @@ export function pay(
 }
 
 /**
+ * A refund of an earlier `pay` trade, notified like 当面付 does (koubei §9 "Trade simulator"): a
+ * full refund closes the trade (`TRADE_CLOSED`), a partial one keeps `TRADE_SUCCESS`; both carry
+ * `refund_fee` and `gmt_refund`.
+ */
+export function refund(
+  rt: Runtime,
+  input: { tradeNo: string; amount?: string },
+): { tradeNo: string; refundFee: string; tradeStatus: string; notifyId: string | null } {
+  const row = rt.db.prepare('select data from trades where trade_no = ?').get(input.tradeNo) as
+    { data: string } | undefined
+  if (row === undefined) {
+    throw new ActionError('TRADE_NOT_FOUND', `交易不存在:${input.tradeNo}`, 404)
+  }
+  const trade = JSON.parse(row.data) as Record<string, string>
+  const total = Number(trade.total_amount)
+  const fee = input.amount === undefined ? total : Number(input.amount)
+  if (!Number.isFinite(fee) || fee <= 0 || fee > total) {
+    throw new ActionError('INVALID_AMOUNT', `退款金额错误:${input.amount}`)
+  }
+  const app = findApp(rt, trade.app_id ?? '')
+  if (app === undefined) {
+    throw new ActionError('APP_NOT_FOUND', `应用不存在:${trade.app_id}`, 404)
+  }
+  const now = Date.now()
+  const tradeStatus = fee === total ? 'TRADE_CLOSED' : 'TRADE_SUCCESS'
+  const { shop_id: _shop, ...fields } = trade
+  const notice: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => typeof v === 'string')),
+    notify_type: 'trade_status_sync',
+    trade_status: tradeStatus,
+    refund_fee: fee.toFixed(2),
+    gmt_refund: alipayTime(now),
+  }
+  delete notice.notify_id
+  delete notice.notify_time
+  delete notice.sign
+  delete notice.sign_type
+  const url = app.tradeNotifyUrl ?? app.gatewayUrl
+  const notifyId =
+    url === undefined ? null : rt.notifier.send(NotifyKind.Trade, app.appId, url, notice)
+  return { tradeNo: input.tradeNo, refundFee: fee.toFixed(2), tradeStatus, notifyId }
+}
+
+/**
  * The user claims a Koubei coupon through the prize link (koubei §5): the token must be unused and
  * unexpired and belong to the user; the merchant gets `koubei_receive_coupon_notify`.
  */

@@ -5,6 +5,7 @@ import {
   createUser,
   currentCode,
   pay,
+  refund,
   removeCard,
   showCard,
 } from './actions.js'
@@ -43,6 +44,7 @@ export function cardView(rt: Runtime, card: CardRecord): Record<string, unknown>
     appId: card.appId,
     userId: card.userId,
     point: card.data.point ?? null,
+    frontTextList: card.data.front_text_list ?? [],
     level: card.data.level ?? null,
     balance: card.data.balance ?? null,
     status: card.status,
@@ -298,6 +300,16 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
       ...(shopId !== undefined ? { shopId } : {}),
       ...(notifyUrl !== undefined ? { notifyUrl } : {}),
     })
+  })
+
+  app.post('/__emulator/refund', async (request, reply) => {
+    const body = (request.body ?? {}) as Body
+    const tradeNo = str(body, 'tradeNo')
+    if (tradeNo === undefined) {
+      return fail(reply, 400, 'INVALID_INPUT', 'tradeNo is required')
+    }
+    const amount = str(body, 'amount')
+    return refund(rt, { tradeNo, ...(amount !== undefined ? { amount } : {}) })
   })
 
   app.post('/__emulator/coupons/claim', async (request, reply) => {

@@ -129,6 +129,10 @@ describe('kaguan demo (npm start)', () => {
     expect(info.alipayTemplateId).toMatch(/^\d+$/)
     expect(info.claimLink).toContain(`${info.emulator.url}/wallet/activecard.htm?`)
     expect(new URL(info.claimLink).searchParams.get('out_string')).toBe('demo')
+    // Point collection (issue 10): the demo stamp and exchange activities are published.
+    expect(info.stamps?.stampActivityId).toMatch(/^sta_/)
+    expect(info.stamps?.exchangePath).toBe(`/stamps/exchange/${info.stamps?.exchangeActivityId}`)
+    expect(out).toContain('集点')
     for (const url of [
       ...Object.values(info.roles).map((r) => `${r}/readyz`),
       info.adminApiDocs,

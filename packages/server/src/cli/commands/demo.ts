@@ -22,6 +22,7 @@ import {
   ensureTemplate,
 } from './demo/setup.js'
 import { demoAppKey, demoCrmSecrets, DemoFiles, readPreviousInfo } from './demo/state.js'
+import { ensureStampActivities } from './demo/stamps.js'
 import { untilSignal } from './start.js'
 
 /** The demo binds to loopback only: the management API and the sample CRM page have no protection from the network. */
@@ -163,6 +164,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       publicUrlChanged,
     })
     const link = await ensureClaimLink(deps, template.id, emulator.url, urls.mini)
+    const stamps = await ensureStampActivities(deps, shops)
 
     const info: DemoInfo = {
       roles: { management: urls.management, mini: urls.mini, core: urls.core },
@@ -179,6 +181,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       alipayTemplateId: template.alipayTemplateId ?? '',
       claimLink: link.url,
       admin: { username: admin.username, passwordFile: admin.passwordFile },
+      stamps,
     }
     const infoFile = join(dataDir, DemoFiles.info)
     writeFileSync(infoFile, `${JSON.stringify(info, null, 2)}\n`)

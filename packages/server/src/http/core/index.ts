@@ -12,6 +12,7 @@ import { releaseNonce, verifyCrmCall } from '../../modules/crm/index.js'
 import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
 import { keepFormBodiesRaw } from '../app.js'
 import { installErrorMapper } from '../errors.js'
+import { registerStampCoreRoutes } from './stamps.routes.js'
 
 type Params = Record<string, string>
 
@@ -230,4 +231,6 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
       return { card }
     }),
   )
+
+  registerStampCoreRoutes(app, deps, signed, required)
 }

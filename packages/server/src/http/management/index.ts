@@ -6,6 +6,7 @@ import { registerApiDocs } from './docs.js'
 import { addSecurityHeaders, findConsoleDist, registerConsole } from './console.js'
 import { registerMemberRoutes } from './member.routes.js'
 import { registerMerchantRoutes } from './merchant.routes.js'
+import { registerStampRoutes } from './stamp.routes.js'
 import { registerTemplateRoutes } from './template.routes.js'
 
 export interface ManagementOptions {
@@ -29,6 +30,7 @@ export async function registerManagement(
   registerTemplateRoutes(app, deps)
   registerMemberRoutes(app, deps)
   registerDashboardRoutes(app, deps)
+  registerStampRoutes(app, deps)
 
   const consoleDir = options.consoleDir === undefined ? findConsoleDist() : options.consoleDir
   if (consoleDir) {

@@ -19,6 +19,7 @@ import { notifiedApp } from '../../modules/merchants/index.js'
 import { componentPublicView, latestClaimUrl } from '../../modules/templates/index.js'
 import { keepFormBodiesRaw } from '../app.js'
 import { claimPage } from './claim-page.js'
+import { handleTradeNotify, onCouponNotify, registerStampMiniRoutes } from './stamps.routes.js'
 
 /**
  * The public `mini` role: the claim callback (`/aliCallback`), Alipay's notifications and gateway
@@ -157,6 +158,10 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
         })
         return answer(reply, true)
       }
+      // Point collection (集点): Koubei's coupon notice and trades, wherever Alipay sent them.
+      if (params.notify_type === 'koubei_receive_coupon_notify') {
+        return answer(reply, await onCouponNotify(deps, body, pathMerchant))
+      }
       const verified = verifyNotify(body, key)
       if (!verified.ok) {
         deps.log.warn(
@@ -164,6 +169,10 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
           'Alipay notification with a bad signature',
         )
         return answer(reply, false)
+      }
+      if (params.notify_type === 'trade_status_sync') {
+        await handleTradeNotify(deps, merchantId, verified.message.params)
+        return answer(reply, true)
       }
       await handleCardNotification(cards, merchantId, {
         ...(params.notify_id ? { notifyId: params.notify_id } : {}),
@@ -196,6 +205,8 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     },
     alipayMessage('Alipay gateway message', onAlipayMessage(true)),
   )
+
+  registerStampMiniRoutes(app, deps)
 
   app.post(
     '/alipay/mdcode/:merchantId?',

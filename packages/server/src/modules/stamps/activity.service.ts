@@ -272,7 +272,10 @@ export async function koubeiPorts(deps: ActivityDeps, merchantId: string): Promi
         await ctx.client.createCampaignActivity(biz, { appAuthToken: ctx.appAuthToken, notifyUrl })
       ).camp_id,
     }),
-    notifyUrl: ctx.publicBaseUrl ? `${ctx.publicBaseUrl}${KOUBEI_NOTIFY_PATH}` : undefined,
+    // The merchant in the path, as for the card notifications: one ISV app may serve several.
+    notifyUrl: ctx.publicBaseUrl
+      ? `${ctx.publicBaseUrl}${KOUBEI_NOTIFY_PATH}/${merchantId}`
+      : undefined,
   }
 }
 
@@ -409,4 +412,16 @@ export async function endActivity(
     })
   })
   return getActivity(deps, merchantId, activityId)
+}
+
+/** An activity by id alone, for the public exchange link (its merchant comes from the row). */
+export async function findActivityAnywhere(
+  deps: Pick<AppDeps, 'handle'>,
+  activityId: string,
+): Promise<StampActivity> {
+  const row = await repo.findActivity(deps.handle.db, activityId)
+  if (!row) {
+    throw StampErrors.activityNotFound(activityId)
+  }
+  return toActivity(row)
 }

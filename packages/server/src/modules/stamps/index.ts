@@ -37,6 +37,7 @@ export {
   KOUBEI_NOTIFY_PATH,
   createActivity,
   endActivity,
+  findActivityAnywhere,
   getActivity,
   koubeiPorts,
   listActivities,

@@ -11,7 +11,6 @@ export type StampErrorCode =
   | 'STAMPS_ACTIVITY_STATE'
   | 'STAMPS_MEMBER_NOT_FOUND'
   | 'STAMPS_ACCOUNT_NOT_FOUND'
-  | 'STAMPS_KOUBEI_UNAVAILABLE'
 
 function stampError(
   kind: ErrorKind,
@@ -67,6 +66,4 @@ export const StampErrors = {
     stampError(ErrorKind.NotFound, 'STAMPS_MEMBER_NOT_FOUND', `no member ${ref} of this merchant`),
   accountNotFound: (accountId: string) =>
     stampError(ErrorKind.NotFound, 'STAMPS_ACCOUNT_NOT_FOUND', `no stamp account ${accountId}`),
-  koubeiUnavailable: (message: string) =>
-    stampError(ErrorKind.Unavailable, 'STAMPS_KOUBEI_UNAVAILABLE', message),
 } as const

@@ -494,7 +494,11 @@ export async function getHold(
  * claimed in time), so the member sees the stamps again. A hold committed meanwhile is left alone.
  * Bounded per call; returns how many it cancelled.
  */
-export async function cancelExpiredHolds(deps: LedgerDeps, limit = 100): Promise<number> {
+export async function cancelExpiredHolds(
+  deps: LedgerDeps,
+  limit = 100,
+  options: LedgerOptions = {},
+): Promise<number> {
   const due = await repo.listExpiredHolds(deps.handle.db, deps.clock.nowIso(), limit)
   let cancelled = 0
   for (const hold of due) {
@@ -509,6 +513,7 @@ export async function cancelExpiredHolds(deps: LedgerDeps, limit = 100): Promise
           source: 'expiry',
           actor: 'system',
         },
+        options,
       )
       if (!result.replayed) {
         cancelled++

@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/log.js'
+import { withCardPush } from './card-column.service.js'
 import { cancelExpiredHolds, type LedgerDeps } from './stamps.service.js'
 
 export interface HoldSweeper {
@@ -25,7 +26,8 @@ export function createHoldSweeper(
   let inFlight: Promise<number> | undefined
 
   const runOnce = async () => {
-    const n = await cancelExpiredHolds(deps, BATCH)
+    // The member sees the stamps back on the card too.
+    const n = await cancelExpiredHolds(deps, BATCH, withCardPush(deps))
     if (n) {
       deps.log.info({ cancelled: n }, 'expired stamp holds cancelled')
     }

@@ -1,3 +1,4 @@
+import type { DemoStamps } from './stamps.js'
 import { relative } from 'node:path'
 
 /** `<data dir>/demo.json`: what `kaguan demo` started, for scripts and tests. */
@@ -14,6 +15,8 @@ export interface DemoInfo {
   alipayTemplateId: string
   claimLink: string
   admin: { username: string; passwordFile: string }
+  /** Point collection (集点): the demo stamp and exchange activities. */
+  stamps?: DemoStamps
 }
 
 /** What the text needs beyond demo.json: things not written to it (the password) or only shown. */
@@ -74,6 +77,14 @@ export function renderDemoText(t: DemoText): string {
     '  在浏览器中打开：在模拟钱包里新建或选择用户，填写表单并同意，即可领卡。',
     '  Open it in a browser: the emulator wallet asks for a user (create one), then shows the claim form.',
     '',
+    ...(info.stamps
+      ? [
+          `集点 point collection: 在演示门店付款 ≥ ¥10 得 1 点，5 点换 5 元券 (activity ${info.stamps.stampActivityId})`,
+          '  Pay ≥ ¥10 at a demo shop in the wallet (付款) to earn a stamp; the card shows 集点 n/5.',
+          `  兑换 exchange: ${info.roles.mini}${info.stamps.exchangePath}?auth_code=<the user's auth code>`,
+          '',
+        ]
+      : []),
     `以上信息另存于 also written to: ${shown(t.infoFile)}`,
     '按 Ctrl-C 停止 · Press Ctrl-C to stop.',
     '',

@@ -1,0 +1,236 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import {
+  ErrorBody,
+  StampAccountView,
+  StampActivityBody,
+  StampActivityView,
+  StampAdjustmentBody,
+  StampEntryView,
+  StampHoldView,
+} from '@kaguan/contracts'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { AppDeps } from '../../deps.js'
+import * as merchants from '../../modules/merchants/index.js'
+import * as stamps from '../../modules/stamps/index.js'
+import { actorOf } from './actor.js'
+import { requirePermission } from './auth.js'
+
+const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody }
+const MerchantParams = Type.Object({ merchantId: Type.String({ minLength: 1 }) })
+const ActivityParams = Type.Object({
+  merchantId: Type.String({ minLength: 1 }),
+  activityId: Type.String({ minLength: 1 }),
+})
+const AccountParams = Type.Object({
+  merchantId: Type.String({ minLength: 1 }),
+  accountId: Type.String({ minLength: 1 }),
+})
+const LedgerAnswer = Type.Object({
+  entry: StampEntryView,
+  balances: Type.Object({
+    total: Type.Integer(),
+    available: Type.Integer(),
+    frozen: Type.Integer(),
+  }),
+  hold: Type.Union([StampHoldView, Type.Null()]),
+  replayed: Type.Boolean(),
+})
+const tags = ['stamps']
+
+/**
+ * Point collection (集点) in the admin API: activities (templates.* permissions, like card
+ * templates), accounts and their ledgers (members.read), manual adjustments (members.write, audited).
+ */
+export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const merchant = (id: string) => merchants.getMerchant(deps.handle.db, deps, id)
+
+  app.get(
+    '/api/merchants/:merchantId/stamp-activities',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags,
+        summary: 'List stamp and exchange activities',
+        description: 'Stamp (POINT_SEND) and exchange (DIRECT_SEND) activities of a merchant.',
+        params: MerchantParams,
+        querystring: Type.Object({
+          status: Type.Optional(
+            Type.Union([Type.Literal('draft'), Type.Literal('published'), Type.Literal('ended')]),
+          ),
+          type: Type.Optional(
+            Type.Union([Type.Literal('POINT_SEND'), Type.Literal('DIRECT_SEND')]),
+          ),
+        }),
+        response: { 200: Type.Array(StampActivityView), ...Errors },
+      },
+    },
+    async (req) => {
+      await merchant(req.params.merchantId)
+      return stamps.listActivities(deps, req.params.merchantId, req.query)
+    },
+  )
+  app.post(
+    '/api/merchants/:merchantId/stamp-activities',
+    {
+      preHandler: requirePermission('templates.write'),
+      schema: {
+        tags,
+        summary: 'Create a draft activity',
+        description:
+          'A draft stamp or exchange activity; the spec is checked against the schema of its type (StampActivitySpec / ExchangeActivitySpec) and the merchant’s shops and images. 400 names every bad field; nothing reaches Alipay before publish.',
+        params: MerchantParams,
+        body: StampActivityBody,
+        response: { 201: StampActivityView, ...Errors },
+      },
+    },
+    async (req, reply) => {
+      await merchant(req.params.merchantId)
+      return reply
+        .code(201)
+        .send(await stamps.createActivity(deps, req.params.merchantId, req.body, actorOf(req)))
+    },
+  )
+  app.get(
+    '/api/merchants/:merchantId/stamp-activities/:activityId',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags,
+        summary: 'Get an activity',
+        description: 'One activity with its status and, once published, its Koubei ids.',
+        params: ActivityParams,
+        response: { 200: StampActivityView, ...Errors },
+      },
+    },
+    async (req) => stamps.getActivity(deps, req.params.merchantId, req.params.activityId),
+  )
+  app.put(
+    '/api/merchants/:merchantId/stamp-activities/:activityId',
+    {
+      preHandler: requirePermission('templates.write'),
+      schema: {
+        tags,
+        summary: 'Replace a draft',
+        description:
+          'Replace the spec of a draft; a published or ended activity cannot change (409).',
+        params: ActivityParams,
+        body: StampActivityBody,
+        response: { 200: StampActivityView, ...Errors },
+      },
+    },
+    async (req) =>
+      stamps.updateActivity(
+        deps,
+        req.params.merchantId,
+        req.params.activityId,
+        req.body,
+        actorOf(req),
+      ),
+  )
+  app.post(
+    '/api/merchants/:merchantId/stamp-activities/:activityId/publish',
+    {
+      preHandler: requirePermission('templates.publish'),
+      schema: {
+        tags,
+        summary: 'Publish an activity',
+        description:
+          'draft → published; mirrored to Koubei with koubei.marketing.campaign.activity.create (and .query for an exchange’s coupon page), notify_url at the mini role.',
+        params: ActivityParams,
+        response: { 200: StampActivityView, ...Errors, 503: ErrorBody },
+      },
+    },
+    async (req) =>
+      stamps.publishActivity(deps, req.params.merchantId, req.params.activityId, actorOf(req)),
+  )
+  app.post(
+    '/api/merchants/:merchantId/stamp-activities/:activityId/end',
+    {
+      preHandler: requirePermission('templates.publish'),
+      schema: {
+        tags,
+        summary: 'End an activity',
+        description: 'published → ended: no more earning or exchanges; the ledger is kept.',
+        params: ActivityParams,
+        response: { 200: StampActivityView, ...Errors },
+      },
+    },
+    async (req) =>
+      stamps.endActivity(deps, req.params.merchantId, req.params.activityId, actorOf(req)),
+  )
+  app.post(
+    '/api/merchants/:merchantId/stamp-activities/:activityId/adjustments',
+    {
+      preHandler: requirePermission('members.write'),
+      schema: {
+        tags,
+        summary: 'Adjust a member’s stamps',
+        description:
+          'A manual DEPOSIT (delta > 0) or CONSUME (delta < 0), audited; the idempotency key makes a retry a replay, reused for another change it is refused (409).',
+        params: ActivityParams,
+        body: StampAdjustmentBody,
+        response: { 200: LedgerAnswer, ...Errors },
+      },
+    },
+    async (req) => {
+      const { merchantId, activityId } = req.params
+      const activity = await stamps.getActivity(deps, merchantId, activityId)
+      if (activity.type !== 'POINT_SEND') {
+        throw stamps.StampErrors.invalid([
+          { field: 'activityId', message: 'stamps live in stamp activities (POINT_SEND)' },
+        ])
+      }
+      const memberId = await stamps.memberOfTrade(deps, merchantId, { memberId: req.body.memberId })
+      return stamps.adjustStamps(
+        deps,
+        { merchantId, activityId, ...req.body, memberId },
+        actorOf(req),
+        stamps.withCardPush(deps),
+      )
+    },
+  )
+  app.get(
+    '/api/merchants/:merchantId/stamp-accounts',
+    {
+      preHandler: requirePermission('members.read'),
+      schema: {
+        tags,
+        summary: 'List stamp accounts',
+        description: 'Accounts (member × stamp activity) with total, available and frozen stamps.',
+        params: MerchantParams,
+        querystring: Type.Object({
+          activityId: Type.Optional(Type.String({ minLength: 1 })),
+          memberId: Type.Optional(Type.String({ minLength: 1 })),
+        }),
+        response: { 200: Type.Array(StampAccountView), ...Errors },
+      },
+    },
+    async (req) => {
+      await merchant(req.params.merchantId)
+      return stamps.listAccounts(deps, req.params.merchantId, req.query)
+    },
+  )
+  app.get(
+    '/api/merchants/:merchantId/stamp-accounts/:accountId',
+    {
+      preHandler: requirePermission('members.read'),
+      schema: {
+        tags,
+        summary: 'An account’s ledger',
+        description: 'The account with its entries (in order, numbered by seq) and its holds.',
+        params: AccountParams,
+        response: {
+          200: Type.Object({
+            account: StampAccountView,
+            entries: Type.Array(StampEntryView),
+            holds: Type.Array(StampHoldView),
+          }),
+          ...Errors,
+        },
+      },
+    },
+    async (req) => stamps.accountHistory(deps, req.params.merchantId, req.params.accountId),
+  )
+}

@@ -1,0 +1,374 @@
+import { generateKeyPair, signParams, withReplayGuard } from '@kaguan/crm-sdk'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cancelExpiredHolds, withCardPush } from '../../src/modules/stamps/index.js'
+import { fixedClock } from '../helpers/deps.js'
+import {
+  adminClient,
+  cardSpec,
+  configureMerchant,
+  emulatorJson,
+  eventually,
+  publishCard,
+  startStack,
+  type AdminClient,
+  type EmulatorCard,
+  type Stack,
+} from '../helpers/kaguan.js'
+
+type Notification = { id: string; kind: string; params: Record<string, string>; status: string }
+
+/** Point collection end to end through the emulator (issue 10's acceptance). */
+describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
+  let stack: Stack
+  let admin: AdminClient
+  let userId: string
+  let stampId: string
+  let exchangeId: string
+  let templateId: string
+  const SHOP = 'KB-SHOP-0001'
+
+  const card = async () =>
+    (
+      await emulatorJson<(EmulatorCard & { frontTextList: { label: string; value: string }[] })[]>(
+        stack.emulator,
+        'GET',
+        `/__emulator/cards?userId=${userId}`,
+      )
+    )[0]!
+  const column = async () => (await card()).frontTextList.find((t) => t.label === '集点')?.value
+  const cardShows = (value: string) =>
+    eventually(async () => (await column()) === value, `the card to show 集点 ${value}`)
+  const account = async () => {
+    const r = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-accounts?activityId=${stampId}`,
+    )
+    return r.body[0] as { id: string; available: number; frozen: number; total: number }
+  }
+  const notifications = (kind: string) =>
+    emulatorJson<Notification[]>(stack.emulator, 'GET', `/__emulator/notifications?kind=${kind}`)
+  const resend = (url: string, params: Record<string, string>) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(params).toString(),
+    }).then((r) => r.text())
+  const gateway = () => `${stack.kaguan.urls.mini}/alipay/gateway`
+
+  beforeAll(async () => {
+    stack = await startStack()
+    admin = await adminClient(stack, 'admin')
+    const images = await configureMerchant(stack, admin)
+    const published = await publishCard(admin, cardSpec(images))
+    templateId = published.alipayTemplateId
+    await emulatorJson(stack.emulator, 'POST', '/__emulator/shops', {
+      shopId: SHOP,
+      name: '西湖店',
+    })
+    const shop = await admin.request('POST', '/api/merchants/mch_default/shops', {
+      name: '西湖店',
+      address: '杭州',
+      latitude: 30.27,
+      longitude: 120.15,
+      alipayShopId: SHOP,
+    })
+    expect(shop.status).toBe(201)
+    const user = await emulatorJson<{ userId: string }>(
+      stack.emulator,
+      'POST',
+      '/__emulator/users',
+      {
+        name: '王五',
+        mobile: '13700137000',
+      },
+    )
+    userId = user.userId
+    const claim = await emulatorJson<{ status: number; body: string }>(
+      stack.emulator,
+      'POST',
+      '/__emulator/claim',
+      {
+        userId,
+        applyCardUrl: published.claimUrl,
+        form: { OPEN_FORM_FIELD_MOBILE: '13700137000', OPEN_FORM_FIELD_NAME: '王五' },
+      },
+    )
+    expect(claim.status).toBe(200)
+
+    const stamp = await admin.request('POST', '/api/merchants/mch_default/stamp-activities', {
+      type: 'POINT_SEND',
+      spec: {
+        name: '集5点送5元',
+        startTime: '2026-01-01T00:00:00+08:00',
+        endTime: '2030-01-01T00:00:00+08:00',
+        shopIds: [shop.body.id],
+        card: { name: '集点卡', description: '满5点换5元券', logoImageId: images.logoId },
+        rule: { minAmount: '10' },
+        stampsToComplete: 5,
+      },
+    })
+    expect(stamp.status).toBe(201)
+    stampId = stamp.body.id
+    const exchange = await admin.request('POST', '/api/merchants/mch_default/stamp-activities', {
+      type: 'DIRECT_SEND',
+      spec: {
+        name: '5点换5元券',
+        startTime: '2026-01-01T00:00:00+08:00',
+        endTime: '2030-01-01T00:00:00+08:00',
+        shopIds: [shop.body.id],
+        stampActivityId: stampId,
+        stampsPerVoucher: 5,
+        holdTtlMinutes: 1,
+        voucher: {
+          type: 'MONEY',
+          name: '5元代金券',
+          worth: '5',
+          minConsume: '20',
+          validity: { type: 'RELATIVE', days: 30 },
+        },
+        budget: 100,
+        allowRepeatSend: true,
+      },
+    })
+    expect(exchange.status).toBe(201)
+    exchangeId = exchange.body.id
+  })
+  afterAll(async () => {
+    await stack?.close()
+  })
+
+  it('answers bad activity input 400 naming the field', async () => {
+    const bad = await admin.request('POST', '/api/merchants/mch_default/stamp-activities', {
+      type: 'POINT_SEND',
+      spec: { name: '', shopIds: [] },
+    })
+    expect(bad.status).toBe(400)
+    expect(bad.body.errcode).toBe('STAMPS_INVALID')
+    const fields = (bad.body.details.fields as { field: string }[]).map((f) => f.field)
+    expect(fields).toEqual(
+      expect.arrayContaining(['spec.name', 'spec.shopIds', 'spec.stampsToComplete']),
+    )
+  })
+
+  it('a viewer reads activities but may not publish or adjust', async () => {
+    const viewer = await adminClient(stack, 'viewer')
+    expect(
+      (await viewer.request('GET', '/api/merchants/mch_default/stamp-activities')).status,
+    ).toBe(200)
+    const publish = await viewer.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${stampId}/publish`,
+    )
+    expect(publish.status).toBe(403)
+    const adjust = await viewer.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${stampId}/adjustments`,
+      {
+        memberId: 'mbr_x',
+        delta: 1,
+        reason: 'x',
+        idempotencyKey: 'x',
+      },
+    )
+    expect(adjust.status).toBe(403)
+    const docs = await admin.request('GET', '/api/docs/json')
+    expect(Object.keys(docs.body.paths)).toContain(
+      '/api/merchants/{merchantId}/stamp-activities/{activityId}/publish',
+    )
+  })
+
+  it('publishes both activities to Koubei', async () => {
+    const s = await admin.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${stampId}/publish`,
+    )
+    expect(s.status).toBe(200)
+    expect(s.body.koubei.campId).toMatch(/^\d+$/)
+    const e = await admin.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${exchangeId}/publish`,
+    )
+    expect(e.status).toBe(200)
+    expect(e.body.koubei.couponUrl).toContain('/p/z/pointset/index.html?itemId=')
+  })
+
+  it('five payments at the shop fill the card: 5/5; a duplicated notification changes nothing', async () => {
+    for (let i = 0; i < 5; i++) {
+      await emulatorJson(stack.emulator, 'POST', '/__emulator/pay', {
+        userId,
+        appId: stack.appId,
+        amount: '12.50',
+        shopId: SHOP,
+      })
+    }
+    await cardShows('5/5')
+    const [first] = (await notifications('trade')).filter((n) => n.status === 'delivered')
+    expect(await resend(gateway(), first!.params)).toBe('success')
+    // The same notify_id again (Alipay's retry): deduplicated, no stamp more.
+    expect(await account()).toMatchObject({ available: 5, frozen: 0 })
+    // A small trade earns nothing.
+    await emulatorJson(stack.emulator, 'POST', '/__emulator/pay', {
+      userId,
+      appId: stack.appId,
+      amount: '9.00',
+      shopId: SHOP,
+    })
+    await eventually(
+      async () => (await notifications('trade')).every((n) => n.status === 'delivered'),
+      'trade notices',
+    )
+    expect((await account()).available).toBe(5)
+  })
+
+  it('refuses a forged trade notification', async () => {
+    const [n] = await notifications('trade')
+    const forged = { ...n!.params, trade_no: '2099FORGED', total_amount: '999.00' }
+    expect(await resend(gateway(), forged)).toBe('fail')
+    expect((await account()).available).toBe(5)
+  })
+
+  it('exchange: freeze → coupon page → claimed → committed; the card shows 0/5', async () => {
+    const { authCode } = await emulatorJson<{ authCode: string }>(
+      stack.emulator,
+      'POST',
+      '/__emulator/auth-codes',
+      { appId: stack.appId, userId },
+    )
+    const res = await fetch(
+      `${stack.kaguan.urls.mini}/stamps/exchange/${exchangeId}?auth_code=${authCode}`,
+      { redirect: 'manual' },
+    )
+    expect(res.status).toBe(302)
+    const url = new URL(res.headers.get('location')!)
+    expect(url.pathname).toBe('/p/z/pointset/index.html')
+    for (const p of ['itemId', 'token', 'outBizNo', 'buyerId']) {
+      expect(url.searchParams.get(p)).toBeTruthy()
+    }
+    expect(url.searchParams.get('type')).toBe('pointcard')
+    expect(url.searchParams.get('buyerId')).toBe(userId)
+    expect(await account()).toMatchObject({ available: 0, frozen: 5 })
+    // The coupon page renders in the emulator.
+    const page = await fetch(url)
+    expect(page.status).toBe(200)
+    await emulatorJson(stack.emulator, 'POST', '/__emulator/coupons/claim', {
+      url: url.toString(),
+      userId,
+    })
+    await eventually(async () => (await account()).frozen === 0 || undefined, 'the commit')
+    expect(await account()).toMatchObject({ available: 0, frozen: 0, total: 0 })
+    await cardShows('0/5')
+
+    const [notice] = await notifications('coupon_received')
+    expect(notice!.status).toBe('delivered')
+    const before = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-accounts/${(await account()).id}`,
+    )
+    expect(await resend(`${stack.kaguan.urls.mini}/alipay/koubei/notify`, notice!.params)).toBe(
+      'success',
+    )
+    const after = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-accounts/${(await account()).id}`,
+    )
+    expect(after.body.entries).toHaveLength(before.body.entries.length)
+    expect(after.body.entries.map((e: { type: string }) => e.type)).toEqual([
+      'DEPOSIT',
+      'DEPOSIT',
+      'DEPOSIT',
+      'DEPOSIT',
+      'DEPOSIT',
+      'FREEZE',
+      'COMMIT',
+    ])
+  })
+
+  it('an exchange left unclaimed is cancelled after its TTL and the stamps come back', async () => {
+    const adj = await admin.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${stampId}/adjustments`,
+      {
+        memberId:
+          (await card()) &&
+          (await admin.request('GET', '/api/merchants/mch_default/stamp-accounts')).body[0]
+            .memberId,
+        delta: 5,
+        reason: '补点',
+        idempotencyKey: 'goodwill-1',
+      },
+    )
+    expect(adj.status).toBe(200)
+    const { authCode } = await emulatorJson<{ authCode: string }>(
+      stack.emulator,
+      'POST',
+      '/__emulator/auth-codes',
+      { appId: stack.appId, userId },
+    )
+    const res = await fetch(
+      `${stack.kaguan.urls.mini}/stamps/exchange/${exchangeId}?auth_code=${authCode}`,
+      { redirect: 'manual' },
+    )
+    expect(res.status).toBe(302)
+    expect(await account()).toMatchObject({ available: 0, frozen: 5 })
+    // The worker's step with a clock past the 1-minute TTL.
+    const deps = stack.kaguan.deps
+    const later = fixedClock(new Date(Date.now() + 61_000))
+    expect(await cancelExpiredHolds({ ...deps, clock: later }, 100, withCardPush(deps))).toBe(1)
+    expect(await account()).toMatchObject({ available: 5, frozen: 0 })
+    await cardShows('5/5')
+  })
+
+  it('a refund takes its stamps back', async () => {
+    const [trade] = (await notifications('trade')).filter((n) => n.params.total_amount === '12.50')
+    await emulatorJson(stack.emulator, 'POST', '/__emulator/refund', {
+      tradeNo: trade!.params.trade_no,
+    })
+    await eventually(async () => (await account()).available === 4 || undefined, 'the take-back')
+    await cardShows('4/5')
+  })
+
+  it('the till earns through the signed core API, once per trade number, and queries the account', async () => {
+    const keys = generateKeyPair()
+    const set = await admin.request('PUT', '/api/merchants/mch_default/crm', {
+      mode: 'none',
+      publicKey: keys.publicKey,
+    })
+    expect(set.status).toBeLessThan(300)
+    const call = async (path: string, params: Record<string, string>, key = keys.privateKey) => {
+      const guarded = withReplayGuard(params)
+      const res = await fetch(`${stack.kaguan.urls.core}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...guarded, sign: signParams(guarded, key) }),
+      })
+      return (await res.json()) as Record<string, any>
+    }
+    const before = (await account()).available
+    const earn = {
+      templateId,
+      tradeNo: 'TILL-0001',
+      amount: '30.00',
+      alipayUserId: userId,
+      alipayShopId: SHOP,
+    }
+    const first = await call('/stamps/earn', earn)
+    expect(first).toMatchObject({ status: 'OK' })
+    expect(first.earned[0]).toMatchObject({ stamps: 1, replayed: false })
+    const again = await call('/stamps/earn', earn)
+    expect(again.earned[0]).toMatchObject({ stamps: 1, replayed: true })
+    const forged = await call(
+      '/stamps/earn',
+      { ...earn, tradeNo: 'TILL-0002' },
+      generateKeyPair().privateKey,
+    )
+    expect(forged.status).toBe('FAIL')
+    const bad = await call('/stamps/earn', { ...earn, tradeNo: 'TILL-0003', amount: 'lots' })
+    expect(bad).toMatchObject({ status: 'FAIL', errcode: 'REQUEST_INVALID' })
+    const query = await call('/stamps/query', {
+      templateId,
+      alipayUserId: userId,
+      activityId: stampId,
+    })
+    expect(query.accounts[0]).toMatchObject({ available: before + 1 })
+  })
+})
