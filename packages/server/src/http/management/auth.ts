@@ -7,11 +7,12 @@ import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
-  preHandlerAsyncHookHandler,
+  preValidationAsyncHookHandler,
 } from 'fastify'
 import {
   AdminUserBody,
-  AdminUserList,
+  PageQuery,
+  Paged,
   AdminUserParams,
   CreateAdminUserBody,
   ErrorBody,
@@ -23,6 +24,7 @@ import {
 } from '@kaguan/contracts'
 import type { AppDeps } from '../../deps.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
+import { pageInMemory, pageRequest } from '../../shared/paging.js'
 import {
   AdminErrors,
   authenticate,
@@ -64,10 +66,11 @@ const E401 = { 401: ErrorBody }
 const E403 = { 403: ErrorBody }
 
 /**
- * A preHandler that lets the request through only for a signed-in user whose role grants
- * `permission`: 401 AUTH_REQUIRED without a session, 403 AUTH_FORBIDDEN naming the permission.
+ * A route's `preValidation` hook that lets the request through only for a signed-in user whose
+ * role grants `permission`: 401 AUTH_REQUIRED without a session, 403 AUTH_FORBIDDEN naming the
+ * permission. Before validation, so an anonymous caller learns nothing about the body's schema.
  */
-export function requirePermission(permission: Permission): preHandlerAsyncHookHandler {
+export function requirePermission(permission: Permission): preValidationAsyncHookHandler {
   return async (request: FastifyRequest) => {
     if (!request.principal) {
       throw AdminErrors.authRequired()
@@ -189,6 +192,7 @@ export async function registerAuth(
         },
       },
       schema: {
+        summary: 'Sign in',
         description:
           'Signs in with username and password; sets the httpOnly kaguan_session cookie and returns the CSRF token.',
         tags: ['auth'],
@@ -221,6 +225,7 @@ export async function registerAuth(
     '/api/auth/logout',
     {
       schema: {
+        summary: 'Sign out',
         description:
           'Ends the current session and clears its cookie; answers 204 even without a session.',
         tags: ['auth'],
@@ -246,6 +251,7 @@ export async function registerAuth(
     '/api/auth/me',
     {
       schema: {
+        summary: 'The signed-in user and CSRF token',
         description:
           'The signed-in user, the CSRF token of the session and the permissions of the role.',
         tags: ['auth'],
@@ -270,21 +276,33 @@ export async function registerAuth(
   r.get(
     '/api/admin-users',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
-        description: 'Every admin account (no passwords). Needs users.manage.',
+        summary: 'List admin accounts',
+        description: 'Every admin account (no passwords), paged. Needs users.manage.',
         tags: ['admin-users'],
-        response: { 200: AdminUserList, ...E401, ...E403 },
+        querystring: Type.Object(PageQuery(['username', 'role', 'createdAt'])),
+        response: { 200: Paged(AdminUserBody), ...E401, ...E403 },
       },
     },
-    async () => ({ items: (await listAdminUsers(db)).map(userView) }),
+    async (request) =>
+      pageInMemory(
+        (await listAdminUsers(db)).map(userView),
+        pageRequest(request.query, { sort: 'username', order: 'asc' }),
+        {
+          username: (u) => u.username,
+          role: (u) => u.role,
+          createdAt: (u) => u.createdAt,
+        },
+      ),
   )
 
   r.post(
     '/api/admin-users',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
+        summary: 'Create an admin account',
         description: 'Creates an admin account. Needs users.manage; audited.',
         tags: ['admin-users'],
         body: CreateAdminUserBody,
@@ -302,8 +320,9 @@ export async function registerAuth(
   r.patch(
     '/api/admin-users/:id',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
+        summary: 'Change or disable an admin account',
         description:
           'Changes the role of an admin account or disables/enables it (disabling ends its sessions). Needs users.manage; audited.',
         tags: ['admin-users'],
@@ -330,8 +349,9 @@ export async function registerAuth(
   r.post(
     '/api/admin-users/:id/reset-password',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
+        summary: 'Reset the password of an admin account',
         description:
           "Sets a new password, clears the lock-out and ends the account's sessions. Needs users.manage; audited.",
         tags: ['admin-users'],
