@@ -339,11 +339,13 @@ async function startStack(dialect: 'sqlite' | 'postgres', databaseUrl: string): 
   }
   // One real claim: the row the bulk loader copies (kaguan's and the emulator's).
   await claim(stack, '13800000000')
-  const members = await api<{ cards: { id: string; alipayCardNo: string }[] }[]>(
+  // The list is paged ({ items, total, … }) since the console API; a plain array before.
+  type Found = { cards: { id: string; alipayCardNo: string }[] }
+  const found = await api<Found[] | { items: Found[] }>(
     'GET',
     '/api/merchants/mch_default/members?bizCardNo=CRM000000001',
   )
-  const seed = members[0]!.cards[0]!
+  const seed = (Array.isArray(found) ? found : found.items)[0]!.cards[0]!
   const t0 = performance.now()
   for (let from = 0; from < MEMBERS; from += 100_000) {
     const count = Math.min(100_000, MEMBERS - from)
