@@ -54,16 +54,16 @@ module.exports = {
     },
     {
       name: 'module-private',
-      comment: "Other code reaches a module through its index.ts, never its repository or tables.",
+      comment: "Other code reaches a module through its index.ts, never its services, repository or tables.",
       severity: 'error',
       from: { path: '^packages/server/src/modules/([^/]+)/' },
-      to: { path: '^packages/server/src/modules/([^/]+)/.+[.](repository|table)[.]ts$', pathNot: '^packages/server/src/modules/$1/' },
+      to: { path: '^packages/server/src/modules/([^/]+)/.+[.](service|repository|table)[.]ts$', pathNot: '^packages/server/src/modules/$1/' },
     },
     {
       name: 'module-private-outside',
       severity: 'error',
       from: { path: '^packages/server/src/', pathNot: ['^packages/server/src/modules/', '^packages/server/src/db/'] },
-      to: { path: '^packages/server/src/modules/[^/]+/.+[.](repository|table)[.]ts$' },
+      to: { path: '^packages/server/src/modules/[^/]+/.+[.](service|repository|table)[.]ts$' },
     },
     {
       name: 'no-circular',

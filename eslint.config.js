@@ -32,6 +32,15 @@ export default tseslint.config(
     },
   },
   {
+    // Outside systems are reached through ports: only the crm module calls a CRM over HTTP, and
+    // Alipay is reached through @kaguan/alipay (house-review: one deps object, ports).
+    files: ['packages/server/src/modules/**/*.ts'],
+    ignores: ['packages/server/src/modules/crm/**', 'packages/server/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'Call outside systems through the crm module or @kaguan/alipay, not global fetch.' }],
+    },
+  },
+  {
     // Tests poke at JSON answers; typing every body would add noise, not safety.
     files: ['**/*.test.ts', '**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

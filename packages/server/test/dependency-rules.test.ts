@@ -40,6 +40,7 @@ describe('dependency rules', () => {
     expect(found).toEqual([
       'emulator-is-a-third-party: packages/emulator/src/uses-server.ts',
       'module-private-outside: packages/server/src/http/uses-repository.ts',
+      'module-private-outside: packages/server/src/http/uses-service.ts',
       'modules-never-import-fastify: packages/server/src/modules/cards/uses-fastify.ts',
       'only-server-runs-the-server: packages/emulator/src/uses-server.ts',
     ])

@@ -21,18 +21,24 @@ export class AppError extends Error {
   /** SCREAMING_SNAKE, prefixed by module: `CONFIG_INVALID`, `CRM_SIGNATURE_INVALID`. */
   readonly code: string
   readonly details: Readonly<Record<string, unknown>>
+  /**
+   * Whether the same call may succeed later (the outbox tries again; a user is told to retry).
+   * By default only `unavailable` errors are: bad input, a refusal or a bug do not heal by waiting.
+   */
+  readonly retryable: boolean
 
   constructor(
     kind: ErrorKind,
     code: string,
     message: string,
     details: Record<string, unknown> = {},
-    options?: ErrorOptions,
+    options?: ErrorOptions & { retryable?: boolean },
   ) {
     super(message, options)
     this.kind = kind
     this.code = code
     this.details = details
+    this.retryable = options?.retryable ?? kind === ErrorKind.Unavailable
   }
 }
 

@@ -4,6 +4,8 @@ import * as adminSessions from './2026_11_21_0100_admin_sessions.js'
 import * as merchantSetup from './2026_11_21_0200_merchant_setup.js'
 import * as membersCards from './2026_11_21_0300_members_cards.js'
 import * as outboxOrderKey from './2026_12_02_0100_outbox_order_key.js'
+import * as templatePublishLease from './2026_12_02_0110_template_publish_lease.js'
+import * as stamps from './2026_12_02_0200_stamps.js'
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so the same list works
@@ -15,4 +17,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_21_0200_merchant_setup': merchantSetup,
   '2026_11_21_0300_members_cards': membersCards,
   '2026_12_02_0100_outbox_order_key': outboxOrderKey,
+  '2026_12_02_0110_template_publish_lease': templatePublishLease,
+  '2026_12_02_0200_stamps': stamps,
 }

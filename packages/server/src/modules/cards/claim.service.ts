@@ -88,7 +88,7 @@ function userMessage(error: unknown): { code: string; message: string; retryable
     }
   }
   if (error instanceof AppError && error.code.startsWith('CRM_')) {
-    const retryable = (error as AppError & { retryable?: boolean }).retryable === true
+    const { retryable } = error
     return {
       code: error.code,
       message: retryable
@@ -328,13 +328,10 @@ async function runClaim(
     if (answer.templateId && answer.templateId !== cb.templateId) {
       const other = await templateByAlipayId(db, answer.templateId)
       if (!other || other.merchantId !== merchantId) {
-        throw Object.assign(
-          new AppError(
-            ErrorKind.Invalid,
-            'CRM_BAD_ANSWER',
-            `the CRM answered templateId ${answer.templateId}, which is not a published template of this merchant`,
-          ),
-          { retryable: false },
+        throw new AppError(
+          ErrorKind.Invalid,
+          'CRM_BAD_ANSWER',
+          `the CRM answered templateId ${answer.templateId}, which is not a published template of this merchant`,
         )
       }
       target = other
@@ -363,13 +360,10 @@ async function runClaim(
   }
   const targetSpec = target.spec
   if (level !== undefined && !targetSpec.levels.some((l) => l.code === level)) {
-    throw Object.assign(
-      new AppError(
-        ErrorKind.Invalid,
-        system.mode === 'crm' ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN',
-        `level ${level} is not defined in template ${target.id}; define it in the template's levels`,
-      ),
-      { retryable: false },
+    throw new AppError(
+      ErrorKind.Invalid,
+      system.mode === 'crm' ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN',
+      `level ${level} is not defined in template ${target.id}; define it in the template's levels`,
     )
   }
   const alipayTemplateId = target.alipayTemplateId!

@@ -35,9 +35,8 @@ function crmError(
   message: string,
   retryable: boolean,
   details: Record<string, unknown> = {},
-): AppError & { retryable: boolean } {
-  const kind = retryable ? ErrorKind.Unavailable : ErrorKind.Invalid
-  return Object.assign(new AppError(kind, code, message, details), { retryable })
+): AppError {
+  return new AppError(retryable ? ErrorKind.Unavailable : ErrorKind.Invalid, code, message, details)
 }
 
 async function post(
@@ -62,7 +61,7 @@ async function post(
     })
   } catch (error) {
     if (error instanceof AppError) {
-      throw Object.assign(error, { retryable: false })
+      throw error
     }
     const timeout = (error as Error).name === 'TimeoutError'
     throw crmError(

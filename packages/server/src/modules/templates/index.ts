@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { decodeApplyCardUrl } from '@kaguan/alipay'
 import { TemplateSpec } from '@kaguan/contracts'
 import { Value } from '@sinclair/typebox/value'
@@ -148,6 +148,8 @@ export async function createTemplate(
     alipay_template_id: null,
     form_hash: null,
     published_at: null,
+    publish_lease_by: null,
+    publish_lease_until: null,
     created_at: now,
     updated_at: now,
   }
@@ -294,27 +296,45 @@ export interface PublishOutcome {
   warnings: string[]
 }
 
-// One publish of a template at a time in this process: two clicks must not create two Alipay templates.
-const publishing = new Map<string, Promise<PublishOutcome>>()
+// Longer than a publish can take (three Alipay calls, each with its own timeout), so a lease runs
+// out only when its holder died.
+const PUBLISH_LEASE_MS = 120_000
 
 /**
  * Publishes the draft to Alipay: `template.create` the first time, `template.modify` after (Alipay
  * cannot remove shops nor change field rules on modify, so those are refused or warned about), then
- * `formtemplate.set` only when the form changed since it was last sent.
+ * `formtemplate.set` only when the form changed since it was last sent. One publish of a template
+ * at a time across all kaguan processes (a lease on its row): two clicks must not create two
+ * Alipay templates; the second is answered 409 TEMPLATE_PUBLISH_RUNNING.
  */
-export function publishTemplate(
+export async function publishTemplate(
   db: Executor,
   deps: TemplatesDeps,
   id: string,
   actor: Actor,
 ): Promise<PublishOutcome> {
-  const running = publishing.get(id)
-  if (running) {
-    return running
+  await requireTemplate(db, id)
+  const now = deps.clock.now()
+  const by = randomUUID()
+  const taken = await repo.takePublishLease(db, id, {
+    by,
+    now: now.toISOString(),
+    until: new Date(now.getTime() + PUBLISH_LEASE_MS).toISOString(),
+  })
+  if (!taken) {
+    throw new AppError(
+      ErrorKind.Conflict,
+      'TEMPLATE_PUBLISH_RUNNING',
+      `template ${id} is being published right now; look at it again in a moment`,
+      {},
+      { retryable: true },
+    )
   }
-  const run = doPublish(db, deps, id, actor).finally(() => publishing.delete(id))
-  publishing.set(id, run)
-  return run
+  try {
+    return await doPublish(db, deps, id, actor)
+  } finally {
+    await repo.releasePublishLease(db, id, by)
+  }
 }
 
 async function doPublish(

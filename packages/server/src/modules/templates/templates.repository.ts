@@ -154,3 +154,29 @@ export function listComponents(db: Executor, merchantId: string): Promise<CardCo
     .orderBy('created_at')
     .execute()
 }
+
+/** Takes the publish lease of a template unless another holder's lease is still running. */
+export async function takePublishLease(
+  db: Executor,
+  id: string,
+  lease: { by: string; until: string; now: string },
+): Promise<boolean> {
+  const r = await db
+    .updateTable('card_templates')
+    .set({ publish_lease_by: lease.by, publish_lease_until: lease.until })
+    .where('id', '=', id)
+    .where((eb) =>
+      eb.or([eb('publish_lease_until', 'is', null), eb('publish_lease_until', '<', lease.now)]),
+    )
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows) === 1
+}
+
+export async function releasePublishLease(db: Executor, id: string, by: string): Promise<void> {
+  await db
+    .updateTable('card_templates')
+    .set({ publish_lease_by: null, publish_lease_until: null })
+    .where('id', '=', id)
+    .where('publish_lease_by', '=', by)
+    .execute()
+}

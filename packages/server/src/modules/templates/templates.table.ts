@@ -14,6 +14,9 @@ export interface CardTemplatesTable {
   /** Hash of the form last sent with formtemplate.set. */
   form_hash: string | null
   published_at: string | null
+  /** Who holds the publish lease (a random token) and until when: one publish at a time. */
+  publish_lease_by: string | null
+  publish_lease_until: string | null
   created_at: string
   updated_at: string
 }
