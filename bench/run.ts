@@ -6,7 +6,7 @@
  * same run on the same machine: a bare Fastify JSON POST route under the same load generator, and
  * Node's RSA-2048 sign rate on one core. See bench/README.md for what each figure means.
  *
- *   npm run bench [-- --members 1000000] [--dialects sqlite,postgres] [--quick]
+ *   npm run bench [-- --members 1000000] [--dialects sqlite,postgres] [--quick] [--pool-size 20]
  */
 import autocannon from 'autocannon'
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
@@ -28,6 +28,8 @@ const { values: flags } = parseArgs({
     dialects: { type: 'string', default: 'sqlite,postgres' },
     quick: { type: 'boolean', default: false },
     connections: { type: 'string', default: '32' },
+    /** KAGUAN_DATABASE_POOL_SIZE for kaguan (PostgreSQL connections); kaguan's default when absent. */
+    'pool-size': { type: 'string' },
     /** A folder: kaguan runs with --cpu-prof and writes its profiles there. */
     profile: { type: 'string' },
   },
@@ -230,6 +232,7 @@ async function startStack(dialect: 'sqlite' | 'postgres', databaseUrl: string): 
       KAGUAN_LOG_LEVEL: 'info',
       // Pacing off: the bench measures what kaguan can push, not the conservative default pace.
       KAGUAN_ALIPAY_CALLS_PER_SECOND: '10000',
+      ...(flags['pool-size'] ? { KAGUAN_DATABASE_POOL_SIZE: flags['pool-size'] } : {}),
     },
     flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : [],
   )
@@ -336,11 +339,13 @@ async function startStack(dialect: 'sqlite' | 'postgres', databaseUrl: string): 
   }
   // One real claim: the row the bulk loader copies (kaguan's and the emulator's).
   await claim(stack, '13800000000')
-  const members = await api<{ cards: { id: string; alipayCardNo: string }[] }[]>(
+  // The list is paged ({ items, total, … }) since the console API; a plain array before.
+  type Found = { cards: { id: string; alipayCardNo: string }[] }
+  const found = await api<Found[] | { items: Found[] }>(
     'GET',
     '/api/merchants/mch_default/members?bizCardNo=CRM000000001',
   )
-  const seed = members[0]!.cards[0]!
+  const seed = (Array.isArray(found) ? found : found.items)[0]!.cards[0]!
   const t0 = performance.now()
   for (let from = 0; from < MEMBERS; from += 100_000) {
     const count = Math.min(100_000, MEMBERS - from)

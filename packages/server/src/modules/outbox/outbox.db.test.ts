@@ -67,6 +67,30 @@ for (const dialect of DIALECTS) {
       expect((await getOutboxItem(db.db, id))?.status).toBe(OutboxStatus.Done)
     })
 
+    it('takes a backlog in batches of the batch size, each entry once', async () => {
+      const seen: string[] = []
+      for (let k = 0; k < 12; k++) {
+        await enqueue(db.db, deps, {
+          merchantId: 'm1',
+          topic: 'card.push',
+          collapseKey: `card_${k}`,
+          payload: { k },
+        })
+      }
+      const worker = createOutboxWorker({
+        handle: db,
+        clock,
+        log,
+        workerId: 'w1',
+        batchSize: 5,
+        handlers: { 'card.push': async (e) => void seen.push(e.id) },
+      })
+      const batches = [await worker.runOnce(), await worker.runOnce(), await worker.runOnce()]
+      expect(batches).toEqual([5, 5, 2])
+      expect(await worker.runOnce()).toBe(0)
+      expect(new Set(seen).size).toBe(12)
+    })
+
     it('retries a retryable failure after a backoff, and parks a final one at once', async () => {
       const flaky = await enqueue(db.db, deps, { merchantId: 'm1', topic: 'flaky', payload: {} })
       const final = await enqueue(db.db, deps, { merchantId: 'm1', topic: 'final', payload: {} })

@@ -30,8 +30,8 @@ export function upsert(db: Executor, row: NewOutboxRow): Promise<OutboxRow> {
 }
 
 /**
- * Leases up to `limit` due entries to `workerId` until `leaseUntil`. Entries whose lease ran out
- * (a worker died mid-push) are due again. On PostgreSQL several workers claim concurrently with
+ * Leases up to `limit` due pending entries, and up to `limit` whose lease ran out (a worker died
+ * mid-push: they are due again), to `workerId` until `leaseUntil`. On PostgreSQL several workers claim concurrently with
  * FOR UPDATE SKIP LOCKED and never get the same row; SQLite has one writer, so the statement is
  * atomic as it stands.
  */
@@ -46,65 +46,70 @@ export async function claimDue(
     topics?: readonly string[]
   },
 ): Promise<OutboxRow[]> {
-  let due = db
-    .selectFrom('outbox')
-    .select('id')
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('status', '=', OutboxStatus.Pending), eb('next_attempt_at', '<=', args.now)]),
-        // An expired entry that a newer pending one of its key supersedes is not due: taking both
-        // would deliver one card twice side by side (issue 16). `supersedeExpired` finishes it.
-        eb.and([
-          eb('status', '=', OutboxStatus.Running),
-          eb('locked_until', '<', args.now),
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom('outbox as newer')
-                .select('newer.id')
-                .whereRef('newer.topic', '=', 'outbox.topic')
-                .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
-                .where('newer.status', '=', OutboxStatus.Pending),
-            ),
+  // Two candidate lists, each read in `next_attempt_at` order from the outbox_due index and cut at
+  // `limit`: one OR over both states made SQLite test every pending row and sort them all, ~20 ms
+  // per poll with a backlog of 2,000 cards, holding the one connection every request waits for.
+  const candidates = (state: 'pending' | 'expired') => {
+    let due = db
+      .selectFrom('outbox')
+      .select('id')
+      .where((eb) =>
+        state === 'pending'
+          ? eb.and([eb('status', '=', OutboxStatus.Pending), eb('next_attempt_at', '<=', args.now)])
+          : // An expired entry that a newer pending one of its key supersedes is not due: taking
+            // both would deliver one card twice side by side (issue 16). `supersedeExpired` finishes it.
+            eb.and([
+              eb('status', '=', OutboxStatus.Running),
+              eb('locked_until', '<', args.now),
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom('outbox as newer')
+                    .select('newer.id')
+                    .whereRef('newer.topic', '=', 'outbox.topic')
+                    .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
+                    .where('newer.status', '=', OutboxStatus.Pending),
+                ),
+              ),
+            ]),
+      )
+      // One delivery per collapse key at a time: a second worker pushing a newer state of the same
+      // card could overtake the first, and Alipay would end up showing the older one.
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('outbox as busy')
+              .select('busy.id')
+              .whereRef('busy.topic', '=', 'outbox.topic')
+              .whereRef('busy.collapse_key', '=', 'outbox.collapse_key')
+              .whereRef('busy.id', '<>', 'outbox.id')
+              .where('busy.status', '=', OutboxStatus.Running)
+              .where('busy.locked_until', '>=', args.now),
           ),
-        ]),
-      ]),
-    )
-    // One delivery per collapse key at a time: a second worker pushing a newer state of the same card
-    // could overtake the first, and Alipay would end up showing the older one.
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('outbox as busy')
-            .select('busy.id')
-            .whereRef('busy.topic', '=', 'outbox.topic')
-            .whereRef('busy.collapse_key', '=', 'outbox.collapse_key')
-            .whereRef('busy.id', '<>', 'outbox.id')
-            .where('busy.status', '=', OutboxStatus.Running)
-            .where('busy.locked_until', '>=', args.now),
         ),
-      ),
-    )
-    // In order per order key: an entry waits for every earlier entry of its key to be done.
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('outbox as earlier')
-            .select('earlier.id')
-            .whereRef('earlier.topic', '=', 'outbox.topic')
-            .whereRef('earlier.order_key', '=', 'outbox.order_key')
-            .whereRef('earlier.id', '<', 'outbox.id')
-            .where('earlier.status', '<>', OutboxStatus.Done),
+      )
+      // In order per order key: an entry waits for every earlier entry of its key to be done.
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('outbox as earlier')
+              .select('earlier.id')
+              .whereRef('earlier.topic', '=', 'outbox.topic')
+              .whereRef('earlier.order_key', '=', 'outbox.order_key')
+              .whereRef('earlier.id', '<', 'outbox.id')
+              .where('earlier.status', '<>', OutboxStatus.Done),
+          ),
         ),
-      ),
-    )
-    .orderBy('next_attempt_at')
-    .limit(args.limit)
-  if (args.topics?.length) {
-    due = due.where('topic', 'in', args.topics)
-  }
-  if (dialect === 'postgres') {
-    due = due.forUpdate().skipLocked()
+      )
+      .orderBy(state === 'pending' ? 'next_attempt_at' : 'locked_until')
+      .limit(args.limit)
+    if (args.topics?.length) {
+      due = due.where('topic', 'in', args.topics)
+    }
+    if (dialect === 'postgres') {
+      due = due.forUpdate().skipLocked()
+    }
+    return due
   }
 
   return db
@@ -116,7 +121,9 @@ export async function claimDue(
       attempts: eb(eb.ref('attempts'), '+', 1),
       updated_at: args.now,
     }))
-    .where('id', 'in', due)
+    .where((eb) =>
+      eb.or([eb('id', 'in', candidates('pending')), eb('id', 'in', candidates('expired'))]),
+    )
     .returningAll()
     .execute()
 }

@@ -121,7 +121,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     timer = setTimeout(() => {
       inFlight = runOnce()
       inFlight
-        .then((n) => schedule(n === batchSize ? 0 : pollMs))
+        .then((n) => schedule(n >= batchSize ? 0 : pollMs))
         .catch((error: unknown) => {
           log.error({ err: error }, 'outbox poll failed')
           schedule(pollMs * 4)
