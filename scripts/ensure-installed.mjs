@@ -1,7 +1,8 @@
-// Installs the workspace's dependencies when they are missing or older than the lock file, so that
-// `npm start` and `npm test` work on a fresh clone with nothing but Node and npm.
+// Installs the workspace's dependencies when they are missing or older than the lock file, and
+// builds the console when its dist/ is missing or older than its sources, so that `npm start` and
+// `npm test` work on a fresh clone with nothing but Node and npm.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
@@ -26,15 +27,46 @@ for (const file of manifests)
 const digest = hash.digest('hex')
 const stamp = join(root, 'node_modules', '.kaguan-install-stamp')
 
-if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) process.exit(0)
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== digest) {
+  const command = existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'
+  console.log(
+    `kaguan: installing dependencies (npm ${command}); the first time builds SQLite and takes a few minutes…`,
+  )
+  const result = spawnSync('npm', [command, '--no-fund', '--no-audit'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  if (result.status !== 0) process.exit(result.status ?? 1)
+  writeFileSync(stamp, digest)
+}
 
-const command = existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'
-console.log(
-  `kaguan: installing dependencies (npm ${command}); the first time builds SQLite and takes a few minutes…`,
-)
-const result = spawnSync('npm', [command, '--no-fund', '--no-audit'], {
-  cwd: root,
-  stdio: 'inherit',
-})
-if (result.status !== 0) process.exit(result.status ?? 1)
-writeFileSync(stamp, digest)
+/** The newest modification time of the files under `path` (0 when it does not exist). */
+function newest(path) {
+  if (!existsSync(path)) return 0
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  let max = 0
+  for (const name of readdirSync(path)) max = Math.max(max, newest(join(path, name)))
+  return max
+}
+
+// The management role serves the console from packages/console/dist; rebuild it only when a
+// source (its own or the contracts it imports) is newer, so the check costs a directory walk.
+const consoleDir = join(root, 'packages', 'console')
+if (existsSync(join(consoleDir, 'package.json'))) {
+  const built = newest(join(consoleDir, 'dist', 'index.html'))
+  const sources = Math.max(
+    ...['src', 'index.html', 'vite.config.ts', 'package.json'].map((f) =>
+      newest(join(consoleDir, f)),
+    ),
+    newest(join(root, 'packages', 'contracts', 'src')),
+  )
+  if (built < sources) {
+    console.log('kaguan: building the console (packages/console/dist)…')
+    const result = spawnSync('npm', ['run', 'build', '-w', '@kaguan/console'], {
+      cwd: root,
+      stdio: 'inherit',
+    })
+    if (result.status !== 0) process.exit(result.status ?? 1)
+  }
+}
