@@ -81,21 +81,32 @@ export async function buildRoleApp(
 
   installJsonErrorHandler(app)
 
-  // Someone opening a role's address in a browser: point at what is there.
-  app.get('/', { schema: { hide: true } }, (_request, reply) =>
-    role === 'management'
-      ? reply.redirect('/api/docs')
-      : reply.send({ service: 'kaguan', role, health: '/healthz', ready: '/readyz' }),
-  )
+  // Someone opening a role's address in a browser: point at what is there. The management role
+  // answers `/` itself (the console, or its API docs when the console is not built).
+  if (role !== 'management') {
+    app.get('/', { schema: { hide: true } }, () => ({
+      service: 'kaguan',
+      role,
+      health: '/healthz',
+      ready: '/readyz',
+    }))
+  }
   app.get(
     '/healthz',
-    { schema: { description: 'Liveness: the process is up.', response: { 200: HealthBody } } },
+    {
+      schema: {
+        summary: 'Liveness',
+        description: 'Liveness: the process is up.',
+        response: { 200: HealthBody },
+      },
+    },
     () => ({ status: 'ok' as const, role }),
   )
   app.get(
     '/readyz',
     {
       schema: {
+        summary: 'Readiness',
         description: 'Readiness: the database answers and its schema is current.',
         response: { 200: HealthBody, 503: HealthBody },
       },

@@ -76,7 +76,7 @@ describe('claiming a card without a CRM (kaguan is the member system)', () => {
       `/api/merchants/mch_default/members?mobile=13800138000`,
     )
     expect(found.status, found.text).toBe(200)
-    const member = found.body.find((m: any) => m.alipayUserId === userId)
+    const member = found.body.items.find((m: any) => m.alipayUserId === userId)
     expect(member.bizCardNo).toBe(opened!.externalCardNo)
     expect(member.cards[0]).toMatchObject({
       alipayCardNo: opened!.bizCardNo,
@@ -103,8 +103,8 @@ describe('claiming a card without a CRM (kaguan is the member system)', () => {
       'GET',
       `/api/merchants/mch_default/members?alipayUserId=${userId}`,
     )
-    expect(members.body).toHaveLength(1)
-    expect(members.body[0].cards).toHaveLength(1)
+    expect(members.body.items).toHaveLength(1)
+    expect(members.body.items[0].cards).toHaveLength(1)
   })
 
   it('gives one card when two tabs submit the form at the same time', async () => {
@@ -120,7 +120,7 @@ describe('claiming a card without a CRM (kaguan is the member system)', () => {
       'GET',
       `/api/merchants/mch_default/members?alipayUserId=${userId}`,
     )
-    expect(members.body[0].cards).toHaveLength(1)
+    expect(members.body.items[0].cards).toHaveLength(1)
   })
 
   it('fails cleanly when Alipay cannot open the card, and a later claim succeeds', async () => {
@@ -136,8 +136,8 @@ describe('claiming a card without a CRM (kaguan is the member system)', () => {
     expect(failed.body).toContain('重新领取')
     expect(await cardsOf(stack, userId)).toHaveLength(0)
     expect(
-      (await admin.request('GET', `/api/merchants/mch_default/members?alipayUserId=${userId}`))
-        .body,
+      (await admin.request('GET', `/api/merchants/mch_default/members?alipayUserId=${userId}`)).body
+        .items,
     ).toHaveLength(0)
 
     // Alipay opened the card but its answer cannot be trusted (broken signature): kaguan cannot
@@ -151,8 +151,8 @@ describe('claiming a card without a CRM (kaguan is the member system)', () => {
     const final = await claim(stack, userId, card.claimUrl)
     expect(final.status).toBe(400)
     expect(
-      (await admin.request('GET', `/api/merchants/mch_default/members?alipayUserId=${userId}`))
-        .body,
+      (await admin.request('GET', `/api/merchants/mch_default/members?alipayUserId=${userId}`)).body
+        .items,
     ).toHaveLength(0)
 
     const retried = await claim(stack, userId, card.claimUrl)
@@ -163,7 +163,9 @@ describe('claiming a card without a CRM (kaguan is the member system)', () => {
       'GET',
       `/api/merchants/mch_default/members?alipayUserId=${userId}`,
     )
-    expect(members.body[0].cards.map((c: any) => c.alipayCardNo)).toEqual([cards[0]!.bizCardNo])
+    expect(members.body.items[0].cards.map((c: any) => c.alipayCardNo)).toEqual([
+      cards[0]!.bizCardNo,
+    ])
   })
 
   it('makes dynamic codes itself when the user opens a dynamic-code card', async () => {
@@ -269,7 +271,7 @@ describe('claiming a card with the merchant CRM', () => {
       'GET',
       `/api/merchants/mch_default/members?alipayUserId=${userId}`,
     )
-    expect(members.body[0].cards[0].status).toBe('deleted')
+    expect(members.body.items[0].cards[0].status).toBe('deleted')
   })
 
   it("shows the CRM's dynamic code when the user opens a dynamic-code card", async () => {
@@ -316,7 +318,7 @@ describe('claiming a card with the merchant CRM', () => {
       'GET',
       `/api/merchants/mch_default/members?alipayUserId=${userId}`,
     )
-    const cardId = members.body[0].cards[0].id
+    const cardId = members.body.items[0].cards[0].id
     expect((await admin.request('DELETE', `/api/cards/${cardId}`)).status).toBe(204)
     expect((await cardsOf(stack, userId))[0]!.status).not.toBe('ACTIVE')
     await eventually(
@@ -382,8 +384,8 @@ describe('claiming a card with the merchant CRM', () => {
         expect(res.body).toContain('领卡未成功')
         expect(res.body).toContain(errcode)
         expect(await cardsOf(stack, userId)).toHaveLength(0)
-        const audit = await admin.request('GET', '/api/audit?merchantId=mch_default&limit=5')
-        expect(audit.body.find((a: any) => a.action === 'claim.failed')?.after.errcode).toBe(
+        const audit = await admin.request('GET', '/api/audit?merchantId=mch_default&pageSize=5')
+        expect(audit.body.items.find((a: any) => a.action === 'claim.failed')?.after.errcode).toBe(
           errcode,
         )
       })

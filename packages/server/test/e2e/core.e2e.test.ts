@@ -194,8 +194,8 @@ describe('the CRM-facing core API and card sync', () => {
       'GET',
       `/api/merchants/mch_default/members?bizCardNo=${card.externalCardNo}`,
     )
-    const entries = (await admin.request('GET', `/api/cards/${members.body[0].cards[0].id}`)).body
-      .points
+    const entries = (await admin.request('GET', `/api/cards/${members.body.items[0].cards[0].id}`))
+      .body.points
     expect(entries.filter((e: any) => e.source === 'crm')).toHaveLength(1)
   })
 

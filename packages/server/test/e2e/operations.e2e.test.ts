@@ -257,7 +257,7 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
           'GET',
           `/api/merchants/mch_default/members?bizCardNo=${c.externalCardNo}`,
         )
-      ).body[0].cards[0]
+      ).body.items[0].cards[0]
     expect((await mine()).syncPending).toBe(true)
     expect((await admin.request('POST', '/api/outbox/retry', { all: true })).body).toEqual({
       retried: 1,
@@ -315,7 +315,7 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
       'GET',
       '/api/merchants/mch_default/members?mobile=13700137000',
     )
-    const all = members.body.flatMap((m: any) => m.cards)
+    const all = members.body.items.flatMap((m: any) => m.cards)
     expect(all.find((c: any) => c.alipayCardNo === gone.bizCardNo).status).toBe('deleted')
     await eventually(
       async () => Number((await onAlipay(drifted.bizCardNo)).point) === 4242,

@@ -11,7 +11,8 @@ import type {
 } from 'fastify'
 import {
   AdminUserBody,
-  AdminUserList,
+  PageQuery,
+  Paged,
   AdminUserParams,
   CreateAdminUserBody,
   ErrorBody,
@@ -23,6 +24,7 @@ import {
 } from '@kaguan/contracts'
 import type { AppDeps } from '../../deps.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
+import { pageInMemory, pageRequest } from '../../shared/paging.js'
 import {
   AdminErrors,
   authenticate,
@@ -189,6 +191,7 @@ export async function registerAuth(
         },
       },
       schema: {
+        summary: 'Sign in',
         description:
           'Signs in with username and password; sets the httpOnly kaguan_session cookie and returns the CSRF token.',
         tags: ['auth'],
@@ -221,6 +224,7 @@ export async function registerAuth(
     '/api/auth/logout',
     {
       schema: {
+        summary: 'Sign out',
         description:
           'Ends the current session and clears its cookie; answers 204 even without a session.',
         tags: ['auth'],
@@ -246,6 +250,7 @@ export async function registerAuth(
     '/api/auth/me',
     {
       schema: {
+        summary: 'The signed-in user and CSRF token',
         description:
           'The signed-in user, the CSRF token of the session and the permissions of the role.',
         tags: ['auth'],
@@ -272,12 +277,23 @@ export async function registerAuth(
     {
       preHandler: manage,
       schema: {
-        description: 'Every admin account (no passwords). Needs users.manage.',
+        summary: 'List admin accounts',
+        description: 'Every admin account (no passwords), paged. Needs users.manage.',
         tags: ['admin-users'],
-        response: { 200: AdminUserList, ...E401, ...E403 },
+        querystring: Type.Object(PageQuery(['username', 'role', 'createdAt'])),
+        response: { 200: Paged(AdminUserBody), ...E401, ...E403 },
       },
     },
-    async () => ({ items: (await listAdminUsers(db)).map(userView) }),
+    async (request) =>
+      pageInMemory(
+        (await listAdminUsers(db)).map(userView),
+        pageRequest(request.query, { sort: 'username', order: 'asc' }),
+        {
+          username: (u) => u.username,
+          role: (u) => u.role,
+          createdAt: (u) => u.createdAt,
+        },
+      ),
   )
 
   r.post(
@@ -285,6 +301,7 @@ export async function registerAuth(
     {
       preHandler: manage,
       schema: {
+        summary: 'Create an admin account',
         description: 'Creates an admin account. Needs users.manage; audited.',
         tags: ['admin-users'],
         body: CreateAdminUserBody,
@@ -304,6 +321,7 @@ export async function registerAuth(
     {
       preHandler: manage,
       schema: {
+        summary: 'Change or disable an admin account',
         description:
           'Changes the role of an admin account or disables/enables it (disabling ends its sessions). Needs users.manage; audited.',
         tags: ['admin-users'],
@@ -332,6 +350,7 @@ export async function registerAuth(
     {
       preHandler: manage,
       schema: {
+        summary: 'Reset the password of an admin account',
         description:
           "Sets a new password, clears the lock-out and ends the account's sessions. Needs users.manage; audited.",
         tags: ['admin-users'],

@@ -1,34 +1,40 @@
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import { registerAuth } from './auth.js'
+import { registerDashboardRoutes } from './dashboard.routes.js'
+import { registerApiDocs } from './docs.js'
+import { addSecurityHeaders, findConsoleDist, registerConsole } from './console.js'
 import { registerMemberRoutes } from './member.routes.js'
 import { registerMerchantRoutes } from './merchant.routes.js'
 import { registerTemplateRoutes } from './template.routes.js'
 
+export interface ManagementOptions {
+  /** The built console to serve at `/`; found by {@link findConsoleDist} when absent, none when null. */
+  consoleDir?: string | null
+}
+
 /**
- * The management role: the admin JSON API (login required) with its OpenAPI description at
- * /api/docs. Never exposed to the internet.
+ * The management role: the console at `/` (when built), the admin JSON API under `/api` (login
+ * required) with its OpenAPI description at /api/docs. Never exposed to the internet.
  */
-export async function registerManagement(app: FastifyInstance, deps: AppDeps): Promise<void> {
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'kaguan admin API',
-        version: '0.1.0',
-        description:
-          '卡管管理接口: merchants, shops, card templates, claim links, card components, admin users.',
-      },
-      components: {
-        securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'kaguan_session' } },
-      },
-      security: [{ session: [] }],
-    },
-  })
-  await app.register(swaggerUi, { routePrefix: '/api/docs' })
+export async function registerManagement(
+  app: FastifyInstance,
+  deps: AppDeps,
+  options: ManagementOptions = {},
+): Promise<void> {
+  addSecurityHeaders(app)
+  await registerApiDocs(app)
   await registerAuth(app, deps)
   registerMerchantRoutes(app, deps)
   registerTemplateRoutes(app, deps)
   registerMemberRoutes(app, deps)
+  registerDashboardRoutes(app, deps)
+
+  const consoleDir = options.consoleDir === undefined ? findConsoleDist() : options.consoleDir
+  if (consoleDir) {
+    await registerConsole(app, consoleDir)
+  } else {
+    // No console built (a checkout before `npm run build`): the API docs are the next best page.
+    app.get('/', { schema: { hide: true } }, (_request, reply) => reply.redirect('/api/docs'))
+  }
 }

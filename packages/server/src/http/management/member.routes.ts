@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { ErrorBody } from '@kaguan/contracts'
+import { ErrorBody, MemberWithCardsView, PageQuery, Paged } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { cardsDeps, type AppDeps } from '../../deps.js'
@@ -7,9 +7,10 @@ import {
   adjustPoints,
   cardDetail,
   deleteCardByAdmin,
-  findMembers,
+  listMembers,
 } from '../../modules/cards/index.js'
-import { invalidFields } from '../../shared/errors.js'
+import { getMerchant } from '../../modules/merchants/index.js'
+import { pageRequest } from '../../shared/paging.js'
 import { actorOf } from './actor.js'
 import { requirePermission } from './auth.js'
 
@@ -27,25 +28,32 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
       preHandler: requirePermission('members.read'),
       schema: {
         tags,
+        summary: 'List or search members',
         description:
-          'Find members with their cards: by mobile (through its keyed hash), either card number, or Alipay user id.',
+          'Members with their cards, paged, newest first: all of them without a search term; with `q`, those whose mobile (whole number, matched through its keyed hash), card number (either) or Alipay user id (2088…) it is. The explicit fields narrow the same way.',
         params: Type.Object({ merchantId: Type.String() }),
         querystring: Type.Object({
+          q: Type.Optional(
+            Type.String({ maxLength: 64, description: 'Mobile, card number or Alipay user id' }),
+          ),
           mobile: Type.Optional(Type.String({ pattern: '^1\\d{10}$' })),
           bizCardNo: Type.Optional(Type.String({ minLength: 1 })),
           alipayCardNo: Type.Optional(Type.String({ minLength: 1 })),
           alipayUserId: Type.Optional(Type.String({ pattern: '^2088\\d{12}$' })),
+          ...PageQuery(['createdAt', 'bizCardNo']),
         }),
+        response: { 200: Paged(MemberWithCardsView), ...Errors },
       },
     },
     async (req) => {
-      const q = req.query
-      if (!q.mobile && !q.bizCardNo && !q.alipayCardNo && !q.alipayUserId) {
-        throw invalidFields('REQUEST_INVALID', [
-          { field: 'querystring', message: 'give mobile, bizCardNo, alipayCardNo or alipayUserId' },
-        ])
-      }
-      return findMembers(db, deps, req.params.merchantId, q)
+      const { page, pageSize, sort, order, ...query } = req.query
+      return listMembers(
+        db,
+        deps,
+        (await getMerchant(db, deps, req.params.merchantId)).id,
+        query,
+        pageRequest({ page, pageSize, sort, order }, { sort: 'createdAt', order: 'desc' }),
+      )
     },
   )
   app.get(
@@ -53,6 +61,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     {
       preHandler: requirePermission('members.read'),
       schema: {
+        summary: 'Get a card with its history',
         tags,
         description: 'A card with its member, points history and audit trail.',
         params: Type.Object({ cardId: Type.String() }),
@@ -65,6 +74,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     {
       preHandler: requirePermission('members.write'),
       schema: {
+        summary: 'Delete a card',
         tags,
         description: 'Delete a card: alipay.marketing.card.delete, then cardChange DEL to the CRM.',
         params: Type.Object({ cardId: Type.String() }),
@@ -81,6 +91,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     {
       preHandler: requirePermission('members.write'),
       schema: {
+        summary: 'Adjust points',
         tags,
         description:
           'Adjust points (no-CRM mode) with an idempotency key; pushed to Alipay by the worker.',

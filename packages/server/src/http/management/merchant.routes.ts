@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
   AlipayAppBody,
+  AuditEntryView,
   CrmBody,
   CrmTestResult,
   ErrorBody,
@@ -8,6 +9,8 @@ import {
   ImageView,
   MerchantCreateBody,
   MerchantView,
+  PageQuery,
+  Paged,
   PublicUrlBody,
   ShopBody,
   ShopView,
@@ -16,12 +19,13 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import { AdminErrors, can } from '../../modules/admin/index.js'
-import { recentAudit } from '../../modules/audit/index.js'
+import { searchAudit } from '../../modules/audit/index.js'
 import { testCrmConnection } from '../../modules/crm/index.js'
-import { listOutbox, outboxCounts, OutboxStatus, retryParked } from '../../modules/outbox/index.js'
+import { outboxCounts, OutboxStatus, pageOutbox, retryParked } from '../../modules/outbox/index.js'
 import * as merchants from '../../modules/merchants/index.js'
 import * as shops from '../../modules/shops/index.js'
 import { listImages, uploadImage } from '../../modules/templates/index.js'
+import { pageInMemory, pageRequest } from '../../shared/paging.js'
 import { actorOf } from './actor.js'
 import { requirePermission } from './auth.js'
 
@@ -53,19 +57,26 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.read'),
       schema: {
+        summary: 'List merchants',
         tags,
-        description: 'All merchants (an ISV runs several).',
-        response: { 200: Type.Array(MerchantView), ...Errors },
+        description: 'All merchants (an ISV runs several), paged.',
+        querystring: Type.Object(PageQuery(['name', 'createdAt'])),
+        response: { 200: Paged(MerchantView), ...Errors },
       },
     },
     async (req) =>
-      (await merchants.listMerchants(db, deps)).map((m) => forRole(m, req.principal!.role)),
+      pageInMemory(
+        (await merchants.listMerchants(db, deps)).map((m) => forRole(m, req.principal!.role)),
+        pageRequest(req.query, { sort: 'createdAt', order: 'asc' }),
+        { name: (m) => m.name, createdAt: (m) => m.createdAt },
+      ),
   )
   app.post(
     '/api/merchants',
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Create a merchant',
         tags,
         description: 'Add a merchant (ISV).',
         body: MerchantCreateBody,
@@ -80,6 +91,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.read'),
       schema: {
+        summary: 'Get a merchant',
         tags,
         description:
           'One merchant with its Alipay app (fingerprints only), public URL and CRM settings.',
@@ -95,6 +107,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('keys.write'),
       schema: {
+        summary: 'Set the Alipay app',
         tags,
         description:
           "Set the merchant's Alipay app: app id, keys (stored encrypted, never returned), gateway, ISV app_auth_token.",
@@ -111,6 +124,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Set the public URL',
         tags,
         description:
           'Set the public base URL of the mini role; with an Alipay gateway it must be public https.',
@@ -136,6 +150,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Set the business system (CRM)',
         tags,
         description:
           'Set the business system: none (kaguan is the member system) or crm with base URL, token and CRM public key (the latter two need keys.write).',
@@ -162,6 +177,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Test the CRM',
         tags,
         description:
           "Call the CRM's openCardInfo as a claim would, with a probe user, and report what is wrong.",
@@ -178,20 +194,31 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.read'),
       schema: {
+        summary: 'List shops',
         tags: ['shops'],
-        description: 'Shops (门店).',
+        description:
+          'Shops (门店), paged. A shop without an Alipay shop id is not shown on the card.',
         params: MerchantParams,
-        response: { 200: Type.Array(ShopView), ...Errors },
+        querystring: Type.Object(PageQuery(['name', 'alipayShopId'])),
+        response: { 200: Paged(ShopView), ...Errors },
       },
     },
     async (req) =>
-      shops.listShops(db, (await merchants.getMerchant(db, deps, req.params.merchantId)).id),
+      pageInMemory(
+        await shops.listShops(
+          db,
+          (await merchants.getMerchant(db, deps, req.params.merchantId)).id,
+        ),
+        pageRequest(req.query, { sort: 'name', order: 'asc' }),
+        { name: (s) => s.name, alipayShopId: (s) => s.alipayShopId ?? null },
+      ),
   )
   app.post(
     '/api/merchants/:merchantId/shops',
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Create a shop',
         tags: ['shops'],
         description: 'Add a shop.',
         params: MerchantParams,
@@ -211,6 +238,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Change a shop',
         tags: ['shops'],
         description: 'Change a shop.',
         params: ShopParams,
@@ -226,6 +254,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Delete a shop',
         tags: ['shops'],
         description: 'Remove a shop.',
         params: ShopParams,
@@ -243,13 +272,20 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'List uploaded images',
         tags: ['images'],
-        description: 'Images uploaded to Alipay for card styles.',
+        description: 'Images uploaded to Alipay for card styles, paged.',
         params: MerchantParams,
-        response: { 200: Type.Array(ImageView), ...Errors },
+        querystring: Type.Object(PageQuery(['createdAt', 'name'])),
+        response: { 200: Paged(ImageView), ...Errors },
       },
     },
-    async (req) => listImages(db, req.params.merchantId),
+    async (req) =>
+      pageInMemory(
+        await listImages(db, req.params.merchantId),
+        pageRequest(req.query, { sort: 'createdAt', order: 'desc' }),
+        { createdAt: (i) => i.createdAt, name: (i) => i.name },
+      ),
   )
   app.post(
     '/api/merchants/:merchantId/images',
@@ -257,6 +293,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       preHandler: requirePermission('templates.write'),
       bodyLimit: 5 * 1024 * 1024,
       schema: {
+        summary: 'Upload an image',
         tags: ['images'],
         description:
           'Upload an image (logo, background) to Alipay (alipay.offline.material.image.upload).',
@@ -287,30 +324,42 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('settings.read'),
       schema: {
+        summary: 'List deliveries (outbox)',
         tags: ['operations'],
         description:
-          'Deliveries to Alipay and the CRM: counts by status, and the entries of one status (parked ones failed for good, with the reason).',
+          'Deliveries to Alipay and the CRM: counts by status (of the merchant when given), and a page of the entries of one status (parked by default: they failed for good, with the reason).',
         querystring: Type.Object({
           status: Type.Optional(
             Type.Union(Object.values(OutboxStatus).map((s) => Type.Literal(s))),
           ),
           merchantId: Type.Optional(Type.String()),
+          topic: Type.Optional(Type.String({ minLength: 1 })),
+          ...PageQuery(['createdAt', 'updatedAt', 'attempts', 'nextAttemptAt']),
         }),
       },
     },
-    async (req) => ({
-      counts: await outboxCounts(db),
-      items: await listOutbox(db, {
-        status: req.query.status ?? OutboxStatus.Parked,
-        ...(req.query.merchantId ? { merchantId: req.query.merchantId } : {}),
-      }),
-    }),
+    async (req) => {
+      const { page, pageSize, sort, order, status, merchantId, topic } = req.query
+      return {
+        counts: await outboxCounts(db, merchantId),
+        ...(await pageOutbox(
+          db,
+          {
+            status: status ?? OutboxStatus.Parked,
+            ...(merchantId ? { merchantId } : {}),
+            ...(topic ? { topic } : {}),
+          },
+          pageRequest({ page, pageSize, sort, order }, { sort: 'createdAt', order: 'desc' }),
+        )),
+      }
+    },
   )
   app.post(
     '/api/outbox/retry',
     {
       preHandler: requirePermission('settings.write'),
       schema: {
+        summary: 'Retry parked deliveries',
         tags: ['operations'],
         description: 'Deliver parked entries again once the cause is fixed.',
         body: Type.Union([
@@ -330,13 +379,28 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       preHandler: requirePermission('audit.read'),
       schema: {
         tags: ['audit'],
-        description: 'Recent audit entries (secrets elided).',
+        summary: 'Search the audit log',
+        description:
+          'Audit entries (secrets elided), newest first, paged. Filters: merchantId; actor (`admin:<id>`, `cli`, `system`); action (`template.publish`, or `template` for all its actions); object (`card:crd_…`, or a type or id alone); from/to (a China-time day `YYYY-MM-DD`, or an ISO date-time; to is exclusive).',
         querystring: Type.Object({
-          merchantId: Type.Optional(Type.String()),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          merchantId: Type.Optional(Type.String({ minLength: 1 })),
+          actor: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          action: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+          object: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          from: Type.Optional(Type.String({ minLength: 10, maxLength: 40 })),
+          to: Type.Optional(Type.String({ minLength: 10, maxLength: 40 })),
+          ...PageQuery(['createdAt']),
         }),
+        response: { 200: Paged(AuditEntryView), ...Errors },
       },
     },
-    async (req) => recentAudit(db, req.query.merchantId ?? null, req.query.limit ?? 100),
+    async (req) => {
+      const { page, pageSize, sort, order, ...filter } = req.query
+      return searchAudit(
+        db,
+        filter,
+        pageRequest({ page, pageSize, sort, order }, { sort: 'createdAt', order: 'desc' }),
+      )
+    },
   )
 }

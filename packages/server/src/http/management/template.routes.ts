@@ -5,6 +5,8 @@ import {
   ComponentBody,
   ComponentView,
   ErrorBody,
+  PageQuery,
+  Paged,
   PublishResult,
   TemplateCreateBody,
   TemplateSpec,
@@ -15,6 +17,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import * as merchants from '../../modules/merchants/index.js'
 import * as templates from '../../modules/templates/index.js'
+import { pageInMemory, pageRequest } from '../../shared/paging.js'
 import { actorOf } from './actor.js'
 import { requirePermission } from './auth.js'
 
@@ -40,19 +43,33 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'List card templates',
         tags,
-        description: 'Card templates of a merchant.',
+        description:
+          'Card templates of a merchant, paged, with their status (draft, published, changed since publish).',
         params: MerchantParams,
-        response: { 200: Type.Array(TemplateView), ...Errors },
+        querystring: Type.Object(PageQuery(['updatedAt', 'createdAt', 'name', 'status'])),
+        response: { 200: Paged(TemplateView), ...Errors },
       },
     },
-    async (req) => templates.listTemplates(db, req.params.merchantId),
+    async (req) =>
+      pageInMemory(
+        await templates.listTemplates(db, req.params.merchantId),
+        pageRequest(req.query, { sort: 'updatedAt', order: 'desc' }),
+        {
+          updatedAt: (t) => t.updatedAt,
+          createdAt: (t) => t.createdAt,
+          name: (t) => t.spec.basic.name,
+          status: (t) => t.status,
+        },
+      ),
   )
   app.post(
     '/api/merchants/:merchantId/templates',
     {
       preHandler: requirePermission('templates.write'),
       schema: {
+        summary: 'Create a card template',
         tags,
         description:
           'Create a draft template; every field is checked (images uploaded, shops known, levels defined) before anything reaches Alipay.',
@@ -81,6 +98,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'Get a card template',
         tags,
         description: "A template with its draft, status and Alipay's template id.",
         params: TemplateParams,
@@ -94,6 +112,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.write'),
       schema: {
+        summary: 'Save a template draft',
         tags,
         description:
           'Save the draft. Send the revision you edited to refuse overwriting a newer save (409).',
@@ -120,6 +139,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.publish'),
       schema: {
+        summary: 'Publish a template to Alipay',
         tags,
         description:
           'Publish the draft to Alipay: template.create the first time, template.modify after; formtemplate.set only when the form changed.',
@@ -134,19 +154,27 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'List claim links',
         tags,
-        description: 'Claim links made for a template.',
+        description: 'Claim links made for a template, paged.',
         params: TemplateParams,
-        response: { 200: Type.Array(ClaimLinkView), ...Errors },
+        querystring: Type.Object(PageQuery(['createdAt'])),
+        response: { 200: Paged(ClaimLinkView), ...Errors },
       },
     },
-    async (req) => (await templates.listClaimLinks(db, req.params.templateId)).map(linkView),
+    async (req) =>
+      pageInMemory(
+        (await templates.listClaimLinks(db, req.params.templateId)).map(linkView),
+        pageRequest(req.query, { sort: 'createdAt', order: 'desc' }),
+        { createdAt: (l) => l.createdAt },
+      ),
   )
   app.post(
     '/api/templates/:templateId/claim-links',
     {
       preHandler: requirePermission('templates.publish'),
       schema: {
+        summary: 'Create a claim link',
         tags,
         description:
           'A claim link (activateurl.apply) for a published template, with an optional channel (out_string); also as a QR code.',
@@ -178,7 +206,12 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     '/api/claim-links/:linkId/qr.:format',
     {
       preHandler: requirePermission('templates.read'),
-      schema: { tags, description: 'The claim link as a QR code (SVG or PNG).', params: QrParams },
+      schema: {
+        summary: 'A claim link as a QR code',
+        tags,
+        description: 'The claim link as a QR code (SVG or PNG).',
+        params: QrParams,
+      },
     },
     async (req, reply) => {
       const image = await templates.claimLinkQr(db, req.params.linkId, req.params.format)
@@ -191,18 +224,24 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.read'),
       schema: {
+        summary: 'List card components',
         tags: ['components'],
-        description: 'Mini-program card components (会员卡组件).',
+        description: 'Mini-program card components (会员卡组件), paged.',
         params: MerchantParams,
-        response: { 200: Type.Array(ComponentView), ...Errors },
+        querystring: Type.Object(PageQuery(['createdAt', 'name'])),
+        response: { 200: Paged(ComponentView), ...Errors },
       },
     },
     async (req) => {
       const m = await merchants.getMerchant(db, deps, req.params.merchantId)
-      return (await templates.listComponents(db, m.id)).map((c) => ({
+      const all = (await templates.listComponents(db, m.id)).map((c) => ({
         ...c,
         publicUrl: m.publicBaseUrl ? `${m.publicBaseUrl}/api/components/${c.id}` : null,
       }))
+      return pageInMemory(all, pageRequest(req.query, { sort: 'createdAt', order: 'desc' }), {
+        createdAt: (c) => c.createdAt,
+        name: (c) => c.name,
+      })
     },
   )
   app.post(
@@ -210,6 +249,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     {
       preHandler: requirePermission('templates.write'),
       schema: {
+        summary: 'Create a card component',
         tags: ['components'],
         description: 'Bind a card component to a template (published or not).',
         params: MerchantParams,

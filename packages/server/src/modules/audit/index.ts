@@ -3,9 +3,12 @@ import type { Clock } from '../../shared/clock.js'
 import type { Ids } from '../../shared/ids.js'
 import { maskerFor } from '../../shared/mask.js'
 import * as repo from './audit.repository.js'
-import type { AuditRow } from './audit.table.js'
+import { toRecord, type AuditRecord } from './audit.view.js'
 
 export type { AuditLogTable } from './audit.table.js'
+export type { AuditRecord } from './audit.view.js'
+export { AuditErrors } from './audit.errors.js'
+export { searchAudit, type AuditFilter } from './audit.service.js'
 
 /** Keys whose values never reach the audit log, at any depth. */
 const SECRET_KEY = /(password|secret|private|token|masterkey|sign(ature)?$|cookie|authorization)/i
@@ -64,32 +67,6 @@ export async function recordAudit(db: Executor, deps: AuditDeps, entry: AuditEnt
     request_id: entry.requestId ?? null,
     created_at: deps.clock.nowIso(),
   })
-}
-
-export interface AuditRecord {
-  id: string
-  merchantId: string | null
-  actor: string
-  action: string
-  target: { type: string; id: string } | null
-  before: unknown
-  after: unknown
-  requestId: string | null
-  createdAt: string
-}
-
-function toRecord(row: AuditRow): AuditRecord {
-  return {
-    id: row.id,
-    merchantId: row.merchant_id,
-    actor: row.actor,
-    action: row.action,
-    target: row.target_type && row.target_id ? { type: row.target_type, id: row.target_id } : null,
-    before: row.before_json ? JSON.parse(row.before_json) : null,
-    after: row.after_json ? JSON.parse(row.after_json) : null,
-    requestId: row.request_id,
-    createdAt: row.created_at,
-  }
 }
 
 export async function auditTrail(

@@ -1,3 +1,6 @@
+import { sql } from 'kysely'
+import type { DatabaseDialect } from '../../config.js'
+import { chinaDaySql } from '../../db/china-day.js'
 import type { Executor } from '../../db/db.js'
 import type { CardRow, ClaimRow, PointEntryRow } from './cards.table.js'
 
@@ -311,5 +314,83 @@ export async function lockCard(db: Executor, id: string): Promise<void> {
     .updateTable('cards')
     .set((eb) => ({ state_version: eb.ref('state_version') }))
     .where('id', '=', id)
+    .execute()
+}
+
+/** The members holding a card with this number, either kaguan's/the CRM's or Alipay's. */
+export async function memberIdsByCardNo(
+  db: Executor,
+  merchantId: string,
+  cardNo: string,
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom('cards')
+    .select('member_id')
+    .distinct()
+    .where('merchant_id', '=', merchantId)
+    .where((eb) => eb.or([eb('biz_card_no', '=', cardNo), eb('alipay_card_no', '=', cardNo)]))
+    .execute()
+  return rows.map((r) => r.member_id)
+}
+
+/** Cards opened per China-time day since `since` (ISO), only the days that had any. */
+export async function countOpenedPerDay(
+  db: Executor,
+  dialect: DatabaseDialect,
+  merchantId: string,
+  since: string,
+): Promise<{ day: string; n: number }[]> {
+  const day = chinaDaySql(dialect, 'created_at')
+  const rows = await db
+    .selectFrom('cards')
+    .select([day.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
+    .where('merchant_id', '=', merchantId)
+    .where('created_at', '>=', since)
+    .groupBy(day)
+    .execute()
+  return rows.map((r) => ({ day: r.day, n: Number(r.n) }))
+}
+
+export async function countActive(db: Executor, merchantId: string): Promise<number> {
+  const r = await db
+    .selectFrom('cards')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('merchant_id', '=', merchantId)
+    .where('status', '=', 'active')
+    .executeTakeFirstOrThrow()
+  return Number(r.n)
+}
+
+/** Points added and points taken away by ledger entries since `since` (ISO). */
+export async function sumPointsSince(
+  db: Executor,
+  merchantId: string,
+  since: string,
+): Promise<{ issued: number; redeemed: number }> {
+  const r = await db
+    .selectFrom('point_entries')
+    .select([
+      sql<number>`coalesce(sum(case when delta > 0 then delta else 0 end), 0)`.as('issued'),
+      sql<number>`coalesce(sum(case when delta < 0 then -delta else 0 end), 0)`.as('redeemed'),
+    ])
+    .where('merchant_id', '=', merchantId)
+    .where('created_at', '>=', since)
+    .executeTakeFirstOrThrow()
+  return { issued: Number(r.issued), redeemed: Number(r.redeemed) }
+}
+
+export function listFailedClaims(
+  db: Executor,
+  merchantId: string,
+  limit: number,
+): Promise<ClaimRow[]> {
+  return db
+    .selectFrom('claims')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('status', '=', 'failed')
+    .orderBy('updated_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
     .execute()
 }

@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/db.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import { auditTrail } from '../audit/index.js'
-import { getMember, searchMembers, type Member, type MembersDeps } from '../members/index.js'
+import { getMember, type MembersDeps } from '../members/index.js'
 import { alipayContext, explainAlipayError } from '../merchants/index.js'
 import { getComponent, getTemplate } from '../templates/index.js'
 import type { CardsDeps } from './claim.service.js'
@@ -37,38 +37,8 @@ export {
   type StateChange,
 } from './card-state.service.js'
 export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
-
-export interface MemberWithCards extends Member {
-  cards: CardView[]
-}
-
-/** Members with their cards, found by mobile (keyed hash), either card number, or Alipay user id. */
-export async function findMembers(
-  db: Executor,
-  deps: MembersDeps,
-  merchantId: string,
-  query: { mobile?: string; bizCardNo?: string; alipayCardNo?: string; alipayUserId?: string },
-): Promise<MemberWithCards[]> {
-  let memberIds: string[] | undefined
-  if (query.alipayCardNo) {
-    const card = await repo.findByAlipayCardNo(db, merchantId, query.alipayCardNo)
-    memberIds = card ? [card.member_id] : []
-  }
-  const members = await searchMembers(db, deps, merchantId, {
-    ...(query.mobile ? { mobile: query.mobile } : {}),
-    ...(query.bizCardNo ? { bizCardNo: query.bizCardNo } : {}),
-    ...(query.alipayUserId ? { alipayUserId: query.alipayUserId } : {}),
-    ...(memberIds ? { memberIds } : {}),
-  })
-  const cards = await repo.listByMembers(
-    db,
-    members.map((m) => m.id),
-  )
-  return members.map((m) => ({
-    ...m,
-    cards: cards.filter((c) => c.member_id === m.id).map(toCardView),
-  }))
-}
+export { cardStats, type CardStats } from './card-stats.service.js'
+export { listMembers, type MemberQuery, type MemberWithCards } from './member-list.service.js'
 
 /** One card with its member, points history and audit trail. */
 export async function cardDetail(db: Executor, deps: MembersDeps, cardId: string) {

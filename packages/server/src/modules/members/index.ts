@@ -3,64 +3,18 @@ import type { Executor } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import type { Ids } from '../../shared/ids.js'
-import { maskCertNo, maskMobile, maskName } from '../../shared/mask.js'
 import * as repo from './members.repository.js'
 import type { MemberRow } from './members.table.js'
+import { CTX, toMember, type MemberProfile, type Member } from './members.view.js'
 
 export type { MembersTable, MerchantCountersTable } from './members.table.js'
+export type { Member, MemberProfile } from './members.view.js'
+export { pageMembers, type MemberFilter, type MemberSort } from './members.service.js'
 
 export interface MembersDeps {
   clock: Clock
   ids: Ids
   cipher: FieldCipher
-}
-
-/** What the open-card form gave us (already mapped from Alipay's field names). */
-export interface MemberProfile {
-  name?: string
-  mobile?: string
-  certNo?: string
-  gender?: string
-  birthday?: string
-}
-
-/** A member as the admin API shows it: personal data decrypted for staff, masked in `masked`. */
-export interface Member {
-  id: string
-  merchantId: string
-  alipayUserId: string
-  bizCardNo: string
-  source: 'kaguan' | 'crm'
-  profile: MemberProfile
-  masked: MemberProfile
-  createdAt: string
-}
-
-const CTX = { name: 'members.name', mobile: 'members.mobile', certNo: 'members.cert_no' } as const
-
-function toMember(row: MemberRow, cipher: FieldCipher): Member {
-  const profile: MemberProfile = {
-    ...(row.name_enc ? { name: cipher.decrypt(row.name_enc, CTX.name) } : {}),
-    ...(row.mobile_enc ? { mobile: cipher.decrypt(row.mobile_enc, CTX.mobile) } : {}),
-    ...(row.cert_no_enc ? { certNo: cipher.decrypt(row.cert_no_enc, CTX.certNo) } : {}),
-    ...(row.gender ? { gender: row.gender } : {}),
-    ...(row.birthday ? { birthday: row.birthday } : {}),
-  }
-  return {
-    id: row.id,
-    merchantId: row.merchant_id,
-    alipayUserId: row.alipay_user_id,
-    bizCardNo: row.biz_card_no,
-    source: row.source,
-    profile,
-    masked: {
-      ...(profile.name ? { name: maskName(profile.name) } : {}),
-      ...(profile.mobile ? { mobile: maskMobile(profile.mobile) } : {}),
-      ...(profile.certNo ? { certNo: maskCertNo(profile.certNo) } : {}),
-      ...(profile.gender ? { gender: profile.gender } : {}),
-    },
-    createdAt: row.created_at,
-  }
 }
 
 function encryptedProfile(profile: MemberProfile, cipher: FieldCipher) {
@@ -197,26 +151,4 @@ export async function getMember(
 ): Promise<Member | undefined> {
   const row = await repo.findById(db, id)
   return row && toMember(row, deps.cipher)
-}
-
-/** Finds members by mobile (through its keyed hash), card number or Alipay user id. */
-export async function searchMembers(
-  db: Executor,
-  deps: MembersDeps,
-  merchantId: string,
-  query: { mobile?: string; bizCardNo?: string; alipayUserId?: string; memberIds?: string[] },
-  limit = 50,
-): Promise<Member[]> {
-  const rows = await repo.search(
-    db,
-    merchantId,
-    {
-      ...(query.mobile ? { mobileHash: deps.cipher.lookupHash(query.mobile, CTX.mobile) } : {}),
-      ...(query.bizCardNo ? { bizCardNo: query.bizCardNo } : {}),
-      ...(query.alipayUserId ? { alipayUserId: query.alipayUserId } : {}),
-      ...(query.memberIds ? { memberIds: query.memberIds } : {}),
-    },
-    limit,
-  )
-  return rows.map((r) => toMember(r, deps.cipher))
 }

@@ -33,32 +33,6 @@ export async function update(db: Executor, id: string, changes: Partial<MemberRo
   await db.updateTable('members').set(changes).where('id', '=', id).execute()
 }
 
-export function search(
-  db: Executor,
-  merchantId: string,
-  by: { mobileHash?: string; bizCardNo?: string; alipayUserId?: string; memberIds?: string[] },
-  limit: number,
-): Promise<MemberRow[]> {
-  let q = db
-    .selectFrom('members')
-    .selectAll()
-    .where('merchant_id', '=', merchantId)
-    .where('status', '=', 'active')
-  if (by.mobileHash) {
-    q = q.where('mobile_hash', '=', by.mobileHash)
-  }
-  if (by.bizCardNo) {
-    q = q.where('biz_card_no', '=', by.bizCardNo)
-  }
-  if (by.alipayUserId) {
-    q = q.where('alipay_user_id', '=', by.alipayUserId)
-  }
-  if (by.memberIds) {
-    q = q.where('id', 'in', by.memberIds.length ? by.memberIds : [''])
-  }
-  return q.orderBy('created_at', 'desc').limit(limit).execute()
-}
-
 /** The next value of a per-merchant counter, atomically (a single conditional statement). */
 export async function nextCounter(db: Executor, merchantId: string, name: string): Promise<number> {
   await db
@@ -74,4 +48,60 @@ export async function nextCounter(db: Executor, merchantId: string, name: string
     .returning('value')
     .executeTakeFirstOrThrow()
   return Number(row.value)
+}
+
+/** What a member list can be narrowed by; all given conditions hold together. */
+export interface MemberRowFilter {
+  mobileHash?: string
+  bizCardNo?: string
+  alipayUserId?: string
+  memberIds?: readonly string[]
+}
+
+const SORT_COLUMN = { createdAt: 'created_at', bizCardNo: 'biz_card_no' } as const
+
+function filtered(db: Executor, merchantId: string, by: MemberRowFilter) {
+  let q = db
+    .selectFrom('members')
+    .where('merchant_id', '=', merchantId)
+    .where('status', '=', 'active')
+  if (by.mobileHash) {
+    q = q.where('mobile_hash', '=', by.mobileHash)
+  }
+  if (by.bizCardNo) {
+    q = q.where('biz_card_no', '=', by.bizCardNo)
+  }
+  if (by.alipayUserId) {
+    q = q.where('alipay_user_id', '=', by.alipayUserId)
+  }
+  if (by.memberIds) {
+    q = q.where('id', 'in', by.memberIds.length ? [...by.memberIds] : [''])
+  }
+  return q
+}
+
+/** One page of the merchant's members and how many match in all. */
+export async function page(
+  db: Executor,
+  merchantId: string,
+  by: MemberRowFilter,
+  request: {
+    sort: keyof typeof SORT_COLUMN
+    order: 'asc' | 'desc'
+    offset: number
+    limit: number
+  },
+): Promise<{ rows: MemberRow[]; total: number }> {
+  const rows = await filtered(db, merchantId, by)
+    .selectAll()
+    .orderBy(SORT_COLUMN[request.sort], request.order)
+    // Ties (one import, one second) keep a stable order across pages.
+    .orderBy('id', request.order)
+    .limit(request.limit)
+    .offset(request.offset)
+    .execute()
+  const count = await filtered(db, merchantId, by)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
+  return { rows, total: Number(count.n) }
 }

@@ -2,10 +2,14 @@ import type { Executor } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import type { Ids } from '../../shared/ids.js'
 import * as repo from './outbox.repository.js'
-import { OutboxStatus, type OutboxRow } from './outbox.table.js'
+import { OutboxStatus } from './outbox.table.js'
+import { toItem, type OutboxItem } from './outbox.view.js'
 
 export type { OutboxTable } from './outbox.table.js'
 export { OutboxStatus } from './outbox.table.js'
+export type { OutboxItem } from './outbox.view.js'
+export { pageOutbox } from './outbox.service.js'
+export type { OutboxSort } from './outbox.repository.js'
 export {
   createOutboxWorker,
   type OutboxEntry,
@@ -54,38 +58,6 @@ export async function enqueue(
   return row.id
 }
 
-export interface OutboxItem {
-  id: string
-  merchantId: string
-  topic: string
-  collapseKey: string | null
-  payload: unknown
-  status: OutboxStatus
-  attempts: number
-  nextAttemptAt: string
-  lastError: string | null
-  createdAt: string
-  updatedAt: string
-  doneAt: string | null
-}
-
-function toItem(row: OutboxRow): OutboxItem {
-  return {
-    id: row.id,
-    merchantId: row.merchant_id,
-    topic: row.topic,
-    collapseKey: row.collapse_key,
-    payload: JSON.parse(row.payload) as unknown,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    lastError: row.last_error,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    doneAt: row.done_at,
-  }
-}
-
 export async function listOutbox(
   db: Executor,
   filter: { merchantId?: string; status?: OutboxStatus; topic?: string; limit?: number } = {},
@@ -107,6 +79,7 @@ export function retryParked(
   return repo.unpark(db, ids, clock.nowIso())
 }
 
-export function outboxCounts(db: Executor): Promise<Record<string, number>> {
-  return repo.countByStatus(db)
+/** Entries by status, of one merchant or all. */
+export function outboxCounts(db: Executor, merchantId?: string): Promise<Record<string, number>> {
+  return repo.countByStatus(db, merchantId)
 }

@@ -284,11 +284,47 @@ export async function unpark(
   return Number(r.numUpdatedRows)
 }
 
-export async function countByStatus(db: Executor): Promise<Record<string, number>> {
+export async function countByStatus(
+  db: Executor,
+  merchantId?: string,
+): Promise<Record<string, number>> {
   const rows = await db
     .selectFrom('outbox')
     .select(['status', sql<number>`count(*)`.as('n')])
+    .$if(merchantId !== undefined, (q) => q.where('merchant_id', '=', merchantId!))
     .groupBy('status')
     .execute()
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]))
+}
+
+const SORT_COLUMN = {
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  attempts: 'attempts',
+  nextAttemptAt: 'next_attempt_at',
+} as const
+export type OutboxSort = keyof typeof SORT_COLUMN
+
+/** One page of the entries of a status (and merchant, topic) and how many match in all. */
+export async function page(
+  db: Executor,
+  filter: { merchantId?: string; status: OutboxStatus; topic?: string },
+  request: { sort: OutboxSort; order: 'asc' | 'desc'; offset: number; limit: number },
+): Promise<{ rows: OutboxRow[]; total: number }> {
+  const filtered = db
+    .selectFrom('outbox')
+    .where('status', '=', filter.status)
+    .$if(filter.merchantId !== undefined, (q) => q.where('merchant_id', '=', filter.merchantId!))
+    .$if(filter.topic !== undefined, (q) => q.where('topic', '=', filter.topic!))
+  const rows = await filtered
+    .selectAll()
+    .orderBy(SORT_COLUMN[request.sort], request.order)
+    .orderBy('id', request.order)
+    .limit(request.limit)
+    .offset(request.offset)
+    .execute()
+  const count = await filtered
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
+  return { rows, total: Number(count.n) }
 }

@@ -1,0 +1,95 @@
+import { Type, type Static } from '@sinclair/typebox'
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()])
+
+/** A member card as the admin API shows it. */
+export const CardView = Type.Object({
+  id: Type.String(),
+  merchantId: Type.String(),
+  memberId: Type.String(),
+  templateId: Type.String(),
+  alipayTemplateId: Type.String(),
+  alipayUserId: Type.String(),
+  bizCardNo: Type.String({ description: "The member's card number (Alipay's external_card_no)" }),
+  alipayCardNo: Type.String({ description: "Alipay's card number (biz_card_no)" }),
+  status: Type.Union([Type.Literal('active'), Type.Literal('deleted')]),
+  point: Type.Integer(),
+  level: Nullable(Type.String()),
+  balance: Nullable(Type.String()),
+  syncPending: Type.Boolean({ description: 'Alipay does not show the latest state yet' }),
+  openDate: Type.String(),
+  validDate: Type.String(),
+  outString: Nullable(Type.String()),
+  deletedAt: Nullable(Type.String()),
+  createdAt: Type.String(),
+})
+export type CardView = Static<typeof CardView>
+
+const MemberProfile = Type.Object({
+  name: Type.Optional(Type.String()),
+  mobile: Type.Optional(Type.String()),
+  certNo: Type.Optional(Type.String()),
+  gender: Type.Optional(Type.String()),
+  birthday: Type.Optional(Type.String()),
+})
+
+/** A member with its cards: personal data for staff in `profile`, masked in `masked`. */
+export const MemberWithCardsView = Type.Object({
+  id: Type.String(),
+  merchantId: Type.String(),
+  alipayUserId: Type.String(),
+  bizCardNo: Type.String(),
+  source: Type.Union([Type.Literal('kaguan'), Type.Literal('crm')]),
+  profile: MemberProfile,
+  masked: MemberProfile,
+  createdAt: Type.String(),
+  cards: Type.Array(CardView),
+})
+export type MemberWithCardsView = Static<typeof MemberWithCardsView>
+
+/** One audit entry: who did what to which object, with before/after (secrets elided). */
+export const AuditEntryView = Type.Object({
+  id: Type.String(),
+  merchantId: Nullable(Type.String()),
+  actor: Type.String({ description: '`admin:<id>`, `cli`, `crm:<merchant>`, `system`' }),
+  action: Type.String({ description: 'Dotted verb, e.g. template.publish' }),
+  target: Type.Union([Type.Object({ type: Type.String(), id: Type.String() }), Type.Null()]),
+  before: Type.Unknown(),
+  after: Type.Unknown(),
+  requestId: Nullable(Type.String()),
+  createdAt: Type.String(),
+})
+export type AuditEntryView = Static<typeof AuditEntryView>
+
+/** `GET /api/dashboard`: a merchant's numbers over its last `days` China-time days. */
+export const DashboardView = Type.Object({
+  merchantId: Type.String(),
+  days: Type.Integer(),
+  claimsPerDay: Type.Array(
+    Type.Object({
+      date: Type.String({ description: 'China-time day, YYYY-MM-DD' }),
+      count: Type.Integer({ description: 'Cards opened that day' }),
+    }),
+    { description: 'Oldest first; days without claims included with 0' },
+  ),
+  activeCards: Type.Integer({ description: 'Cards active now' }),
+  pointsIssued: Type.Integer({ description: 'Points added in the period' }),
+  pointsRedeemed: Type.Integer({ description: 'Points taken away in the period' }),
+  outbox: Type.Object(
+    {
+      pending: Type.Integer({ description: 'Deliveries waiting or in flight' }),
+      parked: Type.Integer({ description: 'Deliveries that stopped and wait for an operator' }),
+    },
+    { description: 'Now, whatever the period' },
+  ),
+  recentClaimFailures: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      errcode: Type.String(),
+      reason: Type.String(),
+      memberRef: Type.Optional(Type.String({ description: 'The Alipay user id, when known' })),
+    }),
+    { description: 'The latest 10, newest first, whenever they were' },
+  ),
+})
+export type DashboardView = Static<typeof DashboardView>
