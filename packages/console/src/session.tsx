@@ -8,7 +8,8 @@ import {
   useState,
   type ReactNode,
 } from 'react'
-import { api, onUnauthorized, setCsrfToken } from './api/client.js'
+import { api, get, onUnauthorized, setCsrfToken } from './api/client.js'
+import { listAll } from './api/paged.js'
 
 interface SessionValue {
   /** undefined while the first `GET /api/auth/me` is on its way; null when signed out. */
@@ -59,7 +60,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [])
 
   const reloadMerchants = useCallback(async () => {
-    const list = await api<MerchantView[]>('GET', '/api/merchants')
+    const list = await listAll<MerchantView>(get, '/api/merchants')
     setMerchants(list)
     setMerchantId((current) =>
       list.some((m) => m.id === current) ? current : (list.find((m) => m.isDefault) ?? list[0])?.id,

@@ -94,3 +94,8 @@ export function queryString(query: Record<string, string | number | undefined | 
   const s = params.toString()
   return s ? `?${s}` : ''
 }
+
+/** `GET path` as {@link api} does it. */
+export function get(path: string): Promise<unknown> {
+  return api('GET', path)
+}

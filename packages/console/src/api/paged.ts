@@ -50,3 +50,16 @@ export function memberSearchParams(q: string): Record<string, string> {
   }
   return { q: term, bizCardNo: term }
 }
+
+/**
+ * Every item of a short list (shops, templates, images, claim links): one page of the largest
+ * size the API answers, which these lists do not reach in practice.
+ */
+export async function listAll<T>(
+  get: (path: string) => Promise<unknown>,
+  path: string,
+): Promise<T[]> {
+  const query = { page: 1, pageSize: 200 }
+  const sep = path.includes('?') ? '&' : '?'
+  return asPage<T>(await get(`${path}${sep}page=1&pageSize=200`), query).items
+}

@@ -1,57 +1,22 @@
-/**
- * Answers of admin routes that have no schema in @kaguan/contracts yet, written as the server's
- * module types are (packages/server/src/modules/cards, members, outbox, audit).
- */
-export interface CardView {
-  id: string
-  merchantId: string
-  memberId: string
-  templateId: string
-  alipayTemplateId: string
-  alipayUserId: string
-  bizCardNo: string
-  alipayCardNo: string
-  status: 'active' | 'deleted'
-  point: number
-  level: string | null
-  balance: string | null
-  syncPending: boolean
-  openDate: string
-  validDate: string
-  outString: string | null
-  deletedAt: string | null
-  createdAt: string
-}
+import type { AuditEntryView, CardView, MemberWithCardsView } from '@kaguan/contracts'
 
+export type {
+  AuditEntryView as AuditRecord,
+  CardView,
+  DashboardView as Dashboard,
+  MemberWithCardsView as MemberWithCards,
+} from '@kaguan/contracts'
+
+/*
+ * Answers of admin routes that have no schema in @kaguan/contracts yet, written as the server's
+ * module types are (packages/server/src/modules/cards and outbox).
+ */
 export interface MemberProfile {
   name?: string
   mobile?: string
   certNo?: string
   gender?: string
   birthday?: string
-}
-
-export interface MemberWithCards {
-  id: string
-  merchantId: string
-  alipayUserId: string
-  bizCardNo: string
-  source: 'kaguan' | 'crm'
-  masked: MemberProfile
-  createdAt: string
-  cards: CardView[]
-}
-
-export interface AuditRecord {
-  id: string
-  merchantId: string | null
-  actor: string
-  action: string
-  target: { type: string; id: string } | null
-  before: unknown
-  after: unknown
-  requestId: string | null
-  createdAt: string
 }
 
 export interface PointEntry {
@@ -65,9 +30,9 @@ export interface PointEntry {
 
 export interface CardDetail {
   card: CardView
-  member: (MemberWithCards & { profile: MemberProfile }) | null
+  member: Omit<MemberWithCardsView, 'cards'> | null
   points: PointEntry[]
-  history: AuditRecord[]
+  history: AuditEntryView[]
 }
 
 export interface OutboxItem {
@@ -91,13 +56,4 @@ export interface OutboxAnswer {
   total?: number
   page?: number
   pageSize?: number
-}
-
-export interface Dashboard {
-  claimsPerDay: { date: string; count: number }[]
-  activeCards: number
-  pointsIssued: number
-  pointsRedeemed: number
-  outbox: { pending: number; parked: number }
-  recentClaimFailures: { at: string; errcode: string; reason: string; memberRef?: string }[]
 }

@@ -7,7 +7,6 @@ import type { Dashboard } from '../api/types.js'
 import { useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
 import { PageHeader } from '../components/PageHeader.js'
-import { fillDays } from '../lib/dashboard.js'
 import { formatTime } from '../lib/format.js'
 import { useMerchant } from '../session.js'
 
@@ -73,7 +72,7 @@ export function DashboardPage() {
             <Card title={t('dashboard.claimsPerDay')} loading={data.loading}>
               <div style={{ height: 260 }} data-testid="claims-chart">
                 <ResponsiveContainer width="100%" height="100%">
-                  <BarChart data={fillDays(d?.claimsPerDay ?? [], days, new Date())}>
+                  <BarChart data={d?.claimsPerDay ?? []}>
                     <CartesianGrid strokeDasharray="3 3" vertical={false} />
                     <XAxis dataKey="date" tickFormatter={(v: string) => v.slice(5)} />
                     <YAxis allowDecimals={false} />

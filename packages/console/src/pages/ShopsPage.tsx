@@ -16,7 +16,8 @@ import {
 } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { api } from '../api/client.js'
+import { api, get } from '../api/client.js'
+import { listAll } from '../api/paged.js'
 import { useErrorReporter, useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
 import { PageHeader } from '../components/PageHeader.js'
@@ -29,7 +30,7 @@ export function ShopsPage() {
   const { message } = App.useApp()
   const report = useErrorReporter()
   const shops = useLoad(
-    () => api<ShopView[]>('GET', `/api/merchants/${merchant.id}/shops`),
+    () => listAll<ShopView>(get, `/api/merchants/${merchant.id}/shops`),
     [merchant.id],
   )
   const [editing, setEditing] = useState<ShopView | 'new'>()

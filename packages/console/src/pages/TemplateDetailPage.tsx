@@ -15,7 +15,8 @@ import {
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { useNavigate, useParams } from 'react-router-dom'
-import { api, ApiError } from '../api/client.js'
+import { api, ApiError, get } from '../api/client.js'
+import { listAll } from '../api/paged.js'
 import { CardPreviewView } from '../components/CardPreviewView.js'
 import { ClaimLinksCard } from '../components/template/ClaimLinksCard.js'
 import { ComponentsCard } from '../components/template/ComponentsCard.js'
@@ -39,8 +40,8 @@ export function TemplateDetailPage() {
   const loaded = useLoad(async () => {
     const [template, images, shops] = await Promise.all([
       api<TemplateView>('GET', `/api/templates/${templateId}`),
-      api<ImageView[]>('GET', `/api/merchants/${merchant.id}/images`),
-      api<ShopView[]>('GET', `/api/merchants/${merchant.id}/shops`),
+      listAll<ImageView>(get, `/api/merchants/${merchant.id}/images`),
+      listAll<ShopView>(get, `/api/merchants/${merchant.id}/shops`),
     ])
     return { template, images, shops }
   }, [templateId, merchant.id])

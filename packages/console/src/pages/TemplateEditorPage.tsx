@@ -3,7 +3,8 @@ import { Alert, App, Button, Col, Form, Row, Space, Spin } from 'antd'
 import { useMemo, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { useNavigate, useParams } from 'react-router-dom'
-import { api } from '../api/client.js'
+import { api, get } from '../api/client.js'
+import { listAll } from '../api/paged.js'
 import { CardPreviewView } from '../components/CardPreviewView.js'
 import { useErrorReporter, useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
@@ -40,8 +41,8 @@ export function TemplateEditorPage() {
       templateId
         ? api<TemplateView>('GET', `/api/templates/${templateId}`)
         : Promise.resolve(undefined),
-      api<ImageView[]>('GET', `/api/merchants/${merchant.id}/images`),
-      api<ShopView[]>('GET', `/api/merchants/${merchant.id}/shops`),
+      listAll<ImageView>(get, `/api/merchants/${merchant.id}/images`),
+      listAll<ShopView>(get, `/api/merchants/${merchant.id}/shops`),
     ])
     return { template, images, shops }
   }, [templateId, merchant.id])

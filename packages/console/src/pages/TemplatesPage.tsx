@@ -3,7 +3,8 @@ import type { TemplateView } from '@kaguan/contracts'
 import { Button, Card, Space, Table } from 'antd'
 import { useTranslation } from 'react-i18next'
 import { Link, useNavigate } from 'react-router-dom'
-import { api } from '../api/client.js'
+import { get } from '../api/client.js'
+import { listAll } from '../api/paged.js'
 import { useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
 import { PageHeader } from '../components/PageHeader.js'
@@ -17,7 +18,7 @@ export function TemplatesPage() {
   const { can } = useSession()
   const navigate = useNavigate()
   const list = useLoad(
-    () => api<TemplateView[]>('GET', `/api/merchants/${merchant.id}/templates`),
+    () => listAll<TemplateView>(get, `/api/merchants/${merchant.id}/templates`),
     [merchant.id],
   )
   return (

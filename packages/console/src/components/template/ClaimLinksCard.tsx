@@ -3,7 +3,8 @@ import type { ClaimLinkView, TemplateView } from '@kaguan/contracts'
 import { Button, Card, Form, Image, Input, Space, Table, Typography } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { api } from '../../api/client.js'
+import { api, get } from '../../api/client.js'
+import { listAll } from '../../api/paged.js'
 import { formatTime } from '../../lib/format.js'
 import { useSession } from '../../session.js'
 import { CopyText } from '../CopyText.js'
@@ -17,7 +18,7 @@ export function ClaimLinksCard({ template }: { template: TemplateView }) {
   const [form] = Form.useForm<{ outString?: string }>()
   const [busy, setBusy] = useState(false)
   const links = useLoad(
-    () => api<ClaimLinkView[]>('GET', `/api/templates/${template.id}/claim-links`),
+    () => listAll<ClaimLinkView>(get, `/api/templates/${template.id}/claim-links`),
     [template.id],
   )
   const published = template.publishedRevision !== null

@@ -3,7 +3,8 @@ import type { ComponentView, TemplateView } from '@kaguan/contracts'
 import { Button, Card, Form, Input, List, Typography } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { api } from '../../api/client.js'
+import { api, get } from '../../api/client.js'
+import { listAll } from '../../api/paged.js'
 import { componentSnippet } from '../../lib/snippet.js'
 import { useSession } from '../../session.js'
 import { useErrorReporter, useLoad } from '../hooks.js'
@@ -16,7 +17,7 @@ export function ComponentsCard({ template }: { template: TemplateView }) {
   const [form] = Form.useForm<{ name: string; outString?: string }>()
   const [busy, setBusy] = useState(false)
   const list = useLoad(
-    () => api<ComponentView[]>('GET', `/api/merchants/${template.merchantId}/components`),
+    () => listAll<ComponentView>(get, `/api/merchants/${template.merchantId}/components`),
     [template.merchantId],
   )
   const mine = (list.data ?? []).filter((c) => c.templateId === template.id)
