@@ -2,7 +2,7 @@
 // builds the console when its dist/ is missing or older than its sources, so that `npm start` and
 // `npm test` work on a fresh clone with nothing but Node and npm.
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 
@@ -40,33 +40,8 @@ if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== digest) {
   writeFileSync(stamp, digest)
 }
 
-/** The newest modification time of the files under `path` (0 when it does not exist). */
-function newest(path) {
-  if (!existsSync(path)) return 0
-  const stat = statSync(path)
-  if (!stat.isDirectory()) return stat.mtimeMs
-  let max = 0
-  for (const name of readdirSync(path)) max = Math.max(max, newest(join(path, name)))
-  return max
-}
-
-// The management role serves the console from packages/console/dist; rebuild it only when a
-// source (its own or the contracts it imports) is newer, so the check costs a directory walk.
-const consoleDir = join(root, 'packages', 'console')
-if (existsSync(join(consoleDir, 'package.json'))) {
-  const built = newest(join(consoleDir, 'dist', 'index.html'))
-  const sources = Math.max(
-    ...['src', 'index.html', 'vite.config.ts', 'package.json'].map((f) =>
-      newest(join(consoleDir, f)),
-    ),
-    newest(join(root, 'packages', 'contracts', 'src')),
-  )
-  if (built < sources) {
-    console.log('kaguan: building the console (packages/console/dist)…')
-    const result = spawnSync('npm', ['run', 'build', '-w', '@kaguan/console'], {
-      cwd: root,
-      stdio: 'inherit',
-    })
-    if (result.status !== 0) process.exit(result.status ?? 1)
-  }
-}
+// The management role serves the console from packages/console/dist.
+const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-console.mjs')], {
+  stdio: 'inherit',
+})
+if (built.status !== 0) process.exit(built.status ?? 1)

@@ -180,6 +180,7 @@ export const en: Messages = {
     rules: {
       title: 'The template still has problems',
       cardBagActions: 'Alipay wants either no actions or exactly 2 in the card list.',
+      cardBagMiniProgram: 'Alipay shows only mini-program actions in the card list.',
       requiredField: 'The open-card form needs at least one required field (usually the mobile).',
       defaultLevel: 'The opening level must be one of the levels above.',
       duplicateLevel: 'Level codes must differ.',
@@ -368,6 +369,15 @@ export const en: Messages = {
     retryAll: 'Retry all',
     retryAllConfirm: 'Retry every parked delivery?',
     retried: '{{count}} queued again',
+    reconcile: {
+      title: 'Reconcile with Alipay',
+      help: 'Compares every active card with what Alipay shows and repairs differences',
+      run: 'Reconcile',
+      done: 'Done: {{checked}} cards checked',
+      repushed: 'Pushed again',
+      deleted: 'Deleted (gone from Alipay)',
+      failed: 'Failed',
+    },
   },
   audit: {
     title: 'Audit log',

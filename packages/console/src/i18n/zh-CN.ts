@@ -174,6 +174,7 @@ export const zhCN = {
     rules: {
       title: '模板还有问题',
       cardBagActions: '支付宝要求：在卡包列表显示的操作要么没有，要么正好 2 个。',
+      cardBagMiniProgram: '支付宝要求：只有打开小程序的操作能在卡包列表显示。',
       requiredField: '开卡表单至少要有一项必填（通常是手机号）。',
       defaultLevel: '开卡等级必须是上面定义的等级之一。',
       duplicateLevel: '等级编码不能重复。',
@@ -356,6 +357,15 @@ export const zhCN = {
     retryAll: '全部重试',
     retryAllConfirm: '重试全部暂停的任务？',
     retried: '已重新排队 {{count}} 条',
+    reconcile: {
+      title: '与支付宝核对',
+      help: '逐张比对有效会员卡与支付宝上的卡面，修正不一致',
+      run: '开始核对',
+      done: '核对完成：检查了 {{checked}} 张卡',
+      repushed: '重新推送',
+      deleted: '已删除（支付宝上已不存在）',
+      failed: '失败',
+    },
   },
   audit: {
     title: '操作日志',

@@ -6,6 +6,7 @@ describe('formFieldPath', () => {
     expect(formFieldPath('body.spec.levels.0.code')).toEqual(['levels', 0, 'code'])
     expect(formFieldPath('basic.shopIds')).toEqual(['basic', 'shopIds'])
     expect(formFieldPath('body.appId')).toEqual(['appId'])
+    expect(formFieldPath('actions[1].showInCardBag')).toEqual(['actions', 1, 'showInCardBag'])
   })
 
   it('keeps a lone context word, which is then no form field', () => {

@@ -6,11 +6,14 @@ export type FieldPath = (string | number)[]
 const CONTEXTS = new Set(['body', 'querystring', 'params', 'spec'])
 
 /**
- * Turns a field the API blamed (`body.spec.levels.0.code`, `basic.shopIds`) into the path of the
+ * Turns a field the API blamed (`body.spec.levels.0.code`, `actions[1].text`) into the path of the
  * form field that holds it: the request context and the `spec` wrapper dropped, indexes numbers.
  */
 export function formFieldPath(apiField: string): FieldPath {
-  const parts = apiField.split('.').filter(Boolean)
+  const parts = apiField
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter(Boolean)
   while (parts.length > 1 && CONTEXTS.has(parts[0]!)) {
     parts.shift()
   }

@@ -124,6 +124,7 @@ describe('draftProblems', () => {
     ]
     expect(draftProblems(draft).map((p) => [p.name.join('.'), p.key])).toEqual([
       ['actions', 'templates.rules.cardBagActions'],
+      ['actions.0.showInCardBag', 'templates.rules.cardBagMiniProgram'],
       ['formFields', 'templates.rules.requiredField'],
       ['defaults.level', 'templates.rules.defaultLevel'],
       ['levels', 'templates.rules.duplicateLevel'],
@@ -131,12 +132,12 @@ describe('draftProblems', () => {
     ])
   })
 
-  it('accepts exactly two card-bag actions', () => {
+  it('accepts exactly two mini-program actions in the card bag', () => {
     const draft = draftFromSpec(spec)
     const action = {
       code: 'x',
       text: '去',
-      target: { kind: 'url' as const, url: 'https://x' },
+      target: { kind: 'miniProgram' as const, appId: '2021000000000001' },
       showInCardBag: true,
     }
     draft.actions = [action, { ...action, code: 'y' }]

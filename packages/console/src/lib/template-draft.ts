@@ -159,6 +159,14 @@ export function draftProblems(draft: TemplateDraft): DraftProblem[] {
   if (inBag !== 0 && inBag !== 2) {
     problems.push({ name: ['actions'], key: 'templates.rules.cardBagActions' })
   }
+  ;(draft.actions ?? []).forEach((a, i) => {
+    if (a?.showInCardBag && a.target?.kind !== 'miniProgram') {
+      problems.push({
+        name: ['actions', i, 'showInCardBag'],
+        key: 'templates.rules.cardBagMiniProgram',
+      })
+    }
+  })
   if (!Object.values(draft.formFields ?? {}).includes('required')) {
     problems.push({ name: ['formFields'], key: 'templates.rules.requiredField' })
   }

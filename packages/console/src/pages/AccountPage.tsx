@@ -1,3 +1,4 @@
+import type { ChangePasswordBody } from '@kaguan/contracts'
 import { App, Button, Card, Form, Input } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
@@ -30,7 +31,8 @@ export function AccountPage() {
           onFinish={async ({ currentPassword, newPassword }) => {
             setBusy(true)
             try {
-              await api('POST', '/api/auth/password', { currentPassword, newPassword })
+              const body: ChangePasswordBody = { currentPassword, newPassword }
+              await api('POST', '/api/auth/password', body)
               form.resetFields()
               void message.success(t('account.passwordChanged'))
             } catch (e) {

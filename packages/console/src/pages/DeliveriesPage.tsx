@@ -7,6 +7,7 @@ import type { OutboxAnswer, OutboxItem } from '../api/types.js'
 import { useErrorReporter, useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
 import { PageHeader } from '../components/PageHeader.js'
+import { ReconcileCard } from '../components/ReconcileCard.js'
 import { formatTime } from '../lib/format.js'
 import { useMerchant, useSession } from '../session.js'
 
@@ -139,6 +140,7 @@ export function DeliveriesPage() {
           />
         )}
       </Card>
+      {can('settings.write') && <ReconcileCard merchantId={merchant.id} />}
     </>
   )
 }
