@@ -236,6 +236,7 @@ export const en: Messages = {
       balanceRule: 'At most two decimals',
       actions: 'Actions',
       actionsHelp: 'Buttons on the card page, up to 4',
+      addAction: 'Add action',
       actionText: 'Button text',
       actionTextRule: 'Required, at most 6 characters',
       actionCode: 'Action code',

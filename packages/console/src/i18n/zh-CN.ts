@@ -230,6 +230,7 @@ export const zhCN = {
       balanceRule: '金额最多两位小数',
       actions: '卡面操作',
       actionsHelp: '会员卡页面上的按钮，最多 4 个',
+      addAction: '添加操作',
       actionText: '按钮文字',
       actionTextRule: '必填，最多 6 个字',
       actionCode: '操作编码',

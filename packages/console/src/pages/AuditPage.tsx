@@ -20,7 +20,7 @@ interface Filter {
 }
 
 export function AuditPage() {
-  const { t } = useTranslation()
+  const { t, i18n } = useTranslation()
   const merchant = useMerchant()
   const [filter, setFilter] = useState<Filter>({})
   const [paging, setPaging] = useState({ page: 1, pageSize: 20 })
@@ -63,7 +63,8 @@ export function AuditPage() {
             <Input placeholder="card:crd_…" allowClear />
           </Form.Item>
           <Form.Item name="range" label={t('audit.time')}>
-            <DatePicker.RangePicker />
+            {/* Remounted on a language switch: a mounted picker keeps the placeholders it started with. */}
+            <DatePicker.RangePicker key={i18n.language} />
           </Form.Item>
           <Button type="primary" htmlType="submit">
             {t('common.search')}

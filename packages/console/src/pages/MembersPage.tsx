@@ -62,7 +62,9 @@ export function MembersPage() {
               setPaging({ page: p.current ?? 1, pageSize: p.pageSize ?? 20 })
             }
             expandable={{
-              defaultExpandAllRows: true,
+              // Staff come for the cards: every member's cards are shown, not behind a click.
+              expandedRowKeys: (list.data?.items ?? []).map((m) => m.id),
+              showExpandColumn: false,
               rowExpandable: (m) => m.cards.length > 0,
               expandedRowRender: (m) => <MemberCards cards={m.cards} />,
             }}

@@ -87,6 +87,7 @@ export function ClaimLinksCard({ template }: { template: TemplateView }) {
           },
           {
             title: t('claimLinks.channel'),
+            width: 120,
             dataIndex: 'outString',
             render: (v: string | null) => v ?? '—',
           },
@@ -97,6 +98,7 @@ export function ClaimLinksCard({ template }: { template: TemplateView }) {
           },
           {
             title: t('common.createdAt'),
+            width: 180,
             dataIndex: 'createdAt',
             render: (v: string) => formatTime(v),
           },

@@ -158,7 +158,7 @@ export function ColumnsSection() {
         {(fields, { add, remove }, { errors }) => (
           <>
             {fields.map((field) => (
-              <Space key={field.key} align="baseline" wrap>
+              <Space key={field.key} align="baseline" wrap style={{ display: 'flex' }}>
                 <Form.Item name={[field.name, 'kind']} rules={[{ required: true }]}>
                   <Select
                     style={{ width: 140 }}
@@ -229,7 +229,7 @@ export function LevelsSection() {
         {(fields, { add, remove }, { errors }) => (
           <>
             {fields.map((field) => (
-              <Space key={field.key} align="baseline" wrap>
+              <Space key={field.key} align="baseline" wrap style={{ display: 'flex' }}>
                 <Form.Item
                   name={[field.name, 'code']}
                   rules={[
