@@ -33,8 +33,17 @@ module.exports = {
       to: { path: '^packages/(server|contracts|emulator|crm-sdk|console)/|^examples/' },
     },
     {
+      name: 'console-contracts-only',
+      comment:
+        'The console talks to the admin API only: of our packages it may use @kaguan/contracts alone.',
+      severity: 'error',
+      from: { path: '^packages/console/' },
+      to: { path: '^packages/(server|alipay|crm-sdk|emulator)/|^examples/' },
+    },
+    {
       name: 'only-server-runs-the-server',
-      comment: 'No package but the server (and the examples through HTTP only) may import @kaguan/server.',
+      comment:
+        'No package but the server (and the examples through HTTP only) may import @kaguan/server.',
       severity: 'error',
       from: { pathNot: '^packages/server/' },
       to: { path: '^packages/server/' },
@@ -54,15 +63,21 @@ module.exports = {
     },
     {
       name: 'module-private',
-      comment: "Other code reaches a module through its index.ts, never its services, repository or tables.",
+      comment: 'Other code reaches a module through its index.ts, never its services, repository or tables.',
       severity: 'error',
       from: { path: '^packages/server/src/modules/([^/]+)/' },
-      to: { path: '^packages/server/src/modules/([^/]+)/.+[.](service|repository|table)[.]ts$', pathNot: '^packages/server/src/modules/$1/' },
+      to: {
+        path: '^packages/server/src/modules/([^/]+)/.+[.](service|repository|table)[.]ts$',
+        pathNot: '^packages/server/src/modules/$1/',
+      },
     },
     {
       name: 'module-private-outside',
       severity: 'error',
-      from: { path: '^packages/server/src/', pathNot: ['^packages/server/src/modules/', '^packages/server/src/db/'] },
+      from: {
+        path: '^packages/server/src/',
+        pathNot: ['^packages/server/src/modules/', '^packages/server/src/db/'],
+      },
       to: { path: '^packages/server/src/modules/[^/]+/.+[.](service|repository|table)[.]ts$' },
     },
     {
@@ -77,6 +92,9 @@ module.exports = {
     exclude: { path: ['(^|/)(dist|var)/', 'test/fixtures/'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: require('node:path').join(__dirname, 'tsconfig.base.json') },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['@kaguan/source', 'import', 'node', 'default'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['@kaguan/source', 'import', 'node', 'default'],
+    },
   },
 }

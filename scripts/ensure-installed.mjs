@@ -1,5 +1,6 @@
-// Installs the workspace's dependencies when they are missing or older than the lock file, so that
-// `npm start` and `npm test` work on a fresh clone with nothing but Node and npm.
+// Installs the workspace's dependencies when they are missing or older than the lock file, and
+// builds the console when its dist/ is missing or older than its sources, so that `npm start` and
+// `npm test` work on a fresh clone with nothing but Node and npm.
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
@@ -26,15 +27,21 @@ for (const file of manifests)
 const digest = hash.digest('hex')
 const stamp = join(root, 'node_modules', '.kaguan-install-stamp')
 
-if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) process.exit(0)
+if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== digest) {
+  const command = existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'
+  console.log(
+    `kaguan: installing dependencies (npm ${command}); the first time builds SQLite and takes a few minutes…`,
+  )
+  const result = spawnSync('npm', [command, '--no-fund', '--no-audit'], {
+    cwd: root,
+    stdio: 'inherit',
+  })
+  if (result.status !== 0) process.exit(result.status ?? 1)
+  writeFileSync(stamp, digest)
+}
 
-const command = existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install'
-console.log(
-  `kaguan: installing dependencies (npm ${command}); the first time builds SQLite and takes a few minutes…`,
-)
-const result = spawnSync('npm', [command, '--no-fund', '--no-audit'], {
-  cwd: root,
+// The management role serves the console from packages/console/dist.
+const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-console.mjs')], {
   stdio: 'inherit',
 })
-if (result.status !== 0) process.exit(result.status ?? 1)
-writeFileSync(stamp, digest)
+if (built.status !== 0) process.exit(built.status ?? 1)

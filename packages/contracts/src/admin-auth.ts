@@ -137,3 +137,17 @@ export type ResetPasswordBody = Static<typeof ResetPasswordBody>
 /** `:id` of the admin-user routes. */
 export const AdminUserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
 export type AdminUserParams = Static<typeof AdminUserParams>
+
+/** `POST /api/auth/password` body: the signed-in user changes their own password. */
+export const ChangePasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 256 }),
+    newPassword: Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: 'At least 10 characters, not the username',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type ChangePasswordBody = Static<typeof ChangePasswordBody>

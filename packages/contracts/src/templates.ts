@@ -284,3 +284,58 @@ export const ComponentPublicView = Type.Object({
   claimUrl: Type.Union([Type.String(), Type.Null()]),
 })
 export type ComponentPublicView = Static<typeof ComponentPublicView>
+
+/**
+ * What the Alipay wallet would show for a template: the same mapping publishing sends, in display
+ * terms, with sample values (the opening points, level and balance) in the columns.
+ */
+export const WalletPreview = Type.Object({
+  cardShowName: Type.String(),
+  logoUrl: Type.Union([Type.String(), Type.Null()]),
+  backgroundUrl: Type.Union([Type.String(), Type.Null()]),
+  fontColor: Type.String({ description: 'As Alipay gets it: rgb(r,g,b)' }),
+  backgroundColor: Type.String({ description: 'As Alipay gets it: rgb(r,g,b)' }),
+  descriptions: Type.Array(Type.String()),
+  columns: Type.Array(
+    Type.Object({
+      code: Type.String({ description: 'POINT, LEVEL, BALANCE, TELEPHONE or CUSTOM_n' }),
+      title: Type.String(),
+      value: Type.Union([Type.String(), Type.Null()]),
+      url: Type.Optional(Type.String({ description: 'A link column opens this page' })),
+    }),
+  ),
+  actions: Type.Array(
+    Type.Object({
+      code: Type.String(),
+      text: Type.String(),
+      target: Type.Union([Type.Literal('url'), Type.Literal('miniProgram')]),
+      showInCardList: Type.Boolean(),
+    }),
+  ),
+  levels: Type.Array(
+    Type.Object({
+      code: Type.String(),
+      name: Type.String(),
+      description: Type.Optional(Type.String()),
+    }),
+  ),
+  sample: Type.Object({
+    point: Type.Integer(),
+    level: Type.Union([Type.Object({ code: Type.String(), name: Type.String() }), Type.Null()]),
+    balance: Type.Union([Type.String(), Type.Null()]),
+    validDate: Type.String({ description: 'yyyy-MM-dd of a card claimed today' }),
+  }),
+  code: Type.Object({
+    type: Type.Union(CodeTypes.map((c) => Type.Literal(c))),
+    writeOffType: Type.String({ description: "Alipay's write_off_type" }),
+  }),
+  shops: Type.Object({
+    shown: Type.Array(Type.Object({ id: Type.String(), name: Type.String() })),
+    omitted: Type.Array(
+      Type.Object({ id: Type.String(), name: Type.String(), reason: Type.String() }),
+      { description: 'Chosen shops the card will not list, with why' },
+    ),
+  }),
+  warnings: Type.Array(Type.String()),
+})
+export type WalletPreview = Static<typeof WalletPreview>

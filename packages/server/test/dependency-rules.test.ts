@@ -38,6 +38,7 @@ describe('dependency rules', () => {
     const { violations } = await cruise(join(root, 'packages/server/test/fixtures/dep-rules'))
     const found = violations.map((v) => `${v.rule.name}: ${v.from}`).sort()
     expect(found).toEqual([
+      'console-contracts-only: packages/console/src/uses-alipay.ts',
       'emulator-is-a-third-party: packages/emulator/src/uses-server.ts',
       'module-private-outside: packages/server/src/http/uses-repository.ts',
       'module-private-outside: packages/server/src/http/uses-service.ts',

@@ -322,4 +322,33 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
       'the repaired card',
     )
   }, 60_000)
+
+  it('reconciles from the admin API too, with the report; a viewer may not', async () => {
+    const drifted = await claimed()
+    await stack.kaguan.deps.handle.db
+      .updateTable('cards')
+      .set({ point: 777 })
+      .where('alipay_card_no', '=', drifted.bizCardNo)
+      .execute()
+    const viewer = await adminClient(stack, 'viewer', 'reconcile-viewer')
+    expect((await viewer.request('POST', '/api/merchants/mch_default/reconcile', {})).status).toBe(
+      403,
+    )
+    const res = await admin.request('POST', '/api/merchants/mch_default/reconcile', {})
+    expect(res.status, res.text).toBe(200)
+    const card = (
+      await stack.kaguan.deps.handle.db
+        .selectFrom('cards')
+        .select('id')
+        .where('alipay_card_no', '=', drifted.bizCardNo)
+        .executeTakeFirstOrThrow()
+    ).id
+    expect(res.body.repushed).toContain(card)
+    expect(res.body.failed).toEqual([])
+    expect(res.body.checked).toBeGreaterThanOrEqual(1)
+    await eventually(
+      async () => Number((await onAlipay(drifted.bizCardNo)).point) === 777,
+      'the repaired card',
+    )
+  }, 60_000)
 })

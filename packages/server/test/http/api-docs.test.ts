@@ -39,6 +39,27 @@ describe('the API docs page', () => {
     expect(missing).toEqual([])
   })
 
+  it('answers every read of the API with 401 to a caller who is not signed in', async () => {
+    const doc = (await m.call('GET', '/api/docs/json')).json() as {
+      paths: Record<string, Record<string, unknown>>
+    }
+    const reads = Object.entries(doc.paths)
+      .filter(([path, ops]) => path.startsWith('/api/') && ops.get)
+      .map(([path]) => path.replace(/\{(\w+)\}/g, (_, name: string) => `${name}_1`))
+      .map((path) => path.replace('qr.format_1', 'qr.svg'))
+    expect(reads).toEqual(
+      expect.arrayContaining([
+        '/api/dashboard',
+        '/api/audit',
+        '/api/merchants/merchantId_1/members',
+      ]),
+    )
+    for (const path of reads) {
+      const res = await m.call('GET', path)
+      expect(`${path} ${res.statusCode}`).toBe(`${path} 401`)
+    }
+  })
+
   it('explains the sign-in and the CSRF header at the top', async () => {
     const doc = (await m.call('GET', '/api/docs/json')).json() as {
       info: { description: string }

@@ -14,6 +14,7 @@ import {
   PageQuery,
   Paged,
   AdminUserParams,
+  ChangePasswordBody,
   CreateAdminUserBody,
   ErrorBody,
   LoginBody,
@@ -29,6 +30,7 @@ import {
   AdminErrors,
   authenticate,
   can,
+  changeOwnPassword,
   createAdminUser,
   listAdminUsers,
   login,
@@ -268,6 +270,38 @@ export async function registerAuth(
         csrfToken: request.csrfToken!,
         permissions: permissionsOf(p.role),
       }
+    },
+  )
+
+  r.post(
+    '/api/auth/password',
+    {
+      schema: {
+        summary: 'Change my password',
+        description:
+          'The signed-in user changes their own password, giving the current one; their other sessions end, this one stays. Audited.',
+        tags: ['auth'],
+        body: ChangePasswordBody,
+        response: { 204: Type.Null(), 400: ErrorBody, ...E401, ...E403 },
+      },
+    },
+    async (request, reply) => {
+      const p = request.principal
+      if (!p) {
+        throw AdminErrors.authRequired()
+      }
+      await changeOwnPassword(
+        db,
+        deps,
+        {
+          userId: p.userId,
+          sessionId: p.sessionId,
+          currentPassword: request.body.currentPassword,
+          newPassword: request.body.newPassword,
+        },
+        { requestId: request.id },
+      )
+      return reply.code(204).send(null)
     },
   )
 

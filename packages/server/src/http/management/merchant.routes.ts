@@ -17,9 +17,10 @@ import {
 } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import type { AppDeps } from '../../deps.js'
+import { cardsDeps, type AppDeps } from '../../deps.js'
 import { AdminErrors, can } from '../../modules/admin/index.js'
 import { searchAudit } from '../../modules/audit/index.js'
+import { reconcileCards } from '../../modules/cards/index.js'
 import { testCrmConnection } from '../../modules/crm/index.js'
 import { outboxCounts, OutboxStatus, pageOutbox, retryParked } from '../../modules/outbox/index.js'
 import * as merchants from '../../modules/merchants/index.js'
@@ -373,6 +374,41 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     }),
   )
 
+  app.post(
+    '/api/merchants/:merchantId/reconcile',
+    {
+      preHandler: requirePermission('settings.write'),
+      schema: {
+        tags: ['operations'],
+        summary: 'Reconcile cards with Alipay',
+        description:
+          "Compares the merchant's active cards with alipay.marketing.card.query and repairs drift: cards Alipay no longer shows are deleted here (and the CRM told), cards whose points, level or balance differ are pushed again. Answers when done, with the report; `limit` checks only the first cards (by id).",
+        params: MerchantParams,
+        body: Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            checked: Type.Integer(),
+            repushed: Type.Array(Type.String()),
+            deleted: Type.Array(Type.String()),
+            failed: Type.Array(Type.Object({ cardId: Type.String(), error: Type.String() })),
+          }),
+          ...Errors,
+          503: ErrorBody,
+        },
+      },
+    },
+    async (req) => {
+      const merchant = await merchants.getMerchant(db, deps, req.params.merchantId)
+      return reconcileCards(
+        cardsDeps(deps),
+        merchant.id,
+        req.body.limit === undefined ? {} : { limit: req.body.limit },
+      )
+    },
+  )
   app.get(
     '/api/audit',
     {

@@ -11,6 +11,7 @@ import {
   TemplateCreateBody,
   TemplateSpec,
   TemplateView,
+  WalletPreview,
 } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
@@ -91,6 +92,44 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
             actorOf(req),
           ),
         )
+    },
+  )
+  app.get(
+    '/api/merchants/:merchantId/templates/:templateId/preview',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags,
+        summary: 'Preview a template as the wallet shows it',
+        description:
+          "What the Alipay wallet would show for the saved draft: the mapping publishing sends (card name, colours as rgb, columns with sample values, actions, levels, validity, code type), the images' addresses, the shops listed and those left out with why.",
+        params: Type.Object({
+          merchantId: Type.String({ minLength: 1 }),
+          templateId: Type.String({ minLength: 1 }),
+        }),
+        response: { 200: WalletPreview, ...Errors },
+      },
+    },
+    async (req) =>
+      templates.templatePreview(db, deps, req.params.merchantId, req.params.templateId),
+  )
+  app.post(
+    '/api/merchants/:merchantId/templates/preview',
+    {
+      preHandler: requirePermission('templates.read'),
+      schema: {
+        tags,
+        summary: 'Preview an unsaved template',
+        description:
+          "The same preview for a spec being edited (nothing is saved): the editor's live preview. 400 TEMPLATE_INVALID names the fields the spec still lacks.",
+        params: MerchantParams,
+        body: Type.Object({ spec: Type.Unknown() }, { additionalProperties: false }),
+        response: { 200: WalletPreview, ...Errors },
+      },
+    },
+    async (req) => {
+      await merchants.getMerchant(db, deps, req.params.merchantId)
+      return templates.draftPreview(db, deps, req.params.merchantId, req.body.spec)
     },
   )
   app.get(

@@ -53,5 +53,10 @@ export const AdminErrors = {
       'ADMIN_LAST_ADMIN',
       'this is the last enabled admin; make another admin first',
     ),
+  // A 400 rather than a 401: the session is fine, one field of the form is not.
+  currentPasswordWrong: () =>
+    invalidFields('AUTH_CURRENT_PASSWORD_WRONG', [
+      { field: 'body.currentPassword', message: 'is not your current password' },
+    ]),
   invalid: (problems: FieldProblem[]) => invalidFields('REQUEST_INVALID', problems),
 } as const

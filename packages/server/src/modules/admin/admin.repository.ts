@@ -122,6 +122,21 @@ export async function deleteSessionsOfUser(db: Executor, userId: string): Promis
   return rows.length
 }
 
+/** Ends every session of the user but one (the one changing its own password stays signed in). */
+export async function deleteOtherSessionsOfUser(
+  db: Executor,
+  userId: string,
+  keepSessionId: string,
+): Promise<number> {
+  const rows = await db
+    .deleteFrom('admin_sessions')
+    .where('user_id', '=', userId)
+    .where('id', '!=', keepSessionId)
+    .returning('id')
+    .execute()
+  return rows.length
+}
+
 export async function deleteExpiredSessions(db: Executor, now: string): Promise<number> {
   const rows = await db
     .deleteFrom('admin_sessions')

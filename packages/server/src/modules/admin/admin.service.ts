@@ -225,6 +225,40 @@ export async function resetAdminPassword(
 }
 
 /**
+ * A signed-in user changes their own password: the current one proves it is them (an unattended
+ * console must not be enough), every other session of theirs ends, this one stays.
+ */
+export async function changeOwnPassword(
+  db: Executor,
+  deps: AdminDeps,
+  input: { userId: string; sessionId: string; currentPassword: string; newPassword: string },
+  context: AuditContext = {},
+): Promise<{ sessionsEnded: number }> {
+  const existing = await findUser(db, { userId: input.userId })
+  if (!(await verifyPassword(existing.password_hash, input.currentPassword))) {
+    throw AdminErrors.currentPasswordWrong()
+  }
+  const problems = passwordProblems(input.newPassword, existing.username, 'body.newPassword')
+  if (problems.length) {
+    throw AdminErrors.invalid(problems)
+  }
+  const passwordHash = await hashPassword(input.newPassword)
+  return repo.inTransaction(db, async (tx) => {
+    const now = deps.clock.nowIso()
+    await repo.updateUser(tx, existing.id, { password_hash: passwordHash, updated_at: now })
+    const sessionsEnded = await repo.deleteOtherSessionsOfUser(tx, existing.id, input.sessionId)
+    await recordAudit(tx, deps, {
+      actor: `admin:${existing.id}`,
+      action: 'admin.user.password_change',
+      target: { type: 'admin_user', id: existing.id },
+      after: { sessionsEnded },
+      requestId: context.requestId,
+    })
+    return { sessionsEnded }
+  })
+}
+
+/**
  * Changes a user's role or enables/disables them. Disabling ends their sessions; a role change
  * applies to their open sessions at once (the role is read per request). The last enabled admin
  * cannot be demoted or disabled: nobody could manage users or keys afterwards.

@@ -19,6 +19,7 @@ export {
   MAX_FAILED_LOGINS,
   SESSION_TTL_MS,
   authenticate,
+  changeOwnPassword,
   countAdminSessions,
   createAdminUser,
   getAdminUser,

@@ -18,6 +18,7 @@ import {
 } from '../merchants/index.js'
 import { findShops, listShops } from '../shops/index.js'
 import { cleanImage, safeImageName, type ImageType } from './image-content.js'
+import { omittedShops, previewSpec } from './template-preview.js'
 import { checkSpec, formHash, toAlipayForm, toAlipayTemplate } from './template-rules.js'
 import * as repo from './templates.repository.js'
 import type {
@@ -34,6 +35,7 @@ export type {
   ImagesTable,
 } from './templates.table.js'
 export { toRgb } from './template-rules.js'
+export { omittedShops, previewSpec, toWalletPreview } from './template-preview.js'
 
 export interface TemplatesDeps {
   clock: Clock
@@ -377,6 +379,10 @@ async function doPublish(
     }
   }
   await checkDraft(db, deps, row.merchant_id, spec, extra)
+  // Alipay lists only shops it knows: one without its shop id drops out of 适用门店 silently.
+  for (const shop of omittedShops(spec, shops)) {
+    warnings.push(`${shop.name}: ${shop.reason}`)
+  }
 
   const images = await repo.findImages(db, row.merchant_id, [
     spec.style.logoImageId,
@@ -663,4 +669,25 @@ export async function getComponent(db: Executor, id: string): Promise<CardCompon
     throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
   }
   return toComponent(r)
+}
+
+/** What the wallet would show for a template's saved draft. */
+export async function templatePreview(
+  db: Executor,
+  deps: { clock: Clock },
+  merchantId: string,
+  templateId: string,
+) {
+  const row = await requireTemplate(db, templateId, merchantId)
+  return previewSpec(db, deps, merchantId, JSON.parse(row.spec_json) as TemplateSpec)
+}
+
+/** What the wallet would show for an unsaved spec (the editor's live preview); 400 when malformed. */
+export function draftPreview(
+  db: Executor,
+  deps: { clock: Clock },
+  merchantId: string,
+  spec: unknown,
+) {
+  return previewSpec(db, deps, merchantId, normaliseSpec(spec))
 }

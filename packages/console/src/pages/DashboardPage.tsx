@@ -1,0 +1,112 @@
+import { Alert, Card, Col, Row, Segmented, Statistic, Table } from 'antd'
+import { useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { api, queryString } from '../api/client.js'
+import type { Dashboard } from '../api/types.js'
+import { useLoad } from '../components/hooks.js'
+import { LoadError } from '../components/LoadError.js'
+import { PageHeader } from '../components/PageHeader.js'
+import { formatTime } from '../lib/format.js'
+import { useMerchant } from '../session.js'
+
+export function DashboardPage() {
+  const { t } = useTranslation()
+  const merchant = useMerchant()
+  const [days, setDays] = useState(30)
+  const data = useLoad(
+    () => api<Dashboard>('GET', `/api/dashboard${queryString({ merchantId: merchant.id, days })}`),
+    [merchant.id, days],
+  )
+  const d = data.data
+  return (
+    <>
+      <PageHeader
+        title={t('dashboard.title')}
+        subtitle={merchant.name}
+        extra={
+          <Segmented<number>
+            value={days}
+            onChange={setDays}
+            options={[7, 30, 90].map((n) => ({
+              value: n,
+              label: t('dashboard.days', { count: n }),
+            }))}
+          />
+        }
+      />
+      {!merchant.alipay.configured && (
+        <Alert
+          style={{ marginBottom: 16 }}
+          type="info"
+          showIcon
+          message={t('dashboard.setupFirst')}
+        />
+      )}
+      {data.error ? (
+        <LoadError error={data.error} onRetry={data.reload} />
+      ) : (
+        <Row gutter={[16, 16]}>
+          {(
+            [
+              ['activeCards', d?.activeCards],
+              ['pointsIssued', d?.pointsIssued],
+              ['pointsRedeemed', d?.pointsRedeemed],
+              ['outboxPending', d?.outbox.pending],
+              ['outboxParked', d?.outbox.parked],
+            ] as const
+          ).map(([key, value]) => (
+            <Col key={key} xs={12} md={8} xl={4}>
+              <Card loading={data.loading}>
+                <Statistic
+                  title={t(`dashboard.${key}`)}
+                  value={value ?? 0}
+                  valueStyle={
+                    key === 'outboxParked' && (value ?? 0) > 0 ? { color: '#cf1322' } : undefined
+                  }
+                />
+              </Card>
+            </Col>
+          ))}
+          <Col span={24}>
+            <Card title={t('dashboard.claimsPerDay')} loading={data.loading}>
+              <div style={{ height: 260 }} data-testid="claims-chart">
+                <ResponsiveContainer width="100%" height="100%">
+                  <BarChart data={d?.claimsPerDay ?? []}>
+                    <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                    <XAxis dataKey="date" tickFormatter={(v: string) => v.slice(5)} />
+                    <YAxis allowDecimals={false} />
+                    <Tooltip />
+                    <Bar dataKey="count" name={t('dashboard.claims')} fill="#1677ff" />
+                  </BarChart>
+                </ResponsiveContainer>
+              </div>
+            </Card>
+          </Col>
+          <Col span={24}>
+            <Card title={t('dashboard.recentFailures')}>
+              <Table
+                rowKey={(r) => `${r.at}-${r.errcode}-${r.memberRef ?? ''}`}
+                size="small"
+                loading={data.loading}
+                dataSource={d?.recentClaimFailures ?? []}
+                pagination={false}
+                locale={{ emptyText: t('dashboard.noFailures') }}
+                columns={[
+                  { title: t('audit.at'), dataIndex: 'at', render: (v: string) => formatTime(v) },
+                  { title: 'errcode', dataIndex: 'errcode' },
+                  { title: t('dashboard.reason'), dataIndex: 'reason' },
+                  {
+                    title: t('dashboard.member'),
+                    dataIndex: 'memberRef',
+                    render: (v?: string) => v ?? '—',
+                  },
+                ]}
+              />
+            </Card>
+          </Col>
+        </Row>
+      )}
+    </>
+  )
+}

@@ -1,0 +1,191 @@
+import {
+  App,
+  Button,
+  Card,
+  Descriptions,
+  Form,
+  Input,
+  InputNumber,
+  Popconfirm,
+  Space,
+  Spin,
+  Table,
+  Tag,
+} from 'antd'
+import { useState } from 'react'
+import { useTranslation } from 'react-i18next'
+import { useNavigate, useParams } from 'react-router-dom'
+import { api } from '../api/client.js'
+import type { CardDetail, PointEntry } from '../api/types.js'
+import { AuditTable } from '../components/AuditTable.js'
+import { useErrorReporter, useLoad } from '../components/hooks.js'
+import { LoadError } from '../components/LoadError.js'
+import { PageHeader } from '../components/PageHeader.js'
+import { formatTime, idempotencyKey } from '../lib/format.js'
+import { useMerchant, useSession } from '../session.js'
+
+export function MemberDetailPage() {
+  const { cardId } = useParams()
+  const { t } = useTranslation()
+  const navigate = useNavigate()
+  const { can } = useSession()
+  const { message } = App.useApp()
+  const report = useErrorReporter()
+  const detail = useLoad(() => api<CardDetail>('GET', `/api/cards/${cardId}`), [cardId])
+  if (detail.error) {
+    return <LoadError error={detail.error} onRetry={detail.reload} />
+  }
+  if (!detail.data) {
+    return <Spin />
+  }
+  const { card, member, points, history } = detail.data
+  return (
+    <>
+      <PageHeader
+        title={t('members.cardTitle', { no: card.alipayCardNo || card.bizCardNo })}
+        subtitle={member?.masked.name}
+        extra={
+          can('members.write') &&
+          card.status === 'active' && (
+            <Popconfirm
+              title={t('members.deleteCardConfirm')}
+              onConfirm={async () => {
+                try {
+                  await api('DELETE', `/api/cards/${card.id}`)
+                  void message.success(t('common.deleted'))
+                  navigate('/members')
+                } catch (e) {
+                  report(e)
+                }
+              }}
+            >
+              <Button danger>{t('members.deleteCard')}</Button>
+            </Popconfirm>
+          )
+        }
+      />
+      <Space direction="vertical" size="middle" style={{ width: '100%' }}>
+        <Card size="small" title={t('members.card')}>
+          <Descriptions column={3} size="small">
+            <Descriptions.Item label={t('members.points')}>
+              <span data-testid="card-points">{card.point}</span>
+            </Descriptions.Item>
+            <Descriptions.Item label={t('members.level')}>{card.level ?? '—'}</Descriptions.Item>
+            <Descriptions.Item label={t('members.balance')}>
+              {card.balance ?? '—'}
+            </Descriptions.Item>
+            <Descriptions.Item label={t('members.cardStatus')}>
+              <Tag color={card.status === 'active' ? 'green' : 'default'}>
+                {t(`members.cardStatuses.${card.status}`)}
+              </Tag>
+              {card.syncPending && <Tag color="orange">{t('members.syncPending')}</Tag>}
+            </Descriptions.Item>
+            <Descriptions.Item label={t('members.bizCardNo')}>{card.bizCardNo}</Descriptions.Item>
+            <Descriptions.Item label={t('members.alipayUserId')}>
+              {card.alipayUserId}
+            </Descriptions.Item>
+            <Descriptions.Item label={t('members.openDate')}>{card.openDate}</Descriptions.Item>
+            <Descriptions.Item label={t('members.validDate')}>{card.validDate}</Descriptions.Item>
+            <Descriptions.Item label={t('claimLinks.channel')}>
+              {card.outString ?? '—'}
+            </Descriptions.Item>
+            <Descriptions.Item label={t('members.mobile')}>
+              {member?.masked.mobile ?? '—'}
+            </Descriptions.Item>
+            <Descriptions.Item label={t('members.source')}>
+              {member ? t(`members.sources.${member.source}`) : '—'}
+            </Descriptions.Item>
+          </Descriptions>
+        </Card>
+        {can('members.write') && card.status === 'active' && (
+          <AdjustPoints cardId={card.id} onDone={detail.reload} />
+        )}
+        <Card size="small" title={t('members.pointsHistory')}>
+          <Table<PointEntry>
+            rowKey="id"
+            size="small"
+            dataSource={points}
+            pagination={{ pageSize: 10, hideOnSinglePage: true }}
+            locale={{ emptyText: t('members.noPoints') }}
+            columns={[
+              {
+                title: t('audit.at'),
+                dataIndex: 'createdAt',
+                render: (v: string) => formatTime(v),
+              },
+              {
+                title: t('members.delta'),
+                dataIndex: 'delta',
+                render: (d: number) => (
+                  <Tag color={d >= 0 ? 'green' : 'red'}>{d > 0 ? `+${d}` : d}</Tag>
+                ),
+              },
+              { title: t('members.pointAfter'), dataIndex: 'pointAfter' },
+              { title: t('members.reason'), dataIndex: 'reason' },
+              { title: t('members.by'), dataIndex: 'source' },
+            ]}
+          />
+        </Card>
+        <Card size="small" title={t('members.history')}>
+          <AuditTable items={history} pagination={{ pageSize: 10, hideOnSinglePage: true }} />
+        </Card>
+      </Space>
+    </>
+  )
+}
+
+function AdjustPoints({ cardId, onDone }: { cardId: string; onDone: () => void }) {
+  const { t } = useTranslation()
+  const { message } = App.useApp()
+  const report = useErrorReporter()
+  const merchant = useMerchant()
+  const [form] = Form.useForm<{ delta: number; reason: string }>()
+  const [busy, setBusy] = useState(false)
+  const crm = merchant.crm.mode === 'crm'
+  return (
+    <Card size="small" title={t('members.adjust')} extra={crm && t('members.adjustCrm')}>
+      <Form
+        form={form}
+        layout="inline"
+        disabled={crm}
+        onFinish={async (v) => {
+          setBusy(true)
+          try {
+            await api('POST', `/api/cards/${cardId}/points`, {
+              delta: v.delta,
+              reason: v.reason,
+              idempotencyKey: idempotencyKey(),
+            })
+            form.resetFields()
+            void message.success(t('members.adjusted'))
+            onDone()
+          } catch (e) {
+            report(e, form)
+          } finally {
+            setBusy(false)
+          }
+        }}
+      >
+        <Form.Item
+          name="delta"
+          label={t('members.delta')}
+          rules={[
+            { required: true },
+            {
+              validator: (_, v) =>
+                v === 0 ? Promise.reject(new Error(t('members.deltaZero'))) : Promise.resolve(),
+            },
+          ]}
+        >
+          <InputNumber precision={0} data-testid="adjust-delta" />
+        </Form.Item>
+        <Form.Item name="reason" label={t('members.reason')} rules={[{ required: true, max: 128 }]}>
+          <Input style={{ width: 260 }} data-testid="adjust-reason" />
+        </Form.Item>
+        <Button type="primary" htmlType="submit" loading={busy} data-testid="adjust-submit">
+          {t('members.adjustSubmit')}
+        </Button>
+      </Form>
+    </Card>
+  )
+}

@@ -1,0 +1,3 @@
+import { kaguanProject } from '../../vitest.shared.js'
+
+export default kaguanProject('console')
