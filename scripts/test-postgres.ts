@@ -69,7 +69,7 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')
 }
 
-function findPostgresBin(): string | undefined {
+export function findPostgresBin(): string | undefined {
   const candidates: string[] = []
   for (const dir of (process.env.PATH ?? '').split(':')) {
     candidates.push(dir)
@@ -89,7 +89,15 @@ function findPostgresBin(): string | undefined {
   )
 }
 
-async function startThrowawayCluster(bin: string): Promise<string> {
+/**
+ * Starts a cluster in a temporary folder on a free 127.0.0.1 port (stopped by {@link teardown}).
+ * Tests run it without fsync (nothing to keep); the benchmarks pass `durable` to measure it as
+ * deployed, fsync on.
+ */
+export async function startThrowawayCluster(
+  bin: string,
+  options: { durable?: boolean } = {},
+): Promise<string> {
   dataDir = mkdtempSync(join(tmpdir(), 'kaguan-pg-'))
   const port = await freePort()
   // PostgreSQL refuses to run as root; Debian's package creates the postgres user for this.
@@ -125,12 +133,9 @@ async function startThrowawayCluster(bin: string): Promise<string> {
     '127.0.0.1',
     '-k',
     dataDir,
-    '-c',
-    'fsync=off',
-    '-c',
-    'synchronous_commit=off',
-    '-c',
-    'full_page_writes=off',
+    ...(options.durable
+      ? []
+      : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
     '-c',
     'max_connections=200',
   ])

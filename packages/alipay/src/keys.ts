@@ -27,7 +27,43 @@ function derOf(key: string): Buffer {
   return Buffer.from(key.replace(/\s+/g, ''), 'base64')
 }
 
-function privateKeyObject(key: string): KeyObject {
+/**
+ * Parsed keys by their text. Parsing a PEM costs more than the RSA operation it serves (a verify
+ * with a PEM string ≈ 6× one with a KeyObject), and the same few keys come back on every call. Keyed
+ * by the text itself, a changed key is simply another entry; the bound keeps a process that sees
+ * many keys from growing.
+ */
+const parsedKeys = new Map<string, KeyObject>()
+const PARSED_KEYS_MAX = 64
+
+function memo(
+  kind: 'private' | 'public',
+  key: string,
+  parse: (key: string) => KeyObject,
+): KeyObject {
+  const id = `${kind}:${key}`
+  let parsed = parsedKeys.get(id)
+  if (!parsed) {
+    parsed = parse(key)
+    if (parsedKeys.size >= PARSED_KEYS_MAX) {
+      parsedKeys.clear()
+    }
+    parsedKeys.set(id, parsed)
+  }
+  return parsed
+}
+
+/** A private key as a KeyObject (parsed once per key text): for signing many times. */
+export function privateKeyObject(key: string): KeyObject {
+  return memo('private', key, parsePrivateKey)
+}
+
+/** A public key as a KeyObject (parsed once per key text): for verifying many times. */
+export function publicKeyObject(key: string): KeyObject {
+  return memo('public', key, parsePublicKey)
+}
+
+function parsePrivateKey(key: string): KeyObject {
   const text = key.trim()
   try {
     if (text.startsWith('-----BEGIN')) {
@@ -44,7 +80,7 @@ function privateKeyObject(key: string): KeyObject {
   }
 }
 
-function publicKeyObject(key: string): KeyObject {
+function parsePublicKey(key: string): KeyObject {
   const text = key.trim()
   try {
     if (text.startsWith('-----BEGIN')) {

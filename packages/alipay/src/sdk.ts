@@ -1,5 +1,5 @@
 import { AlipaySdk } from 'alipay-sdk'
-import { verifyContent } from './keys.js'
+import { privateKeyObject, publicKeyObject, verifyContent } from './keys.js'
 import { extractSignedNode } from './response-sign.js'
 
 /** Thrown from inside `exec()` when a response fails verification; the client maps it to AlipayError. */
@@ -31,6 +31,14 @@ export class VerifyingAlipaySdk extends AlipaySdk {
   constructor(config: ConstructorParameters<typeof AlipaySdk>[0] & { alipayPublicKey: string }) {
     super(config)
     this.#alipayPublicKey = config.alipayPublicKey
+    // The SDK keeps the PEM text and hands it to node:crypto on every call, which parses it again
+    // each time (≈ 3× the cost of the signature). node:crypto takes a KeyObject in the same places
+    // (its sign() and verify()), and the SDK reads these two fields nowhere else after this.
+    const keys = this.config as unknown as { privateKey: unknown; alipayPublicKey: unknown }
+    keys.privateKey = privateKeyObject(this.config.privateKey)
+    if (this.config.alipayPublicKey) {
+      keys.alipayPublicKey = publicKeyObject(this.config.alipayPublicKey)
+    }
   }
 
   override checkResponseSign(

@@ -128,12 +128,35 @@ export const MerchantView = Type.Object({
 })
 export type MerchantView = Static<typeof MerchantView>
 
+export const CrmCheckRow = Type.Object({
+  id: Type.String({ description: 'Stable id, e.g. open.idempotent' }),
+  endpoint: Type.String({ description: 'The CRM path called, or - for local checks' }),
+  what: Type.String({ description: 'Short label, zh-CN then English' }),
+  status: Type.Union([
+    Type.Literal('pass'),
+    Type.Literal('fail'),
+    Type.Literal('warn'),
+    Type.Literal('skip'),
+  ]),
+  detail: Type.String({ description: 'What was observed (never the token)' }),
+  fix: Type.Optional(Type.String({ description: 'What the CRM team should change' })),
+  ms: Type.Optional(Type.Number()),
+})
+export type CrmCheckRow = Static<typeof CrmCheckRow>
+
+/** The conformance report of "test the CRM": the same rows as `kaguan crm-check`. */
 export const CrmTestResult = Type.Object({
-  ok: Type.Boolean(),
+  ok: Type.Boolean({ description: 'No row failed (warnings do not fail it)' }),
   url: Type.String(),
-  latencyMs: Type.Integer(),
-  problems: Type.Array(Type.String(), { description: 'What was wrong, each with the fix' }),
-  answer: Type.Optional(Type.Unknown()),
+  probeUserId: Type.String({
+    description: 'The made-up Alipay user the check registered, so the CRM team can delete it',
+  }),
+  passed: Type.Integer(),
+  failed: Type.Integer(),
+  warnings: Type.Integer(),
+  skipped: Type.Integer(),
+  checks: Type.Array(CrmCheckRow),
+  signingHint: Type.Optional(Type.Array(Type.String())),
 })
 export type CrmTestResult = Static<typeof CrmTestResult>
 

@@ -182,7 +182,8 @@ describe('notifications and Koubei point collection', () => {
     const shown = await drive<Result>(emulator, `/__emulator/cards/${bizCardNo}/show`)
     expect(shown.body.code).toBeNull()
     const post = await eventually(() => merchant.received.find((r) => r.url.pathname === '/mdcode'))
-    expect(post.form).toMatchObject({ BizCardNo: bizCardNo, UserId: user3, shop: 's1' })
+    expect(post.form).toMatchObject({ BizCardNo: bizCardNo, shop: 's1' })
+    expect(post.form).not.toHaveProperty('app_id')
     expect(sdk.checkNotifySignV2({ ...post.form })).toBe(true)
     const update = await exec('alipay.marketing.card.update', {
       bizContent: {

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
     expect(config.database).toEqual({
       url: 'sqlite:/srv/kaguan/var/kaguan.sqlite',
       dialect: 'sqlite',
+      poolSize: 10,
     })
     expect(config.host).toBe('127.0.0.1')
   })

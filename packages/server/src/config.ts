@@ -23,7 +23,7 @@ export interface Config {
   readonly host: string
   readonly ports: Readonly<Record<Role, number>>
   readonly dataDir: string
-  readonly database: Readonly<{ url: string; dialect: DatabaseDialect }>
+  readonly database: Readonly<{ url: string; dialect: DatabaseDialect; poolSize: number }>
   /** 32 bytes; absent only where nothing is encrypted (`kaguan migrate`, `kaguan config check` without roles). */
   readonly masterKey: Buffer | undefined
   readonly log: Readonly<{ level: LogLevel }>
@@ -55,6 +55,7 @@ const SETTINGS: readonly Setting[] = [
   { key: 'ports.worker', env: 'KAGUAN_WORKER_PORT', kind: 'port' },
   { key: 'dataDir', env: 'KAGUAN_DATA_DIR', kind: 'string' },
   { key: 'database.url', env: 'KAGUAN_DATABASE_URL', kind: 'databaseUrl' },
+  { key: 'database.poolSize', env: 'KAGUAN_DATABASE_POOL_SIZE', kind: 'duration' },
   { key: 'masterKey', env: 'KAGUAN_MASTER_KEY', kind: 'secret' },
   { key: 'log.level', env: 'KAGUAN_LOG_LEVEL', kind: 'level' },
   { key: 'shutdownGraceMs', env: 'KAGUAN_SHUTDOWN_GRACE_MS', kind: 'duration' },
@@ -76,6 +77,7 @@ const DEFAULTS: Record<string, string> = {
   // Alipay limits calls per app; card pushes are paced below it.
   'worker.alipayCallsPerSecond': '20',
   'worker.pollMs': '500',
+  'database.poolSize': '10',
 }
 
 /** Environment variables that are ours but are not settings. */
@@ -229,6 +231,7 @@ export function loadConfig(input: LoadConfigInput): Config {
   }
   const alipayCallsPerSecond = value('worker.alipayCallsPerSecond', positive(10_000))
   const pollMs = value('worker.pollMs', positive(60_000))
+  const poolSize = value('database.poolSize', positive(1_000))
   const masterKey = value('masterKey', (text, name) => {
     try {
       return parseMasterKey(text)
@@ -271,7 +274,7 @@ export function loadConfig(input: LoadConfigInput): Config {
     host: host!,
     ports: Object.freeze(ports as Record<Role, number>),
     dataDir: dataDir!,
-    database: Object.freeze(database!),
+    database: Object.freeze({ ...database!, poolSize: poolSize! }),
     masterKey,
     log: Object.freeze({ level: level! }),
     shutdownGraceMs: shutdownGraceMs!,

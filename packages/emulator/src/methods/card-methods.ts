@@ -715,7 +715,7 @@ const cardDelete: MethodDef = {
 
 /**
  * The merchant-dynamic-code notification (§3.11): sent when the user opens a card whose template uses
- * mdqrcode/mdbarcode. Besides the fixed fields it carries every key of `ext_params`.
+ * mdqrcode/mdbarcode: `BizCardNo` and every key of `ext_params`, as the docs describe.
  */
 export function requestMdcode(rt: Runtime, card: CardRecord): string | undefined {
   const template = findTemplate(rt, card.templateId)
@@ -741,14 +741,9 @@ export function requestMdcode(rt: Runtime, card: CardRecord): string | undefined
       extra[k] = String(v)
     }
   }
-  return rt.notifier.send('mdcode', card.appId, url, {
-    ...extra,
-    BizCardNo: card.bizCardNo,
-    ExternalCardNo: card.externalCardNo,
-    TemplateId: card.templateId,
-    UserId: card.userId,
-    app_id: card.appId,
-  })
+  // Only what the docs name: BizCardNo and the template's ext_params. No app id, so a merchant
+  // system that relies on one fails here as it would against real Alipay.
+  return rt.notifier.send('mdcode', card.appId, url, { ...extra, BizCardNo: card.bizCardNo })
 }
 
 /** The member-card methods by name. */

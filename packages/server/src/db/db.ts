@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Sqlite from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely'
+import {
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type SqliteDatabase,
+  type Transaction,
+} from 'kysely'
 import pg from 'pg'
 import type { DatabaseDialect } from '../config.js'
 import type { Database } from './schema.js'
@@ -43,7 +50,9 @@ export function openDb(options: OpenDbOptions): DbHandle {
     // WAL + NORMAL is durable across process crashes (not power loss), the usual embedded trade-off.
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('busy_timeout = 5000')
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    })
     return { db, dialect: 'sqlite', close: () => db.destroy() }
   }
   const pool = new pg.Pool({
@@ -56,6 +65,36 @@ export function openDb(options: OpenDbOptions): DbHandle {
   pool.on('error', (error) => options.onIdleError?.(error))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, dialect: 'postgres', close: () => db.destroy() }
+}
+
+/** How many compiled SQLite statements are kept; kaguan's distinct query texts are far fewer. */
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * better-sqlite3 compiles SQL on every `prepare()`, and Kysely prepares each query anew: on the
+ * CRM's `/card/update` compiling cost as much as running. The same few hundred texts repeat, so
+ * compiled statements are kept by text (least recently used dropped first). Reusing one is safe:
+ * Kysely runs one query at a time on its single SQLite connection, and SQLite recompiles a
+ * statement by itself when a migration changes the schema under it.
+ */
+function withStatementCache(sqlite: Sqlite.Database): SqliteDatabase {
+  const cache = new Map<string, Sqlite.Statement>()
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let statement = cache.get(text)
+      if (statement) {
+        cache.delete(text)
+      } else {
+        statement = sqlite.prepare(text)
+        if (cache.size >= STATEMENT_CACHE_SIZE) {
+          cache.delete(cache.keys().next().value!)
+        }
+      }
+      cache.set(text, statement)
+      return statement
+    },
+  }
 }
 
 /** `select 1`, for readiness probes. */

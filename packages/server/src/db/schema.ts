@@ -18,6 +18,12 @@ import type {
   ImagesTable,
 } from '../modules/templates/templates.table.js'
 import type { AdminSessionsTable } from '../modules/admin/admin.table.js'
+import type {
+  StampAccountsTable,
+  StampActivitiesTable,
+  StampEntriesTable,
+  StampHoldsTable,
+} from '../modules/stamps/stamps.table.js'
 
 /** The whole schema, composed from the tables each module owns. */
 export interface Database {
@@ -38,4 +44,8 @@ export interface Database {
   claims: ClaimsTable
   point_entries: PointEntriesTable
   dynamic_codes: DynamicCodesTable
+  stamp_activities: StampActivitiesTable
+  stamp_accounts: StampAccountsTable
+  stamp_entries: StampEntriesTable
+  stamp_holds: StampHoldsTable
 }

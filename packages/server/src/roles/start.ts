@@ -14,6 +14,11 @@ import {
   type OutboxHandler,
   type OutboxWorker,
 } from '../modules/outbox/index.js'
+import {
+  createHoldSweeper,
+  stampsOutboxHandlers,
+  type HoldSweeper,
+} from '../modules/stamps/index.js'
 import { systemClock, type Clock } from '../shared/clock.js'
 import { AppError, ErrorKind } from '../shared/errors.js'
 import { createFieldCipher } from '../shared/field-crypto.js'
@@ -41,6 +46,7 @@ const OUTBOX_HANDLERS = (deps: AppDeps): Record<string, OutboxHandler> => ({
   ...cardOutboxHandlers(cardsDeps(deps), {
     alipayCallsPerSecond: deps.config.worker.alipayCallsPerSecond,
   }),
+  ...stampsOutboxHandlers(deps),
 })
 
 export interface StartOptions {
@@ -64,6 +70,7 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   const handle = openDb({
     url: config.database.url,
     dialect: config.database.dialect,
+    poolSize: config.database.poolSize,
     onIdleError: (error) =>
       options.log.warn(
         { err: error.message },
@@ -80,8 +87,10 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   }
   const apps: FastifyInstance[] = []
   let worker: OutboxWorker | undefined
+  let sweeper: HoldSweeper | undefined
   const close = async () => {
     await worker?.stop()
+    await sweeper?.stop()
     await Promise.allSettled(apps.map((a) => a.close()))
     await handle.close()
   }
@@ -117,6 +126,12 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
         pollMs: config.worker.pollMs,
       })
       worker.start()
+      // Holds live for minutes: a sweep every few polls is soon enough.
+      sweeper = createHoldSweeper(
+        { ...deps, log: options.log.child({ role: 'worker', job: 'stamp-holds' }) },
+        { everyMs: Math.max(1_000, config.worker.pollMs * 4) },
+      )
+      sweeper.start()
     }
     return { deps, urls, close }
   } catch (error) {

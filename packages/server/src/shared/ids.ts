@@ -19,12 +19,24 @@ function encode(value: bigint, length: number): string {
   return out
 }
 
+/**
+ * Monotonic within the process (as ULID's monotonic factory): within one millisecond, or when the
+ * clock steps back, the random part counts up from the last id, so ids made later sort later
+ * (the outbox delivers entries of one order key by id).
+ */
 export function createIds(now: () => number = Date.now): Ids {
+  let lastTime = -1n
+  let lastRandom = 0n
   return {
     next(prefix) {
-      const time = encode(BigInt(now()), 10)
-      const random = encode(BigInt(`0x${randomBytes(10).toString('hex')}`), 16)
-      return `${prefix}_${time}${random}`
+      const time = BigInt(now())
+      if (time > lastTime) {
+        lastTime = time
+        lastRandom = BigInt(`0x${randomBytes(10).toString('hex')}`)
+      } else {
+        lastRandom = (lastRandom + 1n) & ((1n << 80n) - 1n)
+      }
+      return `${prefix}_${encode(lastTime, 10)}${encode(lastRandom, 16)}`
     },
   }
 }

@@ -191,6 +191,30 @@ describe('checkCrm against the real sample CRM', () => {
     expect(table.trimEnd().split('\n').at(-1)).toBe('17 passed, 0 failed, 0 warnings')
     expect(table).not.toContain('fix:')
   })
+
+  it("fails a level the merchant's templates do not define and warns while strict mode is off", async () => {
+    const report = await checkCrm({
+      baseUrl: crm.url,
+      token: TOKEN,
+      timeoutMs: 5_000,
+      levelCodes: ['VIP1', 'VIP2'],
+      replayStrict: false,
+    })
+    expect(row(report, 'open.level')).toMatchObject({ status: 'fail' })
+    expect(row(report, 'open.level')?.detail).toContain('"SILVER"')
+    expect(row(report, 'open.level')?.fix).toContain('VIP1, VIP2')
+    expect(row(report, 'core.replay')).toMatchObject({ status: 'warn' })
+    expect(report.ok).toBe(false)
+    const known = await checkCrm({
+      baseUrl: crm.url,
+      token: TOKEN,
+      timeoutMs: 5_000,
+      levelCodes: ['SILVER', 'GOLD'],
+      replayStrict: true,
+    })
+    expect(row(known, 'open.level')).toMatchObject({ status: 'pass' })
+    expect(row(known, 'core.replay')).toMatchObject({ status: 'pass' })
+  })
 })
 
 describe('checkCrm against broken CRMs', () => {

@@ -294,18 +294,19 @@ describe('claiming a card with the merchant CRM', () => {
 
   it('tests the CRM connection as a claim would, and reports a wrong token', async () => {
     const good = await admin.request('POST', '/api/merchants/mch_default/crm/test')
-    expect(good.body).toMatchObject({
-      ok: true,
-      problems: [],
-      answer: { bizCardNo: expect.stringMatching(/^CRM/) },
-    })
+    const row = (body: any, id: string) => body.checks.find((c: any) => c.id === id)
+    expect(good.body).toMatchObject({ ok: true, failed: 0 })
+    expect(row(good.body, 'open.answer')).toMatchObject({ status: 'pass' })
+    expect(row(good.body, 'open.level')).toMatchObject({ status: 'pass' })
+    expect(row(good.body, 'core.replay')).toMatchObject({ status: 'warn', fix: expect.any(String) })
     await admin.request('PUT', '/api/merchants/mch_default/crm', {
       mode: 'crm',
       token: 'not-the-crm-token',
     })
     const bad = await admin.request('POST', '/api/merchants/mch_default/crm/test')
     expect(bad.body.ok).toBe(false)
-    expect(bad.body.problems[0]).toContain('CRM_TOKEN_REJECTED')
+    expect(row(bad.body, 'open.answer')).toMatchObject({ status: 'fail', fix: expect.any(String) })
+    expect(JSON.stringify(bad.body.checks)).toContain('token')
     expect(bad.text).not.toContain('not-the-crm-token')
     await admin.request('PUT', '/api/merchants/mch_default/crm', { mode: 'crm', token })
   })

@@ -199,6 +199,38 @@ describe('the CRM-facing core API and card sync', () => {
     expect(entries.filter((e: any) => e.source === 'crm')).toHaveLength(1)
   })
 
+  it('checks a timestamp without a nonce, refuses a nonce without a timestamp and an ambiguous value', async () => {
+    const card = await claimedCard(stack, env.card.claimUrl)
+    const post = async (params: Record<string, string>) => {
+      const res = await fetch(`${stack.kaguan.urls.core}/card/update`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...params, sign: signParams(params, env.keys.privateKey) }),
+      })
+      return (await res.json()) as { status: string; errcode?: string; errmsg?: string }
+    }
+    const base = {
+      templateId: env.card.alipayTemplateId,
+      bizCardNo: card.externalCardNo,
+      point: '1',
+      changeReason: 'roll back',
+    }
+    expect(await post({ ...base, timestamp: String(Date.now() - 10 * 60_000) })).toMatchObject({
+      status: 'FAIL',
+      errcode: 'CRM_TIMESTAMP_SKEW',
+    })
+    expect(await post({ ...base, nonce: 'n-without-timestamp' })).toMatchObject({
+      status: 'FAIL',
+      errcode: 'CRM_TIMESTAMP_MISSING',
+    })
+    const ambiguous = await post({ ...base, changeReason: 'x&level=GOLD' })
+    expect(ambiguous).toMatchObject({ status: 'FAIL', errcode: 'SIGN_AMBIGUOUS' })
+    expect(ambiguous.errmsg).toContain('changeReason')
+    const shown = await emulatorCard(stack, card.bizCardNo)
+    expect(Number(shown.point)).not.toBe(1)
+    expect(await post({ ...base, timestamp: String(Date.now()) })).toEqual({ status: 'OK' })
+  })
+
   it('requires timestamp and nonce in strict mode', async () => {
     const card = await claimedCard(stack, env.card.claimUrl)
     await admin.request('PUT', '/api/merchants/mch_default/crm', {

@@ -66,7 +66,7 @@ describe('management API against the emulator', () => {
     })
     expect(url.status, url.text).toBe(200)
     expect(url.body.consoleAddresses).toEqual({
-      appGateway: `${stack.kaguan.urls.mini}/alipay/gateway`,
+      appGateway: `${stack.kaguan.urls.mini}/alipay/gateway/mch_default`,
       callback: `${stack.kaguan.urls.mini}/aliCallback`,
     })
 
@@ -238,7 +238,7 @@ describe('management API against the emulator', () => {
         { level: 'SILVER', level_show_name: '银卡' },
         { level: 'GOLD', level_show_name: '金卡', level_desc: '9 折' },
       ],
-      mdcode_notify_conf: { url: `${stack.kaguan.urls.mini}/alipay/mdcode` },
+      mdcode_notify_conf: { url: `${stack.kaguan.urls.mini}/alipay/mdcode/mch_default` },
     })
 
     const link = await operator.request('POST', `/api/templates/${templateId}/claim-links`, {

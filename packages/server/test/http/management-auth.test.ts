@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildRoleApp, type RoleApp } from '../../src/http/app.js'
 import { registerAuth, requirePermission } from '../../src/http/management/auth.js'
@@ -87,17 +88,29 @@ describe('management auth', () => {
       await registerAuth(scope, deps, { loginRateMax: 1000 })
       scope.post(
         '/api/test/publish',
-        { preHandler: requirePermission('templates.publish') },
+        { preValidation: requirePermission('templates.publish') },
         () => ({ ok: true }),
       )
-      scope.get('/api/test/templates', { preHandler: requirePermission('templates.read') }, () => ({
-        ok: true,
-      }))
+      scope.get(
+        '/api/test/templates',
+        { preValidation: requirePermission('templates.read') },
+        () => ({
+          ok: true,
+        }),
+      )
+      scope.post(
+        '/api/test/strict',
+        {
+          preValidation: requirePermission('templates.write'),
+          schema: { body: Type.Object({ name: Type.String() }, { additionalProperties: false }) },
+        },
+        () => ({ ok: true }),
+      )
       // What a keys route must look like: only a fingerprint ever leaves the server.
-      scope.get('/api/test/keys', { preHandler: requirePermission('keys.read') }, () => ({
+      scope.get('/api/test/keys', { preValidation: requirePermission('keys.read') }, () => ({
         fingerprint: 'SHA256:abc',
       }))
-      scope.put('/api/test/keys', { preHandler: requirePermission('keys.write') }, () => ({
+      scope.put('/api/test/keys', { preValidation: requirePermission('keys.write') }, () => ({
         fingerprint: 'SHA256:def',
       }))
     })
@@ -146,6 +159,17 @@ describe('management auth', () => {
       headers: { cookie: `kaguan_session=${'A'.repeat(43)}` },
     })
     expect(fake.statusCode).toBe(401)
+  })
+
+  it('answers 401, not 400, to an anonymous write with a bad body: the session comes first', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/test/strict',
+      headers: { 'content-type': 'application/json' },
+      payload: { name: 1, type: 'exe' },
+    })
+    expect(res.statusCode).toBe(401)
+    expect(res.json().errcode).toBe('AUTH_REQUIRED')
   })
 
   it('refuses wrong credentials with 401 AUTH_INVALID_CREDENTIALS, the same for an unknown user', async () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { startEmulator, type RunningEmulator } from '@kaguan/emulator'
 import { startSampleCrm, type SampleCrm } from '@kaguan/sample-crm'
 import { loadConfigFromProcess, type Config, type Role } from '../../config.js'
-import { DEFAULT_MERCHANT_ID, MINI_PATHS } from '../../modules/merchants/index.js'
+import { DEFAULT_MERCHANT_ID, merchantPaths } from '../../modules/merchants/index.js'
 import { startKaguan, type RunningKaguan } from '../../roles/start.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import { generateMasterKey, parseMasterKey } from '../../shared/field-crypto.js'
@@ -65,7 +65,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     ports,
     dataDir,
     database: opts['data-dir']
-      ? { url: `sqlite:${join(dataDir, 'kaguan.sqlite')}`, dialect: 'sqlite' }
+      ? { ...loaded.database, url: `sqlite:${join(dataDir, 'kaguan.sqlite')}`, dialect: 'sqlite' }
       : loaded.database,
     masterKey: loaded.masterKey ?? devMasterKey(dataDir),
   }
@@ -106,8 +106,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       {
         appId: DEMO_APP_ID,
         appPublicKey: appPublicKeyPem,
-        gatewayUrl: `${urls.mini}${MINI_PATHS.appGateway}`,
-        callbackUrls: [`${urls.mini}${MINI_PATHS.callback}`],
+        gatewayUrl: `${urls.mini}${merchantPaths(DEFAULT_MERCHANT_ID).appGateway}`,
+        callbackUrls: [`${urls.mini}${merchantPaths(DEFAULT_MERCHANT_ID).callback}`],
         products: ['member_card', 'koubei'],
       },
     )

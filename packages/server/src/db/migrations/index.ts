@@ -3,6 +3,8 @@ import * as foundation from './2026_11_21_0000_foundation.js'
 import * as adminSessions from './2026_11_21_0100_admin_sessions.js'
 import * as merchantSetup from './2026_11_21_0200_merchant_setup.js'
 import * as membersCards from './2026_11_21_0300_members_cards.js'
+import * as outboxOrderKey from './2026_12_02_0100_outbox_order_key.js'
+import * as stamps from './2026_12_02_0200_stamps.js'
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so the same list works
@@ -13,4 +15,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_21_0100_admin_sessions': adminSessions,
   '2026_11_21_0200_merchant_setup': merchantSetup,
   '2026_11_21_0300_members_cards': membersCards,
+  '2026_12_02_0100_outbox_order_key': outboxOrderKey,
+  '2026_12_02_0200_stamps': stamps,
 }

@@ -102,19 +102,24 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
           "The CRM sets a card's points (and level, balance): signed; pushed to Alipay by the worker.",
       },
     },
-    signed(async (p) => {
+    signed(async (p, merchantId) => {
       required(p, 'templateId', 'bizCardNo', 'point', 'changeReason')
       const point = wholeNumber(p, 'point')
       const balance = amount(p, 'balance')
-      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
-      await setCardState(cards, card.id, {
-        point,
-        ...(p.level !== undefined && p.level !== '' ? { level: p.level } : {}),
-        ...(balance !== undefined ? { balance } : {}),
-        reason: p.changeReason!,
-        source: 'crm',
-        idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
-      })
+      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!, merchantId)
+      await setCardState(
+        cards,
+        card.id,
+        {
+          point,
+          ...(p.level !== undefined && p.level !== '' ? { level: p.level } : {}),
+          ...(balance !== undefined ? { balance } : {}),
+          reason: p.changeReason!,
+          source: 'crm',
+          idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
+        },
+        card,
+      )
       return {}
     }),
   )
@@ -126,9 +131,9 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
         description: 'The CRM moves a card to another template (e.g. a level card): signed.',
       },
     },
-    signed(async (p) => {
+    signed(async (p, merchantId) => {
       required(p, 'templateId', 'bizCardNo', 'targetTemplateId', 'changeReason')
-      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
+      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!, merchantId)
       await changeCardTemplate(cards, card.id, p.targetTemplateId!, p.changeReason!, 'crm')
       return {}
     }),

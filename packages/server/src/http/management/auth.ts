@@ -7,7 +7,7 @@ import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
-  preHandlerAsyncHookHandler,
+  preValidationAsyncHookHandler,
 } from 'fastify'
 import {
   AdminUserBody,
@@ -68,10 +68,11 @@ const E401 = { 401: ErrorBody }
 const E403 = { 403: ErrorBody }
 
 /**
- * A preHandler that lets the request through only for a signed-in user whose role grants
- * `permission`: 401 AUTH_REQUIRED without a session, 403 AUTH_FORBIDDEN naming the permission.
+ * A route's `preValidation` hook that lets the request through only for a signed-in user whose
+ * role grants `permission`: 401 AUTH_REQUIRED without a session, 403 AUTH_FORBIDDEN naming the
+ * permission. Before validation, so an anonymous caller learns nothing about the body's schema.
  */
-export function requirePermission(permission: Permission): preHandlerAsyncHookHandler {
+export function requirePermission(permission: Permission): preValidationAsyncHookHandler {
   return async (request: FastifyRequest) => {
     if (!request.principal) {
       throw AdminErrors.authRequired()
@@ -309,7 +310,7 @@ export async function registerAuth(
   r.get(
     '/api/admin-users',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
         summary: 'List admin accounts',
         description: 'Every admin account (no passwords), paged. Needs users.manage.',
@@ -333,7 +334,7 @@ export async function registerAuth(
   r.post(
     '/api/admin-users',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
         summary: 'Create an admin account',
         description: 'Creates an admin account. Needs users.manage; audited.',
@@ -353,7 +354,7 @@ export async function registerAuth(
   r.patch(
     '/api/admin-users/:id',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
         summary: 'Change or disable an admin account',
         description:
@@ -382,7 +383,7 @@ export async function registerAuth(
   r.post(
     '/api/admin-users/:id/reset-password',
     {
-      preHandler: manage,
+      preValidation: manage,
       schema: {
         summary: 'Reset the password of an admin account',
         description:

@@ -18,7 +18,7 @@ export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): v
   app.get(
     '/api/dashboard',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         tags: ['operations'],
         summary: 'Dashboard numbers',

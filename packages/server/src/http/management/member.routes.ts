@@ -25,7 +25,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.get(
     '/api/merchants/:merchantId/members',
     {
-      preHandler: requirePermission('members.read'),
+      preValidation: requirePermission('members.read'),
       schema: {
         tags,
         summary: 'List or search members',
@@ -59,7 +59,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.get(
     '/api/cards/:cardId',
     {
-      preHandler: requirePermission('members.read'),
+      preValidation: requirePermission('members.read'),
       schema: {
         summary: 'Get a card with its history',
         tags,
@@ -73,7 +73,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.delete(
     '/api/cards/:cardId',
     {
-      preHandler: requirePermission('members.write'),
+      preValidation: requirePermission('members.write'),
       schema: {
         summary: 'Delete a card',
         tags,
@@ -90,12 +90,12 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.post(
     '/api/cards/:cardId/points',
     {
-      preHandler: requirePermission('members.write'),
+      preValidation: requirePermission('members.write'),
       schema: {
         summary: 'Adjust points',
         tags,
         description:
-          'Adjust points (no-CRM mode) with an idempotency key; pushed to Alipay by the worker.',
+          'Adjust points (no-CRM mode; refused with 409 POINTS_OWNED_BY_CRM when a CRM owns points) with an idempotency key and a reason; audited, pushed to Alipay by the worker.',
         params: Type.Object({ cardId: Type.String() }),
         body: Type.Object(
           {
@@ -113,6 +113,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
         reason: req.body.reason,
         source: actorOf(req).actor,
         idempotencyKey: req.body.idempotencyKey,
+        audit: actorOf(req),
       }),
   )
 }

@@ -56,7 +56,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         summary: 'List merchants',
         tags,
@@ -75,7 +75,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Create a merchant',
         tags,
@@ -90,7 +90,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         summary: 'Get a merchant',
         tags,
@@ -106,7 +106,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/alipay',
     {
-      preHandler: requirePermission('keys.write'),
+      preValidation: requirePermission('keys.write'),
       schema: {
         summary: 'Set the Alipay app',
         tags,
@@ -123,7 +123,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/public-url',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Set the public URL',
         tags,
@@ -149,7 +149,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/crm',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Set the business system (CRM)',
         tags,
@@ -176,12 +176,12 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/crm/test',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Test the CRM',
         tags,
         description:
-          "Call the CRM's openCardInfo as a claim would, with a probe user, and report what is wrong.",
+          "Run the CRM conformance check (the rows of `kaguan crm-check`) against the saved connection, with the merchant's level codes and replay mode; each failed or warned row carries its fix. 409 CRM_NOT_CONFIGURED when CRM mode is off or incomplete.",
         params: MerchantParams,
         response: { 200: CrmTestResult, ...Errors },
       },
@@ -193,7 +193,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/shops',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         summary: 'List shops',
         tags: ['shops'],
@@ -217,7 +217,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/shops',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Create a shop',
         tags: ['shops'],
@@ -237,7 +237,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/shops/:shopId',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Change a shop',
         tags: ['shops'],
@@ -253,7 +253,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.delete(
     '/api/merchants/:merchantId/shops/:shopId',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Delete a shop',
         tags: ['shops'],
@@ -271,7 +271,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/images',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'List uploaded images',
         tags: ['images'],
@@ -291,7 +291,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/images',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       bodyLimit: 5 * 1024 * 1024,
       schema: {
         summary: 'Upload an image',
@@ -323,7 +323,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/outbox',
     {
-      preHandler: requirePermission('settings.read'),
+      preValidation: requirePermission('settings.read'),
       schema: {
         summary: 'List deliveries (outbox)',
         tags: ['operations'],
@@ -358,7 +358,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/outbox/retry',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Retry parked deliveries',
         tags: ['operations'],
@@ -412,7 +412,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/audit',
     {
-      preHandler: requirePermission('audit.read'),
+      preValidation: requirePermission('audit.read'),
       schema: {
         tags: ['audit'],
         summary: 'Search the audit log',

@@ -42,7 +42,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/templates',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'List card templates',
         tags,
@@ -68,7 +68,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/templates',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       schema: {
         summary: 'Create a card template',
         tags,
@@ -135,7 +135,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/templates/:templateId',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'Get a card template',
         tags,
@@ -149,7 +149,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/templates/:templateId',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       schema: {
         summary: 'Save a template draft',
         tags,
@@ -176,7 +176,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/templates/:templateId/publish',
     {
-      preHandler: requirePermission('templates.publish'),
+      preValidation: requirePermission('templates.publish'),
       schema: {
         summary: 'Publish a template to Alipay',
         tags,
@@ -191,7 +191,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/templates/:templateId/claim-links',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'List claim links',
         tags,
@@ -211,7 +211,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/templates/:templateId/claim-links',
     {
-      preHandler: requirePermission('templates.publish'),
+      preValidation: requirePermission('templates.publish'),
       schema: {
         summary: 'Create a claim link',
         tags,
@@ -244,7 +244,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/claim-links/:linkId/qr.:format',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'A claim link as a QR code',
         tags,
@@ -261,7 +261,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/components',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'List card components',
         tags: ['components'],
@@ -286,7 +286,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/components',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       schema: {
         summary: 'Create a card component',
         tags: ['components'],

@@ -7,7 +7,7 @@ import {
 } from '@kaguan/alipay'
 import { ComponentPublicView, ErrorBody } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { cardsDeps, type AppDeps } from '../../deps.js'
 import {
   claimCard,
@@ -95,95 +95,141 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
   const answer = (reply: FastifyReply, ok: boolean) =>
     reply.type('text/plain').send(ok ? 'success' : 'fail')
 
-  /** Card open/delete notifications (template notify_url) and app-gateway messages. */
-  const onAlipayMessage = async (body: Buffer, reply: FastifyReply, gateway: boolean) => {
-    const params = parseFormBody(body)
-    const sender = params.app_id ? await notifiedApp(deps.handle.db, params.app_id) : undefined
-    const merchantId = sender?.merchantId
-    const key = sender?.alipayPublicKey
-    if (!merchantId || !key) {
-      deps.log.warn({ appId: params.app_id }, 'Alipay message for an unknown app')
-      return answer(reply, false)
+  /**
+   * Runs one Alipay message handler so that a malformed message (not a form, an unknown charset,
+   * a body the SDK's check chokes on) is answered the protocol's `fail` and logged once, never a 500.
+   */
+  const alipayMessage =
+    (
+      what: string,
+      handle: (
+        body: Buffer,
+        merchantId: string | undefined,
+        reply: FastifyReply,
+      ) => Promise<unknown>,
+    ) =>
+    async (req: FastifyRequest<{ Params: { merchantId?: string } }>, reply: FastifyReply) => {
+      if (!Buffer.isBuffer(req.body)) {
+        deps.log.warn({ contentType: req.headers['content-type'] }, `${what} that is not a form`)
+        return answer(reply.code(415), false)
+      }
+      try {
+        return await handle(req.body, req.params.merchantId, reply)
+      } catch (error) {
+        deps.log.warn({ err: error, merchantId: req.params.merchantId }, `${what} not handled`)
+        return answer(reply, false)
+      }
     }
-    if (gateway && params.msg_method) {
-      const verified = verifyGatewayMessage(body, key)
-      if (!verified.ok) {
+
+  /** Card open/delete notifications (template notify_url) and app-gateway messages. */
+  const onAlipayMessage =
+    (gateway: boolean) =>
+    async (body: Buffer, pathMerchant: string | undefined, reply: FastifyReply) => {
+      const params = parseFormBody(body)
+      const sender = await notifiedApp(deps.handle.db, {
+        ...(pathMerchant ? { merchantId: pathMerchant } : {}),
+        ...(params.app_id ? { appId: params.app_id } : {}),
+      })
+      if (!sender) {
         deps.log.warn(
-          { reason: verified.reason, merchantId },
-          'Alipay gateway message with a bad signature',
+          { appId: params.app_id, merchantId: pathMerchant },
+          'Alipay message for an unknown app, or an app id several merchants share (use the per-merchant URL)',
         )
         return answer(reply, false)
       }
-      const biz = ('bizContent' in verified.message ? verified.message.bizContent : undefined) as
-        Record<string, string> | undefined
+      const { merchantId, alipayPublicKey: key } = sender
+      if (gateway && params.msg_method) {
+        const verified = verifyGatewayMessage(body, key)
+        if (!verified.ok) {
+          deps.log.warn(
+            { reason: verified.reason, merchantId },
+            'Alipay gateway message with a bad signature',
+          )
+          return answer(reply, false)
+        }
+        const biz = ('bizContent' in verified.message ? verified.message.bizContent : undefined) as
+          Record<string, string> | undefined
+        await handleCardNotification(cards, merchantId, {
+          notifyId: params.notify_id,
+          type: params.msg_method,
+          ...(biz?.biz_card_no ? { alipayCardNo: biz.biz_card_no } : {}),
+          ...(biz?.reason_code ? { reason: biz.reason_code } : {}),
+        })
+        return answer(reply, true)
+      }
+      const verified = verifyNotify(body, key)
+      if (!verified.ok) {
+        deps.log.warn(
+          { reason: verified.reason, merchantId },
+          'Alipay notification with a bad signature',
+        )
+        return answer(reply, false)
+      }
       await handleCardNotification(cards, merchantId, {
-        notifyId: params.notify_id,
-        type: params.msg_method,
-        ...(biz?.biz_card_no ? { alipayCardNo: biz.biz_card_no } : {}),
-        ...(biz?.reason_code ? { reason: biz.reason_code } : {}),
+        ...(params.notify_id ? { notifyId: params.notify_id } : {}),
+        type: params.notify_type ?? '',
+        ...(params.biz_card_no ? { alipayCardNo: params.biz_card_no } : {}),
+        ...(params.reason_code ? { reason: params.reason_code } : {}),
       })
       return answer(reply, true)
     }
-    const verified = verifyNotify(body, key)
-    if (!verified.ok) {
-      deps.log.warn(
-        { reason: verified.reason, merchantId },
-        'Alipay notification with a bad signature',
-      )
-      return answer(reply, false)
-    }
-    await handleCardNotification(cards, merchantId, {
-      ...(params.notify_id ? { notifyId: params.notify_id } : {}),
-      type: params.notify_type ?? '',
-      ...(params.biz_card_no ? { alipayCardNo: params.biz_card_no } : {}),
-      ...(params.reason_code ? { reason: params.reason_code } : {}),
-    })
-    return answer(reply, true)
-  }
+  const MerchantPath = Type.Object({ merchantId: Type.Optional(Type.String({ maxLength: 64 })) })
   app.post(
-    '/alipay/notify',
-    {
-      schema: { description: "Alipay's card open/delete notifications (the template notify_url)." },
-    },
-    async (req, reply) => onAlipayMessage(req.body as Buffer, reply, false),
-  )
-  app.post(
-    '/alipay/gateway',
-    { schema: { description: "The app gateway (应用网关): Alipay's messages to this app." } },
-    async (req, reply) => onAlipayMessage(req.body as Buffer, reply, true),
-  )
-
-  app.post(
-    '/alipay/mdcode',
+    '/alipay/notify/:merchantId?',
     {
       schema: {
         description:
-          'Merchant dynamic code (商户动态码) notify: a user opened a dynamic-code card.',
+          "Alipay's card open/delete notifications (the template notify_url kaguan registers, /alipay/notify/<merchant id>).",
+        params: MerchantPath,
       },
     },
-    async (req, reply) => {
-      const body = req.body as Buffer
+    alipayMessage('Alipay notification', onAlipayMessage(false)),
+  )
+  app.post(
+    '/alipay/gateway/:merchantId?',
+    {
+      schema: {
+        description:
+          "The app gateway (应用网关, /alipay/gateway/<merchant id>): Alipay's messages to this app.",
+        params: MerchantPath,
+      },
+    },
+    alipayMessage('Alipay gateway message', onAlipayMessage(true)),
+  )
+
+  app.post(
+    '/alipay/mdcode/:merchantId?',
+    {
+      schema: {
+        description:
+          'Merchant dynamic code (商户动态码) notify (/alipay/mdcode/<merchant id>, the mdcode_notify_conf url kaguan registers): a user opened a dynamic-code card.',
+        params: MerchantPath,
+      },
+    },
+    alipayMessage('mdcode notify', async (body, pathMerchant, reply) => {
       const params = parseFormBody(body, 'gbk')
-      const sender = params.app_id ? await notifiedApp(deps.handle.db, params.app_id) : undefined
-      const merchantId = sender?.merchantId
+      // Real Alipay sends BizCardNo and the template's ext_params, not necessarily an app id: the
+      // merchant comes from the path kaguan registered.
+      const sender = await notifiedApp(deps.handle.db, {
+        ...(pathMerchant ? { merchantId: pathMerchant } : {}),
+        ...(params.app_id ? { appId: params.app_id } : {}),
+      })
       const key = sender?.alipayPublicKey
       // Alipay signs these with its fixed mdcode key in GBK; a gateway (e.g. the emulator) may use the app's Alipay key.
       const verified = [
         verifyMdcodeNotify(body),
         ...(key ? [verifyMdcodeNotify(body, { alipayPublicKey: key, charset: 'utf-8' })] : []),
       ].find((v) => v.ok)
-      if (!merchantId || !verified?.ok) {
-        deps.log.warn({ appId: params.app_id }, 'mdcode notify not verified')
+      if (!sender || !verified?.ok) {
+        deps.log.warn(
+          { appId: params.app_id, merchantId: pathMerchant },
+          'mdcode notify not verified',
+        )
         return answer(reply, false)
       }
-      try {
-        await handleMdcode(cards, merchantId, verified.message.bizCardNo)
-        return answer(reply, true)
-      } catch (error) {
-        deps.log.warn({ err: error, merchantId }, 'dynamic code not issued')
-        return answer(reply, false)
-      }
-    },
+      await handleMdcode(cards, sender.merchantId, verified.message.bizCardNo)
+      return answer(reply, true)
+    }),
   )
 
   app.get(

@@ -48,7 +48,13 @@ async function deleteInTransaction(
         bizCardNo: card.biz_card_no,
         alipayCardNo: card.alipay_card_no,
       }
-      await enqueue(trx, deps, { merchantId: card.merchant_id, topic: CARD_CHANGE_TOPIC, payload })
+      await enqueue(trx, deps, {
+        merchantId: card.merchant_id,
+        topic: CARD_CHANGE_TOPIC,
+        // After the card's ADD, never before: a CRM told DEL then ADD would keep a deleted card.
+        orderKey: card.id,
+        payload,
+      })
     }
     await recordAudit(trx, deps, {
       merchantId: card.merchant_id,

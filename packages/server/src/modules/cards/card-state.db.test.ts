@@ -108,6 +108,83 @@ for (const dialect of DIALECTS) {
       expect(entries).toHaveLength(1)
     })
 
+    it('replays a deduction whose twin is still running instead of refusing it', async () => {
+      const cardId = await newCard(100)
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          adjustPoints(deps(), cardId, {
+            delta: -100,
+            reason: 'redeem',
+            source: 'till',
+            idempotencyKey: 'redeem-all',
+          }),
+        ),
+      )
+      expect(results.filter((r) => !r.replayed)).toHaveLength(1)
+      expect(results.filter((r) => r.replayed)).toHaveLength(3)
+      expect(results.every((r) => r.card.point === 0)).toBe(true)
+      const entries = await db.db
+        .selectFrom('point_entries')
+        .select('delta')
+        .where('card_id', '=', cardId)
+        .execute()
+      expect(entries.map((e) => Number(e.delta))).toEqual([-100])
+    })
+
+    it('writes an admin adjustment to the audit log, with the reason', async () => {
+      const cardId = await newCard(10)
+      await adjustPoints(deps(), cardId, {
+        delta: 5,
+        reason: 'complaint #12',
+        source: 'admin:adm_1',
+        idempotencyKey: 'adj-audit-1',
+        audit: { actor: 'admin:adm_1', requestId: 'req-1' },
+      })
+      const audit = await db.db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('target_id', '=', cardId)
+        .execute()
+      expect(audit).toHaveLength(1)
+      expect(audit[0]).toMatchObject({ actor: 'admin:adm_1', action: 'card.adjust_points' })
+      expect(JSON.parse(audit[0]!.before_json!)).toEqual({ point: 10 })
+      expect(JSON.parse(audit[0]!.after_json!)).toMatchObject({
+        point: 15,
+        reason: 'complaint #12',
+      })
+    })
+
+    it('refuses to adjust points while a CRM owns them, changing nothing', async () => {
+      const cardId = await newCard(10)
+      await db.db
+        .updateTable('merchants')
+        .set({ crm_mode: 'crm' })
+        .where('id', '=', 'mch_default')
+        .execute()
+      try {
+        await expect(
+          adjustPoints(deps(), cardId, {
+            delta: 5,
+            reason: 'x',
+            source: 'admin:adm_1',
+            idempotencyKey: 'adj-crm-1',
+          }),
+        ).rejects.toMatchObject({ code: 'POINTS_OWNED_BY_CRM', kind: 'conflict' })
+      } finally {
+        await db.db
+          .updateTable('merchants')
+          .set({ crm_mode: 'none' })
+          .where('id', '=', 'mch_default')
+          .execute()
+      }
+      const card = await db.db
+        .selectFrom('cards')
+        .select('point')
+        .where('id', '=', cardId)
+        .executeTakeFirstOrThrow()
+      expect(Number(card.point)).toBe(10)
+    })
+
     it('never lets concurrent redemptions take the balance below zero', async () => {
       const cardId = await newCard(50)
       const results = await Promise.allSettled(

@@ -2,7 +2,7 @@ import { chinaTime } from '../../shared/china-time.js'
 import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { cardChange } from '../crm/index.js'
-import { alipayContext, crmConnection } from '../merchants/index.js'
+import { alipayContext, crmConnection, memberSystem } from '../merchants/index.js'
 import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
 import { getTemplate, templateByAlipayId } from '../templates/index.js'
 import type { Executor } from '../../db/db.js'
@@ -15,9 +15,6 @@ import {
   type CardChangePayload,
   type CardPushPayload,
 } from './topics.js'
-
-/** Rolls back a points change whose idempotency key another transaction recorded first. */
-class ReplayDetected extends Error {}
 
 /** A card as the APIs show it. */
 export interface CardView {
@@ -88,13 +85,18 @@ export async function repushCard(deps: CardsDeps, cardId: string): Promise<void>
   })
 }
 
-/** The active card a CRM call names by (Alipay) template id and its own card number. */
+/**
+ * The active card a CRM call names by (Alipay) template id and its own card number. `merchantId`,
+ * when the caller already verified the call against that template's merchant, spares reading the
+ * template again.
+ */
 export async function findCardForCrm(
   deps: CardsDeps,
   alipayTemplateId: string,
   bizCardNo: string,
+  merchantId?: string,
 ): Promise<CardRow> {
-  const template = await templateByAlipayId(deps.db, alipayTemplateId)
+  const template = merchantId ? { merchantId } : await templateByAlipayId(deps.db, alipayTemplateId)
   if (!template) {
     throw new AppError(
       ErrorKind.NotFound,
@@ -143,13 +145,16 @@ export interface StateChange {
 /**
  * Sets a card's points/level/balance (the CRM's `/card/update`, the console): records the desired
  * state and queues the Alipay push in one transaction. A repeated idempotency key changes nothing.
+ * `known` is the card as the caller just read it (it only spares that read: the change itself
+ * works from the row read under the lock).
  */
 export async function setCardState(
   deps: CardsDeps,
   cardId: string,
   change: StateChange,
+  known?: CardRow,
 ): Promise<CardView> {
-  const current = await repo.findCard(deps.db, cardId)
+  const current = known?.id === cardId ? known : await repo.findCard(deps.db, cardId)
   if (!current || current.status !== 'active') {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
   }
@@ -159,8 +164,7 @@ export async function setCardState(
   const updated = await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.nowIso()
     // Lock first: two concurrent updates must not both compute their delta from the same old value.
-    await repo.lockCard(trx, cardId)
-    const fresh = await repo.findCard(trx, cardId)
+    const fresh = await repo.lockCard(trx, cardId)
     const delta = change.point !== undefined ? change.point - Number(fresh!.point) : 0
     const first = await repo.insertEntryOnce(trx, {
       id: deps.ids.next('pe'),
@@ -218,7 +222,14 @@ export async function setCardState(
 export async function adjustPoints(
   deps: CardsDeps,
   cardId: string,
-  input: { delta: number; reason: string; source: string; idempotencyKey: string },
+  input: {
+    delta: number
+    reason: string
+    source: string
+    idempotencyKey: string
+    /** Who asked, when it is a person: the change is written to the audit log. */
+    audit?: { actor: string; requestId?: string }
+  },
 ): Promise<{ card: CardView; replayed: boolean }> {
   if (!Number.isSafeInteger(input.delta) || input.delta === 0) {
     throw invalidFields('POINTS_INVALID', [
@@ -229,61 +240,71 @@ export async function adjustPoints(
   if (!card || card.status !== 'active') {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
   }
-  const replay = async (): Promise<{ card: CardView; replayed: boolean }> => {
-    const earlier = await repo.findEntry(
-      deps.db,
-      card.merchant_id,
-      input.source,
-      input.idempotencyKey,
+  if ((await memberSystem(deps.db, card.merchant_id)).mode === 'crm') {
+    // The CRM's next /card/update would overwrite the change without a trace on its side.
+    throw new AppError(
+      ErrorKind.Conflict,
+      'POINTS_OWNED_BY_CRM',
+      "this merchant's CRM owns points: change them in the CRM, which sends them to kaguan",
     )
-    if (earlier?.card_id !== cardId || Number(earlier.delta) !== input.delta) {
+  }
+  // The key is decided inside the transaction, after the card's lock: a twin still running holds
+  // the lock, and once it commits this sees its entry and replays instead of refusing.
+  return deps.db.transaction().execute(async (trx) => {
+    await repo.lockCard(trx, cardId)
+    const earlier = await repo.findEntry(trx, card.merchant_id, input.source, input.idempotencyKey)
+    if (earlier) {
+      if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) {
+        throw new AppError(
+          ErrorKind.Conflict,
+          'IDEMPOTENCY_KEY_REUSED',
+          'this idempotency key was used for a different change',
+        )
+      }
+      return { card: toCardView((await repo.findCard(trx, cardId))!), replayed: true }
+    }
+    const now = deps.clock.nowIso()
+    const row = await repo.addPoints(trx, cardId, input.delta, now)
+    if (!row) {
+      throw new AppError(
+        ErrorKind.Conflict,
+        'POINTS_INSUFFICIENT',
+        `the card has ${card.point} points; cannot take ${-input.delta}`,
+      )
+    }
+    // Another card's change with the same key can still race this one: the unique key decides.
+    const first = await repo.insertEntryOnce(trx, {
+      id: deps.ids.next('pe'),
+      merchant_id: card.merchant_id,
+      card_id: cardId,
+      delta: input.delta,
+      point_after: Number(row.point),
+      reason: input.reason,
+      source: input.source,
+      idempotency_key: input.idempotencyKey,
+      created_at: now,
+    })
+    if (!first) {
       throw new AppError(
         ErrorKind.Conflict,
         'IDEMPOTENCY_KEY_REUSED',
         'this idempotency key was used for a different change',
       )
     }
-    return { card: toCardView((await repo.findCard(deps.db, cardId))!), replayed: true }
-  }
-  if (await repo.findEntry(deps.db, card.merchant_id, input.source, input.idempotencyKey)) {
-    return replay()
-  }
-  try {
-    return await deps.db.transaction().execute(async (trx) => {
-      const now = deps.clock.nowIso()
-      const row = await repo.addPoints(trx, cardId, input.delta, now)
-      if (!row) {
-        throw new AppError(
-          ErrorKind.Conflict,
-          'POINTS_INSUFFICIENT',
-          `the card has ${card.point} points; cannot take ${-input.delta}`,
-        )
-      }
-      // The unique idempotency key decides, inside the transaction: a concurrent twin that got here
-      // first makes this insert a no-op, and the whole change rolls back.
-      const first = await repo.insertEntryOnce(trx, {
-        id: deps.ids.next('pe'),
-        merchant_id: card.merchant_id,
-        card_id: cardId,
-        delta: input.delta,
-        point_after: Number(row.point),
-        reason: input.reason,
-        source: input.source,
-        idempotency_key: input.idempotencyKey,
-        created_at: now,
+    await queuePush(trx, deps, row)
+    if (input.audit) {
+      await recordAudit(trx, deps, {
+        merchantId: card.merchant_id,
+        actor: input.audit.actor,
+        action: 'card.adjust_points',
+        target: { type: 'card', id: cardId },
+        before: { point: Number(row.point) - input.delta },
+        after: { point: Number(row.point), delta: input.delta, reason: input.reason },
+        ...(input.audit.requestId ? { requestId: input.audit.requestId } : {}),
       })
-      if (!first) {
-        throw new ReplayDetected()
-      }
-      await queuePush(trx, deps, row)
-      return { card: toCardView(row), replayed: false }
-    })
-  } catch (error) {
-    if (error instanceof ReplayDetected) {
-      return replay()
     }
-    throw error
-  }
+    return { card: toCardView(row), replayed: false }
+  })
 }
 
 /** Moves a card to another published template of the merchant (the CRM's `/card/changeTemplate`). */

@@ -309,12 +309,14 @@ export async function useCode(
  * Takes the card's row lock for the rest of the transaction (PostgreSQL; SQLite serialises writers
  * anyway) with a portable no-op update, so a read that follows sees the state no one else can change.
  */
-export async function lockCard(db: Executor, id: string): Promise<void> {
-  await db
+/** Takes the card's row lock (a no-op write) and returns the row as it is under that lock. */
+export function lockCard(db: Executor, id: string): Promise<CardRow | undefined> {
+  return db
     .updateTable('cards')
     .set((eb) => ({ state_version: eb.ref('state_version') }))
     .where('id', '=', id)
-    .execute()
+    .returningAll()
+    .executeTakeFirst()
 }
 
 /** The members holding a card with this number, either kaguan's/the CRM's or Alipay's. */

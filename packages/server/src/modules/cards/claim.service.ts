@@ -19,7 +19,7 @@ import {
   alipayContext,
   crmConnection,
   memberSystem,
-  merchantIdByAppId,
+  usesAlipayApp,
   type AlipayContext,
 } from '../merchants/index.js'
 import { enqueue } from '../outbox/index.js'
@@ -154,13 +154,15 @@ function validDate(spec: TemplateSpec, now: Date): string {
  */
 export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<ClaimOutcome> {
   const { db, clock, log } = deps
-  const merchantId = await merchantIdByAppId(db, cb.appId)
-  if (!merchantId) {
-    return failure('CLAIM_UNKNOWN_APP', '领卡链接无效：商家应用未配置。请联系商家。', false)
-  }
+  // The template names the merchant (Alipay template ids are unique); the app id alone would not
+  // when one ISV app serves several merchants.
   const template = await templateByAlipayId(db, cb.templateId)
-  if (!template || template.merchantId !== merchantId) {
+  if (!template) {
     return failure('CLAIM_UNKNOWN_TEMPLATE', '领卡链接无效：会员卡不存在。请联系商家。', false)
+  }
+  const merchantId = template.merchantId
+  if (!(await usesAlipayApp(db, merchantId, cb.appId))) {
+    return failure('CLAIM_UNKNOWN_APP', '领卡链接无效：商家应用未配置。请联系商家。', false)
   }
 
   const now = clock.nowIso()
@@ -458,7 +460,13 @@ async function runClaim(
           bizCardNo: member.bizCardNo,
           alipayCardNo,
         }
-        await enqueue(trx, deps, { merchantId, topic: CARD_CHANGE_TOPIC, payload })
+        // One order key per card: its DEL is delivered only after this ADD.
+        await enqueue(trx, deps, {
+          merchantId,
+          topic: CARD_CHANGE_TOPIC,
+          orderKey: row.id,
+          payload,
+        })
       }
       await recordAudit(trx, deps, {
         merchantId,

@@ -38,7 +38,12 @@ export {
 } from './card-state.service.js'
 export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
 export { cardStats, type CardStats } from './card-stats.service.js'
-export { listMembers, type MemberQuery, type MemberWithCards } from './member-list.service.js'
+export {
+  activeCardsOf,
+  listMembers,
+  type MemberQuery,
+  type MemberWithCards,
+} from './member-list.service.js'
 
 /** One card with its member, points history, audit trail and the user's claims. */
 export async function cardDetail(db: Executor, deps: MembersDeps, cardId: string) {

@@ -94,3 +94,10 @@ export async function listMembers(
     request,
   )
 }
+
+/** A member's active cards (every template), as the APIs show them. */
+export async function activeCardsOf(db: Executor, memberId: string): Promise<CardView[]> {
+  return (await repo.listByMembers(db, [memberId]))
+    .filter((c) => c.status === 'active')
+    .map(toCardView)
+}

@@ -4,9 +4,8 @@ import type { Clock } from '../../shared/clock.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import { acceptOnce, forgetMessage } from '../inbox/index.js'
-import { memberSystem } from '../merchants/index.js'
+import { crmCallPolicy } from '../merchants/index.js'
 import { templateByAlipayId } from '../templates/index.js'
-import { crmPublicKeyOf } from '../merchants/index.js'
 
 /** How far a signed call's timestamp may be from our clock. */
 export const REPLAY_WINDOW_MS = 5 * 60_000
@@ -14,11 +13,30 @@ export const REPLAY_WINDOW_MS = 5 * 60_000
 const unauthenticated = (code: string, message: string) =>
   new AppError(ErrorKind.Unauthenticated, code, message)
 
+/** `&` then a parameter-like name then `=`: what the sign string cannot tell from a separator. */
+const AMBIGUOUS_VALUE = /&[^&=]*=/
+
+/** A signed call's timestamp (ms or s since the epoch) must be within the window of our clock. */
+function checkTimestamp(clock: Clock, timestamp: string): void {
+  const sent = Number(timestamp)
+  if (
+    !/^\d{10,13}$/.test(timestamp) ||
+    Math.abs(clock.now().getTime() - (timestamp.length === 10 ? sent * 1000 : sent)) >
+      REPLAY_WINDOW_MS
+  ) {
+    throw unauthenticated(
+      'CRM_TIMESTAMP_SKEW',
+      `timestamp ${timestamp} is more than 5 minutes from kaguan's clock (${clock.now().getTime()} ms)`,
+    )
+  }
+}
+
 /**
  * Checks a signed call from a merchant's systems (the CRM's `/card/update`, a till): the merchant
  * is the one owning `templateId`; the signature (`sign` or `signature`) must verify with the
- * merchant's CRM public key by the seed's rule; with `timestamp` + `nonce` (required in strict
- * mode) a stale timestamp or a reused nonce is refused. Returns the merchant id.
+ * merchant's CRM public key by the seed's rule; a `timestamp` outside the window is refused (with
+ * or without a nonce), a `nonce` only with a timestamp and only once; strict mode requires both.
+ * Returns the merchant id.
  */
 export async function verifyCrmCall(
   db: Executor,
@@ -29,6 +47,19 @@ export async function verifyCrmCall(
     throw unauthenticated(
       'CRM_SIGNATURE_MISSING',
       'sign is missing: sign the parameters with the CRM private key (see docs/crm-integration.md)',
+    )
+  }
+  // The seed's sign string does not escape `&` or `=`: a value carrying `&level=GOLD` signs the same
+  // as a separate `level` parameter, so one signed request could be read as another.
+  const ambiguous = Object.keys(params).find(
+    (name) => name !== 'sign' && name !== 'signature' && AMBIGUOUS_VALUE.test(params[name]!),
+  )
+  if (ambiguous) {
+    throw new AppError(
+      ErrorKind.Invalid,
+      'SIGN_AMBIGUOUS',
+      `${ambiguous}: a value must not contain "&name=": the sign string could not tell it from another parameter`,
+      { field: ambiguous },
     )
   }
   if (!params.templateId) {
@@ -43,7 +74,7 @@ export async function verifyCrmCall(
     )
   }
   const merchantId = template.merchantId
-  const publicKey = await crmPublicKeyOf(db, merchantId)
+  const { publicKey, replayStrict } = await crmCallPolicy(db, merchantId)
   if (!publicKey) {
     throw unauthenticated(
       'CRM_KEY_NOT_CONFIGURED',
@@ -57,27 +88,27 @@ export async function verifyCrmCall(
     )
   }
 
-  const system = await memberSystem(db, merchantId)
   const { timestamp, nonce } = params
-  if (timestamp === undefined || nonce === undefined) {
-    if (system.replayStrict) {
-      throw unauthenticated(
-        'CRM_REPLAY_GUARD_REQUIRED',
-        'timestamp and nonce are required (strict mode)',
-      )
-    }
-    return merchantId
-  }
-  const sent = Number(timestamp)
-  if (
-    !/^\d{10,13}$/.test(timestamp) ||
-    Math.abs(deps.clock.now().getTime() - (timestamp.length === 10 ? sent * 1000 : sent)) >
-      REPLAY_WINDOW_MS
-  ) {
-    throw unauthenticated(
-      'CRM_TIMESTAMP_SKEW',
-      `timestamp ${timestamp} is more than 5 minutes from kaguan's clock (${deps.clock.now().getTime()} ms)`,
+  if (nonce !== undefined && timestamp === undefined) {
+    // A nonce is only remembered for the window: without a timestamp it guards nothing after that.
+    throw new AppError(
+      ErrorKind.Invalid,
+      'CRM_TIMESTAMP_MISSING',
+      'nonce was sent without timestamp: send both (the nonce is checked within the timestamp window)',
+      { field: 'timestamp' },
     )
+  }
+  if (replayStrict && (timestamp === undefined || nonce === undefined)) {
+    throw unauthenticated(
+      'CRM_REPLAY_GUARD_REQUIRED',
+      'timestamp and nonce are required (strict mode)',
+    )
+  }
+  if (timestamp !== undefined) {
+    checkTimestamp(deps.clock, timestamp)
+  }
+  if (nonce === undefined) {
+    return merchantId
   }
   if (
     !(await acceptOnce(db, deps.clock, {

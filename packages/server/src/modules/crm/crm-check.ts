@@ -52,6 +52,13 @@ export interface CrmCheckOptions {
   timeoutMs: number
   /** The Alipay user to probe with (default: `2088` + 12 random digits). */
   probeUserId?: string
+  /**
+   * The level codes the merchant's templates define: a level the CRM answers outside them makes
+   * every claim fail (`CARD_LEVEL_UNKNOWN`), so the check says so before a customer sees it.
+   */
+  levelCodes?: readonly string[]
+  /** Whether kaguan requires timestamp + nonce of this merchant's CRM; false adds a warning. */
+  replayStrict?: boolean
 }
 
 const PATH = {
@@ -541,6 +548,9 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
       ),
       ms: first.ms,
     })
+    if (options.levelCodes) {
+      add(judgeLevel(a.level, options.levelCodes))
+    }
   }
   const latency = { id: 'open.latency', endpoint: PATH.open, what: '耗时 latency', ms: first.ms }
   const timedOut =
@@ -820,15 +830,46 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
   return finish(rows, options, baseUrl, probeUserId)
 }
 
+/** The level the CRM answered must be one of the template's level codes (not its name). */
+function judgeLevel(level: string | undefined, codes: readonly string[]): CrmCheckRow {
+  const row = { id: 'open.level', endpoint: PATH.open, what: '会员等级 level code' }
+  if (level === undefined || codes.includes(level)) {
+    return { ...row, status: CheckStatus.Pass, detail: level ? `level ${level}` : 'no level' }
+  }
+  return {
+    ...row,
+    status: CheckStatus.Fail,
+    detail: `level "${level}" is not a level code of the published templates (${codes.join(', ') || 'none defined'}): claims of such members fail with CARD_LEVEL_UNKNOWN`,
+    fix: `answer one of the template's level codes (${codes.join(', ') || 'define levels in the template first'}), not the level's name`,
+  }
+}
+
+/** Without timestamp + nonce required, an old captured /card/update can be replayed. */
+function judgeReplayGuard(strict: boolean): CrmCheckRow {
+  const row = { id: 'core.replay', endpoint: '-', what: '防重放 replay guard' }
+  return strict
+    ? { ...row, status: CheckStatus.Pass, detail: 'timestamp and nonce are required' }
+    : {
+        ...row,
+        status: CheckStatus.Warn,
+        detail:
+          'strict mode is off: a captured /card/update without timestamp + nonce can be replayed later and roll points back',
+        fix: 'send timestamp and nonce on every call, then turn strict mode on (merchant CRM settings: strictReplay)',
+      }
+}
+
 function finish(
   rows: CrmCheckRow[],
   options: CrmCheckOptions,
   baseUrl: string,
   probeUserId: string,
 ): CrmCheckReport {
-  // 7. The public key, checked locally.
+  // 7. The public key and the replay guard, checked locally.
   if (options.publicKey !== undefined) {
     rows.push(checkPublicKey(options.publicKey))
+  }
+  if (options.replayStrict !== undefined) {
+    rows.push(judgeReplayGuard(options.replayStrict))
   }
   const checks = redact(rows, options.token)
   const count = (status: CheckStatus) => checks.filter((c) => c.status === status).length

@@ -50,3 +50,36 @@ describe('CRM client and redirects', () => {
     ).rejects.toMatchObject({ code: 'ADDRESS_FORBIDDEN', retryable: false })
   })
 })
+
+describe('openCardInfo answers', () => {
+  let answer = ''
+  let crm: Server
+  beforeAll(async () => {
+    crm = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(answer)
+    })
+  })
+  afterAll(() => {
+    crm.close()
+  })
+  const ask = () =>
+    openCardInfo({ baseUrl: urlOf(crm), token: 't' }, { alipayUserId: '2088000000000001' })
+
+  it('takes cardNo as the card number when bizCardNo is missing', async () => {
+    answer = JSON.stringify({ cardNo: 'CRM0042', point: '7' })
+    expect(await ask()).toMatchObject({ bizCardNo: 'CRM0042', cardNo: 'CRM0042', point: 7 })
+  })
+
+  it('prefers bizCardNo and keeps cardNo as the display number', async () => {
+    answer = JSON.stringify({ bizCardNo: 'CRM0042', cardNo: '0042', point: 0 })
+    expect(await ask()).toMatchObject({ bizCardNo: 'CRM0042', cardNo: '0042' })
+  })
+
+  it('refuses an answer with neither name, naming bizCardNo', async () => {
+    answer = JSON.stringify({ point: 1 })
+    await expect(ask()).rejects.toMatchObject({
+      code: 'CRM_BAD_ANSWER',
+      details: { field: 'bizCardNo' },
+    })
+  })
+})

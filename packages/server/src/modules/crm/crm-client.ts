@@ -144,11 +144,14 @@ export async function openCardInfo(
     })
   }
   const a = answer as Record<string, unknown>
-  const bizCardNo = optionalString(a.bizCardNo)
+  const cardNo = optionalString(a.cardNo)
+  // The seed's sample answers carry the card number under both names ("有两个场景使用"): a CRM
+  // that sends only `cardNo` still names its card.
+  const bizCardNo = optionalString(a.bizCardNo) ?? cardNo
   if (!bizCardNo) {
     throw crmError(
       'CRM_BAD_ANSWER',
-      `the CRM's answer to ${path} has no bizCardNo (required: the member's card number)`,
+      `the CRM's answer to ${path} has no bizCardNo or cardNo (required: the member's card number)`,
       false,
       { path, field: 'bizCardNo' },
     )
@@ -183,7 +186,6 @@ export async function openCardInfo(
       field: 'balance',
     })
   }
-  const cardNo = optionalString(a.cardNo)
   const level = optionalString(a.level)
   const templateId = optionalString(a.templateId)
   return {

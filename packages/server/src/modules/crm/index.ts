@@ -1,7 +1,8 @@
 import type { Executor } from '../../db/db.js'
-import { AppError } from '../../shared/errors.js'
-import { crmConnection, type MerchantDeps } from '../merchants/index.js'
-import { openCardInfo } from './crm-client.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
+import { crmConnection, memberSystem, type MerchantDeps } from '../merchants/index.js'
+import { listTemplates } from '../templates/index.js'
+import { checkCrm, type CrmCheckReport } from './crm-check.js'
 
 export {
   cardChange,
@@ -12,56 +13,41 @@ export {
   type OpenCardInfoRequest,
 } from './crm-client.js'
 
-/** The Alipay user id "test connection" uses; a CRM can recognise and ignore it. */
-export const PROBE_ALIPAY_USER_ID = '2088000000000000'
-
-export interface CrmTestReport {
-  ok: boolean
-  url: string
-  latencyMs: number
-  problems: string[]
-  answer?: unknown
-}
+/** How long "test the CRM" waits for each call: the claim flow's own limit. */
+const TEST_TIMEOUT_MS = 5_000
 
 /**
- * Calls the merchant's CRM as the claim flow would (`openCardInfo` for a probe user) and reports
- * what was wrong, with the fix, instead of throwing.
+ * "Test the CRM" in the console: the same conformance steps as `kaguan crm-check`, run against the
+ * merchant's saved connection, plus what only the merchant's set-up can tell (its templates' level
+ * codes, its replay mode). Reports instead of throwing.
  */
 export async function testCrmConnection(
   db: Executor,
   deps: MerchantDeps,
   merchantId: string,
-): Promise<CrmTestReport> {
+): Promise<CrmCheckReport> {
   const conn = await crmConnection(db, deps, merchantId)
   if (!conn) {
-    return {
-      ok: false,
-      url: '',
-      latencyMs: 0,
-      problems: [
-        'CRM mode is off or incomplete: set mode crm, the base URL, the token and the CRM public key',
-      ],
-    }
-  }
-  const url = `${conn.baseUrl}/card/openCardInfo`
-  const started = Date.now()
-  try {
-    const answer = await openCardInfo(
-      { baseUrl: conn.baseUrl, token: conn.token, timeoutMs: 5_000 },
-      { alipayUserId: PROBE_ALIPAY_USER_ID, outString: 'kaguan-connection-test' },
+    throw new AppError(
+      ErrorKind.Conflict,
+      'CRM_NOT_CONFIGURED',
+      'CRM mode is off or incomplete: set mode crm, the base URL, the token and the CRM public key',
     )
-    const problems =
-      answer.ms > 2_000
-        ? [
-            `the CRM took ${answer.ms} ms; Alipay users wait on this call while claiming a card: keep it under 1 s`,
-          ]
-        : []
-    const { ms: _ms, ...shown } = answer
-    return { ok: problems.length === 0, url, latencyMs: answer.ms, problems, answer: shown }
-  } catch (error) {
-    const message = error instanceof AppError ? `${error.code}: ${error.message}` : String(error)
-    return { ok: false, url, latencyMs: Date.now() - started, problems: [message] }
   }
+  const templates = await listTemplates(db, merchantId)
+  const levelCodes = [
+    ...new Set(
+      templates.filter((t) => t.alipayTemplateId).flatMap((t) => t.spec.levels.map((l) => l.code)),
+    ),
+  ]
+  return checkCrm({
+    baseUrl: conn.baseUrl,
+    token: conn.token,
+    publicKey: conn.publicKey,
+    timeoutMs: TEST_TIMEOUT_MS,
+    levelCodes,
+    replayStrict: (await memberSystem(db, merchantId)).replayStrict,
+  })
 }
 export {
   checkCrm,

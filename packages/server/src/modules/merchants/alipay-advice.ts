@@ -11,6 +11,8 @@ export type AlipayOperation =
   | 'card.update'
   | 'card.delete'
   | 'oauth'
+  | 'koubei.publish'
+  | 'koubei.exchange'
 
 const LABEL: Record<AlipayOperation, string> = {
   'image.upload': '图片上传 (image upload)',
@@ -21,6 +23,8 @@ const LABEL: Record<AlipayOperation, string> = {
   'card.update': '更新会员卡 (card update)',
   'card.delete': '删卡 (card delete)',
   oauth: '用户授权 (oauth token)',
+  'koubei.publish': '口碑活动创建 (Koubei activity create)',
+  'koubei.exchange': '集点兑换发券授权 (Koubei prize-send auth)',
 }
 
 /**

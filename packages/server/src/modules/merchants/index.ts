@@ -33,6 +33,20 @@ export const MINI_PATHS = {
   mdcode: '/alipay/mdcode',
 } as const
 
+/**
+ * The addresses kaguan registers with Alipay for one merchant: the merchant id in the path tells
+ * whose message it is, so one ISV app can serve several merchants (the bare paths stay for
+ * registrations made before; there the app id must name one merchant).
+ */
+export function merchantPaths(merchantId: string) {
+  return {
+    appGateway: `${MINI_PATHS.appGateway}/${merchantId}`,
+    callback: MINI_PATHS.callback,
+    notify: `${MINI_PATHS.notify}/${merchantId}`,
+    mdcode: `${MINI_PATHS.mdcode}/${merchantId}`,
+  }
+}
+
 export interface MerchantDeps {
   clock: Clock
   ids: Ids
@@ -135,8 +149,8 @@ function toView(row: MerchantRow, cipher: FieldCipher): MerchantView {
     publicBaseUrl: row.public_base_url,
     consoleAddresses: row.public_base_url
       ? {
-          appGateway: `${row.public_base_url}${MINI_PATHS.appGateway}`,
-          callback: `${row.public_base_url}${MINI_PATHS.callback}`,
+          appGateway: `${row.public_base_url}${merchantPaths(row.id).appGateway}`,
+          callback: `${row.public_base_url}${merchantPaths(row.id).callback}`,
         }
       : null,
     crm: {
@@ -292,6 +306,16 @@ export async function updateAlipayApp(
         message: `the public URL ${row.public_base_url} is ${reason}; Alipay cannot reach it. Set a public https URL first`,
       })
     }
+  }
+  const sharing = (await repo.findByAppId(db, input.appId)).filter((other) => other.id !== id)
+  const isv = (m: MerchantRow) => m.alipay_app_auth_token_enc !== null
+  const thisIsv = input.appAuthToken !== undefined ? Boolean(input.appAuthToken) : isv(row)
+  if (sharing.length && !(thisIsv && sharing.every(isv))) {
+    // Two merchants on one app without app_auth_token could not be told apart by Alipay's messages.
+    problems.push({
+      field: 'appId',
+      message: `is already the app of merchant ${sharing[0]!.id}; one app serves several merchants only as an ISV app, each with its own appAuthToken`,
+    })
   }
   if (problems.length) {
     throw invalidFields('MERCHANT_ALIPAY_INVALID', problems)
@@ -552,8 +576,22 @@ export async function alipayContext(
 }
 
 /** The merchant whose Alipay app has this id (notifications and callbacks name the app). */
-export async function merchantIdByAppId(db: Executor, appId: string): Promise<string | undefined> {
-  return (await repo.findByAppId(db, appId))?.id
+/**
+ * The merchant of an Alipay app, when the app id alone tells: an ISV app serving several merchants
+ * does not, and then the per-merchant paths (or the template id) must.
+ */
+async function onlyMerchantOfApp(db: Executor, appId: string): Promise<MerchantRow | undefined> {
+  const rows = await repo.findByAppId(db, appId)
+  return rows.length === 1 ? rows[0] : undefined
+}
+
+/** Whether the merchant runs on this Alipay app (a claim callback names the app it came through). */
+export async function usesAlipayApp(
+  db: Executor,
+  merchantId: string,
+  appId: string,
+): Promise<boolean> {
+  return (await repo.findById(db, merchantId))?.alipay_app_id === appId
 }
 export { explainAlipayError, type AlipayOperation } from './alipay-advice.js'
 
@@ -574,18 +612,34 @@ export async function memberSystem(db: Executor, id: string): Promise<MemberSyst
   }
 }
 
-/** The merchant of an Alipay app and the key its notifications are verified with. */
+/**
+ * Who sent an Alipay message and the key to verify it with. The path kaguan registered names the
+ * merchant (`/alipay/notify/<merchant id>`); when it does not (an older registration), the app id
+ * must name exactly one merchant. A message whose app id is not the merchant's is not theirs.
+ */
 export async function notifiedApp(
   db: Executor,
-  appId: string,
+  sent: { merchantId?: string; appId?: string },
 ): Promise<{ merchantId: string; alipayPublicKey: string } | undefined> {
-  const row = await repo.findByAppId(db, appId)
-  return row?.alipay_public_key
-    ? { merchantId: row.id, alipayPublicKey: row.alipay_public_key }
-    : undefined
+  const row = sent.merchantId
+    ? await repo.findById(db, sent.merchantId)
+    : sent.appId
+      ? await onlyMerchantOfApp(db, sent.appId)
+      : undefined
+  if (!row?.alipay_public_key || (sent.appId !== undefined && sent.appId !== row.alipay_app_id)) {
+    return undefined
+  }
+  return { merchantId: row.id, alipayPublicKey: row.alipay_public_key }
 }
 
-/** The CRM's RSA2 public key (PEM), which its signed calls must verify with. */
-export async function crmPublicKeyOf(db: Executor, id: string): Promise<string | undefined> {
-  return (await repo.findById(db, id))?.crm_public_key ?? undefined
+/**
+ * What checking a signed CRM call needs of the merchant, in one read: the CRM's public key (PEM)
+ * and whether timestamp + nonce are required.
+ */
+export async function crmCallPolicy(
+  db: Executor,
+  id: string,
+): Promise<{ publicKey: string | undefined; replayStrict: boolean }> {
+  const row = await requireRow(db, id)
+  return { publicKey: row.crm_public_key ?? undefined, replayStrict: row.crm_replay_strict === 1 }
 }

@@ -26,10 +26,13 @@ export async function update(db: Executor, id: string, changes: MerchantUpdate):
   await db.updateTable('merchants').set(changes).where('id', '=', id).execute()
 }
 
-export function findByAppId(db: Executor, appId: string): Promise<MerchantRow | undefined> {
+/** Every merchant configured with this Alipay app: one, or several served by one ISV app. */
+export function findByAppId(db: Executor, appId: string): Promise<MerchantRow[]> {
   return db
     .selectFrom('merchants')
     .selectAll()
     .where('alipay_app_id', '=', appId)
-    .executeTakeFirst()
+    .orderBy('id')
+    .limit(2)
+    .execute()
 }

@@ -24,6 +24,11 @@ export interface EnqueueCommand {
   payload: unknown
   /** Pending entries with the same topic and key merge: only the latest payload is delivered. */
   collapseKey?: string
+  /**
+   * Entries with the same topic and key are delivered in the order they were made, one at a time;
+   * a later one waits while an earlier one is pending, running or parked.
+   */
+  orderKey?: string
   /** Not before this time (ISO); now by default. */
   notBefore?: string
 }
@@ -43,6 +48,7 @@ export async function enqueue(
     merchant_id: cmd.merchantId,
     topic: cmd.topic,
     collapse_key: cmd.collapseKey ?? null,
+    order_key: cmd.orderKey ?? null,
     payload: JSON.stringify(cmd.payload),
     status: OutboxStatus.Pending,
     attempts: 0,

@@ -277,5 +277,51 @@ for (const dialect of DIALECTS) {
       expect(delivered).toHaveLength(60)
       expect(new Set(delivered).size).toBe(60)
     })
+
+    it('delivers entries of one order key in order, one at a time, a failed one first', async () => {
+      const seen: string[] = []
+      let addFails = 2
+      for (const type of ['ADD', 'DEL']) {
+        await enqueue(db.db, deps, {
+          merchantId: 'm1',
+          topic: 'crm.change',
+          orderKey: 'card_1',
+          payload: { type },
+        })
+      }
+      await enqueue(db.db, deps, {
+        merchantId: 'm1',
+        topic: 'crm.change',
+        orderKey: 'card_2',
+        payload: { type: 'ADD2' },
+      })
+      const workers = ['w1', 'w2'].map((workerId) =>
+        createOutboxWorker({
+          handle: db,
+          clock,
+          log,
+          workerId,
+          random: () => 0,
+          backoff: { baseMs: 1000, maxMs: 1000, maxAttempts: 10 },
+          handlers: {
+            'crm.change': async (e) => {
+              const { type } = e.payload as { type: string }
+              if (type === 'ADD' && addFails-- > 0) {
+                throw Object.assign(new Error('CRM down'), { retryable: true })
+              }
+              seen.push(type)
+            },
+          },
+        }),
+      )
+      for (let round = 0; round < 6; round++) {
+        await Promise.all(workers.map((w) => w.runOnce()))
+        clock.advance(1000)
+      }
+      expect(seen.filter((t) => t !== 'ADD2')).toEqual(['ADD', 'DEL'])
+      expect(seen).toContain('ADD2')
+      // The other card was not held up by card_1's failures.
+      expect(seen.indexOf('ADD2')).toBeLessThan(seen.indexOf('ADD'))
+    })
   })
 }

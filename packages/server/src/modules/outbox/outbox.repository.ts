@@ -85,6 +85,19 @@ export async function claimDue(
         ),
       ),
     )
+    // In order per order key: an entry waits for every earlier entry of its key to be done.
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('outbox as earlier')
+            .select('earlier.id')
+            .whereRef('earlier.topic', '=', 'outbox.topic')
+            .whereRef('earlier.order_key', '=', 'outbox.order_key')
+            .whereRef('earlier.id', '<', 'outbox.id')
+            .where('earlier.status', '<>', OutboxStatus.Done),
+        ),
+      ),
+    )
     .orderBy('next_attempt_at')
     .limit(args.limit)
   if (args.topics?.length) {

@@ -14,6 +14,8 @@ export interface OutboxTable {
   merchant_id: string
   topic: string
   collapse_key: string | null
+  /** Entries with the same topic and order key are delivered one at a time, oldest first. */
+  order_key: string | null
   payload: string
   status: OutboxStatus
   attempts: number

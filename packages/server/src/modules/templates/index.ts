@@ -12,10 +12,12 @@ import { recordAudit } from '../audit/index.js'
 import {
   alipayContext,
   explainAlipayError,
+  merchantPaths,
   MINI_PATHS,
   type AlipayContext,
 } from '../merchants/index.js'
 import { findShops, listShops } from '../shops/index.js'
+import { cleanImage, safeImageName, type ImageType } from './image-content.js'
 import { omittedShops, previewSpec } from './template-preview.js'
 import { checkSpec, formHash, toAlipayForm, toAlipayTemplate } from './template-rules.js'
 import * as repo from './templates.repository.js'
@@ -236,15 +238,6 @@ const toImage = (r: ImageRow): Image => ({
   createdAt: r.created_at,
 })
 
-const IMAGE_MAGIC: Record<string, (b: Buffer) => boolean> = {
-  png: (b) =>
-    b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
-  jpg: (b) => b[0] === 0xff && b[1] === 0xd8,
-  jpeg: (b) => b[0] === 0xff && b[1] === 0xd8,
-  gif: (b) => b.subarray(0, 3).toString('latin1') === 'GIF',
-  bmp: (b) => b.subarray(0, 2).toString('latin1') === 'BM',
-}
-
 /**
  * Uploads an image to Alipay (`alipay.offline.material.image.upload`) and remembers its Alipay id.
  * The same bytes uploaded twice reuse the first upload.
@@ -253,20 +246,12 @@ export async function uploadImage(
   db: Executor,
   deps: TemplatesDeps,
   merchantId: string,
-  input: { name: string; type: 'jpg' | 'jpeg' | 'png' | 'gif' | 'bmp'; content: Buffer },
+  input: { name: string; type: ImageType; content: Buffer },
   actor: Actor,
 ): Promise<Image> {
-  if (input.content.length > 3 * 1024 * 1024) {
-    throw invalidFields('IMAGE_INVALID', [
-      { field: 'contentBase64', message: 'is larger than 3 MB' },
-    ])
-  }
-  if (!IMAGE_MAGIC[input.type]?.(input.content)) {
-    throw invalidFields('IMAGE_INVALID', [
-      { field: 'contentBase64', message: `is not a ${input.type} image` },
-    ])
-  }
-  const sha256 = createHash('sha256').update(input.content).digest('hex')
+  const content = await cleanImage(input.type, input.content)
+  const name = safeImageName(input.name, input.type)
+  const sha256 = createHash('sha256').update(content).digest('hex')
   const existing = await repo.findImageBySha(db, merchantId, sha256)
   if (existing) {
     return toImage(existing)
@@ -275,7 +260,7 @@ export async function uploadImage(
   let uploaded
   try {
     uploaded = await ctx.client.uploadImage(
-      { image_type: input.type, image_name: input.name, content: input.content },
+      { image_type: input.type, image_name: name, content },
       { appAuthToken: ctx.appAuthToken },
     )
   } catch (error) {
@@ -284,7 +269,7 @@ export async function uploadImage(
   const row: ImageRow = {
     id: deps.ids.next('img'),
     merchant_id: merchantId,
-    name: input.name,
+    name,
     sha256,
     alipay_image_id: uploaded.image_id,
     url: uploaded.image_url,
@@ -390,7 +375,7 @@ async function doPublish(
       shops.flatMap((s) => (s.alipayShopId ? [[s.id, s.alipayShopId] as const] : [])),
     ),
     publicBaseUrl: ctx.publicBaseUrl!,
-    paths: MINI_PATHS,
+    paths: merchantPaths(row.merchant_id),
   })
   const calls: string[] = []
   const requestId = createHash('sha256')
@@ -399,7 +384,7 @@ async function doPublish(
     .slice(0, 32)
   const opts = {
     appAuthToken: ctx.appAuthToken,
-    notifyUrl: `${ctx.publicBaseUrl}${MINI_PATHS.notify}`,
+    notifyUrl: `${ctx.publicBaseUrl}${merchantPaths(row.merchant_id).notify}`,
   }
   let alipayTemplateId = row.alipay_template_id
   try {
