@@ -169,11 +169,13 @@ describe('kaguan demo (npm start)', () => {
     expect(login.status).toBe(200)
     // The card detail lists shops by distance: two shops in Shanghai, on the published template.
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!
-    const shops = (await (
-      await fetch(`${info.roles.management}/api/merchants/mch_default/shops`, {
-        headers: { cookie },
-      })
-    ).json()) as { latitude: number; longitude: number; alipayShopId: string }[]
+    const shops = (
+      (await (
+        await fetch(`${info.roles.management}/api/merchants/mch_default/shops`, {
+          headers: { cookie },
+        })
+      ).json()) as { items: { latitude: number; longitude: number; alipayShopId: string }[] }
+    ).items
     expect(shops).toHaveLength(2)
     for (const shop of shops) {
       expect(Math.round(shop.latitude)).toBe(31)

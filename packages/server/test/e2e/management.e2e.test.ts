@@ -105,7 +105,7 @@ describe('management API against the emulator', () => {
       basic: {
         name: '咖啡会员卡',
         validity: { type: 'afterClaim', days: 365 },
-        shopIds: [shops.body[0].id],
+        shopIds: [shops.body.items[0].id],
         servicePhone: '400-800-1234',
         description: '积分当钱花',
       },

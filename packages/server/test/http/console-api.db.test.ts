@@ -252,6 +252,24 @@ for (const dialect of DIALECTS) {
       expect(both.json().total).toBe(0)
     })
 
+    it("shows a card's claim history, failed claims with their errcode", async () => {
+      const res = await m.call('GET', '/api/cards/crd_003', 'viewer')
+      expect(res.statusCode, res.body).toBe(200)
+      expect(
+        res
+          .json()
+          .claims.map((c: { id: string; status: string; errcode: string | null }) => [
+            c.id,
+            c.status,
+            c.errcode,
+          ]),
+      ).toEqual([
+        ['clm_2', 'done', null],
+        ['clm_1', 'failed', 'CRM_LEVEL_UNKNOWN'],
+      ])
+      expect((await m.call('GET', '/api/cards/crd_004', 'viewer')).json().claims).toEqual([])
+    })
+
     it('refuses a page size above the limit, naming the field', async () => {
       const res = await m.call('GET', `/api/merchants/${M}/members?pageSize=500`, 'viewer')
       expect(res.statusCode).toBe(400)

@@ -63,7 +63,8 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
       schema: {
         summary: 'Get a card with its history',
         tags,
-        description: 'A card with its member, points history and audit trail.',
+        description:
+          'A card with its member, points history, audit trail and the claim history of its user (failed claims with their errcode and reason).',
         params: Type.Object({ cardId: Type.String() }),
       },
     },

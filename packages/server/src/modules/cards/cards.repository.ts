@@ -396,3 +396,21 @@ export function listFailedClaims(
     .limit(limit)
     .execute()
 }
+
+/** The user's claims with the merchant, newest first: the claim history of a member. */
+export function listClaimsOfUser(
+  db: Executor,
+  merchantId: string,
+  alipayUserId: string,
+  limit: number,
+): Promise<ClaimRow[]> {
+  return db
+    .selectFrom('claims')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('alipay_user_id', '=', alipayUserId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute()
+}

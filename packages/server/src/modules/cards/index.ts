@@ -45,7 +45,7 @@ export {
   type MemberWithCards,
 } from './member-list.service.js'
 
-/** One card with its member, points history and audit trail. */
+/** One card with its member, points history, audit trail and the user's claims. */
 export async function cardDetail(db: Executor, deps: MembersDeps, cardId: string) {
   const card = await repo.findCard(db, cardId)
   if (!card) {
@@ -65,6 +65,20 @@ export async function cardDetail(db: Executor, deps: MembersDeps, cardId: string
       createdAt: e.created_at,
     })),
     history: await auditTrail(db, { type: 'card', id: cardId }),
+    // Every claim of the card's user, failed ones included: why an earlier attempt did not open.
+    claims: (await repo.listClaimsOfUser(db, card.merchant_id, card.alipay_user_id, 50)).map(
+      (c) => ({
+        id: c.id,
+        status: c.status,
+        alipayTemplateId: c.alipay_template_id,
+        outString: c.out_string,
+        cardId: c.card_id,
+        errcode: c.error_code,
+        reason: c.error_message,
+        createdAt: c.created_at,
+        updatedAt: c.updated_at,
+      }),
+    ),
   }
 }
 
