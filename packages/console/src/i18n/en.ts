@@ -120,8 +120,11 @@ export const en: Messages = {
       random: 'Random (unguessable)',
       sequential: 'Sequential',
       test: 'Test the CRM',
-      testOk: 'The CRM answers correctly ({{ms}} ms)',
-      testFailed: 'The CRM has problems: {{url}}',
+      testOk: 'The CRM follows the contract: {{passed}} checks passed, {{warnings}} warnings',
+      testFailed: 'The CRM breaks the contract in {{failed}} checks: {{url}}',
+      allPassed: 'Every check passed',
+      fix: 'How to fix: ',
+      status: { pass: 'Passed', fail: 'Failed', warn: 'Warning', skip: 'Skipped' },
     },
   },
   shops: {

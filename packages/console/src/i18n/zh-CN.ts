@@ -115,8 +115,11 @@ export const zhCN = {
       random: '随机（不可猜测）',
       sequential: '顺序递增',
       test: '测试 CRM',
-      testOk: 'CRM 连接正常（{{ms}} 毫秒）',
-      testFailed: 'CRM 有问题：{{url}}',
+      testOk: 'CRM 对接正常：{{passed}} 项通过，{{warnings}} 项提醒',
+      testFailed: 'CRM 有 {{failed}} 项不符合接口约定：{{url}}',
+      allPassed: '所有检查都通过了',
+      fix: '修改建议：',
+      status: { pass: '通过', fail: '失败', warn: '提醒', skip: '跳过' },
     },
   },
   shops: {

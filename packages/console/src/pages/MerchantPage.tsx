@@ -405,24 +405,49 @@ function CrmCard({ merchant }: { merchant: MerchantView }) {
 
 function CrmResult({ result }: { result: CrmTestResult }) {
   const { t } = useTranslation()
+  const statusColor = { pass: 'success', fail: 'error', warn: 'warning', skip: 'default' } as const
   return (
     <Alert
       style={{ marginTop: 16 }}
-      type={result.ok ? 'success' : 'error'}
+      type={result.ok ? (result.warnings > 0 ? 'warning' : 'success') : 'error'}
       showIcon
       message={
         result.ok
-          ? t('merchant.crm.testOk', { ms: result.latencyMs })
-          : t('merchant.crm.testFailed', { url: result.url })
+          ? t('merchant.crm.testOk', { passed: result.passed, warnings: result.warnings })
+          : t('merchant.crm.testFailed', { failed: result.failed, url: result.url })
       }
       description={
-        result.problems.length > 0 && (
-          <List
-            size="small"
-            dataSource={result.problems}
-            renderItem={(p) => <List.Item>{p}</List.Item>}
-          />
-        )
+        <List
+          size="small"
+          dataSource={result.checks.filter((row) => row.status !== 'pass')}
+          locale={{ emptyText: t('merchant.crm.allPassed') }}
+          renderItem={(row) => (
+            <List.Item>
+              <List.Item.Meta
+                title={
+                  <Space>
+                    <Tag color={statusColor[row.status]}>
+                      {t(`merchant.crm.status.${row.status}`)}
+                    </Tag>
+                    <span>{row.what}</span>
+                    <code>{row.endpoint}</code>
+                  </Space>
+                }
+                description={
+                  <>
+                    <div>{row.detail}</div>
+                    {row.fix && (
+                      <div>
+                        {t('merchant.crm.fix')}
+                        {row.fix}
+                      </div>
+                    )}
+                  </>
+                }
+              />
+            </List.Item>
+          )}
+        />
       }
     />
   )

@@ -377,7 +377,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/reconcile',
     {
-      preHandler: requirePermission('settings.write'),
+      preValidation: requirePermission('settings.write'),
       schema: {
         tags: ['operations'],
         summary: 'Reconcile cards with Alipay',

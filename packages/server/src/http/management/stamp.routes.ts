@@ -49,7 +49,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-activities',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags,
         summary: 'List stamp and exchange activities',
@@ -74,7 +74,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.post(
     '/api/merchants/:merchantId/stamp-activities',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       schema: {
         tags,
         summary: 'Create a draft activity',
@@ -95,7 +95,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-activities/:activityId',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags,
         summary: 'Get an activity',
@@ -109,7 +109,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.put(
     '/api/merchants/:merchantId/stamp-activities/:activityId',
     {
-      preHandler: requirePermission('templates.write'),
+      preValidation: requirePermission('templates.write'),
       schema: {
         tags,
         summary: 'Replace a draft',
@@ -132,7 +132,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.post(
     '/api/merchants/:merchantId/stamp-activities/:activityId/publish',
     {
-      preHandler: requirePermission('templates.publish'),
+      preValidation: requirePermission('templates.publish'),
       schema: {
         tags,
         summary: 'Publish an activity',
@@ -148,7 +148,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.post(
     '/api/merchants/:merchantId/stamp-activities/:activityId/end',
     {
-      preHandler: requirePermission('templates.publish'),
+      preValidation: requirePermission('templates.publish'),
       schema: {
         tags,
         summary: 'End an activity',
@@ -163,7 +163,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.post(
     '/api/merchants/:merchantId/stamp-activities/:activityId/adjustments',
     {
-      preHandler: requirePermission('members.write'),
+      preValidation: requirePermission('members.write'),
       schema: {
         tags,
         summary: 'Adjust a member’s stamps',
@@ -194,7 +194,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-accounts',
     {
-      preHandler: requirePermission('members.read'),
+      preValidation: requirePermission('members.read'),
       schema: {
         tags,
         summary: 'List stamp accounts',
@@ -215,7 +215,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-accounts/:accountId',
     {
-      preHandler: requirePermission('members.read'),
+      preValidation: requirePermission('members.read'),
       schema: {
         tags,
         summary: 'An account’s ledger',

@@ -97,7 +97,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/templates/:templateId/preview',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags,
         summary: 'Preview a template as the wallet shows it',
@@ -116,7 +116,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/templates/preview',
     {
-      preHandler: requirePermission('templates.read'),
+      preValidation: requirePermission('templates.read'),
       schema: {
         tags,
         summary: 'Preview an unsaved template',
