@@ -42,7 +42,7 @@ const log = createLogger({
   destination: pino.destination({ dest: `${dir}/kaguan.log`, sync: false }),
 })
 const kaguan = await startKaguan(config, { log })
-const { db } = kaguan.deps.handle
+const { db } = kaguan.deps
 const admin = { username: 'bench', password: 'bench-password-123' }
 await createAdminUser(db, kaguan.deps, { ...admin, role: 'admin' }, 'bench')
 

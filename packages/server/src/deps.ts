@@ -1,28 +1,59 @@
-import type { Config } from './config.js'
-import type { DbHandle } from './db/db.js'
-import type { Clock } from './shared/clock.js'
-import type { FieldCipher } from './shared/field-crypto.js'
-import type { Ids } from './shared/ids.js'
+import type { Config, DatabaseDialect } from './config.js'
+import type { Db } from './db/db.js'
+import { createCrmPort, type CrmPort } from './ports/crm-client.js'
+import { createAlipayPort, type AlipayPort } from './ports/alipay.js'
+import { systemClock, type Clock } from './shared/clock.js'
+import { AppError, ErrorKind } from './shared/errors.js'
+import { createFieldCipher, type FieldCipher } from './shared/field-crypto.js'
+import { createIds, type Ids } from './shared/ids.js'
 import type { Logger } from './shared/log.js'
-import type { CardsDeps } from './modules/cards/index.js'
 
-/** What every surface and the worker are built from: made once per process, passed down. */
+/**
+ * What every surface, module and the worker are built from: made once per process, passed down.
+ * A module function takes `(deps, …)` or a `Pick` of it; inside a transaction it is given
+ * `{ ...deps, db: trx }`. Outside systems are only reached through `alipay` and `crm`, so a test
+ * can swap them (test/helpers/deps.ts) and no module holds a client of its own.
+ */
 export interface AppDeps {
   config: Config
-  handle: DbHandle
+  db: Db
+  dialect: DatabaseDialect
   log: Logger
   clock: Clock
   ids: Ids
   cipher: FieldCipher
+  alipay: AlipayPort
+  crm: CrmPort
 }
 
-/** What the cards module's services take: the database itself rather than its handle. */
-export function cardsDeps(deps: AppDeps): CardsDeps {
+/** The parts a process supplies; the rest is made from the config. Tests pass fakes for the ports. */
+export interface DepsParts {
+  db: Db
+  dialect: DatabaseDialect
+  log: Logger
+  clock?: Clock
+  alipay?: AlipayPort
+  crm?: CrmPort
+}
+
+export function createDeps(config: Config, parts: DepsParts): AppDeps {
+  if (!config.masterKey) {
+    throw new AppError(
+      ErrorKind.Invalid,
+      'CONFIG_INVALID',
+      'KAGUAN_MASTER_KEY_FILE: a master key is required to run kaguan',
+    )
+  }
+  const clock = parts.clock ?? systemClock
   return {
-    db: deps.handle.db,
-    clock: deps.clock,
-    ids: deps.ids,
-    cipher: deps.cipher,
-    log: deps.log,
+    config,
+    db: parts.db,
+    dialect: parts.dialect,
+    log: parts.log,
+    clock,
+    ids: createIds(() => clock.now().getTime()),
+    cipher: createFieldCipher(config.masterKey),
+    alipay: parts.alipay ?? createAlipayPort(),
+    crm: parts.crm ?? createCrmPort(),
   }
 }

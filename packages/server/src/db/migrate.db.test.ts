@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testDeps } from '../../test/helpers/deps.js'
 import { createTestDb, DIALECTS, type TestDb } from '../../test/helpers/db.js'
 import { acceptOnce, previousResult, recordResult } from '../modules/inbox/index.js'
 import { auditTrail, recordAudit } from '../modules/audit/index.js'
@@ -9,7 +10,6 @@ import {
 } from '../modules/merchants/index.js'
 import { fixedClock } from '../shared/clock.js'
 import { createIds } from '../shared/ids.js'
-import { createFieldCipher, generateMasterKey, parseMasterKey } from '../shared/field-crypto.js'
 import { migrateToLatest, pendingMigrations } from './migrate.js'
 
 for (const dialect of DIALECTS) {
@@ -38,11 +38,7 @@ for (const dialect of DIALECTS) {
         ensureDefaultMerchant(db.db, clock),
         ensureDefaultMerchant(db.db, clock),
       ])
-      const merchants = await listMerchants(db.db, {
-        clock,
-        ids,
-        cipher: createFieldCipher(parseMasterKey(generateMasterKey())),
-      })
+      const merchants = await listMerchants(db.db, testDeps(db, { clock }))
       expect(merchants).toEqual([
         expect.objectContaining({ id: DEFAULT_MERCHANT_ID, isDefault: true }),
       ])

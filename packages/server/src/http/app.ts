@@ -114,8 +114,8 @@ export async function buildRoleApp(
     async (_request, reply) => {
       const checks: Record<string, string> = {}
       try {
-        await ping(deps.handle.db)
-        const pending = await pendingMigrations(deps.handle.db)
+        await ping(deps.db)
+        const pending = await pendingMigrations(deps.db)
         checks.database = pending.length ? `pending migrations: ${pending.join(', ')}` : 'ok'
       } catch (error) {
         checks.database = `unreachable: ${(error as Error).message}`

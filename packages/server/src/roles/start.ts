@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Config, Role } from '../config.js'
 import { openDb } from '../db/db.js'
 import { migrateToLatest } from '../db/migrate.js'
-import { cardsDeps, type AppDeps } from '../deps.js'
+import { createDeps, type AppDeps } from '../deps.js'
 import { buildRoleApp } from '../http/app.js'
 import { registerManagement } from '../http/management/index.js'
 import { registerMini } from '../http/mini/index.js'
@@ -19,10 +19,8 @@ import {
   stampsOutboxHandlers,
   type HoldSweeper,
 } from '../modules/stamps/index.js'
-import { systemClock, type Clock } from '../shared/clock.js'
+import { type Clock } from '../shared/clock.js'
 import { AppError, ErrorKind } from '../shared/errors.js'
-import { createFieldCipher } from '../shared/field-crypto.js'
-import { createIds } from '../shared/ids.js'
 import type { Logger } from '../shared/log.js'
 import { hostname } from 'node:os'
 
@@ -43,7 +41,7 @@ const ROUTES: Partial<Record<Role, (app: FastifyInstance, deps: AppDeps) => Prom
 
 /** The outbox topics the worker delivers, and by whom. */
 const OUTBOX_HANDLERS = (deps: AppDeps): Record<string, OutboxHandler> => ({
-  ...cardOutboxHandlers(cardsDeps(deps), {
+  ...cardOutboxHandlers(deps, {
     alipayCallsPerSecond: deps.config.worker.alipayCallsPerSecond,
   }),
   ...stampsOutboxHandlers(deps),
@@ -59,14 +57,6 @@ export interface StartOptions {
  * default merchant exists, then listens with each HTTP role and runs the worker.
  */
 export async function startKaguan(config: Config, options: StartOptions): Promise<RunningKaguan> {
-  if (!config.masterKey) {
-    throw new AppError(
-      ErrorKind.Invalid,
-      'CONFIG_INVALID',
-      'KAGUAN_MASTER_KEY_FILE: a master key is required to run kaguan',
-    )
-  }
-  const clock = options.clock ?? systemClock
   const handle = openDb({
     url: config.database.url,
     dialect: config.database.dialect,
@@ -77,14 +67,19 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
         'an idle database connection failed; it will be replaced',
       ),
   })
-  const deps: AppDeps = {
-    config,
-    handle,
-    log: options.log,
-    clock,
-    ids: createIds(() => clock.now().getTime()),
-    cipher: createFieldCipher(config.masterKey),
+  let deps: AppDeps
+  try {
+    deps = createDeps(config, {
+      db: handle.db,
+      dialect: handle.dialect,
+      log: options.log,
+      ...(options.clock ? { clock: options.clock } : {}),
+    })
+  } catch (error) {
+    await handle.close()
+    throw error
   }
+  const clock = deps.clock
   const apps: FastifyInstance[] = []
   let worker: OutboxWorker | undefined
   let sweeper: HoldSweeper | undefined
@@ -118,7 +113,8 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
     }
     if (config.roles.includes('worker')) {
       worker = createOutboxWorker({
-        handle,
+        db: deps.db,
+        dialect: deps.dialect,
         clock,
         log: options.log.child({ role: 'worker' }),
         handlers: OUTBOX_HANDLERS(deps),

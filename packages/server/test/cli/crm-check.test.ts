@@ -8,7 +8,12 @@ import { join } from 'node:path'
 import { startSampleCrm, type SampleCrm } from '@kaguan/sample-crm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatCrmCheck } from '../../src/cli/commands/crm-check.js'
-import { checkCrm, CheckStatus, type CrmCheckReport } from '../../src/modules/crm/index.js'
+import {
+  checkCrm,
+  CheckStatus,
+  createCrmPort,
+  type CrmCheckReport,
+} from '../../src/modules/crm/index.js'
 
 const root = new URL('../../../../', import.meta.url).pathname
 const main = join(root, 'packages/server/src/cli/main.ts')
@@ -116,7 +121,7 @@ async function fakeCrm(faults: Faults = {}): Promise<FakeCrm> {
 async function checkFake(faults: Faults, timeoutMs = 5_000, publicKey?: string) {
   const crm = await fakeCrm(faults)
   try {
-    return await checkCrm({
+    return await checkCrm(createCrmPort(), {
       baseUrl: crm.url,
       token: TOKEN,
       timeoutMs,
@@ -163,7 +168,7 @@ describe('checkCrm against the real sample CRM', () => {
   afterAll(() => crm.close())
 
   it('passes every check, registers one member and reports no token', async () => {
-    const report = await checkCrm({
+    const report = await checkCrm(createCrmPort(), {
       baseUrl: `${crm.url}/`,
       token: TOKEN,
       timeoutMs: 5_000,
@@ -193,7 +198,7 @@ describe('checkCrm against the real sample CRM', () => {
   })
 
   it("fails a level the merchant's templates do not define and warns while strict mode is off", async () => {
-    const report = await checkCrm({
+    const report = await checkCrm(createCrmPort(), {
       baseUrl: crm.url,
       token: TOKEN,
       timeoutMs: 5_000,
@@ -205,7 +210,7 @@ describe('checkCrm against the real sample CRM', () => {
     expect(row(report, 'open.level')?.fix).toContain('VIP1, VIP2')
     expect(row(report, 'core.replay')).toMatchObject({ status: 'warn' })
     expect(report.ok).toBe(false)
-    const known = await checkCrm({
+    const known = await checkCrm(createCrmPort(), {
       baseUrl: crm.url,
       token: TOKEN,
       timeoutMs: 5_000,
@@ -328,7 +333,11 @@ describe('checkCrm against broken CRMs', () => {
   it('reports an unreachable CRM in one row', async () => {
     const gone = await fakeCrm()
     await gone.close()
-    const report = await checkCrm({ baseUrl: gone.url, token: TOKEN, timeoutMs: 2_000 })
+    const report = await checkCrm(createCrmPort(), {
+      baseUrl: gone.url,
+      token: TOKEN,
+      timeoutMs: 2_000,
+    })
     expect(report.checks).toHaveLength(1)
     expect(report.checks[0]).toMatchObject({ id: 'open.answer', status: CheckStatus.Fail })
     expect(report.checks[0]?.fix).toContain('check the URL')

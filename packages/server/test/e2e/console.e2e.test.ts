@@ -60,7 +60,7 @@ describe.skipIf(!haveBrowser && !requireBrowser)('the console in a real browser'
     stack = await startStack()
     const { deps } = stack.kaguan
     await createAdminUser(
-      deps.handle.db,
+      deps.db,
       deps,
       { username: USER, password: PASSWORD, role: 'admin' },
       'test',

@@ -3,7 +3,6 @@ import { startSampleCrm } from '@kaguan/sample-crm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cardOutboxHandlers } from '../../src/modules/cards/index.js'
 import { createOutboxWorker, outboxCounts } from '../../src/modules/outbox/index.js'
-import { cardsDeps } from '../../src/deps.js'
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.js'
 import {
   adminClient,
@@ -351,10 +350,11 @@ for (const dialect of DIALECTS.filter((d) => d === 'postgres')) {
         Array.from({ length: 8 }, () => claimedCard(env.stack, env.card.claimUrl)),
       )
       const deps = env.stack.kaguan.deps
-      const handlers = cardOutboxHandlers(cardsDeps(deps), { alipayCallsPerSecond: 1000 })
+      const handlers = cardOutboxHandlers(deps, { alipayCallsPerSecond: 1000 })
       const workers = ['w1', 'w2'].map((id) =>
         createOutboxWorker({
-          handle: deps.handle,
+          db: deps.db,
+          dialect: deps.dialect,
           clock: deps.clock,
           log: deps.log,
           handlers,
@@ -388,15 +388,14 @@ for (const dialect of DIALECTS.filter((d) => d === 'postgres')) {
       )
       await eventually(
         async () =>
-          !(await outboxCounts(deps.handle.db)).pending &&
-          !(await outboxCounts(deps.handle.db)).running,
+          !(await outboxCounts(deps.db)).pending && !(await outboxCounts(deps.db)).running,
         'an empty outbox',
       )
       await Promise.all(workers.map((w) => w.stop()))
-      const counts = await outboxCounts(deps.handle.db)
+      const counts = await outboxCounts(deps.db)
       const pushes = (await updateCalls(env.stack)) - before
       // Every delivered push entry made exactly one Alipay call: none was pushed by both workers.
-      const delivered = await deps.handle.db
+      const delivered = await deps.db
         .selectFrom('outbox')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('topic', '=', 'alipay.cardPush')

@@ -276,7 +276,7 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
     await emulatorJson(stack.emulator, 'POST', `/__emulator/cards/${gone.bizCardNo}/remove`)
     await emulatorJson(stack.emulator, 'DELETE', '/__emulator/faults')
     // kaguan's state moved without a push reaching Alipay (e.g. restored from a backup).
-    await stack.kaguan.deps.handle.db
+    await stack.kaguan.deps.db
       .updateTable('cards')
       .set({ point: 4242 })
       .where('alipay_card_no', '=', drifted.bizCardNo)
@@ -325,7 +325,7 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
 
   it('reconciles from the admin API too, with the report; a viewer may not', async () => {
     const drifted = await claimed()
-    await stack.kaguan.deps.handle.db
+    await stack.kaguan.deps.db
       .updateTable('cards')
       .set({ point: 777 })
       .where('alipay_card_no', '=', drifted.bizCardNo)
@@ -337,7 +337,7 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
     const res = await admin.request('POST', '/api/merchants/mch_default/reconcile', {})
     expect(res.status, res.text).toBe(200)
     const card = (
-      await stack.kaguan.deps.handle.db
+      await stack.kaguan.deps.db
         .selectFrom('cards')
         .select('id')
         .where('alipay_card_no', '=', drifted.bizCardNo)

@@ -1,12 +1,9 @@
 import { loadConfig, type Config } from '../../src/config.js'
-import type { AppDeps } from '../../src/deps.js'
-import { fixedClock, systemClock, type Clock } from '../../src/shared/clock.js'
-import {
-  createFieldCipher,
-  generateMasterKey,
-  parseMasterKey,
-} from '../../src/shared/field-crypto.js'
-import { createIds } from '../../src/shared/ids.js'
+import { createDeps, type AppDeps } from '../../src/deps.js'
+import type { CrmPort } from '../../src/modules/crm/index.js'
+import type { AlipayPort } from '../../src/ports/alipay.js'
+import { fixedClock, type Clock } from '../../src/shared/clock.js'
+import { generateMasterKey } from '../../src/shared/field-crypto.js'
 import type { Logger } from '../../src/shared/log.js'
 import type { TestDb } from './db.js'
 import { capturingLogger } from './logs.js'
@@ -28,18 +25,28 @@ export function testConfig(env: Record<string, string> = {}): Config {
   })
 }
 
+/**
+ * The server's deps over a test database. Pass `alipay: fakeAlipay()` / `crm: fakeCrm()`
+ * (test/helpers/fakes.ts) for DB-tier tests that need no emulator or CRM process; without them
+ * the real ports are used, as in production.
+ */
 export function testDeps(
   db: TestDb,
-  options: { clock?: Clock; log?: Logger; config?: Config } = {},
+  options: {
+    clock?: Clock
+    log?: Logger
+    config?: Config
+    alipay?: AlipayPort
+    crm?: CrmPort
+  } = {},
 ): AppDeps {
   const config = options.config ?? testConfig()
-  const clock = options.clock ?? systemClock
-  return {
-    config,
-    handle: db,
+  return createDeps(config, {
+    db: db.db,
+    dialect: db.dialect,
     log: options.log ?? capturingLogger().log,
-    clock,
-    ids: createIds(() => clock.now().getTime()),
-    cipher: createFieldCipher(config.masterKey ?? parseMasterKey(generateMasterKey())),
-  }
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.alipay ? { alipay: options.alipay } : {}),
+    ...(options.crm ? { crm: options.crm } : {}),
+  })
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import {
   checkCrm,
   CheckStatus,
+  createCrmPort,
   type CrmCheckReport,
   type CrmCheckRow,
 } from '../../modules/crm/index.js'
@@ -48,7 +49,7 @@ export async function runCrmCheck(opts: {
   if (!/^\d+$/.test(timeoutText) || timeoutMs < 1) {
     throw new UsageError(`crm-check: --timeout-ms "${timeoutText}" must be a positive whole number`)
   }
-  const report = await checkCrm({
+  const report = await checkCrm(createCrmPort(), {
     baseUrl: opts.url,
     token: opts.token,
     timeoutMs,

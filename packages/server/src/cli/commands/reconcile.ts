@@ -1,12 +1,10 @@
 import { loadConfigFromProcess } from '../../config.js'
 import { openDb } from '../../db/db.js'
 import { migrateToLatest } from '../../db/migrate.js'
+import { createDeps } from '../../deps.js'
 import { reconcileCards } from '../../modules/cards/index.js'
 import { DEFAULT_MERCHANT_ID } from '../../modules/merchants/index.js'
-import { systemClock } from '../../shared/clock.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
-import { createFieldCipher } from '../../shared/field-crypto.js'
-import { createIds } from '../../shared/ids.js'
 import { createLogger } from '../../shared/log.js'
 
 /**
@@ -27,13 +25,11 @@ export async function runReconcile(opts: {
   const handle = openDb(config.database)
   try {
     await migrateToLatest(handle.db)
-    const deps = {
+    const deps = createDeps(config, {
       db: handle.db,
-      clock: systemClock,
-      ids: createIds(),
-      cipher: createFieldCipher(config.masterKey!),
+      dialect: handle.dialect,
       log: createLogger({ level: 'warn' }),
-    }
+    })
     const merchantId = opts.merchant ?? DEFAULT_MERCHANT_ID
     const report = await reconcileCards(deps, merchantId, limit === undefined ? {} : { limit })
     process.stdout.write(

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { parse as parseQuery } from 'node:querystring'
-import { cardsDeps, type AppDeps } from '../../deps.js'
+import type { AppDeps } from '../../deps.js'
 import {
   adjustPoints,
   changeCardTemplate,
@@ -73,7 +73,7 @@ function amount(params: Params, field: string): string | undefined {
  * seed's way: `{"status":"OK"}` or `{"status":"FAIL","errmsg":…}`, plus kaguan's `errcode`.
  */
 export function registerCore(app: FastifyInstance, deps: AppDeps): void {
-  const cards = cardsDeps(deps)
+  const cards = deps
   keepFormBodiesRaw(app)
   installErrorMapper(app, (error, requestId) => ({
     status: 'FAIL',
@@ -86,11 +86,11 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
     (handler: (params: Params, merchantId: string) => Promise<object>) =>
     async (request: FastifyRequest) => {
       const params = paramsOf(request)
-      const merchantId = await verifyCrmCall(deps.handle.db, deps, params)
+      const merchantId = await verifyCrmCall(deps.db, deps, params)
       try {
         return { status: 'OK', ...(await handler(params, merchantId)) }
       } catch (error) {
-        await releaseNonce(deps.handle.db, merchantId, params.nonce)
+        await releaseNonce(deps.db, merchantId, params.nonce)
         throw error
       }
     }

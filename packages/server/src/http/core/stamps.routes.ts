@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { cardsDeps, type AppDeps } from '../../deps.js'
+import type { AppDeps } from '../../deps.js'
 import { findCardForCrm } from '../../modules/cards/index.js'
 import * as stamps from '../../modules/stamps/index.js'
 import { invalidFields } from '../../shared/errors.js'
@@ -20,7 +20,7 @@ export function registerStampCoreRoutes(
   signed: Signed,
   required: (params: Params, ...fields: string[]) => void,
 ): void {
-  const cards = cardsDeps(deps)
+  const cards = deps
   const memberOf = async (p: Params, merchantId: string) => {
     if (p.alipayUserId) {
       return stamps.memberOfTrade(deps, merchantId, { alipayUserId: p.alipayUserId })

@@ -134,7 +134,7 @@ export async function registerAuth(
   // Tests that sign in many times from one inject address raise the per-IP cap.
   options: { loginRateMax?: number } = {},
 ): Promise<void> {
-  const db = deps.handle.db
+  const db = deps.db
   if (!app.hasDecorator('parseCookie')) {
     await app.register(fastifyCookie)
   }

@@ -13,7 +13,7 @@ const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody 
 /** The dashboard's numbers, each counted by the module that owns the data. */
 export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const db = deps.handle.db
+  const db = deps.db
 
   app.get(
     '/api/dashboard',
@@ -35,7 +35,7 @@ export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): v
       const merchant = await getMerchant(db, deps, req.query.merchantId ?? DEFAULT_MERCHANT_ID)
       const days = req.query.days ?? 30
       const [stats, counts] = await Promise.all([
-        cardStats({ db, dialect: deps.handle.dialect, clock: deps.clock }, merchant.id, days),
+        cardStats({ db, dialect: deps.dialect, clock: deps.clock }, merchant.id, days),
         outboxCounts(db, merchant.id),
       ])
       return {

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { ErrorBody, MemberWithCardsView, PageQuery, Paged } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { cardsDeps, type AppDeps } from '../../deps.js'
+import type { AppDeps } from '../../deps.js'
 import {
   adjustPoints,
   cardDetail,
@@ -19,8 +19,8 @@ const tags = ['members']
 
 export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const db = deps.handle.db
-  const cards = cardsDeps(deps)
+  const db = deps.db
+  const cards = deps
 
   app.get(
     '/api/merchants/:merchantId/members',

@@ -17,7 +17,7 @@ import {
 } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { cardsDeps, type AppDeps } from '../../deps.js'
+import type { AppDeps } from '../../deps.js'
 import { AdminErrors, can } from '../../modules/admin/index.js'
 import { searchAudit } from '../../modules/audit/index.js'
 import { reconcileCards } from '../../modules/cards/index.js'
@@ -50,7 +50,7 @@ function forRole(
 
 export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const db = deps.handle.db
+  const db = deps.db
   const tags = ['merchants']
 
   app.get(
@@ -403,7 +403,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     async (req) => {
       const merchant = await merchants.getMerchant(db, deps, req.params.merchantId)
       return reconcileCards(
-        cardsDeps(deps),
+        deps,
         merchant.id,
         req.body.limit === undefined ? {} : { limit: req.body.limit },
       )

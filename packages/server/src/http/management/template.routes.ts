@@ -37,7 +37,7 @@ function linkView(link: templates.ClaimLink) {
 
 export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const db = deps.handle.db
+  const db = deps.db
 
   app.get(
     '/api/merchants/:merchantId/templates',

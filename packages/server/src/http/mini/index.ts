@@ -8,7 +8,7 @@ import {
 import { ComponentPublicView, ErrorBody } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { cardsDeps, type AppDeps } from '../../deps.js'
+import type { AppDeps } from '../../deps.js'
 import {
   claimCard,
   componentCard,
@@ -28,7 +28,7 @@ import { handleTradeNotify, onCouponNotify, registerStampMiniRoutes } from './st
  */
 export function registerMini(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const cards = cardsDeps(deps)
+  const cards = deps
   // Alipay posts forms, possibly in GBK: keep the raw bytes and decode by the declared charset.
   keepFormBodiesRaw(app)
 
@@ -74,9 +74,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
         ...(q.out_string ? { outString: q.out_string } : {}),
       })
       const retryUrl =
-        outcome.status === 'failed'
-          ? await latestClaimUrl(deps.handle.db, q.template_id)
-          : undefined
+        outcome.status === 'failed' ? await latestClaimUrl(deps.db, q.template_id) : undefined
       const status =
         outcome.status === 'done'
           ? 200
@@ -127,7 +125,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     (gateway: boolean) =>
     async (body: Buffer, pathMerchant: string | undefined, reply: FastifyReply) => {
       const params = parseFormBody(body)
-      const sender = await notifiedApp(deps.handle.db, {
+      const sender = await notifiedApp(deps.db, {
         ...(pathMerchant ? { merchantId: pathMerchant } : {}),
         ...(params.app_id ? { appId: params.app_id } : {}),
       })
@@ -221,7 +219,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
       const params = parseFormBody(body, 'gbk')
       // Real Alipay sends BizCardNo and the template's ext_params, not necessarily an app id: the
       // merchant comes from the path kaguan registered.
-      const sender = await notifiedApp(deps.handle.db, {
+      const sender = await notifiedApp(deps.db, {
         ...(pathMerchant ? { merchantId: pathMerchant } : {}),
         ...(params.app_id ? { appId: params.app_id } : {}),
       })
@@ -256,7 +254,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     async (req, reply) => {
       // Mini-program pages are served from Alipay's domains.
       void reply.header('access-control-allow-origin', '*')
-      return componentPublicView(deps.handle.db, req.params.componentId)
+      return componentPublicView(deps.db, req.params.componentId)
     },
   )
 

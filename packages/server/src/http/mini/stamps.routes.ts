@@ -23,7 +23,7 @@ export async function handleTradeNotify(
     deps.log.warn({ merchantId }, 'trade notification without trade_no or buyer_id')
     return
   }
-  const db = deps.handle.db
+  const db = deps.db
   const messageId =
     params.notify_id ?? `${tradeNo}:${params.trade_status}:${params.refund_fee ?? ''}`
   if (!(await acceptOnce(db, deps.clock, { source: 'alipay.trade', messageId, merchantId }))) {
@@ -106,7 +106,7 @@ export function registerStampMiniRoutes(root: FastifyInstance, deps: AppDeps): v
     },
     async (req, reply) => {
       const activity = await stamps.findActivityAnywhere(deps, req.params.activityId)
-      const ctx = await alipayContext(deps.handle.db, deps, activity.merchantId)
+      const ctx = await alipayContext(deps.db, deps, activity.merchantId)
       let userId: string | undefined
       try {
         userId = (
@@ -140,7 +140,7 @@ export async function onCouponNotify(
   pathMerchant?: string,
 ): Promise<boolean> {
   const params = parseFormBody(body)
-  const sender = await notifiedApp(deps.handle.db, {
+  const sender = await notifiedApp(deps.db, {
     ...(pathMerchant ? { merchantId: pathMerchant } : {}),
     ...(params.app_id ? { appId: params.app_id } : {}),
   })

@@ -1,8 +1,7 @@
+import type { AppDeps } from '../../deps.js'
 import { createHash, createHmac, randomBytes } from 'node:crypto'
 import type { Executor } from '../../db/db.js'
-import type { Clock } from '../../shared/clock.js'
 import type { FieldProblem } from '../../shared/errors.js'
-import type { Ids } from '../../shared/ids.js'
 import { recordAudit } from '../audit/index.js'
 import { AdminErrors } from './admin.errors.js'
 import { burnVerify, hashPassword, passwordProblems, verifyPassword } from './admin.password.js'
@@ -23,10 +22,7 @@ const USERNAME = /^[a-z0-9][a-z0-9._@-]{2,63}$/
 // 32 random bytes in base64url, exactly what login hands out; anything else is not worth a query.
 const SESSION_TOKEN = /^[A-Za-z0-9_-]{43}$/
 
-export interface AdminDeps {
-  clock: Clock
-  ids: Ids
-}
+export type AdminDeps = Pick<AppDeps, 'clock' | 'ids'>
 
 /** Audit context of a change: who made it (`admin:<id>`, `cli`) and, over HTTP, the request id. */
 export interface AuditContext {

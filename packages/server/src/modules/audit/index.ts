@@ -1,6 +1,5 @@
+import type { AppDeps } from '../../deps.js'
 import type { Executor } from '../../db/db.js'
-import type { Clock } from '../../shared/clock.js'
-import type { Ids } from '../../shared/ids.js'
 import { maskerFor } from '../../shared/mask.js'
 import * as repo from './audit.repository.js'
 import { toRecord, type AuditRecord } from './audit.view.js'
@@ -48,10 +47,7 @@ export interface AuditEntry {
   requestId?: string
 }
 
-export interface AuditDeps {
-  clock: Clock
-  ids: Ids
-}
+export type AuditDeps = Pick<AppDeps, 'clock' | 'ids'>
 
 /** Writes one audit entry; call it inside the transaction that makes the change. */
 export async function recordAudit(db: Executor, deps: AuditDeps, entry: AuditEntry): Promise<void> {

@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto'
 import { chinaTime } from '../../shared/china-time.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
-import { mdCodeChange } from '../crm/index.js'
 import { acceptOnce } from '../inbox/index.js'
 import {
   alipayContext,
@@ -182,7 +181,7 @@ export async function issueDynamicCode(
         'CRM mode is on but the CRM is not configured',
       )
     }
-    return mdCodeChange(
+    return deps.crm.mdCodeChange(
       { baseUrl: conn.baseUrl, token: conn.token },
       {
         appId,

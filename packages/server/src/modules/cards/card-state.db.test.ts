@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, DIALECTS, type TestDb } from '../../../test/helpers/db.js'
-import { capturingLogger } from '../../../test/helpers/logs.js'
+import { testDeps } from '../../../test/helpers/deps.js'
+import type { AppDeps } from '../../deps.js'
 import { systemClock } from '../../shared/clock.js'
-import { createFieldCipher, generateMasterKey, parseMasterKey } from '../../shared/field-crypto.js'
 import { createIds } from '../../shared/ids.js'
 import { ensureDefaultMerchant } from '../merchants/index.js'
 import { listOutbox, retryParked } from '../outbox/index.js'
@@ -12,13 +12,7 @@ for (const dialect of DIALECTS) {
   describe(`${dialect}: card state under concurrency`, () => {
     let db: TestDb
     const ids = createIds()
-    const deps = () => ({
-      db: db.db,
-      clock: systemClock,
-      ids,
-      cipher: createFieldCipher(parseMasterKey(generateMasterKey())),
-      log: capturingLogger().log,
-    })
+    let deps: AppDeps
 
     async function newCard(point: number): Promise<string> {
       const now = systemClock.nowIso()
@@ -75,6 +69,7 @@ for (const dialect of DIALECTS) {
 
     beforeAll(async () => {
       db = await createTestDb(dialect)
+      deps = testDeps(db)
       await ensureDefaultMerchant(db.db, systemClock)
     })
     afterAll(async () => {
@@ -85,7 +80,7 @@ for (const dialect of DIALECTS) {
       const cardId = await newCard(100)
       const results = await Promise.all(
         Array.from({ length: 8 }, () =>
-          adjustPoints(deps(), cardId, {
+          adjustPoints(deps, cardId, {
             delta: 25,
             reason: 'order',
             source: 'till',
@@ -112,7 +107,7 @@ for (const dialect of DIALECTS) {
       const cardId = await newCard(100)
       const results = await Promise.all(
         Array.from({ length: 4 }, () =>
-          adjustPoints(deps(), cardId, {
+          adjustPoints(deps, cardId, {
             delta: -100,
             reason: 'redeem',
             source: 'till',
@@ -133,7 +128,7 @@ for (const dialect of DIALECTS) {
 
     it('writes an admin adjustment to the audit log, with the reason', async () => {
       const cardId = await newCard(10)
-      await adjustPoints(deps(), cardId, {
+      await adjustPoints(deps, cardId, {
         delta: 5,
         reason: 'complaint #12',
         source: 'admin:adm_1',
@@ -163,7 +158,7 @@ for (const dialect of DIALECTS) {
         .execute()
       try {
         await expect(
-          adjustPoints(deps(), cardId, {
+          adjustPoints(deps, cardId, {
             delta: 5,
             reason: 'x',
             source: 'admin:adm_1',
@@ -189,7 +184,7 @@ for (const dialect of DIALECTS) {
       const cardId = await newCard(50)
       const results = await Promise.allSettled(
         Array.from({ length: 5 }, (_, i) =>
-          adjustPoints(deps(), cardId, {
+          adjustPoints(deps, cardId, {
             delta: -20,
             reason: 'redeem',
             source: 'till',
@@ -210,7 +205,7 @@ for (const dialect of DIALECTS) {
       const cardId = await newCard(100)
       await Promise.all(
         [150, 120, 180, 90, 130].map((point, i) =>
-          setCardState(deps(), cardId, {
+          setCardState(deps, cardId, {
             point,
             reason: 'crm',
             source: 'crm',
@@ -233,7 +228,7 @@ for (const dialect of DIALECTS) {
 
     it('retries a parked push even when a newer push of the same card waits', async () => {
       const cardId = await newCard(1)
-      await setCardState(deps(), cardId, {
+      await setCardState(deps, cardId, {
         point: 2,
         reason: 'a',
         source: 'crm',
@@ -247,7 +242,7 @@ for (const dialect of DIALECTS) {
         .set({ status: 'parked' })
         .where('id', '=', first!.id)
         .execute()
-      await setCardState(deps(), cardId, {
+      await setCardState(deps, cardId, {
         point: 3,
         reason: 'b',
         source: 'crm',

@@ -1,7 +1,6 @@
 import { chinaTime } from '../../shared/china-time.js'
 import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
-import { cardChange } from '../crm/index.js'
 import { alipayContext, crmConnection, memberSystem } from '../merchants/index.js'
 import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
 import { getTemplate, templateByAlipayId } from '../templates/index.js'
@@ -406,7 +405,7 @@ export function cardOutboxHandlers(
       if (!conn) {
         return
       }
-      await cardChange(
+      await deps.crm.cardChange(
         { baseUrl: conn.baseUrl, token: conn.token },
         entry.payload as CardChangePayload,
       )

@@ -1,14 +1,9 @@
+import type { AppDeps } from '../../deps.js'
 import { AlipayError, parseActivateFormInfos } from '@kaguan/alipay'
 import type { TemplateSpec } from '@kaguan/contracts'
-import type { Db } from '../../db/db.js'
 import { chinaTime } from '../../shared/china-time.js'
-import type { Clock } from '../../shared/clock.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
-import type { FieldCipher } from '../../shared/field-crypto.js'
-import type { Ids } from '../../shared/ids.js'
-import type { Logger } from '../../shared/log.js'
 import { recordAudit } from '../audit/index.js'
-import { openCardInfo } from '../crm/index.js'
 import {
   activateMember,
   recordCrmMember,
@@ -28,13 +23,7 @@ import * as repo from './cards.repository.js'
 import type { CardRow } from './cards.table.js'
 import { CARD_CHANGE_TOPIC, type CardChangePayload } from './topics.js'
 
-export interface CardsDeps {
-  db: Db
-  clock: Clock
-  ids: Ids
-  cipher: FieldCipher
-  log: Logger
-}
+export type CardsDeps = Pick<AppDeps, 'db' | 'clock' | 'ids' | 'cipher' | 'log' | 'alipay' | 'crm'>
 
 /** The query Alipay sends to /aliCallback after the user agrees to the form. */
 export interface ClaimCallback {
@@ -316,7 +305,7 @@ async function runClaim(
         'CRM mode is on but the CRM base URL, token or public key is missing',
       )
     }
-    const answer = await openCardInfo(
+    const answer = await deps.crm.openCardInfo(
       { baseUrl: conn.baseUrl, token: conn.token },
       {
         alipayUserId: userId,

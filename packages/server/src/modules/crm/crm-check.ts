@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, randomInt, type KeyObject } from 'node:crypto'
-import { resolveAllowed } from '../../shared/address-policy.js'
 import { AppError } from '../../shared/errors.js'
-import { cardChange, mdCodeChange, openCardInfo, type CrmEndpoint } from './crm-client.js'
+import type { CrmRawAnswer, CrmSend } from '../../ports/crm.js'
+import type { CrmEndpoint, CrmPort } from '../../ports/crm-client.js'
 
 /** The outcome of one conformance check. `skip`: it needs something an earlier check could not get. */
 export const CheckStatus = { Pass: 'pass', Fail: 'fail', Warn: 'warn', Skip: 'skip' } as const
@@ -110,59 +110,23 @@ function displayUrl(baseUrl: string): string {
   }
 }
 
-interface RawAnswer {
-  status: number
-  contentType: string
-  text: string
-  ms: number
-}
-
 /**
  * A raw POST for the checks kaguan's client cannot express (a wrong or missing token, a broken
- * body). Resolves with an Error on timeout or network failure so callers report rather than throw.
+ * body), through the same port and so the same address policy, limits and no-redirect rule.
+ * Resolves with an Error on timeout or network failure so callers report rather than throw.
  */
 async function rawPost(
+  send: CrmSend,
   baseUrl: string,
   path: string,
   body: string,
   token: string | undefined,
   timeoutMs: number,
-): Promise<RawAnswer | Error> {
-  const started = Date.now()
+): Promise<CrmRawAnswer | Error> {
   try {
-    // Same address policy as the client: checked after DNS, right before the call.
-    await resolveAllowed('baseUrl', `${baseUrl}${path}`)
-    const response = await fetch(`${baseUrl}${path}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json; charset=utf-8',
-        ...(token === undefined ? {} : { token }),
-      },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-      // Never follow: a redirect would carry the token to another origin.
-      redirect: 'manual',
-    })
-    if (response.status >= 300 && response.status < 400) {
-      await response.body?.cancel()
-      return new Error(
-        `the CRM redirected ${path} to ${response.headers.get('location') ?? '(no Location)'}: kaguan does not follow redirects`,
-      )
-    }
-    const text = await response.text()
-    return {
-      status: response.status,
-      contentType: response.headers.get('content-type') ?? '',
-      text,
-      ms: Date.now() - started,
-    }
+    return await send({ baseUrl, path, body, token, timeoutMs })
   } catch (error) {
-    const err = error as Error
-    if (err.name === 'TimeoutError') {
-      return new Error(`no answer within ${timeoutMs} ms`)
-    }
-    const cause = (err as { cause?: Error }).cause
-    return new Error(cause?.message ?? err.message)
+    return new Error(error instanceof AppError ? error.message : String(error))
   }
 }
 
@@ -230,7 +194,7 @@ function fixFor(error: unknown, path: string): string {
 
 /** How a CRM answered a request it must refuse for a missing or wrong token. */
 function judgeRefusal(
-  answer: RawAnswer | Error,
+  answer: CrmRawAnswer | Error,
   label: string,
   risk: string,
 ): Pick<CrmCheckRow, 'status' | 'detail' | 'fix' | 'ms'> {
@@ -271,7 +235,7 @@ function judgeRefusal(
 
 /** A request the CRM must refuse as bad input: 4xx passes, 2xx and 5xx fail. */
 function judgeBadInput(
-  answer: RawAnswer | Error,
+  answer: CrmRawAnswer | Error,
   accepted: string,
 ): Pick<CrmCheckRow, 'status' | 'detail' | 'fix' | 'ms'> {
   if (answer instanceof Error) {
@@ -499,7 +463,7 @@ function wrongTokens(token: string): string[] {
  * must refuse (a wrong or missing token, a body without alipayUserId, a body that is not JSON).
  * Registers one test member (the report's `probeUserId`) and reports; never throws for CRM faults.
  */
-export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport> {
+export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<CrmCheckReport> {
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   const { token, timeoutMs } = options
   const endpoint: CrmEndpoint = { baseUrl, token, timeoutMs }
@@ -518,7 +482,7 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
   const add = (row: CrmCheckRow) => rows.push(row)
 
   // 1. A valid claim, judged by kaguan's own client.
-  const first = await timed(() => openCardInfo(endpoint, probe))
+  const first = await timed(() => crm.openCardInfo(endpoint, probe))
   const openRow = { id: 'open.answer', endpoint: PATH.open, what: '开卡应答 answer shape' }
   if ('error' in first) {
     const code = first.error instanceof AppError ? first.error.code : ''
@@ -576,8 +540,8 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
   }
 
   // 2. The same claim twice more (kaguan's client, then raw for the types kaguan's client coerces).
-  const second = await timed(() => openCardInfo(endpoint, probe))
-  const raw = await rawPost(baseUrl, PATH.open, JSON.stringify(probe), token, timeoutMs)
+  const second = await timed(() => crm.openCardInfo(endpoint, probe))
+  const raw = await rawPost(crm.send, baseUrl, PATH.open, JSON.stringify(probe), token, timeoutMs)
   const rawAnswer =
     raw instanceof Error || raw.status !== 200 ? undefined : parseJsonObject(raw.text)
   const rawBizCardNo =
@@ -605,7 +569,7 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
       add({
         ...typesRow,
         status: CheckStatus.Warn,
-        detail: `content-type "${(raw as RawAnswer).contentType}"`,
+        detail: `content-type "${(raw as CrmRawAnswer).contentType}"`,
         fix: 'send content-type: application/json; charset=utf-8',
       })
     } else {
@@ -624,7 +588,14 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
   if (seen.length === 1 && rawBizCardNo !== undefined) {
     // kaguan's client refused the answers (say, a bad point) but they carry a bizCardNo: idempotency
     // is a separate fault, so judge it from one more raw call rather than skip it.
-    const again = await rawPost(baseUrl, PATH.open, JSON.stringify(probe), token, timeoutMs)
+    const again = await rawPost(
+      crm.send,
+      baseUrl,
+      PATH.open,
+      JSON.stringify(probe),
+      token,
+      timeoutMs,
+    )
     const card = again instanceof Error ? undefined : parseJsonObject(again.text)?.bizCardNo
     if (typeof card === 'string' || typeof card === 'number') {
       seen.push(String(card))
@@ -655,7 +626,9 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
 
   // 3. The token check.
   const wrong = await Promise.all(
-    wrongTokens(token).map((t) => rawPost(baseUrl, PATH.open, JSON.stringify(probe), t, timeoutMs)),
+    wrongTokens(token).map((t) =>
+      rawPost(crm.send, baseUrl, PATH.open, JSON.stringify(probe), t, timeoutMs),
+    ),
   )
   const wrongJudged = wrong.map((answer) => judgeRefusal(answer, 'wrong token', RISK.open))
   add({
@@ -666,7 +639,14 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
       wrongJudged.find((j) => j.status === CheckStatus.Warn) ??
       wrongJudged[0]!),
   })
-  const missing = await rawPost(baseUrl, PATH.open, JSON.stringify(probe), undefined, timeoutMs)
+  const missing = await rawPost(
+    crm.send,
+    baseUrl,
+    PATH.open,
+    JSON.stringify(probe),
+    undefined,
+    timeoutMs,
+  )
   add({
     id: 'open.token-missing',
     endpoint: PATH.open,
@@ -676,7 +656,14 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
 
   // 4. Invalid input.
   const { alipayUserId: _omitted, ...noUser } = probe
-  const noUserAnswer = await rawPost(baseUrl, PATH.open, JSON.stringify(noUser), token, timeoutMs)
+  const noUserAnswer = await rawPost(
+    crm.send,
+    baseUrl,
+    PATH.open,
+    JSON.stringify(noUser),
+    token,
+    timeoutMs,
+  )
   add({
     id: 'open.no-user',
     endpoint: PATH.open,
@@ -684,6 +671,7 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
     ...judgeBadInput(noUserAnswer, 'accepted a claim without alipayUserId'),
   })
   const notJson = await rawPost(
+    crm.send,
     baseUrl,
     PATH.open,
     'alipayUserId=2088 this is not JSON',
@@ -701,7 +689,7 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
   const alipayCardNo = `2099${String(randomInt(0, 1e8)).padStart(8, '0')}${String(randomInt(0, 1e8)).padStart(8, '0')}`
   const change = (type: 'ADD' | 'DEL', cardNo: string) =>
     timed(() =>
-      cardChange(endpoint, {
+      crm.cardChange(endpoint, {
         type,
         templateId: PROBE_TEMPLATE_ID,
         alipayUserId: probeUserId,
@@ -749,6 +737,7 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
     alipayCardNo,
   }
   const changeWrong = await rawPost(
+    crm.send,
     baseUrl,
     PATH.change,
     JSON.stringify(changeBody),
@@ -769,7 +758,7 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
     alipayUserId: probeUserId,
     expireTime: PROBE_EXPIRE_SECONDS,
   }
-  const code = await timed(() => mdCodeChange(endpoint, mdBody))
+  const code = await timed(() => crm.mdCodeChange(endpoint, mdBody))
   const mdRow = { id: 'mdcode.answer', endpoint: PATH.mdcode, what: '动态码 answer shape' }
   const expireRow = { id: 'mdcode.expire', endpoint: PATH.mdcode, what: '过期时间 codeExpire' }
   if ('value' in code) {
@@ -790,7 +779,14 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
     })
     add({ ...expireRow, status: CheckStatus.Skip, detail: 'needs a valid mdCodeChange answer' })
   }
-  const mdRaw = await rawPost(baseUrl, PATH.mdcode, JSON.stringify(mdBody), token, timeoutMs)
+  const mdRaw = await rawPost(
+    crm.send,
+    baseUrl,
+    PATH.mdcode,
+    JSON.stringify(mdBody),
+    token,
+    timeoutMs,
+  )
   const mdAnswer =
     mdRaw instanceof Error || mdRaw.status !== 200 ? undefined : parseJsonObject(mdRaw.text)
   const echoRow = { id: 'mdcode.echo', endpoint: PATH.mdcode, what: '回传用户 echo alipayUserId' }
@@ -814,6 +810,7 @@ export async function checkCrm(options: CrmCheckOptions): Promise<CrmCheckReport
     })
   }
   const mdWrong = await rawPost(
+    crm.send,
     baseUrl,
     PATH.mdcode,
     JSON.stringify(mdBody),

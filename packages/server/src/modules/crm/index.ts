@@ -3,15 +3,18 @@ import { AppError, ErrorKind } from '../../shared/errors.js'
 import { crmConnection, memberSystem, type MerchantDeps } from '../merchants/index.js'
 import { listTemplates } from '../templates/index.js'
 import { checkCrm, type CrmCheckReport } from './crm-check.js'
+import type { CrmPort } from '../../ports/crm-client.js'
 
 export {
-  cardChange,
-  mdCodeChange,
-  openCardInfo,
+  createCrmPort,
+  type CardChangeRequest,
   type CrmEndpoint,
+  type CrmPort,
+  type MdCode,
+  type MdCodeChangeRequest,
   type OpenCardInfoAnswer,
   type OpenCardInfoRequest,
-} from './crm-client.js'
+} from '../../ports/crm-client.js'
 
 /** How long "test the CRM" waits for each call: the claim flow's own limit. */
 const TEST_TIMEOUT_MS = 5_000
@@ -23,7 +26,7 @@ const TEST_TIMEOUT_MS = 5_000
  */
 export async function testCrmConnection(
   db: Executor,
-  deps: MerchantDeps,
+  deps: MerchantDeps & { crm: CrmPort },
   merchantId: string,
 ): Promise<CrmCheckReport> {
   const conn = await crmConnection(db, deps, merchantId)
@@ -40,7 +43,7 @@ export async function testCrmConnection(
       templates.filter((t) => t.alipayTemplateId).flatMap((t) => t.spec.levels.map((l) => l.code)),
     ),
   ]
-  return checkCrm({
+  return checkCrm(deps.crm, {
     baseUrl: conn.baseUrl,
     token: conn.token,
     publicKey: conn.publicKey,

@@ -1,8 +1,7 @@
+import type { AppDeps } from '../../deps.js'
 import { randomInt } from 'node:crypto'
 import type { Executor } from '../../db/db.js'
-import type { Clock } from '../../shared/clock.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
-import type { Ids } from '../../shared/ids.js'
 import * as repo from './members.repository.js'
 import type { MemberRow } from './members.table.js'
 import { CTX, toMember, type MemberProfile, type Member } from './members.view.js'
@@ -11,11 +10,7 @@ export type { MembersTable, MerchantCountersTable } from './members.table.js'
 export type { Member, MemberProfile } from './members.view.js'
 export { pageMembers, type MemberFilter, type MemberSort } from './members.service.js'
 
-export interface MembersDeps {
-  clock: Clock
-  ids: Ids
-  cipher: FieldCipher
-}
+export type MembersDeps = Pick<AppDeps, 'clock' | 'ids' | 'cipher'>
 
 function encryptedProfile(profile: MemberProfile, cipher: FieldCipher) {
   return {

@@ -1,7 +1,7 @@
+import type { AppDeps } from '../../deps.js'
 import {
   ALIPAY_GATEWAY_PRODUCTION,
   ALIPAY_GATEWAY_SANDBOX,
-  createAlipayClient,
   normalizePrivateKey,
   normalizePublicKey,
   publicKeyFingerprint,
@@ -13,7 +13,6 @@ import type { Clock } from '../../shared/clock.js'
 import { checkUrlAddress } from '../../shared/address-policy.js'
 import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
-import type { Ids } from '../../shared/ids.js'
 import { recordAudit } from '../audit/index.js'
 import { internalHostReason } from './public-address.js'
 import * as repo from './merchants.repository.js'
@@ -47,11 +46,7 @@ export function merchantPaths(merchantId: string) {
   }
 }
 
-export interface MerchantDeps {
-  clock: Clock
-  ids: Ids
-  cipher: FieldCipher
-}
+export type MerchantDeps = Pick<AppDeps, 'clock' | 'ids' | 'cipher' | 'alipay'>
 
 /** Who changes something, for the audit log. */
 export interface Actor {
@@ -348,7 +343,6 @@ export async function updateAlipayApp(
     before,
     after: after.alipay,
   })
-  clientCache.delete(id)
   return after
 }
 
@@ -530,8 +524,6 @@ export interface AlipayContext {
   ownGateway: boolean
 }
 
-const clientCache = new Map<string, { key: string; client: AlipayClient }>()
-
 /** The merchant's Alipay client; ALIPAY_NOT_CONFIGURED (400) when the app is not set up. */
 export async function alipayContext(
   db: Executor,
@@ -551,21 +543,16 @@ export async function alipayContext(
       `merchant ${id} has no Alipay app yet: set the app id, keys and gateway first`,
     )
   }
-  const cacheKey = `${row.updated_at}|${row.alipay_app_id}|${row.alipay_gateway}`
-  let cached = clientCache.get(id)
-  if (!cached || cached.key !== cacheKey) {
-    const client = createAlipayClient({
-      appId: row.alipay_app_id,
-      privateKey: deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT),
-      alipayPublicKey: row.alipay_public_key,
-      gateway: gatewayUrlOf(row.alipay_gateway),
-    })
-    cached = { key: cacheKey, client }
-    clientCache.set(id, cached)
-  }
+  const client = deps.alipay.forMerchant({
+    merchantId: id,
+    appId: row.alipay_app_id,
+    privateKey: deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT),
+    alipayPublicKey: row.alipay_public_key,
+    gateway: gatewayUrlOf(row.alipay_gateway),
+  })
   return {
     merchantId: id,
-    client: cached.client,
+    client,
     appId: row.alipay_app_id,
     appAuthToken: row.alipay_app_auth_token_enc
       ? deps.cipher.decrypt(row.alipay_app_auth_token_enc, APP_AUTH_TOKEN_CONTEXT)

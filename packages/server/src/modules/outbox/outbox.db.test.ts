@@ -55,7 +55,8 @@ for (const dialect of DIALECTS) {
       const seen: OutboxEntry[] = []
       const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 't', payload: { a: 1 } })
       const worker = createOutboxWorker({
-        handle: db,
+        db: db.db,
+        dialect: db.dialect,
         clock,
         log,
         workerId: 'w1',
@@ -78,7 +79,8 @@ for (const dialect of DIALECTS) {
         })
       }
       const worker = createOutboxWorker({
-        handle: db,
+        db: db.db,
+        dialect: db.dialect,
         clock,
         log,
         workerId: 'w1',
@@ -96,7 +98,8 @@ for (const dialect of DIALECTS) {
       const final = await enqueue(db.db, deps, { merchantId: 'm1', topic: 'final', payload: {} })
       let calls = 0
       const worker = createOutboxWorker({
-        handle: db,
+        db: db.db,
+        dialect: db.dialect,
         clock,
         log,
         workerId: 'w1',
@@ -139,7 +142,8 @@ for (const dialect of DIALECTS) {
     it('parks an entry after the last allowed attempt', async () => {
       const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 'down', payload: {} })
       const worker = createOutboxWorker({
-        handle: db,
+        db: db.db,
+        dialect: db.dialect,
         clock,
         log,
         workerId: 'w1',
@@ -161,7 +165,8 @@ for (const dialect of DIALECTS) {
     it('gives an entry whose worker died to another worker once the lease runs out', async () => {
       const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 't', payload: {} })
       const dead = createOutboxWorker({
-        handle: db,
+        db: db.db,
+        dialect: db.dialect,
         clock,
         log,
         workerId: 'dead',
@@ -172,7 +177,8 @@ for (const dialect of DIALECTS) {
       await new Promise((r) => setTimeout(r, 50))
       const delivered: string[] = []
       const alive = createOutboxWorker({
-        handle: db,
+        db: db.db,
+        dialect: db.dialect,
         clock,
         log,
         workerId: 'alive',
@@ -195,7 +201,8 @@ for (const dialect of DIALECTS) {
         payload: { point: 1 },
       })
       const dead = createOutboxWorker({
-        handle: db,
+        db: db.db,
+        dialect: db.dialect,
         clock,
         log,
         workerId: 'dead',
@@ -217,7 +224,8 @@ for (const dialect of DIALECTS) {
       const delivered: unknown[] = []
       const workers = ['a', 'b'].map((w) =>
         createOutboxWorker({
-          handle: db,
+          db: db.db,
+          dialect: db.dialect,
           clock,
           log,
           workerId: w,
@@ -250,7 +258,8 @@ for (const dialect of DIALECTS) {
         payload: { point: 1 },
       })
       const worker = createOutboxWorker({
-        handle: db,
+        db: db.db,
+        dialect: db.dialect,
         clock,
         log,
         workerId: 'w1',
@@ -282,7 +291,8 @@ for (const dialect of DIALECTS) {
       const delivered: string[] = []
       const workers = ['a', 'b', 'c', 'd'].map((w) =>
         createOutboxWorker({
-          handle: db,
+          db: db.db,
+          dialect: db.dialect,
           clock,
           log,
           workerId: w,
@@ -321,7 +331,8 @@ for (const dialect of DIALECTS) {
       })
       const workers = ['w1', 'w2'].map((workerId) =>
         createOutboxWorker({
-          handle: db,
+          db: db.db,
+          dialect: db.dialect,
           clock,
           log,
           workerId,

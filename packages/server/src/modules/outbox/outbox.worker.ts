@@ -1,4 +1,5 @@
-import type { DbHandle } from '../../db/db.js'
+import type { DatabaseDialect } from '../../config.js'
+import type { Db } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import type { Logger } from '../../shared/log.js'
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js'
@@ -22,7 +23,8 @@ export interface OutboxEntry<P = unknown> {
 export type OutboxHandler = (entry: OutboxEntry) => Promise<void>
 
 export interface OutboxWorkerOptions {
-  handle: DbHandle
+  db: Db
+  dialect: DatabaseDialect
   clock: Clock
   log: Logger
   handlers: Readonly<Record<string, OutboxHandler>>
@@ -44,7 +46,7 @@ export interface OutboxWorker {
 }
 
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
-  const { handle, clock, log, handlers, workerId } = options
+  const { db, dialect, clock, log, handlers, workerId } = options
   const policy = options.backoff ?? defaultBackoff
   const leaseMs = options.leaseMs ?? 60_000
   const batchSize = options.batchSize ?? 20
@@ -68,7 +70,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         throw Object.assign(new Error(`no handler for topic ${row.topic}`), { retryable: false })
       }
       await handler(entry)
-      const held = await repo.markDone(handle.db, row.id, workerId, clock.nowIso())
+      const held = await repo.markDone(db, row.id, workerId, clock.nowIso())
       if (!held) {
         log.warn({ outboxId: row.id }, 'outbox entry finished after its lease was lost')
       }
@@ -80,7 +82,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       const next = new Date(
         now.getTime() + (park ? 0 : backoffDelay(policy, row.attempts, options.random)),
       )
-      await repo.release(handle.db, row.id, workerId, {
+      await repo.release(db, row.id, workerId, {
         status: park ? OutboxStatus.Parked : OutboxStatus.Pending,
         nextAttemptAt: next.toISOString(),
         error: message.slice(0, 2000),
@@ -102,8 +104,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
 
   async function runOnce(): Promise<number> {
     const now = clock.now()
-    await repo.supersedeExpired(handle.db, now.toISOString())
-    const rows = await repo.claimDue(handle.db, handle.dialect, {
+    await repo.supersedeExpired(db, now.toISOString())
+    const rows = await repo.claimDue(db, dialect, {
       workerId,
       now: now.toISOString(),
       leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),

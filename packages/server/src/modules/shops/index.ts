@@ -1,7 +1,6 @@
+import type { AppDeps } from '../../deps.js'
 import type { Executor } from '../../db/db.js'
-import type { Clock } from '../../shared/clock.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
-import type { Ids } from '../../shared/ids.js'
 import { recordAudit } from '../audit/index.js'
 import * as repo from './shops.repository.js'
 import type { ShopRow } from './shops.table.js'
@@ -37,7 +36,7 @@ function toShop(row: ShopRow): Shop {
   }
 }
 
-type Deps = { clock: Clock; ids: Ids }
+type Deps = Pick<AppDeps, 'clock' | 'ids'>
 type Actor = { actor: string; requestId?: string }
 
 export async function listShops(db: Executor, merchantId: string): Promise<Shop[]> {

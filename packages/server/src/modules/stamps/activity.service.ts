@@ -21,7 +21,7 @@ import {
   type VoucherProvider,
 } from './voucher-provider.js'
 
-export type ActivityDeps = Pick<AppDeps, 'handle' | 'clock' | 'ids' | 'cipher'>
+export type ActivityDeps = Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>
 type Actor = { actor: string; requestId?: string }
 
 export const DEFAULT_HOLD_TTL_MINUTES = 30
@@ -75,7 +75,7 @@ async function checkSpec(
   merchantId: string,
   body: StampActivityBody,
 ): Promise<{ spec: StampActivitySpec | ExchangeActivitySpec; stampActivityId: string | null }> {
-  const db = deps.handle.db
+  const db = deps.db
   const schema = body.type === 'POINT_SEND' ? StampActivitySpec : ExchangeActivitySpec
   const problems = schemaProblems(schema, body.spec)
   if (problems.length) {
@@ -159,7 +159,7 @@ export async function createActivity(
   const { spec, stampActivityId } = await checkSpec(deps, merchantId, body)
   const now = deps.clock.nowIso()
   const id = deps.ids.next('sta')
-  await deps.handle.db.transaction().execute(async (trx) => {
+  await deps.db.transaction().execute(async (trx) => {
     await repo.insertActivity(trx, {
       id,
       merchant_id: merchantId,
@@ -204,7 +204,7 @@ export async function updateActivity(
     throw StampErrors.activityState(activityId, current.status, 'draft')
   }
   const { spec, stampActivityId } = await checkSpec(deps, merchantId, body)
-  await deps.handle.db.transaction().execute(async (trx) => {
+  await deps.db.transaction().execute(async (trx) => {
     const row = await repo.updateActivity(
       trx,
       activityId,
@@ -233,11 +233,11 @@ export async function updateActivity(
 }
 
 export async function getActivity(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   activityId: string,
 ): Promise<StampActivity> {
-  const row = await repo.findActivity(deps.handle.db, activityId)
+  const row = await repo.findActivity(deps.db, activityId)
   if (!row || row.merchant_id !== merchantId) {
     throw StampErrors.activityNotFound(activityId)
   }
@@ -245,11 +245,11 @@ export async function getActivity(
 }
 
 export async function listActivities(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   filter: { status?: string; type?: string } = {},
 ): Promise<StampActivity[]> {
-  return (await repo.listActivities(deps.handle.db, merchantId, filter)).map(toActivity)
+  return (await repo.listActivities(deps.db, merchantId, filter)).map(toActivity)
 }
 
 /** What publishing needs from outside: the merchant's voucher provider and Koubei client. */
@@ -264,7 +264,7 @@ export interface PublishPorts {
 
 /** The Koubei ports of a merchant, through its Alipay client (ALIPAY_NOT_CONFIGURED without one). */
 export async function koubeiPorts(deps: ActivityDeps, merchantId: string): Promise<PublishPorts> {
-  const ctx = await alipayContext(deps.handle.db, deps, merchantId)
+  const ctx = await alipayContext(deps.db, deps, merchantId)
   return {
     vouchers: koubeiVoucherProvider(ctx.client, ctx.appAuthToken),
     createPointCampaign: async (biz, notifyUrl) => ({
@@ -291,7 +291,7 @@ export async function publishActivity(
   actor: Actor,
   ports?: PublishPorts,
 ): Promise<StampActivity> {
-  const db = deps.handle.db
+  const db = deps.db
   const activity = await getActivity(deps, merchantId, activityId)
   if (activity.status !== 'draft') {
     throw StampErrors.activityState(activityId, activity.status, 'draft')
@@ -394,7 +394,7 @@ export async function endActivity(
 ): Promise<StampActivity> {
   const activity = await getActivity(deps, merchantId, activityId)
   const now = deps.clock.nowIso()
-  await deps.handle.db.transaction().execute(async (trx) => {
+  await deps.db.transaction().execute(async (trx) => {
     const row = await repo.updateActivity(
       trx,
       activityId,
@@ -416,10 +416,10 @@ export async function endActivity(
 
 /** An activity by id alone, for the public exchange link (its merchant comes from the row). */
 export async function findActivityAnywhere(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   activityId: string,
 ): Promise<StampActivity> {
-  const row = await repo.findActivity(deps.handle.db, activityId)
+  const row = await repo.findActivity(deps.db, activityId)
   if (!row) {
     throw StampErrors.activityNotFound(activityId)
   }

@@ -48,11 +48,11 @@ export function withCardPush(
 
 /** The column text of a member now: the latest published stamp activity's `available/complete`. */
 export async function stampColumnOf(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   memberId: string,
 ): Promise<string | undefined> {
-  const db = deps.handle.db
+  const db = deps.db
   const activities = (
     await repo.listActivities(db, merchantId, { status: 'published', type: 'POINT_SEND' })
   ).map(toActivity)
@@ -66,7 +66,7 @@ export async function stampColumnOf(
 
 /** The worker's delivery of the stamp column to every active card of the member. */
 export function stampsOutboxHandlers(
-  deps: Pick<AppDeps, 'handle' | 'clock' | 'ids' | 'cipher'>,
+  deps: Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>,
 ): Record<string, OutboxHandler> {
   return {
     [STAMPS_CARD_TOPIC]: async (entry: OutboxEntry) => {
@@ -75,11 +75,11 @@ export function stampsOutboxHandlers(
       if (value === undefined) {
         return
       }
-      const cards = await activeCardsOf(deps.handle.db, memberId)
+      const cards = await activeCardsOf(deps.db, memberId)
       if (!cards.length) {
         return
       }
-      const ctx = await alipayContext(deps.handle.db, deps, entry.merchantId)
+      const ctx = await alipayContext(deps.db, deps, entry.merchantId)
       for (const card of cards) {
         await ctx.client.updateCard(
           {

@@ -8,7 +8,7 @@ import { chinaDayStart, stampsForTrade } from './stamps.rules.js'
 import { applyLedger, type LedgerOptions } from './stamps.service.js'
 import type { StampEntryRow } from './stamps.table.js'
 
-export type EarningDeps = Pick<AppDeps, 'handle' | 'clock' | 'ids' | 'cipher'>
+export type EarningDeps = Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>
 
 export interface TradeInput {
   merchantId: string
@@ -40,7 +40,7 @@ export async function memberOfTrade(
   ref: { memberId?: string; alipayUserId?: string },
 ): Promise<string> {
   const { items: found } = await pageMembers(
-    deps.handle.db,
+    deps.db,
     deps,
     merchantId,
     {
@@ -65,7 +65,7 @@ export async function earnForTrade(
   input: TradeInput,
   options: LedgerOptions = {},
 ): Promise<EarnedStamps[]> {
-  const db = deps.handle.db
+  const db = deps.db
   const memberId = await memberOfTrade(deps, input.merchantId, input)
   let shopId = input.shopId
   if (!shopId && input.alipayShopId) {
@@ -170,7 +170,7 @@ export async function refundTrade(
   input: { merchantId: string; tradeNo: string; actor: string },
   options: LedgerOptions = {},
 ): Promise<TakenBack[]> {
-  const db = deps.handle.db
+  const db = deps.db
   const deposits = (await repo.entriesForBizNo(db, input.merchantId, input.tradeNo)).filter(
     (e) => e.type === 'DEPOSIT',
   )

@@ -8,7 +8,10 @@ import * as repo from './stamps.repository.js'
 import { applyLedger, type LedgerOptions, type StampHoldView } from './stamps.service.js'
 import type { VoucherProvider } from './voucher-provider.js'
 
-export type ExchangeDeps = Pick<AppDeps, 'handle' | 'clock' | 'ids' | 'cipher' | 'log'>
+export type ExchangeDeps = Pick<
+  AppDeps,
+  'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher' | 'log'
+>
 
 export interface ExchangeStart {
   /** Where to send the member: the coupon page with its token. */
@@ -115,7 +118,7 @@ export async function onCouponClaimed(
   notice: { notifyId: string | undefined; isvOutBizId: string; buyerId: string },
   options: LedgerOptions = {},
 ): Promise<CouponOutcome> {
-  const db = deps.handle.db
+  const db = deps.db
   const messageId = notice.notifyId ?? `out:${notice.isvOutBizId}`
   if (!(await acceptOnce(db, deps.clock, { source: 'koubei.coupon', messageId, merchantId }))) {
     return 'duplicate'

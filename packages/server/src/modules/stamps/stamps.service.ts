@@ -15,7 +15,7 @@ import type {
 } from './stamps.table.js'
 
 /** What the ledger needs: the database (and its engine, for the row lock), time and ids. */
-export type LedgerDeps = Pick<AppDeps, 'handle' | 'clock' | 'ids'>
+export type LedgerDeps = Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids'>
 
 /** A member's stamps in one activity. `total` = `available` + `frozen`, what the member holds. */
 export interface StampAccountView {
@@ -236,7 +236,7 @@ async function replayOf(
   if (earlier.fingerprint !== print) {
     throw StampErrors.keyReused(earlier.idempotency_key)
   }
-  const db = deps.handle.db
+  const db = deps.db
   const hold = earlier.hold_id
     ? await repo.findHold(db, earlier.hold_id)
     : earlier.type === 'FREEZE'
@@ -281,9 +281,9 @@ export async function applyLedger(
   }
   const print = fingerprint(op)
   const merchantId = isResolve(op) ? op.merchantId : op.account.merchantId
-  const { handle, clock, ids } = deps
+  const { db, dialect, clock, ids } = deps
   try {
-    return await handle.db.transaction().execute(async (trx) => {
+    return await db.transaction().execute(async (trx) => {
       const now = clock.nowIso()
       let hold: StampHoldRow | undefined
       let accountId: string
@@ -300,7 +300,7 @@ export async function applyLedger(
           now,
         })
       }
-      const account = (await repo.lockAccount(trx, handle.dialect, accountId))!
+      const account = (await repo.lockAccount(trx, dialect, accountId))!
       // Inside the lock: a concurrent twin with this key either committed before (found here) or
       // waits for us (and finds ours). Across accounts the unique key index decides (below).
       const earlier = await repo.findEntryByKey(trx, merchantId, meta.idempotencyKey)
@@ -409,7 +409,7 @@ export async function applyLedger(
     }
     // The same key raced on another account: the other transaction's entry won the unique index.
     if (repo.isUniqueViolation(error)) {
-      const earlier = await repo.findEntryByKey(handle.db, merchantId, meta.idempotencyKey)
+      const earlier = await repo.findEntryByKey(db, merchantId, meta.idempotencyKey)
       if (earlier) {
         return replayOf(deps, earlier, print)
       }
@@ -420,10 +420,10 @@ export async function applyLedger(
 
 /** A member's account in an activity; an empty one when nothing was recorded yet. */
 export async function accountOf(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   ref: AccountRef,
 ): Promise<StampAccountView> {
-  const row = await repo.findAccountOf(deps.handle.db, ref.merchantId, ref.memberId, ref.activityId)
+  const row = await repo.findAccountOf(deps.db, ref.merchantId, ref.memberId, ref.activityId)
   if (row) {
     return toAccountView(row)
   }
@@ -441,11 +441,11 @@ export async function accountOf(
 }
 
 export async function getAccount(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   accountId: string,
 ): Promise<StampAccountView> {
-  const row = await repo.findAccount(deps.handle.db, accountId)
+  const row = await repo.findAccount(deps.db, accountId)
   if (!row || row.merchant_id !== merchantId) {
     throw StampErrors.accountNotFound(accountId)
   }
@@ -453,23 +453,23 @@ export async function getAccount(
 }
 
 export async function listAccounts(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   filter: { activityId?: string; memberId?: string } = {},
   limit = 200,
 ): Promise<StampAccountView[]> {
-  return (await repo.listAccounts(deps.handle.db, merchantId, filter, limit)).map(toAccountView)
+  return (await repo.listAccounts(deps.db, merchantId, filter, limit)).map(toAccountView)
 }
 
 /** An account's entries, oldest first, and its holds. */
 export async function accountHistory(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   accountId: string,
   limit = 500,
 ): Promise<{ account: StampAccountView; entries: StampEntryView[]; holds: StampHoldView[] }> {
   const account = await getAccount(deps, merchantId, accountId)
-  const db = deps.handle.db
+  const db = deps.db
   return {
     account,
     entries: (await repo.listEntries(db, accountId, limit)).map(toEntryView),
@@ -478,11 +478,11 @@ export async function accountHistory(
 }
 
 export async function getHold(
-  deps: Pick<AppDeps, 'handle'>,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   holdId: string,
 ): Promise<StampHoldView> {
-  const row = await repo.findHold(deps.handle.db, holdId)
+  const row = await repo.findHold(deps.db, holdId)
   if (!row || row.merchant_id !== merchantId) {
     throw StampErrors.holdNotFound(holdId)
   }
@@ -499,7 +499,7 @@ export async function cancelExpiredHolds(
   limit = 100,
   options: LedgerOptions = {},
 ): Promise<number> {
-  const due = await repo.listExpiredHolds(deps.handle.db, deps.clock.nowIso(), limit)
+  const due = await repo.listExpiredHolds(deps.db, deps.clock.nowIso(), limit)
   let cancelled = 0
   for (const hold of due) {
     try {

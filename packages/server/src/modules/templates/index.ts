@@ -1,3 +1,4 @@
+import type { AppDeps } from '../../deps.js'
 import { createHash, randomUUID } from 'node:crypto'
 import { decodeApplyCardUrl } from '@kaguan/alipay'
 import { TemplateSpec } from '@kaguan/contracts'
@@ -6,8 +7,6 @@ import QRCode from 'qrcode'
 import type { Executor } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../shared/errors.js'
-import type { FieldCipher } from '../../shared/field-crypto.js'
-import type { Ids } from '../../shared/ids.js'
 import { recordAudit } from '../audit/index.js'
 import {
   alipayContext,
@@ -37,11 +36,7 @@ export type {
 export { toRgb } from './template-rules.js'
 export { omittedShops, previewSpec, toWalletPreview } from './template-preview.js'
 
-export interface TemplatesDeps {
-  clock: Clock
-  ids: Ids
-  cipher: FieldCipher
-}
+export type TemplatesDeps = Pick<AppDeps, 'clock' | 'ids' | 'cipher' | 'alipay'>
 type Actor = { actor: string; requestId?: string }
 
 export type TemplateStatus = 'draft' | 'published' | 'changed'

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, DIALECTS, type TestDb } from '../../../test/helpers/db.js'
+import { testDeps } from '../../../test/helpers/deps.js'
+import type { AppDeps } from '../../deps.js'
 import { systemClock } from '../../shared/clock.js'
-import { createFieldCipher, generateMasterKey, parseMasterKey } from '../../shared/field-crypto.js'
 import { createIds } from '../../shared/ids.js'
 import { ensureDefaultMerchant } from '../merchants/index.js'
 import { publishTemplate } from './index.js'
@@ -10,15 +11,12 @@ for (const dialect of DIALECTS) {
   describe(`${dialect}: one publish of a template at a time, across processes`, () => {
     let db: TestDb
     const ids = createIds()
-    const deps = {
-      clock: systemClock,
-      ids,
-      cipher: createFieldCipher(parseMasterKey(generateMasterKey())),
-    }
+    let deps: AppDeps
     const actor = { actor: 'admin:test' }
 
     beforeAll(async () => {
       db = await createTestDb(dialect)
+      deps = testDeps(db)
       await ensureDefaultMerchant(db.db, systemClock)
     })
     afterAll(async () => {

@@ -81,7 +81,7 @@ export async function configureMerchant(
   deps: AppDeps,
   input: DemoMerchantInput,
 ): Promise<{ publicUrlChanged: boolean }> {
-  const db = deps.handle.db
+  const db = deps.db
   const id = DEFAULT_MERCHANT_ID
   const view = await getMerchant(db, deps, id)
   if (
@@ -121,7 +121,7 @@ export async function configureMerchant(
 
 /** The demo shops in kaguan (created once, found again by their Alipay shop id). */
 export async function ensureShops(deps: AppDeps): Promise<Shop[]> {
-  const db = deps.handle.db
+  const db = deps.db
   const existing = await listShops(db, DEFAULT_MERCHANT_ID)
   const shops: Shop[] = []
   for (const shop of DEMO_SHOPS) {
@@ -145,7 +145,7 @@ export interface DemoAdmin {
  * keeps that password in the data folder so every later start can print it again.
  */
 export async function ensureAdmin(deps: AppDeps, dataDir: string): Promise<DemoAdmin> {
-  const db = deps.handle.db
+  const db = deps.db
   const passwordFile = join(dataDir, DemoFiles.adminPassword)
   const users = await listAdminUsers(db)
   if (users.length === 0) {
@@ -186,7 +186,7 @@ function demoImages(): { logo: Buffer; background: Buffer } {
 }
 
 async function demoSpec(deps: AppDeps, shops: Shop[]): Promise<TemplateSpec> {
-  const db = deps.handle.db
+  const db = deps.db
   const images = demoImages()
   // uploadImage answers from its own table for bytes it has seen, so this calls Alipay once per image ever.
   const logo = await uploadImage(
@@ -257,7 +257,7 @@ export async function ensureTemplate(
   shops: Shop[],
   options: { previousId?: string; publicUrlChanged: boolean },
 ): Promise<CardTemplate> {
-  const db = deps.handle.db
+  const db = deps.db
   let template: CardTemplate | undefined
   if (options.previousId) {
     template = await getTemplate(db, options.previousId, DEFAULT_MERCHANT_ID).catch(() => undefined)
@@ -288,7 +288,7 @@ export async function ensureClaimLink(
   emulatorUrl: string,
   miniUrl: string,
 ): Promise<ClaimLink> {
-  const db = deps.handle.db
+  const db = deps.db
   const callback = `${miniUrl}${MINI_PATHS.callback}`
   const current = (await listClaimLinks(db, templateId)).filter((link) => {
     if (link.outString !== DEMO_OUT_STRING) {

@@ -1,5 +1,4 @@
-import { resolveAllowed } from '../../shared/address-policy.js'
-import { AppError, ErrorKind } from '../../shared/errors.js'
+import { crmError, sendToCrm, type CrmSend } from './crm.js'
 
 /** Where and how kaguan calls a merchant's CRM (the seed's three endpoints, header `token`). */
 export interface CrmEndpoint {
@@ -19,6 +18,26 @@ export interface OpenCardInfoRequest {
   gender?: string
 }
 
+export interface CardChangeRequest {
+  type: 'ADD' | 'DEL'
+  templateId: string
+  alipayUserId: string
+  bizCardNo: string
+  alipayCardNo: string
+}
+
+export interface MdCodeChangeRequest {
+  appId: string
+  templateId: string
+  alipayUserId: string
+  expireTime: number
+}
+
+export interface MdCode {
+  codeValue: string
+  codeExpire: string
+}
+
 /** A checked openCardInfo answer: `point` is an integer whatever JSON type it came as. */
 export interface OpenCardInfoAnswer {
   bizCardNo: string
@@ -29,87 +48,39 @@ export interface OpenCardInfoAnswer {
   templateId?: string
 }
 
-/** CRM failures, each with a fix; `retryable` tells the outbox whether trying again can help. */
-function crmError(
-  code: string,
-  message: string,
-  retryable: boolean,
-  details: Record<string, unknown> = {},
-): AppError {
-  return new AppError(retryable ? ErrorKind.Unavailable : ErrorKind.Invalid, code, message, details)
-}
-
+/** The status codes the contract allows, turned into errors that say what to fix. */
 async function post(
+  send: CrmSend,
   endpoint: CrmEndpoint,
   path: string,
   body: object,
-): Promise<{ status: number; text: string; ms: number }> {
-  const url = `${endpoint.baseUrl}${path}`
-  const started = Date.now()
-  let response: Response
-  try {
-    // Checked right before the call, after DNS: a name may have been re-pointed at a metadata
-    // address since it was saved.
-    await resolveAllowed('crm.baseUrl', url)
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', token: endpoint.token },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(endpoint.timeoutMs ?? 5_000),
-      // Never follow: a redirect would carry the `token` header to whatever origin it names.
-      redirect: 'manual',
-    })
-  } catch (error) {
-    if (error instanceof AppError) {
-      throw error
-    }
-    const timeout = (error as Error).name === 'TimeoutError'
-    throw crmError(
-      timeout ? 'CRM_TIMEOUT' : 'CRM_UNREACHABLE',
-      timeout
-        ? `the CRM did not answer ${path} within ${endpoint.timeoutMs ?? 5000} ms`
-        : `cannot reach the CRM at ${url}: ${(error as Error).cause ? String((error as { cause: Error }).cause.message) : (error as Error).message}`,
-      true,
-      { path },
-    )
-  }
-  if (response.status >= 300 && response.status < 400) {
-    const location = response.headers.get('location') ?? '(no Location header)'
-    await response.body?.cancel()
-    throw crmError(
-      'CRM_REDIRECTED',
-      `the CRM redirected ${path} to ${location} (HTTP ${response.status}): kaguan does not follow redirects; set the CRM base URL to the final address`,
-      false,
-      { path, status: response.status, location },
-    )
-  }
-  const text = await response.text()
-  const ms = Date.now() - started
-  if (response.status === 401 || response.status === 403) {
+): Promise<{ text: string; ms: number }> {
+  const answer = await send({
+    baseUrl: endpoint.baseUrl,
+    path,
+    body: JSON.stringify(body),
+    token: endpoint.token,
+    timeoutMs: endpoint.timeoutMs ?? 5_000,
+  })
+  const { status } = answer
+  if (status === 401 || status === 403) {
     throw crmError(
       'CRM_TOKEN_REJECTED',
-      `the CRM refused kaguan's token on ${path} (HTTP ${response.status}): the token configured in kaguan must equal the CRM's`,
+      `the CRM refused kaguan's token on ${path} (HTTP ${status}): the token configured in kaguan must equal the CRM's`,
       false,
-      { path, status: response.status },
+      { path, status },
     )
   }
-  if (response.status >= 500 || response.status === 429) {
+  if (status !== 200) {
+    // 5xx and 429 may pass; any other status is the CRM's set-up, and trying again will not help.
     throw crmError(
       'CRM_HTTP_ERROR',
-      `the CRM answered ${path} with HTTP ${response.status}`,
-      true,
-      { path, status: response.status },
+      `the CRM answered ${path} with HTTP ${status}`,
+      status >= 500 || status === 429,
+      { path, status },
     )
   }
-  if (response.status !== 200) {
-    throw crmError(
-      'CRM_HTTP_ERROR',
-      `the CRM answered ${path} with HTTP ${response.status}`,
-      false,
-      { path, status: response.status },
-    )
-  }
-  return { status: response.status, text, ms }
+  return { text: answer.text, ms: answer.ms }
 }
 
 function parseJson(path: string, text: string): unknown {
@@ -130,12 +101,13 @@ const optionalString = (v: unknown): string | undefined =>
   v === undefined || v === null || v === '' ? undefined : String(v)
 
 /** `/card/openCardInfo`: the member (created or found) for this Alipay user. */
-export async function openCardInfo(
+async function openCardInfo(
+  send: CrmSend,
   endpoint: CrmEndpoint,
   body: OpenCardInfoRequest,
 ): Promise<OpenCardInfoAnswer & { ms: number }> {
   const path = '/card/openCardInfo'
-  const { text, ms } = await post(endpoint, path, body)
+  const { text, ms } = await post(send, endpoint, path, body)
   const answer = parseJson(path, text)
   if (!answer || typeof answer !== 'object' || Array.isArray(answer)) {
     throw crmError('CRM_BAD_ANSWER', `the CRM's answer to ${path} is not a JSON object`, false, {
@@ -199,18 +171,13 @@ export async function openCardInfo(
 }
 
 /** `/card/cardChange`: tell the CRM a card was added or deleted. Its answer must be `true`. */
-export async function cardChange(
+async function cardChange(
+  send: CrmSend,
   endpoint: CrmEndpoint,
-  body: {
-    type: 'ADD' | 'DEL'
-    templateId: string
-    alipayUserId: string
-    bizCardNo: string
-    alipayCardNo: string
-  },
+  body: CardChangeRequest,
 ): Promise<void> {
   const path = '/card/cardChange'
-  const { text } = await post(endpoint, path, body)
+  const { text } = await post(send, endpoint, path, body)
   const answer = parseJson(path, text)
   if (answer !== true && answer !== 'true') {
     throw crmError(
@@ -223,12 +190,13 @@ export async function cardChange(
 }
 
 /** `/card/mdCodeChange`: a dynamic code for the user's card. */
-export async function mdCodeChange(
+async function mdCodeChange(
+  send: CrmSend,
   endpoint: CrmEndpoint,
-  body: { appId: string; templateId: string; alipayUserId: string; expireTime: number },
-): Promise<{ codeValue: string; codeExpire: string }> {
+  body: MdCodeChangeRequest,
+): Promise<MdCode> {
   const path = '/card/mdCodeChange'
-  const { text } = await post(endpoint, path, body)
+  const { text } = await post(send, endpoint, path, body)
   const a = parseJson(path, text) as Record<string, unknown> | null
   const codeValue = optionalString(a?.codeValue)
   const codeExpire = optionalString(a?.codeExpire)
@@ -247,4 +215,28 @@ export async function mdCodeChange(
     )
   }
   return { codeValue, codeExpire }
+}
+
+/**
+ * The CRM port in deps: the seed's three calls, each checked against the contract. Every call goes
+ * through `send` (the HTTP in `ports/crm.ts`), which the conformance check also uses for the probes
+ * the typed calls cannot express.
+ */
+export interface CrmPort {
+  send: CrmSend
+  openCardInfo(
+    endpoint: CrmEndpoint,
+    body: OpenCardInfoRequest,
+  ): Promise<OpenCardInfoAnswer & { ms: number }>
+  cardChange(endpoint: CrmEndpoint, body: CardChangeRequest): Promise<void>
+  mdCodeChange(endpoint: CrmEndpoint, body: MdCodeChangeRequest): Promise<MdCode>
+}
+
+export function createCrmPort(send: CrmSend = sendToCrm): CrmPort {
+  return {
+    send,
+    openCardInfo: (endpoint, body) => openCardInfo(send, endpoint, body),
+    cardChange: (endpoint, body) => cardChange(send, endpoint, body),
+    mdCodeChange: (endpoint, body) => mdCodeChange(send, endpoint, body),
+  }
 }
