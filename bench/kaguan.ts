@@ -44,7 +44,7 @@ const log = createLogger({
 const kaguan = await startKaguan(config, { log })
 const { db } = kaguan.deps
 const admin = { username: 'bench', password: 'bench-password-123' }
-await createAdminUser(db, kaguan.deps, { ...admin, role: 'admin' }, 'bench')
+await createAdminUser({ ...kaguan.deps, db: db }, { ...admin, role: 'admin' }, 'bench')
 
 interface BulkLoad {
   /** The card a real claim made: the row to copy. */
@@ -104,7 +104,7 @@ serveChild(
       }
       return count
     },
-    outbox: () => outboxCounts(db),
+    outbox: () => outboxCounts({ db }),
     sqlTiming: () =>
       [...sqlTiming]
         .sort((a, b) => b[1].ms - a[1].ms)

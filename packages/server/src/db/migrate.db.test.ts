@@ -34,11 +34,11 @@ for (const dialect of DIALECTS) {
 
     it('creates exactly one default merchant even when asked concurrently', async () => {
       await Promise.all([
-        ensureDefaultMerchant(db.db, clock),
-        ensureDefaultMerchant(db.db, clock),
-        ensureDefaultMerchant(db.db, clock),
+        ensureDefaultMerchant({ db: db.db, clock }),
+        ensureDefaultMerchant({ db: db.db, clock }),
+        ensureDefaultMerchant({ db: db.db, clock }),
       ])
-      const merchants = await listMerchants(db.db, testDeps(db, { clock }))
+      const merchants = await listMerchants(testDeps(db, { clock }))
       expect(merchants).toEqual([
         expect.objectContaining({ id: DEFAULT_MERCHANT_ID, isDefault: true }),
       ])
@@ -48,20 +48,19 @@ for (const dialect of DIALECTS) {
       const msg = { source: 'alipay.notify', messageId: 'n-1', merchantId: DEFAULT_MERCHANT_ID }
       await expect(
         db.db.transaction().execute(async (trx) => {
-          expect(await acceptOnce(trx, clock, msg)).toBe(true)
+          expect(await acceptOnce({ db: trx, clock }, msg)).toBe(true)
           throw new Error('processing failed')
         }),
       ).rejects.toThrow('processing failed')
-      expect(await acceptOnce(db.db, clock, msg)).toBe(true)
-      expect(await acceptOnce(db.db, clock, msg)).toBe(false)
-      await recordResult(db.db, msg.source, msg.messageId, 'success')
-      expect(await previousResult(db.db, msg.source, msg.messageId)).toBe('success')
+      expect(await acceptOnce({ db: db.db, clock }, msg)).toBe(true)
+      expect(await acceptOnce({ db: db.db, clock }, msg)).toBe(false)
+      await recordResult(db, msg.source, msg.messageId, 'success')
+      expect(await previousResult(db, msg.source, msg.messageId)).toBe('success')
     })
 
     it('writes audit entries with secrets elided and personal data masked', async () => {
       await recordAudit(
-        db.db,
-        { clock, ids },
+        { db: db.db, clock, ids },
         {
           actor: 'admin:adm_1',
           action: 'merchant.alipay.update',
@@ -74,7 +73,7 @@ for (const dialect of DIALECTS) {
           },
         },
       )
-      const [entry] = await auditTrail(db.db, { type: 'merchant', id: DEFAULT_MERCHANT_ID })
+      const [entry] = await auditTrail(db, { type: 'merchant', id: DEFAULT_MERCHANT_ID })
       expect(entry?.after).toEqual({
         appId: '2021000000000002',
         appPrivateKey: '<elided>',

@@ -94,7 +94,7 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
     if (applied.length) {
       options.log.info({ applied }, 'database migrated')
     }
-    await ensureDefaultMerchant(handle.db, clock)
+    await ensureDefaultMerchant({ db: handle.db, clock })
 
     const urls: Partial<Record<Role, string>> = {}
     for (const role of config.roles) {

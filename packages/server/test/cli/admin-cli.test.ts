@@ -68,10 +68,13 @@ describe('kaguan admin', () => {
     const handle = openDb({ url: `sqlite:${file}`, dialect: 'sqlite' })
     const deps = { clock: systemClock, ids: createIds() }
     try {
-      const session = await login(handle.db, deps, {
-        username: 'root',
-        password: 'first password 1',
-      })
+      const session = await login(
+        { ...deps, db: handle.db },
+        {
+          username: 'root',
+          password: 'first password 1',
+        },
+      )
       expect(session.principal).toMatchObject({ username: 'root', role: 'admin' })
 
       writeFileSync(join(dir, 'pw'), 'second password 2\n')
@@ -82,10 +85,10 @@ describe('kaguan admin', () => {
       expect(reset.code, reset.stderr).toBe(0)
       expect(reset.stdout).toContain('1 session(s) ended')
       await expect(
-        login(handle.db, deps, { username: 'root', password: 'first password 1' }),
+        login({ ...deps, db: handle.db }, { username: 'root', password: 'first password 1' }),
       ).rejects.toMatchObject({ code: 'AUTH_INVALID_CREDENTIALS' })
       await expect(
-        login(handle.db, deps, { username: 'root', password: 'second password 2' }),
+        login({ ...deps, db: handle.db }, { username: 'root', password: 'second password 2' }),
       ).resolves.toBeDefined()
     } finally {
       await handle.close()

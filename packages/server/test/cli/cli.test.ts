@@ -70,7 +70,8 @@ describe('kaguan CLI', () => {
       expect(run.stdout).toContain(`kaguan ${commands[i]}`)
       expect(run.stdout).not.toContain('Unknown option')
     })
-  })
+    // Ten processes, each compiling the CLI with tsx, at once: a busy 2-core machine needs longer.
+  }, 90_000)
 
   it('exits 1 naming the key for an unknown role, a malformed database URL, and a missing master key', async () => {
     const role = await kaguan(['config', 'check'], {

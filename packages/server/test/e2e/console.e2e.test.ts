@@ -59,12 +59,7 @@ describe.skipIf(!haveBrowser && !requireBrowser)('the console in a real browser'
     expect(existsSync(consoleDist)).toBe(true)
     stack = await startStack()
     const { deps } = stack.kaguan
-    await createAdminUser(
-      deps.db,
-      deps,
-      { username: USER, password: PASSWORD, role: 'admin' },
-      'test',
-    )
+    await createAdminUser(deps, { username: USER, password: PASSWORD, role: 'admin' }, 'test')
     browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] })
     staff = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' })
     page = await staff.newPage()

@@ -387,12 +387,11 @@ for (const dialect of DIALECTS.filter((d) => d === 'postgres')) {
         20_000,
       )
       await eventually(
-        async () =>
-          !(await outboxCounts(deps.db)).pending && !(await outboxCounts(deps.db)).running,
+        async () => !(await outboxCounts(deps)).pending && !(await outboxCounts(deps)).running,
         'an empty outbox',
       )
       await Promise.all(workers.map((w) => w.stop()))
-      const counts = await outboxCounts(deps.db)
+      const counts = await outboxCounts(deps)
       const pushes = (await updateCalls(env.stack)) - before
       // Every delivered push entry made exactly one Alipay call: none was pushed by both workers.
       const delivered = await deps.db

@@ -57,15 +57,15 @@ for (const dialect of DIALECTS) {
     it('publishes with template.create and the form once, then modifies without resending the form', async () => {
       const draft = await draftTemplate(deps, '首发')
       alipay.calls.length = 0
-      const first = await publishTemplate(db.db, deps, draft.id, actor)
+      const first = await publishTemplate(deps, draft.id, actor)
       expect(methods(alipay)).toEqual(['createCardTemplate', 'setFormTemplate'])
       expect(first.template.alipayTemplateId).toMatch(/^2020/)
       expect(alipay.templates.has(first.template.alipayTemplateId!)).toBe(true)
 
       const spec = { ...first.template.spec, basic: { ...first.template.spec.basic, name: '改名' } }
-      await updateTemplateDraft(db.db, deps, draft.id, spec, actor)
+      await updateTemplateDraft(deps, draft.id, spec, actor)
       alipay.calls.length = 0
-      const second = await publishTemplate(db.db, deps, draft.id, actor)
+      const second = await publishTemplate(deps, draft.id, actor)
       expect(methods(alipay)).toEqual(['modifyCardTemplate'])
       expect(second.template.alipayTemplateId).toBe(first.template.alipayTemplateId)
       expect(second.template.status).toBe('published')
@@ -74,12 +74,12 @@ for (const dialect of DIALECTS) {
     it('keeps a draft a draft when Alipay refuses the template, and can publish it again', async () => {
       const draft = await draftTemplate(deps, '被拒')
       alipay.failNext('createCardTemplate', 'INVALID_PARAMETER')
-      await expect(publishTemplate(db.db, deps, draft.id, actor)).rejects.toMatchObject({
+      await expect(publishTemplate(deps, draft.id, actor)).rejects.toMatchObject({
         code: 'ALIPAY_REJECTED',
         details: { subCode: 'INVALID_PARAMETER' },
       })
       // The lease was given back: the next click publishes instead of answering "running".
-      const again = await publishTemplate(db.db, deps, draft.id, actor)
+      const again = await publishTemplate(deps, draft.id, actor)
       expect(again.template.alipayTemplateId).toMatch(/^2020/)
     })
 
@@ -96,7 +96,7 @@ for (const dialect of DIALECTS) {
       }
       expect(again.cardId).toBe(first.cardId)
       expect(methods(alipay).filter((m) => m === 'openCard')).toHaveLength(1)
-      const card = await getCard(db.db, first.cardId)
+      const card = await getCard(db, first.cardId)
       expect(card).toMatchObject({ point: 10, level: 'SILVER', status: 'active' })
       // What Alipay was asked to show is what kaguan stored.
       expect(alipay.cards.get(card.alipayCardNo)?.card).toMatchObject({
@@ -138,8 +138,8 @@ for (const dialect of DIALECTS) {
         if (outcome.status !== 'done') {
           throw new Error('unreachable')
         }
-        expect(await getCard(db.db, outcome.cardId)).toMatchObject({ point: 320, level: 'GOLD' })
-        const adds = await listOutbox(db.db, {
+        expect(await getCard(db, outcome.cardId)).toMatchObject({ point: 320, level: 'GOLD' })
+        const adds = await listOutbox(db, {
           merchantId: DEFAULT_MERCHANT_ID,
           topic: CARD_CHANGE_TOPIC,
         })
@@ -182,8 +182,8 @@ for (const dialect of DIALECTS) {
       expect(report.deleted).not.toContain(inStep!.cardId)
       expect(report.repushed).not.toContain(inStep!.cardId)
       expect(report.failed).toEqual([])
-      expect((await getCard(db.db, gone!.cardId)).status).toBe('deleted')
-      const pushes = await listOutbox(db.db, {
+      expect((await getCard(db, gone!.cardId)).status).toBe('deleted')
+      const pushes = await listOutbox(db, {
         merchantId: DEFAULT_MERCHANT_ID,
         topic: CARD_PUSH_TOPIC,
       })

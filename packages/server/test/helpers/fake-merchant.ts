@@ -40,10 +40,9 @@ export async function setUpFakeMerchant(
   options: { crm?: boolean } = {},
 ): Promise<void> {
   const { db } = deps
-  await ensureDefaultMerchant(db, deps.clock)
+  await ensureDefaultMerchant(deps)
   await updateAlipayApp(
-    db,
-    deps,
+    { ...deps, db: db },
     DEFAULT_MERCHANT_ID,
     {
       appId: FAKE_APP_ID,
@@ -53,11 +52,10 @@ export async function setUpFakeMerchant(
     },
     actor,
   )
-  await updatePublicBaseUrl(db, deps, DEFAULT_MERCHANT_ID, 'http://127.0.0.1:9', actor)
+  await updatePublicBaseUrl({ ...deps, db: db }, DEFAULT_MERCHANT_ID, 'http://127.0.0.1:9', actor)
   if (options.crm) {
     await updateCrm(
-      db,
-      deps,
+      { ...deps, db: db },
       DEFAULT_MERCHANT_ID,
       {
         mode: 'crm',
@@ -74,22 +72,19 @@ export async function setUpFakeMerchant(
 export async function draftTemplate(deps: AppDeps, name = '测试会员卡'): Promise<CardTemplate> {
   const { db } = deps
   const logo = await uploadImage(
-    db,
-    deps,
+    { ...deps, db: db },
     DEFAULT_MERCHANT_ID,
     { name: 'logo', type: 'png', content: await png('#ff0000') },
     actor,
   )
   const background = await uploadImage(
-    db,
-    deps,
+    { ...deps, db: db },
     DEFAULT_MERCHANT_ID,
     { name: 'background', type: 'png', content: await png('#0000ff') },
     actor,
   )
   return createTemplate(
-    db,
-    deps,
+    { ...deps, db: db },
     DEFAULT_MERCHANT_ID,
     cardSpec({ logoId: logo.id, backgroundId: background.id }, { name }),
     actor,
@@ -99,5 +94,5 @@ export async function draftTemplate(deps: AppDeps, name = '测试会员卡'): Pr
 /** Drafts and publishes a template; answers it with its Alipay template id. */
 export async function publishedTemplate(deps: AppDeps): Promise<CardTemplate> {
   const draft = await draftTemplate(deps)
-  return (await publishTemplate(deps.db, deps, draft.id, actor)).template
+  return (await publishTemplate(deps, draft.id, actor)).template
 }

@@ -95,7 +95,7 @@ export async function adminClient(
 ): Promise<AdminClient> {
   const password = `${role}-password-123`
   const { deps } = stack.kaguan
-  await createAdminUser(deps.db, deps, { username, password, role }, 'test')
+  await createAdminUser(deps, { username, password, role }, 'test')
   const base = stack.kaguan.urls.management!
   const login = await fetch(`${base}/api/auth/login`, {
     method: 'POST',

@@ -36,7 +36,6 @@ export async function startManagement(deps: AppDeps): Promise<ManagementApp> {
   const sessions = {} as Record<AdminRole, Session>
   for (const role of AdminRoles) {
     await createAdminUser(
-      deps.db,
       deps,
       { username: `${role}-user`, password: TEST_PASSWORDS[role], role },
       'cli',

@@ -60,8 +60,8 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       db = await createTestDb(dialect)
       deps = testDeps(db, { clock })
-      await ensureDefaultMerchant(db.db, clock)
-      otherMerchant = (await createMerchant(db.db, deps, { name: '另一家' }, { actor: 'cli' })).id
+      await ensureDefaultMerchant({ db: db.db, clock })
+      otherMerchant = (await createMerchant(deps, { name: '另一家' }, { actor: 'cli' })).id
 
       // Members a minute apart; each opened one card at the time given below.
       const opened = [
@@ -73,20 +73,18 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < MEMBERS; i++) {
         clock.advance(60_000)
         const member = await reserveMember(
-          db.db,
           deps,
           M,
           userOf(i),
           { mobile: mobileOf(i), name: '张三' },
           { prefix: 'KG', style: 'sequential' },
         )
-        await activateMember(db.db, deps, member.id)
+        await activateMember(deps, member.id)
         await insertCard(i, member.id, opened[i % 4]!, i !== 7)
       }
       // A claim that never opened: a pending member, listed nowhere.
-      await reserveMember(db.db, deps, M, userOf(99), {}, { prefix: 'KG', style: 'sequential' })
+      await reserveMember(deps, M, userOf(99), {}, { prefix: 'KG', style: 'sequential' })
       const elsewhere = await reserveMember(
-        db.db,
         deps,
         otherMerchant,
         userOf(0),
@@ -96,7 +94,7 @@ for (const dialect of DIALECTS) {
           style: 'sequential',
         },
       )
-      await activateMember(db.db, deps, elsewhere.id)
+      await activateMember(deps, elsewhere.id)
 
       const entry = (id: string, card: string, delta: number, at: string) => ({
         id,
@@ -144,9 +142,9 @@ for (const dialect of DIALECTS) {
         .execute()
 
       for (const n of [1, 2, 3]) {
-        await enqueue(db.db, deps, { merchantId: M, topic: 'alipay.cardPush', payload: { n } })
+        await enqueue(deps, { merchantId: M, topic: 'alipay.cardPush', payload: { n } })
       }
-      await enqueue(db.db, deps, {
+      await enqueue(deps, {
         merchantId: otherMerchant,
         topic: 'alipay.cardPush',
         payload: {},
@@ -167,8 +165,7 @@ for (const dialect of DIALECTS) {
         const [type, id] = target.split(':') as [string, string]
         const c = fixedClock(at)
         await recordAudit(
-          db.db,
-          { clock: c, ids: deps.ids },
+          { ...{ clock: c, ids: deps.ids }, db: db.db },
           {
             merchantId: M,
             actor,

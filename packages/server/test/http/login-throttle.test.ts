@@ -26,7 +26,7 @@ describe('login throttling', () => {
       await registerAuth(scope, deps)
     })
     for (const username of ['owner', 'other']) {
-      await createAdminUser(db.db, deps, { username, password: PASSWORD, role: 'admin' }, 'cli')
+      await createAdminUser(deps, { username, password: PASSWORD, role: 'admin' }, 'cli')
     }
   })
   afterAll(async () => {

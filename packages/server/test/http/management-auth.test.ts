@@ -117,7 +117,6 @@ describe('management auth', () => {
     for (const role of AdminRoles) {
       ids[role] = (
         await createAdminUser(
-          db.db,
           deps,
           { username: `${role}-user`, password: PASSWORDS[role], role },
           'cli',
@@ -371,7 +370,6 @@ describe('management auth', () => {
   it('locks an account over HTTP after 5 failures with AUTH_LOCKED (429) saying until when', async () => {
     const deps = testDeps(db)
     await createAdminUser(
-      db.db,
       deps,
       { username: 'quinn', password: 'quinn password', role: 'viewer' },
       'cli',

@@ -12,12 +12,11 @@ describe('merchant CRM URL over HTTP', () => {
   beforeAll(async () => {
     db = await createTestDb('sqlite')
     const deps = testDeps(db)
-    await ensureDefaultMerchant(db.db, deps.clock)
+    await ensureDefaultMerchant(deps)
     app = await buildRoleApp('management', deps, async (scope) => {
       await registerManagement(scope, deps)
     })
     await createAdminUser(
-      db.db,
       deps,
       { username: 'admin', password: 'admin password 123', role: 'admin' },
       'cli',

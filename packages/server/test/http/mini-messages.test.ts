@@ -30,7 +30,7 @@ describe('mini role: malformed and ambiguous Alipay messages', () => {
 
   beforeAll(async () => {
     db = await createTestDb('sqlite')
-    await ensureDefaultMerchant(db.db, systemClock)
+    await ensureDefaultMerchant({ db: db.db, clock: systemClock })
     const d = deps()
     app = await buildRoleApp('mini', d, (scope) => registerMini(scope, d))
   })
@@ -66,24 +66,17 @@ describe('mini role: malformed and ambiguous Alipay messages', () => {
 
   it('keeps two merchants off one app unless both are ISV merchants with their own token', async () => {
     const d = deps()
-    await updateAlipayApp(db.db, d, 'mch_default', { ...app1, alipayPublicKey: alipayKey }, actor)
-    const other = await createMerchant(db.db, d, { name: '二号店' }, actor)
+    await updateAlipayApp(d, 'mch_default', { ...app1, alipayPublicKey: alipayKey }, actor)
+    const other = await createMerchant(d, { name: '二号店' }, actor)
     await expect(
-      updateAlipayApp(db.db, d, other.id, { ...app1, alipayPublicKey: alipayKey }, actor),
+      updateAlipayApp(d, other.id, { ...app1, alipayPublicKey: alipayKey }, actor),
     ).rejects.toMatchObject({
       code: 'MERCHANT_ALIPAY_INVALID',
       details: { fields: [expect.objectContaining({ field: 'appId' })] },
     })
     // As an ISV app, each merchant with its own app_auth_token, the app may be shared.
+    await updateAlipayApp(d, 'mch_default', { ...app1, appAuthToken: 'token-of-default' }, actor)
     await updateAlipayApp(
-      db.db,
-      d,
-      'mch_default',
-      { ...app1, appAuthToken: 'token-of-default' },
-      actor,
-    )
-    await updateAlipayApp(
-      db.db,
       d,
       other.id,
       { ...app1, alipayPublicKey: alipayKey, appAuthToken: 'token-of-other' },

@@ -82,8 +82,7 @@ export async function runAdminCreate(opts: {
   const password = await readPassword(opts['password-file'])
   const user = await withDb(opts.config, (handle) =>
     createAdminUser(
-      handle.db,
-      { clock: systemClock, ids: createIds() },
+      { ...{ clock: systemClock, ids: createIds() }, db: handle.db },
       { username: opts.username!, password, role },
       'cli',
     ),
@@ -104,8 +103,7 @@ export async function runAdminResetPassword(opts: {
   const password = await readPassword(opts['password-file'])
   const { user, sessionsEnded } = await withDb(opts.config, (handle) =>
     resetAdminPassword(
-      handle.db,
-      { clock: systemClock, ids: createIds() },
+      { ...{ clock: systemClock, ids: createIds() }, db: handle.db },
       { username: opts.username!, password },
       'cli',
     ),

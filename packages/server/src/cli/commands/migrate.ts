@@ -9,7 +9,7 @@ export async function runMigrate(opts: { config?: string }): Promise<number> {
   const handle = openDb(config.database)
   try {
     const applied = await migrateToLatest(handle.db)
-    await ensureDefaultMerchant(handle.db, systemClock)
+    await ensureDefaultMerchant({ db: handle.db, clock: systemClock })
     process.stdout.write(
       applied.length
         ? `applied ${applied.length} migration(s) to ${redactUrl(config.database.url)}:\n${applied.map((m) => `  ${m}\n`).join('')}`

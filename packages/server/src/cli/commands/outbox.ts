@@ -10,7 +10,7 @@ export async function runOutboxList(opts: { status?: string; config?: string }):
   const handle = openDb(config.database)
   try {
     const status = (opts.status ?? 'parked') as 'parked'
-    const counts = await outboxCounts(handle.db)
+    const counts = await outboxCounts(handle)
     process.stdout.write(
       `outbox: ${
         Object.entries(counts)
@@ -18,7 +18,7 @@ export async function runOutboxList(opts: { status?: string; config?: string }):
           .join(', ') || 'empty'
       }\n`,
     )
-    for (const item of await listOutbox(handle.db, { status, limit: 200 })) {
+    for (const item of await listOutbox(handle, { status, limit: 200 })) {
       process.stdout.write(
         `${item.id}  ${item.topic}  attempts ${item.attempts}  ${item.updatedAt}\n    ${item.lastError ?? ''}\n`,
       )
@@ -40,7 +40,7 @@ export async function runOutboxRetry(
   const config = loadConfigFromProcess({ configFile: opts.config })
   const handle = openDb(config.database)
   try {
-    const n = await retryParked(handle.db, systemClock, opts.all ? 'all' : ids)
+    const n = await retryParked({ db: handle.db, clock: systemClock }, opts.all ? 'all' : ids)
     process.stdout.write(`${n} parked entr${n === 1 ? 'y' : 'ies'} will be delivered again\n`)
     return 0
   } finally {

@@ -86,11 +86,11 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
     (handler: (params: Params, merchantId: string) => Promise<object>) =>
     async (request: FastifyRequest) => {
       const params = paramsOf(request)
-      const merchantId = await verifyCrmCall(deps.db, deps, params)
+      const merchantId = await verifyCrmCall(deps, params)
       try {
         return { status: 'OK', ...(await handler(params, merchantId)) }
       } catch (error) {
-        await releaseNonce(deps.db, merchantId, params.nonce)
+        await releaseNonce(deps, merchantId, params.nonce)
         throw error
       }
     }

@@ -148,7 +148,7 @@ export async function registerAuth(
   app.addHook('onRequest', async (request) => {
     const token = request.cookies[SESSION_COOKIE]
     if (token) {
-      const session = await authenticate(db, deps, token)
+      const session = await authenticate({ ...deps, db: db }, token)
       if (session) {
         const { csrfToken, expiresAt: _expiresAt, ...principal } = session
         request.principal = principal
@@ -204,14 +204,17 @@ export async function registerAuth(
     },
     async (request, reply) => {
       const previous = request.cookies[SESSION_COOKIE]
-      const result = await login(db, deps, {
-        username: request.body.username,
-        password: request.body.password,
-        ip: request.ip,
-      })
+      const result = await login(
+        { ...deps, db: db },
+        {
+          username: request.body.username,
+          password: request.body.password,
+          ip: request.ip,
+        },
+      )
       // Signing in again replaces the session this browser had, rather than leaving it open.
       if (previous) {
-        await logout(db, deps, previous)
+        await logout(deps, previous)
       }
       setSessionCookie(request, reply, result.sessionToken)
       const { userId: id, username, role } = result.principal
@@ -237,7 +240,7 @@ export async function registerAuth(
     async (request, reply) => {
       const token = request.cookies[SESSION_COOKIE]
       if (token) {
-        await logout(db, deps, token)
+        await logout(deps, token)
       }
       void reply.clearCookie(SESSION_COOKIE, {
         path: '/',
@@ -291,8 +294,7 @@ export async function registerAuth(
         throw AdminErrors.authRequired()
       }
       await changeOwnPassword(
-        db,
-        deps,
+        { ...deps, db: db },
         {
           userId: p.userId,
           sessionId: p.sessionId,
@@ -321,7 +323,7 @@ export async function registerAuth(
     },
     async (request) =>
       pageInMemory(
-        (await listAdminUsers(db)).map(userView),
+        (await listAdminUsers({ db })).map(userView),
         pageRequest(request.query, { sort: 'username', order: 'asc' }),
         {
           username: (u) => u.username,
@@ -344,7 +346,7 @@ export async function registerAuth(
       },
     },
     async (request, reply) => {
-      const user = await createAdminUser(db, deps, request.body, actorOf(request), {
+      const user = await createAdminUser({ ...deps, db: db }, request.body, actorOf(request), {
         requestId: request.id,
       })
       return reply.code(201).send(userView(user))
@@ -374,9 +376,15 @@ export async function registerAuth(
     },
     async (request) =>
       userView(
-        await updateAdminUser(db, deps, request.params.id, request.body, actorOf(request), {
-          requestId: request.id,
-        }),
+        await updateAdminUser(
+          { ...deps, db: db },
+          request.params.id,
+          request.body,
+          actorOf(request),
+          {
+            requestId: request.id,
+          },
+        ),
       ),
   )
 
@@ -396,8 +404,7 @@ export async function registerAuth(
     },
     async (request) => {
       const { user } = await resetAdminPassword(
-        db,
-        deps,
+        { ...deps, db: db },
         { userId: request.params.id, password: request.body.password },
         actorOf(request),
         { requestId: request.id },

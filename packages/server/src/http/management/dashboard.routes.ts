@@ -32,11 +32,14 @@ export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): v
       },
     },
     async (req) => {
-      const merchant = await getMerchant(db, deps, req.query.merchantId ?? DEFAULT_MERCHANT_ID)
+      const merchant = await getMerchant(
+        { ...deps, db: db },
+        req.query.merchantId ?? DEFAULT_MERCHANT_ID,
+      )
       const days = req.query.days ?? 30
       const [stats, counts] = await Promise.all([
         cardStats({ db, dialect: deps.dialect, clock: deps.clock }, merchant.id, days),
-        outboxCounts(db, merchant.id),
+        outboxCounts({ db }, merchant.id),
       ])
       return {
         merchantId: merchant.id,

@@ -48,9 +48,8 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     async (req) => {
       const { page, pageSize, sort, order, ...query } = req.query
       return listMembers(
-        db,
-        deps,
-        (await getMerchant(db, deps, req.params.merchantId)).id,
+        { ...deps, db: db },
+        (await getMerchant({ ...deps, db: db }, req.params.merchantId)).id,
         query,
         pageRequest({ page, pageSize, sort, order }, { sort: 'createdAt', order: 'desc' }),
       )
@@ -68,7 +67,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
         params: Type.Object({ cardId: Type.String() }),
       },
     },
-    async (req) => cardDetail(db, deps, req.params.cardId),
+    async (req) => cardDetail({ ...deps, db: db }, req.params.cardId),
   )
   app.delete(
     '/api/cards/:cardId',

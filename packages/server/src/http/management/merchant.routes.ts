@@ -67,7 +67,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     },
     async (req) =>
       pageInMemory(
-        (await merchants.listMerchants(db, deps)).map((m) => forRole(m, req.principal!.role)),
+        (await merchants.listMerchants(deps)).map((m) => forRole(m, req.principal!.role)),
         pageRequest(req.query, { sort: 'createdAt', order: 'asc' }),
         { name: (m) => m.name, createdAt: (m) => m.createdAt },
       ),
@@ -85,7 +85,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req, reply) =>
-      reply.code(201).send(await merchants.createMerchant(db, deps, req.body, actorOf(req))),
+      reply.code(201).send(await merchants.createMerchant(deps, req.body, actorOf(req))),
   )
   app.get(
     '/api/merchants/:merchantId',
@@ -101,7 +101,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req) =>
-      forRole(await merchants.getMerchant(db, deps, req.params.merchantId), req.principal!.role),
+      forRole(await merchants.getMerchant(deps, req.params.merchantId), req.principal!.role),
   )
   app.put(
     '/api/merchants/:merchantId/alipay',
@@ -117,8 +117,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
         response: { 200: MerchantView, ...Errors },
       },
     },
-    async (req) =>
-      merchants.updateAlipayApp(db, deps, req.params.merchantId, req.body, actorOf(req)),
+    async (req) => merchants.updateAlipayApp(deps, req.params.merchantId, req.body, actorOf(req)),
   )
   app.put(
     '/api/merchants/:merchantId/public-url',
@@ -137,7 +136,6 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     async (req) =>
       forRole(
         await merchants.updatePublicBaseUrl(
-          db,
           deps,
           req.params.merchantId,
           req.body.publicBaseUrl,
@@ -168,7 +166,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
         throw AdminErrors.forbidden('keys.write')
       }
       return forRole(
-        await merchants.updateCrm(db, deps, req.params.merchantId, req.body, actorOf(req)),
+        await merchants.updateCrm(deps, req.params.merchantId, req.body, actorOf(req)),
         req.principal!.role,
       )
     },
@@ -186,7 +184,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
         response: { 200: CrmTestResult, ...Errors },
       },
     },
-    async (req) => testCrmConnection(db, deps, req.params.merchantId),
+    async (req) => testCrmConnection({ ...deps, db: db }, req.params.merchantId),
   )
 
   const ShopParams = Type.Object({ merchantId: Type.String(), shopId: Type.String() })
@@ -206,10 +204,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     },
     async (req) =>
       pageInMemory(
-        await shops.listShops(
-          db,
-          (await merchants.getMerchant(db, deps, req.params.merchantId)).id,
-        ),
+        await shops.listShops(deps, (await merchants.getMerchant(deps, req.params.merchantId)).id),
         pageRequest(req.query, { sort: 'name', order: 'asc' }),
         { name: (s) => s.name, alipayShopId: (s) => s.alipayShopId ?? null },
       ),
@@ -228,10 +223,10 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req, reply) => {
-      await merchants.getMerchant(db, deps, req.params.merchantId)
+      await merchants.getMerchant(deps, req.params.merchantId)
       return reply
         .code(201)
-        .send(await shops.createShop(db, deps, req.params.merchantId, req.body, actorOf(req)))
+        .send(await shops.createShop(deps, req.params.merchantId, req.body, actorOf(req)))
     },
   )
   app.put(
@@ -248,7 +243,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req) =>
-      shops.updateShop(db, deps, req.params.merchantId, req.params.shopId, req.body, actorOf(req)),
+      shops.updateShop(deps, req.params.merchantId, req.params.shopId, req.body, actorOf(req)),
   )
   app.delete(
     '/api/merchants/:merchantId/shops/:shopId',
@@ -263,7 +258,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req, reply) => {
-      await shops.deleteShop(db, deps, req.params.merchantId, req.params.shopId, actorOf(req))
+      await shops.deleteShop(deps, req.params.merchantId, req.params.shopId, actorOf(req))
       return reply.code(204).send(null)
     },
   )
@@ -283,7 +278,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     },
     async (req) =>
       pageInMemory(
-        await listImages(db, req.params.merchantId),
+        await listImages({ db }, req.params.merchantId),
         pageRequest(req.query, { sort: 'createdAt', order: 'desc' }),
         { createdAt: (i) => i.createdAt, name: (i) => i.name },
       ),
@@ -304,10 +299,9 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req, reply) => {
-      await merchants.getMerchant(db, deps, req.params.merchantId)
+      await merchants.getMerchant(deps, req.params.merchantId)
       const image = await uploadImage(
-        db,
-        deps,
+        { ...deps, db: db },
         req.params.merchantId,
         {
           name: req.body.name,
@@ -342,9 +336,9 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     async (req) => {
       const { page, pageSize, sort, order, status, merchantId, topic } = req.query
       return {
-        counts: await outboxCounts(db, merchantId),
+        counts: await outboxCounts({ db }, merchantId),
         ...(await pageOutbox(
-          db,
+          { db },
           {
             status: status ?? OutboxStatus.Parked,
             ...(merchantId ? { merchantId } : {}),
@@ -370,7 +364,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req) => ({
-      retried: await retryParked(db, deps.clock, 'all' in req.body ? 'all' : req.body.ids),
+      retried: await retryParked(deps, 'all' in req.body ? 'all' : req.body.ids),
     }),
   )
 
@@ -401,7 +395,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req) => {
-      const merchant = await merchants.getMerchant(db, deps, req.params.merchantId)
+      const merchant = await merchants.getMerchant(deps, req.params.merchantId)
       return reconcileCards(
         deps,
         merchant.id,
@@ -433,7 +427,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     async (req) => {
       const { page, pageSize, sort, order, ...filter } = req.query
       return searchAudit(
-        db,
+        { db },
         filter,
         pageRequest({ page, pageSize, sort, order }, { sort: 'createdAt', order: 'desc' }),
       )

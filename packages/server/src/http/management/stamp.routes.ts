@@ -44,7 +44,7 @@ const tags = ['stamps']
  */
 export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const merchant = (id: string) => merchants.getMerchant(deps.db, deps, id)
+  const merchant = (id: string) => merchants.getMerchant(deps, id)
 
   app.get(
     '/api/merchants/:merchantId/stamp-activities',

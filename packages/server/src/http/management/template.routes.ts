@@ -37,7 +37,6 @@ function linkView(link: templates.ClaimLink) {
 
 export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const db = deps.db
 
   app.get(
     '/api/merchants/:merchantId/templates',
@@ -55,7 +54,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     },
     async (req) =>
       pageInMemory(
-        await templates.listTemplates(db, req.params.merchantId),
+        await templates.listTemplates(deps, req.params.merchantId),
         pageRequest(req.query, { sort: 'updatedAt', order: 'desc' }),
         {
           updatedAt: (t) => t.updatedAt,
@@ -80,17 +79,11 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req, reply) => {
-      await merchants.getMerchant(db, deps, req.params.merchantId)
+      await merchants.getMerchant(deps, req.params.merchantId)
       return reply
         .code(201)
         .send(
-          await templates.createTemplate(
-            db,
-            deps,
-            req.params.merchantId,
-            req.body.spec,
-            actorOf(req),
-          ),
+          await templates.createTemplate(deps, req.params.merchantId, req.body.spec, actorOf(req)),
         )
     },
   )
@@ -110,8 +103,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
         response: { 200: WalletPreview, ...Errors },
       },
     },
-    async (req) =>
-      templates.templatePreview(db, deps, req.params.merchantId, req.params.templateId),
+    async (req) => templates.templatePreview(deps, req.params.merchantId, req.params.templateId),
   )
   app.post(
     '/api/merchants/:merchantId/templates/preview',
@@ -128,8 +120,8 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req) => {
-      await merchants.getMerchant(db, deps, req.params.merchantId)
-      return templates.draftPreview(db, deps, req.params.merchantId, req.body.spec)
+      await merchants.getMerchant(deps, req.params.merchantId)
+      return templates.draftPreview(deps, req.params.merchantId, req.body.spec)
     },
   )
   app.get(
@@ -144,7 +136,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
         response: { 200: TemplateView, ...Errors },
       },
     },
-    async (req) => templates.getTemplate(db, req.params.templateId),
+    async (req) => templates.getTemplate(deps, req.params.templateId),
   )
   app.put(
     '/api/templates/:templateId',
@@ -165,7 +157,6 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     },
     async (req) =>
       templates.updateTemplateDraft(
-        db,
         deps,
         req.params.templateId,
         req.body.spec,
@@ -186,7 +177,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
         response: { 200: PublishResult, ...Errors, 503: ErrorBody },
       },
     },
-    async (req) => templates.publishTemplate(db, deps, req.params.templateId, actorOf(req)),
+    async (req) => templates.publishTemplate(deps, req.params.templateId, actorOf(req)),
   )
   app.get(
     '/api/templates/:templateId/claim-links',
@@ -203,7 +194,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
     },
     async (req) =>
       pageInMemory(
-        (await templates.listClaimLinks(db, req.params.templateId)).map(linkView),
+        (await templates.listClaimLinks(deps, req.params.templateId)).map(linkView),
         pageRequest(req.query, { sort: 'createdAt', order: 'desc' }),
         { createdAt: (l) => l.createdAt },
       ),
@@ -227,13 +218,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
         .code(201)
         .send(
           linkView(
-            await templates.createClaimLink(
-              db,
-              deps,
-              req.params.templateId,
-              req.body,
-              actorOf(req),
-            ),
+            await templates.createClaimLink(deps, req.params.templateId, req.body, actorOf(req)),
           ),
         ),
   )
@@ -253,7 +238,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req, reply) => {
-      const image = await templates.claimLinkQr(db, req.params.linkId, req.params.format)
+      const image = await templates.claimLinkQr(deps, req.params.linkId, req.params.format)
       return reply.type(req.params.format === 'svg' ? 'image/svg+xml' : 'image/png').send(image)
     },
   )
@@ -272,8 +257,8 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req) => {
-      const m = await merchants.getMerchant(db, deps, req.params.merchantId)
-      const all = (await templates.listComponents(db, m.id)).map((c) => ({
+      const m = await merchants.getMerchant(deps, req.params.merchantId)
+      const all = (await templates.listComponents(deps, m.id)).map((c) => ({
         ...c,
         publicUrl: m.publicBaseUrl ? `${m.publicBaseUrl}/api/components/${c.id}` : null,
       }))
@@ -297,8 +282,8 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req, reply) => {
-      const m = await merchants.getMerchant(db, deps, req.params.merchantId)
-      const c = await templates.createComponent(db, deps, m.id, req.body, actorOf(req))
+      const m = await merchants.getMerchant(deps, req.params.merchantId)
+      const c = await templates.createComponent(deps, m.id, req.body, actorOf(req))
       return reply.code(201).send({
         ...c,
         publicUrl: m.publicBaseUrl ? `${m.publicBaseUrl}/api/components/${c.id}` : null,

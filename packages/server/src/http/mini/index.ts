@@ -74,7 +74,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
         ...(q.out_string ? { outString: q.out_string } : {}),
       })
       const retryUrl =
-        outcome.status === 'failed' ? await latestClaimUrl(deps.db, q.template_id) : undefined
+        outcome.status === 'failed' ? await latestClaimUrl(deps, q.template_id) : undefined
       const status =
         outcome.status === 'done'
           ? 200
@@ -125,7 +125,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     (gateway: boolean) =>
     async (body: Buffer, pathMerchant: string | undefined, reply: FastifyReply) => {
       const params = parseFormBody(body)
-      const sender = await notifiedApp(deps.db, {
+      const sender = await notifiedApp(deps, {
         ...(pathMerchant ? { merchantId: pathMerchant } : {}),
         ...(params.app_id ? { appId: params.app_id } : {}),
       })
@@ -219,7 +219,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
       const params = parseFormBody(body, 'gbk')
       // Real Alipay sends BizCardNo and the template's ext_params, not necessarily an app id: the
       // merchant comes from the path kaguan registered.
-      const sender = await notifiedApp(deps.db, {
+      const sender = await notifiedApp(deps, {
         ...(pathMerchant ? { merchantId: pathMerchant } : {}),
         ...(params.app_id ? { appId: params.app_id } : {}),
       })
@@ -254,7 +254,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     async (req, reply) => {
       // Mini-program pages are served from Alipay's domains.
       void reply.header('access-control-allow-origin', '*')
-      return componentPublicView(deps.db, req.params.componentId)
+      return componentPublicView(deps, req.params.componentId)
     },
   )
 

@@ -26,7 +26,7 @@ export async function handleTradeNotify(
   const db = deps.db
   const messageId =
     params.notify_id ?? `${tradeNo}:${params.trade_status}:${params.refund_fee ?? ''}`
-  if (!(await acceptOnce(db, deps.clock, { source: 'alipay.trade', messageId, merchantId }))) {
+  if (!(await acceptOnce(deps, { source: 'alipay.trade', messageId, merchantId }))) {
     return
   }
   try {
@@ -59,7 +59,7 @@ export async function handleTradeNotify(
     if ((error as { code?: string }).code === 'STAMPS_MEMBER_NOT_FOUND') {
       return
     }
-    await forgetMessage(db, 'alipay.trade', messageId)
+    await forgetMessage({ db }, 'alipay.trade', messageId)
     throw error
   }
 }
@@ -106,7 +106,7 @@ export function registerStampMiniRoutes(root: FastifyInstance, deps: AppDeps): v
     },
     async (req, reply) => {
       const activity = await stamps.findActivityAnywhere(deps, req.params.activityId)
-      const ctx = await alipayContext(deps.db, deps, activity.merchantId)
+      const ctx = await alipayContext(deps, activity.merchantId)
       let userId: string | undefined
       try {
         userId = (
@@ -140,7 +140,7 @@ export async function onCouponNotify(
   pathMerchant?: string,
 ): Promise<boolean> {
   const params = parseFormBody(body)
-  const sender = await notifiedApp(deps.db, {
+  const sender = await notifiedApp(deps, {
     ...(pathMerchant ? { merchantId: pathMerchant } : {}),
     ...(params.app_id ? { appId: params.app_id } : {}),
   })

@@ -50,7 +50,7 @@ for (const dialect of DIALECTS) {
       username: string,
       role: 'admin' | 'operator' | 'viewer' = 'operator',
       password = PASSWORD,
-    ) => createAdminUser(db.db, deps, { username, password, role }, 'cli')
+    ) => createAdminUser({ ...deps, db: db.db }, { username, password, role }, 'cli')
 
     describe('createAdminUser', () => {
       it('stores an argon2id hash, never the password, and answers without the hash', async () => {
@@ -75,13 +75,12 @@ for (const dialect of DIALECTS) {
       it('refuses a taken username, case-insensitively, with ADMIN_USERNAME_TAKEN', async () => {
         await create('bob')
         expect(await codeOf(create('BOB'))).toBe('ADMIN_USERNAME_TAKEN')
-        expect(await listAdminUsers(db.db)).toHaveLength(1)
+        expect(await listAdminUsers(db)).toHaveLength(1)
       })
 
       it('refuses a short password, the username as password and a bad role, naming the fields', async () => {
         const short = await createAdminUser(
-          db.db,
-          deps,
+          { ...deps, db: db.db },
           { username: 'carol', password: 'short', role: 'viewer' },
           'cli',
         ).catch((e: unknown) => e)
@@ -92,16 +91,14 @@ for (const dialect of DIALECTS) {
         expect(
           await codeOf(
             createAdminUser(
-              db.db,
-              deps,
+              { ...deps, db: db.db },
               { username: 'carolcarol', password: 'CarolCarol', role: 'viewer' },
               'cli',
             ),
           ),
         ).toBe('REQUEST_INVALID')
         const role = await createAdminUser(
-          db.db,
-          deps,
+          { ...deps, db: db.db },
           { username: 'carol', password: PASSWORD, role: 'root' as 'admin' },
           'cli',
         ).catch((e: unknown) => e)
@@ -109,18 +106,21 @@ for (const dialect of DIALECTS) {
           code: 'REQUEST_INVALID',
           details: { fields: [expect.objectContaining({ field: 'role' })] },
         })
-        expect(await listAdminUsers(db.db)).toEqual([])
+        expect(await listAdminUsers(db)).toEqual([])
       })
     })
 
     describe('login', () => {
       it('opens a session whose token authenticates to the user, with a CSRF token', async () => {
         const user = await create('dave', 'viewer')
-        const session = await login(db.db, deps, {
-          username: 'DAVE',
-          password: PASSWORD,
-          ip: '10.0.0.1',
-        })
+        const session = await login(
+          { ...deps, db: db.db },
+          {
+            username: 'DAVE',
+            password: PASSWORD,
+            ip: '10.0.0.1',
+          },
+        )
         expect(session.principal).toEqual({
           userId: user.id,
           username: 'dave',
@@ -129,7 +129,7 @@ for (const dialect of DIALECTS) {
         })
         expect(session.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/)
         expect(session.expiresAt).toBe('2026-11-21T20:00:00.000Z')
-        const who = await authenticate(db.db, deps, session.sessionToken)
+        const who = await authenticate({ ...deps, db: db.db }, session.sessionToken)
         expect(who).toMatchObject({ ...session.principal, csrfToken: session.csrfToken })
         // Only the hash of the token is stored.
         const rows = await db.db.selectFrom('admin_sessions').selectAll().execute()
@@ -137,8 +137,7 @@ for (const dialect of DIALECTS) {
         expect(
           // Change the last character (to one it is not: 1 in 64 tokens already ends in A).
           await authenticate(
-            db.db,
-            deps,
+            { ...deps, db: db.db },
             `${session.sessionToken.slice(0, -1)}${session.sessionToken.endsWith('A') ? 'B' : 'A'}`,
           ),
         ).toBeUndefined()
@@ -147,7 +146,7 @@ for (const dialect of DIALECTS) {
       it('answers a wrong password and an unknown user with the same error', async () => {
         await create('erin')
         const fail = (username: string, password: string) =>
-          login(db.db, deps, { username, password }).then(
+          login({ ...deps, db: db.db }, { username, password }).then(
             () => new Error('signed in'),
             (e: unknown) => e as Error,
           )
@@ -161,12 +160,15 @@ for (const dialect of DIALECTS) {
         const user = await create('frank')
         for (let i = 1; i <= 4; i++) {
           expect(
-            await codeOf(login(db.db, deps, { username: 'frank', password: `wrong ${i}` })),
+            await codeOf(
+              login({ ...deps, db: db.db }, { username: 'frank', password: `wrong ${i}` }),
+            ),
           ).toBe('AUTH_INVALID_CREDENTIALS')
         }
-        const locked = await login(db.db, deps, { username: 'frank', password: 'wrong 5' }).catch(
-          (e: unknown) => e,
-        )
+        const locked = await login(
+          { ...deps, db: db.db },
+          { username: 'frank', password: 'wrong 5' },
+        ).catch((e: unknown) => e)
         expect(locked).toMatchObject({
           code: 'AUTH_LOCKED',
           kind: 'too_many',
@@ -174,22 +176,22 @@ for (const dialect of DIALECTS) {
         })
         expect((locked as Error).message).toContain('2026-11-21T08:15:00.000Z')
         // Even the right password is refused while locked.
-        expect(await codeOf(login(db.db, deps, { username: 'frank', password: PASSWORD }))).toBe(
-          'AUTH_LOCKED',
-        )
+        expect(
+          await codeOf(login({ ...deps, db: db.db }, { username: 'frank', password: PASSWORD })),
+        ).toBe('AUTH_LOCKED')
         clock.advance(LOCKOUT_MS - 1)
-        expect(await codeOf(login(db.db, deps, { username: 'frank', password: PASSWORD }))).toBe(
-          'AUTH_LOCKED',
-        )
+        expect(
+          await codeOf(login({ ...deps, db: db.db }, { username: 'frank', password: PASSWORD })),
+        ).toBe('AUTH_LOCKED')
         clock.advance(1)
         await expect(
-          login(db.db, deps, { username: 'frank', password: PASSWORD }),
+          login({ ...deps, db: db.db }, { username: 'frank', password: PASSWORD }),
         ).resolves.toBeDefined()
-        expect(await getAdminUser(db.db, user.id)).toMatchObject({
+        expect(await getAdminUser(db, user.id)).toMatchObject({
           failedLogins: 0,
           lockedUntil: null,
         })
-        const audit = await recentAudit(db.db, null)
+        const audit = await recentAudit(db, null)
         expect(audit.find((a) => a.action === 'admin.user.lock')).toMatchObject({
           actor: 'system',
           target: { type: 'admin_user', id: user.id },
@@ -199,12 +201,14 @@ for (const dialect of DIALECTS) {
       it('resets the failure count on a success', async () => {
         await create('gina')
         for (let i = 0; i < 4; i++) {
-          await codeOf(login(db.db, deps, { username: 'gina', password: 'wrong wrong' }))
+          await codeOf(login({ ...deps, db: db.db }, { username: 'gina', password: 'wrong wrong' }))
         }
-        await login(db.db, deps, { username: 'gina', password: PASSWORD })
+        await login({ ...deps, db: db.db }, { username: 'gina', password: PASSWORD })
         for (let i = 0; i < 4; i++) {
           expect(
-            await codeOf(login(db.db, deps, { username: 'gina', password: 'wrong wrong' })),
+            await codeOf(
+              login({ ...deps, db: db.db }, { username: 'gina', password: 'wrong wrong' }),
+            ),
           ).toBe('AUTH_INVALID_CREDENTIALS')
         }
       })
@@ -212,18 +216,23 @@ for (const dialect of DIALECTS) {
       it('refuses a disabled user, and disabling ends their sessions', async () => {
         await create('root', 'admin')
         const user = await create('hank')
-        const session = await login(db.db, deps, { username: 'hank', password: PASSWORD })
-        await updateAdminUser(db.db, deps, user.id, { disabled: true }, 'admin:x')
-        expect(await authenticate(db.db, deps, session.sessionToken)).toBeUndefined()
-        expect(await codeOf(login(db.db, deps, { username: 'hank', password: PASSWORD }))).toBe(
-          'AUTH_DISABLED',
+        const session = await login(
+          { ...deps, db: db.db },
+          { username: 'hank', password: PASSWORD },
         )
+        await updateAdminUser({ ...deps, db: db.db }, user.id, { disabled: true }, 'admin:x')
+        expect(await authenticate({ ...deps, db: db.db }, session.sessionToken)).toBeUndefined()
         expect(
-          await codeOf(login(db.db, deps, { username: 'hank', password: 'wrong wrong' })),
+          await codeOf(login({ ...deps, db: db.db }, { username: 'hank', password: PASSWORD })),
+        ).toBe('AUTH_DISABLED')
+        expect(
+          await codeOf(
+            login({ ...deps, db: db.db }, { username: 'hank', password: 'wrong wrong' }),
+          ),
         ).toBe('AUTH_INVALID_CREDENTIALS')
-        await updateAdminUser(db.db, deps, user.id, { disabled: false }, 'admin:x')
+        await updateAdminUser({ ...deps, db: db.db }, user.id, { disabled: false }, 'admin:x')
         await expect(
-          login(db.db, deps, { username: 'hank', password: PASSWORD }),
+          login({ ...deps, db: db.db }, { username: 'hank', password: PASSWORD }),
         ).resolves.toBeDefined()
       })
     })
@@ -231,47 +240,55 @@ for (const dialect of DIALECTS) {
     describe('authenticate', () => {
       it('slides the expiry on use and ends a session 12 h after its last use', async () => {
         await create('ivy')
-        const { sessionToken } = await login(db.db, deps, { username: 'ivy', password: PASSWORD })
+        const { sessionToken } = await login(
+          { ...deps, db: db.db },
+          { username: 'ivy', password: PASSWORD },
+        )
         clock.advance(SESSION_TTL_MS - 60_000)
-        expect(await authenticate(db.db, deps, sessionToken)).toBeDefined()
+        expect(await authenticate({ ...deps, db: db.db }, sessionToken)).toBeDefined()
         clock.advance(SESSION_TTL_MS - 60_000)
-        expect(await authenticate(db.db, deps, sessionToken)).toBeDefined()
+        expect(await authenticate({ ...deps, db: db.db }, sessionToken)).toBeDefined()
         clock.advance(SESSION_TTL_MS)
-        expect(await authenticate(db.db, deps, sessionToken)).toBeUndefined()
+        expect(await authenticate({ ...deps, db: db.db }, sessionToken)).toBeUndefined()
         expect(await db.db.selectFrom('admin_sessions').selectAll().execute()).toEqual([])
       })
 
       it('reads the role per request, so a role change applies to an open session', async () => {
         await create('root', 'admin')
         const user = await create('jack', 'operator')
-        const { sessionToken } = await login(db.db, deps, { username: 'jack', password: PASSWORD })
-        await updateAdminUser(db.db, deps, user.id, { role: 'viewer' }, 'admin:root')
-        expect((await authenticate(db.db, deps, sessionToken))?.role).toBe('viewer')
+        const { sessionToken } = await login(
+          { ...deps, db: db.db },
+          { username: 'jack', password: PASSWORD },
+        )
+        await updateAdminUser({ ...deps, db: db.db }, user.id, { role: 'viewer' }, 'admin:root')
+        expect((await authenticate({ ...deps, db: db.db }, sessionToken))?.role).toBe('viewer')
       })
     })
 
     describe('logout', () => {
       it('deletes the session', async () => {
         await create('kim')
-        const { sessionToken } = await login(db.db, deps, { username: 'kim', password: PASSWORD })
-        await logout(db.db, deps, sessionToken)
-        expect(await authenticate(db.db, deps, sessionToken)).toBeUndefined()
+        const { sessionToken } = await login(
+          { ...deps, db: db.db },
+          { username: 'kim', password: PASSWORD },
+        )
+        await logout(db, sessionToken)
+        expect(await authenticate({ ...deps, db: db.db }, sessionToken)).toBeUndefined()
       })
     })
 
     describe('resetAdminPassword', () => {
       it('sets the new password, clears the lock-out and ends every session of the user', async () => {
         const user = await create('lena')
-        const a = await login(db.db, deps, { username: 'lena', password: PASSWORD })
-        await login(db.db, deps, { username: 'lena', password: PASSWORD })
+        const a = await login({ ...deps, db: db.db }, { username: 'lena', password: PASSWORD })
+        await login({ ...deps, db: db.db }, { username: 'lena', password: PASSWORD })
         for (let i = 0; i < 5; i++) {
-          await codeOf(login(db.db, deps, { username: 'lena', password: 'wrong wrong' }))
+          await codeOf(login({ ...deps, db: db.db }, { username: 'lena', password: 'wrong wrong' }))
         }
-        expect((await getAdminUser(db.db, user.id))?.lockedUntil).not.toBeNull()
+        expect((await getAdminUser(db, user.id))?.lockedUntil).not.toBeNull()
 
         const result = await resetAdminPassword(
-          db.db,
-          deps,
+          { ...deps, db: db.db },
           { username: 'lena', password: 'a brand new secret' },
           'cli',
         )
@@ -279,13 +296,13 @@ for (const dialect of DIALECTS) {
           sessionsEnded: 2,
           user: { lockedUntil: null, failedLogins: 0 },
         })
-        expect(await authenticate(db.db, deps, a.sessionToken)).toBeUndefined()
-        expect(await countAdminSessions(db.db, user.id)).toBe(0)
-        expect(await codeOf(login(db.db, deps, { username: 'lena', password: PASSWORD }))).toBe(
-          'AUTH_INVALID_CREDENTIALS',
-        )
+        expect(await authenticate({ ...deps, db: db.db }, a.sessionToken)).toBeUndefined()
+        expect(await countAdminSessions(db, user.id)).toBe(0)
+        expect(
+          await codeOf(login({ ...deps, db: db.db }, { username: 'lena', password: PASSWORD })),
+        ).toBe('AUTH_INVALID_CREDENTIALS')
         await expect(
-          login(db.db, deps, { username: 'lena', password: 'a brand new secret' }),
+          login({ ...deps, db: db.db }, { username: 'lena', password: 'a brand new secret' }),
         ).resolves.toBeDefined()
       })
 
@@ -293,12 +310,20 @@ for (const dialect of DIALECTS) {
         await create('mona')
         expect(
           await codeOf(
-            resetAdminPassword(db.db, deps, { username: 'mona', password: 'short' }, 'cli'),
+            resetAdminPassword(
+              { ...deps, db: db.db },
+              { username: 'mona', password: 'short' },
+              'cli',
+            ),
           ),
         ).toBe('REQUEST_INVALID')
         expect(
           await codeOf(
-            resetAdminPassword(db.db, deps, { username: 'ghost', password: PASSWORD }, 'cli'),
+            resetAdminPassword(
+              { ...deps, db: db.db },
+              { username: 'ghost', password: PASSWORD },
+              'cli',
+            ),
           ),
         ).toBe('ADMIN_USER_NOT_FOUND')
       })
@@ -308,14 +333,23 @@ for (const dialect of DIALECTS) {
       it('will not demote or disable the last enabled admin', async () => {
         const root = await create('root', 'admin')
         expect(
-          await codeOf(updateAdminUser(db.db, deps, root.id, { role: 'operator' }, 'admin:x')),
+          await codeOf(
+            updateAdminUser({ ...deps, db: db.db }, root.id, { role: 'operator' }, 'admin:x'),
+          ),
         ).toBe('ADMIN_LAST_ADMIN')
         expect(
-          await codeOf(updateAdminUser(db.db, deps, root.id, { disabled: true }, 'admin:x')),
+          await codeOf(
+            updateAdminUser({ ...deps, db: db.db }, root.id, { disabled: true }, 'admin:x'),
+          ),
         ).toBe('ADMIN_LAST_ADMIN')
         const second = await create('root2', 'admin')
         await expect(
-          updateAdminUser(db.db, deps, root.id, { role: 'viewer' }, `admin:${second.id}`),
+          updateAdminUser(
+            { ...deps, db: db.db },
+            root.id,
+            { role: 'viewer' },
+            `admin:${second.id}`,
+          ),
         ).resolves.toMatchObject({ role: 'viewer' })
       })
     })
@@ -324,17 +358,27 @@ for (const dialect of DIALECTS) {
       it('records create, role change, disable and reset with the actor, and never a password or hash', async () => {
         const root = await create('root', 'admin')
         const user = await create('nina', 'viewer')
-        await updateAdminUser(db.db, deps, user.id, { role: 'operator' }, `admin:${root.id}`, {
-          requestId: 'req-1',
-        })
-        await updateAdminUser(db.db, deps, user.id, { disabled: true }, `admin:${root.id}`)
+        await updateAdminUser(
+          { ...deps, db: db.db },
+          user.id,
+          { role: 'operator' },
+          `admin:${root.id}`,
+          {
+            requestId: 'req-1',
+          },
+        )
+        await updateAdminUser(
+          { ...deps, db: db.db },
+          user.id,
+          { disabled: true },
+          `admin:${root.id}`,
+        )
         await resetAdminPassword(
-          db.db,
-          deps,
+          { ...deps, db: db.db },
           { userId: user.id, password: 'another long secret' },
           `admin:${root.id}`,
         )
-        const trail = await recentAudit(db.db, null)
+        const trail = await recentAudit(db, null)
         const forNina = trail
           .filter((a) => a.target?.id === user.id)
           .map((a) => ({ actor: a.actor, action: a.action, before: a.before, after: a.after }))

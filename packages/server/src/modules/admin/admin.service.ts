@@ -1,6 +1,5 @@
 import type { AppDeps } from '../../deps.js'
 import { createHash, createHmac, randomBytes } from 'node:crypto'
-import type { Executor } from '../../db/db.js'
 import type { FieldProblem } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { AdminErrors } from './admin.errors.js'
@@ -110,9 +109,10 @@ function roleProblems(role: unknown, field = 'role'): FieldProblem[] {
 }
 
 async function findUser(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   ref: { userId: string } | { username: string },
 ): Promise<AdminUserRow> {
+  const { db } = deps
   const row =
     'userId' in ref
       ? await repo.findUserById(db, ref.userId)
@@ -125,12 +125,12 @@ async function findUser(
 
 /** Creates an admin user; the change is audited as `actor`. Throws ADMIN_USERNAME_TAKEN, REQUEST_INVALID. */
 export async function createAdminUser(
-  db: Executor,
-  deps: AdminDeps,
+  deps: AdminDeps & Pick<AppDeps, 'db'>,
   input: { username: string; password: string; role: AdminRole },
   actor: string,
   context: AuditContext = {},
 ): Promise<AdminUser> {
+  const { db } = deps
   const username = normalizeUsername(input.username)
   const problems = [
     ...usernameProblems(username),
@@ -160,13 +160,16 @@ export async function createAdminUser(
   try {
     await repo.inTransaction(db, async (tx) => {
       await repo.insertUser(tx, row)
-      await recordAudit(tx, deps, {
-        actor,
-        action: 'admin.user.create',
-        target: { type: 'admin_user', id: row.id },
-        after: { username, role: row.role, disabled: false },
-        requestId: context.requestId,
-      })
+      await recordAudit(
+        { ...deps, db: tx },
+        {
+          actor,
+          action: 'admin.user.create',
+          target: { type: 'admin_user', id: row.id },
+          after: { username, role: row.role, disabled: false },
+          requestId: context.requestId,
+        },
+      )
     })
   } catch (error) {
     // Two creates of one name at once: the unique index decides, the loser gets the same answer.
@@ -183,19 +186,19 @@ export async function createAdminUser(
  * means the old password may be known to someone else).
  */
 export async function resetAdminPassword(
-  db: Executor,
-  deps: AdminDeps,
+  deps: AdminDeps & Pick<AppDeps, 'db'>,
   input: ({ userId: string } | { username: string }) & { password: string },
   actor: string,
   context: AuditContext = {},
 ): Promise<{ user: AdminUser; sessionsEnded: number }> {
-  const existing = await findUser(db, input)
+  const { db } = deps
+  const existing = await findUser({ db }, input)
   const problems = passwordProblems(input.password, existing.username)
   if (problems.length) {
     throw AdminErrors.invalid(problems)
   }
   const passwordHash = await hashPassword(input.password)
-  forgetUser(db, existing.id)
+  forgetUser({ db }, existing.id)
   return repo.inTransaction(db, async (tx) => {
     const now = deps.clock.nowIso()
     const row = await repo.updateUser(tx, existing.id, {
@@ -208,14 +211,17 @@ export async function resetAdminPassword(
       throw AdminErrors.userNotFound(existing.id)
     }
     const sessionsEnded = await repo.deleteSessionsOfUser(tx, existing.id)
-    await recordAudit(tx, deps, {
-      actor,
-      action: 'admin.user.password_reset',
-      target: { type: 'admin_user', id: existing.id },
-      before: { failedLogins: existing.failed_logins, lockedUntil: existing.locked_until },
-      after: { failedLogins: 0, lockedUntil: null, sessionsEnded },
-      requestId: context.requestId,
-    })
+    await recordAudit(
+      { ...deps, db: tx },
+      {
+        actor,
+        action: 'admin.user.password_reset',
+        target: { type: 'admin_user', id: existing.id },
+        before: { failedLogins: existing.failed_logins, lockedUntil: existing.locked_until },
+        after: { failedLogins: 0, lockedUntil: null, sessionsEnded },
+        requestId: context.requestId,
+      },
+    )
     return { user: toAdminUser(row), sessionsEnded }
   })
 }
@@ -225,12 +231,12 @@ export async function resetAdminPassword(
  * console must not be enough), every other session of theirs ends, this one stays.
  */
 export async function changeOwnPassword(
-  db: Executor,
-  deps: AdminDeps,
+  deps: AdminDeps & Pick<AppDeps, 'db'>,
   input: { userId: string; sessionId: string; currentPassword: string; newPassword: string },
   context: AuditContext = {},
 ): Promise<{ sessionsEnded: number }> {
-  const existing = await findUser(db, { userId: input.userId })
+  const { db } = deps
+  const existing = await findUser({ db }, { userId: input.userId })
   if (!(await verifyPassword(existing.password_hash, input.currentPassword))) {
     throw AdminErrors.currentPasswordWrong()
   }
@@ -243,13 +249,16 @@ export async function changeOwnPassword(
     const now = deps.clock.nowIso()
     await repo.updateUser(tx, existing.id, { password_hash: passwordHash, updated_at: now })
     const sessionsEnded = await repo.deleteOtherSessionsOfUser(tx, existing.id, input.sessionId)
-    await recordAudit(tx, deps, {
-      actor: `admin:${existing.id}`,
-      action: 'admin.user.password_change',
-      target: { type: 'admin_user', id: existing.id },
-      after: { sessionsEnded },
-      requestId: context.requestId,
-    })
+    await recordAudit(
+      { ...deps, db: tx },
+      {
+        actor: `admin:${existing.id}`,
+        action: 'admin.user.password_change',
+        target: { type: 'admin_user', id: existing.id },
+        after: { sessionsEnded },
+        requestId: context.requestId,
+      },
+    )
     return { sessionsEnded }
   })
 }
@@ -260,13 +269,13 @@ export async function changeOwnPassword(
  * cannot be demoted or disabled: nobody could manage users or keys afterwards.
  */
 export async function updateAdminUser(
-  db: Executor,
-  deps: AdminDeps,
+  deps: AdminDeps & Pick<AppDeps, 'db'>,
   userId: string,
   patch: { role?: AdminRole; disabled?: boolean },
   actor: string,
   context: AuditContext = {},
 ): Promise<AdminUser> {
+  const { db } = deps
   if (patch.role !== undefined) {
     const problems = roleProblems(patch.role)
     if (problems.length) {
@@ -274,7 +283,7 @@ export async function updateAdminUser(
     }
   }
   return repo.inTransaction(db, async (tx) => {
-    const existing = await findUser(tx, { userId })
+    const existing = await findUser({ db: tx }, { userId })
     const role = patch.role ?? existing.role
     const disabled = patch.disabled ?? existing.disabled === 1
     if (role === existing.role && disabled === (existing.disabled === 1)) {
@@ -299,24 +308,32 @@ export async function updateAdminUser(
     if (disabled) {
       await repo.deleteSessionsOfUser(tx, userId)
     }
-    await recordAudit(tx, deps, {
-      actor,
-      action: 'admin.user.update',
-      target: { type: 'admin_user', id: userId },
-      before: { role: existing.role, disabled: existing.disabled === 1 },
-      after: { role, disabled },
-      requestId: context.requestId,
-    })
+    await recordAudit(
+      { ...deps, db: tx },
+      {
+        actor,
+        action: 'admin.user.update',
+        target: { type: 'admin_user', id: userId },
+        before: { role: existing.role, disabled: existing.disabled === 1 },
+        after: { role, disabled },
+        requestId: context.requestId,
+      },
+    )
     return toAdminUser(row)
   })
 }
 
 /** Every admin user, by username. */
-export async function listAdminUsers(db: Executor): Promise<AdminUser[]> {
+export async function listAdminUsers(deps: Pick<AppDeps, 'db'>): Promise<AdminUser[]> {
+  const { db } = deps
   return (await repo.listUsers(db)).map(toAdminUser)
 }
 
-export async function getAdminUser(db: Executor, userId: string): Promise<AdminUser | undefined> {
+export async function getAdminUser(
+  deps: Pick<AppDeps, 'db'>,
+  userId: string,
+): Promise<AdminUser | undefined> {
+  const { db } = deps
   const row = await repo.findUserById(db, userId)
   return row && toAdminUser(row)
 }
@@ -330,7 +347,8 @@ const backoffs = new WeakMap<object, Map<string, Backoff>>()
 /** Bounds the memory an attacker cycling addresses can take; the oldest entries go first. */
 const MAX_BACKOFF_ENTRIES = 10_000
 
-function backoffOf(db: Executor): Map<string, Backoff> {
+function backoffOf(deps: Pick<AppDeps, 'db'>): Map<string, Backoff> {
+  const { db } = deps
   let store = backoffs.get(db)
   if (!store) {
     store = new Map()
@@ -350,8 +368,9 @@ function remember(store: Map<string, Backoff>, key: string, value: Backoff): voi
   }
 }
 
-function forgetUser(db: Executor, userId: string): void {
-  const store = backoffOf(db)
+function forgetUser(deps: Pick<AppDeps, 'db'>, userId: string): void {
+  const { db } = deps
+  const store = backoffOf({ db })
   for (const key of store.keys()) {
     if (key.startsWith(`${userId}|`)) {
       store.delete(key)
@@ -365,10 +384,10 @@ function forgetUser(db: Executor, userId: string): void {
  * {@link LOCKOUT_MS}), AUTH_DISABLED (right password, disabled account).
  */
 export async function login(
-  db: Executor,
-  deps: AdminDeps,
+  deps: AdminDeps & Pick<AppDeps, 'db'>,
   input: { username: string; password: string; ip?: string },
 ): Promise<LoginResult> {
+  const { db } = deps
   const username = normalizeUsername(input.username)
   const row = USERNAME.test(username) ? await repo.findUserByUsername(db, username) : undefined
   if (!row) {
@@ -378,7 +397,7 @@ export async function login(
   const started = deps.clock.nowIso()
   // The back-off is per account and IP: guesses from one address must not lock the owner out
   // when signing in from another (the route's per-IP limit caps guessing itself).
-  const store = backoffOf(db)
+  const store = backoffOf({ db })
   const key = `${row.id}|${input.ip ?? ''}`
   const entry = store.get(key)
   if (entry?.lockedUntil && entry.lockedUntil > started) {
@@ -403,13 +422,16 @@ export async function login(
         locked_until: lockedUntil,
         updated_at: now,
       })
-      await recordAudit(tx, deps, {
-        actor: 'system',
-        action: 'admin.user.lock',
-        target: { type: 'admin_user', id: row.id },
-        before: { lockedUntil: row.locked_until },
-        after: { lockedUntil, failedLogins: failures, ip: input.ip ?? null },
-      })
+      await recordAudit(
+        { ...deps, db: tx },
+        {
+          actor: 'system',
+          action: 'admin.user.lock',
+          target: { type: 'admin_user', id: row.id },
+          before: { lockedUntil: row.locked_until },
+          after: { lockedUntil, failedLogins: failures, ip: input.ip ?? null },
+        },
+      )
     })
     throw AdminErrors.locked(lockedUntil)
   }
@@ -448,10 +470,10 @@ export async function login(
  * a disabled user. Each use moves the expiry to {@link SESSION_TTL_MS} from now.
  */
 export async function authenticate(
-  db: Executor,
-  deps: AdminDeps,
+  deps: AdminDeps & Pick<AppDeps, 'db'>,
   sessionToken: string,
 ): Promise<(AdminPrincipal & { csrfToken: string; expiresAt: string }) | undefined> {
+  const { db } = deps
   if (!SESSION_TOKEN.test(sessionToken)) {
     return undefined
   }
@@ -481,7 +503,8 @@ export async function authenticate(
 }
 
 /** Ends the session of this token; a no-op for an unknown one. */
-export async function logout(db: Executor, _deps: AdminDeps, sessionToken: string): Promise<void> {
+export async function logout(deps: Pick<AppDeps, 'db'>, sessionToken: string): Promise<void> {
+  const { db } = deps
   if (!SESSION_TOKEN.test(sessionToken)) {
     return
   }
@@ -489,6 +512,7 @@ export async function logout(db: Executor, _deps: AdminDeps, sessionToken: strin
 }
 
 /** How many open sessions a user has (expired ones not yet swept included). */
-export function countAdminSessions(db: Executor, userId: string): Promise<number> {
+export function countAdminSessions(deps: Pick<AppDeps, 'db'>, userId: string): Promise<number> {
+  const { db } = deps
   return repo.countSessionsOfUser(db, userId)
 }

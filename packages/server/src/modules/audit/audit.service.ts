@@ -1,10 +1,10 @@
 import type { Page } from '@kaguan/contracts'
-import type { Executor } from '../../db/db.js'
 import { chinaDayStart } from '../../shared/china-time.js'
 import { offsetOf, pageOf, type PageRequest } from '../../shared/paging.js'
 import { AuditErrors } from './audit.errors.js'
 import * as repo from './audit.repository.js'
 import { toRecord, type AuditRecord } from './audit.view.js'
+import type { AppDeps } from '../../deps.js'
 
 /** What the audit page filters by; every one given must hold. */
 export interface AuditFilter {
@@ -45,10 +45,11 @@ function objectFilter(object: string): repo.AuditRowFilter {
 
 /** A page of the audit log, newest first unless asked otherwise. */
 export async function searchAudit(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   filter: AuditFilter,
   request: PageRequest<'createdAt'>,
 ): Promise<Page<AuditRecord>> {
+  const { db } = deps
   const from = filter.from ? instant('from', filter.from) : undefined
   const to = filter.to ? instant('to', filter.to) : undefined
   if (from && to && from >= to) {

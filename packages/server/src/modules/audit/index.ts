@@ -1,5 +1,4 @@
 import type { AppDeps } from '../../deps.js'
-import type { Executor } from '../../db/db.js'
 import { maskerFor } from '../../shared/mask.js'
 import * as repo from './audit.repository.js'
 import { toRecord, type AuditRecord } from './audit.view.js'
@@ -50,7 +49,11 @@ export interface AuditEntry {
 export type AuditDeps = Pick<AppDeps, 'clock' | 'ids'>
 
 /** Writes one audit entry; call it inside the transaction that makes the change. */
-export async function recordAudit(db: Executor, deps: AuditDeps, entry: AuditEntry): Promise<void> {
+export async function recordAudit(
+  deps: AuditDeps & Pick<AppDeps, 'db'>,
+  entry: AuditEntry,
+): Promise<void> {
+  const { db } = deps
   await repo.insert(db, {
     id: deps.ids.next('aud'),
     merchant_id: entry.merchantId ?? null,
@@ -66,17 +69,19 @@ export async function recordAudit(db: Executor, deps: AuditDeps, entry: AuditEnt
 }
 
 export async function auditTrail(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   target: { type: string; id: string },
   limit = 100,
 ): Promise<AuditRecord[]> {
+  const { db } = deps
   return (await repo.listByTarget(db, target.type, target.id, limit)).map(toRecord)
 }
 
 export async function recentAudit(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string | null,
   limit = 100,
 ): Promise<AuditRecord[]> {
+  const { db } = deps
   return (await repo.listRecent(db, merchantId, limit)).map(toRecord)
 }

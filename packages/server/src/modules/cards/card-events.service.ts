@@ -27,11 +27,14 @@ async function deleteInTransaction(
   return deps.db.transaction().execute(async (trx) => {
     if (
       notifyId &&
-      !(await acceptOnce(trx, deps.clock, {
-        source: 'alipay.notify',
-        messageId: notifyId,
-        merchantId: card.merchant_id,
-      }))
+      !(await acceptOnce(
+        { ...deps, db: trx },
+        {
+          source: 'alipay.notify',
+          messageId: notifyId,
+          merchantId: card.merchant_id,
+        },
+      ))
     ) {
       return false
     }
@@ -39,7 +42,7 @@ async function deleteInTransaction(
     if (!changed) {
       return false
     }
-    if ((await memberSystem(trx, card.merchant_id)).mode === 'crm') {
+    if ((await memberSystem({ db: trx }, card.merchant_id)).mode === 'crm') {
       const payload: CardChangePayload = {
         type: 'DEL',
         templateId: card.alipay_template_id,
@@ -47,21 +50,27 @@ async function deleteInTransaction(
         bizCardNo: card.biz_card_no,
         alipayCardNo: card.alipay_card_no,
       }
-      await enqueue(trx, deps, {
-        merchantId: card.merchant_id,
-        topic: CARD_CHANGE_TOPIC,
-        // After the card's ADD, never before: a CRM told DEL then ADD would keep a deleted card.
-        orderKey: card.id,
-        payload,
-      })
+      await enqueue(
+        { ...deps, db: trx },
+        {
+          merchantId: card.merchant_id,
+          topic: CARD_CHANGE_TOPIC,
+          // After the card's ADD, never before: a CRM told DEL then ADD would keep a deleted card.
+          orderKey: card.id,
+          payload,
+        },
+      )
     }
-    await recordAudit(trx, deps, {
-      merchantId: card.merchant_id,
-      actor,
-      action: 'card.delete',
-      target: { type: 'card', id: card.id },
-      after: { reason },
-    })
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        merchantId: card.merchant_id,
+        actor,
+        action: 'card.delete',
+        target: { type: 'card', id: card.id },
+        after: { reason },
+      },
+    )
     return true
   })
 }
@@ -109,7 +118,7 @@ export async function deleteCardByAdmin(
       `card ${cardId} is already deleted`,
     )
   }
-  const ctx = await alipayContext(deps.db, deps, card.merchant_id)
+  const ctx = await alipayContext(deps, card.merchant_id)
   try {
     await ctx.client.deleteCard(
       {
@@ -144,7 +153,7 @@ export async function handleMdcode(
   if (!card || card.status !== 'active') {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `no active card ${alipayCardNo}`)
   }
-  const ctx = await alipayContext(deps.db, deps, merchantId)
+  const ctx = await alipayContext(deps, merchantId)
   const { codeValue, codeExpire } = await issueDynamicCode(deps, card, ctx.appId)
   await ctx.client.updateCard(
     {
@@ -170,10 +179,10 @@ export async function issueDynamicCode(
   card: CardRow,
   appId: string,
 ): Promise<{ codeValue: string; codeExpire: string }> {
-  const template = await getTemplate(deps.db, card.template_id)
+  const template = await getTemplate(deps, card.template_id)
   const lifetime = template.spec.style.code.refreshSeconds ?? 60
-  if ((await memberSystem(deps.db, card.merchant_id)).mode === 'crm') {
-    const conn = await crmConnection(deps.db, deps, card.merchant_id)
+  if ((await memberSystem(deps, card.merchant_id)).mode === 'crm') {
+    const conn = await crmConnection(deps, card.merchant_id)
     if (!conn) {
       throw new AppError(
         ErrorKind.Invalid,

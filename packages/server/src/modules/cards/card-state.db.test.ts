@@ -70,7 +70,7 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       db = await createTestDb(dialect)
       deps = testDeps(db)
-      await ensureDefaultMerchant(db.db, systemClock)
+      await ensureDefaultMerchant({ db: db.db, clock: systemClock })
     })
     afterAll(async () => {
       await db.destroy()
@@ -234,7 +234,7 @@ for (const dialect of DIALECTS) {
         source: 'crm',
         idempotencyKey: 'p-1',
       })
-      const [first] = await listOutbox(db.db, { topic: 'alipay.cardPush', status: 'pending' }).then(
+      const [first] = await listOutbox(db, { topic: 'alipay.cardPush', status: 'pending' }).then(
         (all) => all.filter((e) => (e.payload as { cardId: string }).cardId === cardId),
       )
       await db.db
@@ -248,8 +248,8 @@ for (const dialect of DIALECTS) {
         source: 'crm',
         idempotencyKey: 'p-2',
       })
-      await retryParked(db.db, systemClock, 'all')
-      const mine = (await listOutbox(db.db, { topic: 'alipay.cardPush', limit: 500 })).filter(
+      await retryParked({ db: db.db, clock: systemClock }, 'all')
+      const mine = (await listOutbox(db, { topic: 'alipay.cardPush', limit: 500 })).filter(
         (e) => (e.payload as { cardId: string }).cardId === cardId,
       )
       expect(mine.filter((e) => e.status === 'pending')).toHaveLength(1)

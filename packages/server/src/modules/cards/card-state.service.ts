@@ -63,12 +63,15 @@ export function toCardView(row: CardRow): CardView {
 
 async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): Promise<void> {
   const payload: CardPushPayload = { cardId: card.id }
-  await enqueue(trx, deps, {
-    merchantId: card.merchant_id,
-    topic: CARD_PUSH_TOPIC,
-    collapseKey: card.id,
-    payload,
-  })
+  await enqueue(
+    { ...deps, db: trx },
+    {
+      merchantId: card.merchant_id,
+      topic: CARD_PUSH_TOPIC,
+      collapseKey: card.id,
+      payload,
+    },
+  )
 }
 
 /**
@@ -95,7 +98,7 @@ export async function findCardForCrm(
   bizCardNo: string,
   merchantId?: string,
 ): Promise<CardRow> {
-  const template = merchantId ? { merchantId } : await templateByAlipayId(deps.db, alipayTemplateId)
+  const template = merchantId ? { merchantId } : await templateByAlipayId(deps, alipayTemplateId)
   if (!template) {
     throw new AppError(
       ErrorKind.NotFound,
@@ -158,7 +161,7 @@ export async function setCardState(
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
   }
   if (change.level !== undefined) {
-    checkLevel((await getTemplate(deps.db, current.template_id)).spec.levels, change.level)
+    checkLevel((await getTemplate(deps, current.template_id)).spec.levels, change.level)
   }
   const updated = await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.nowIso()
@@ -239,7 +242,7 @@ export async function adjustPoints(
   if (!card || card.status !== 'active') {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
   }
-  if ((await memberSystem(deps.db, card.merchant_id)).mode === 'crm') {
+  if ((await memberSystem(deps, card.merchant_id)).mode === 'crm') {
     // The CRM's next /card/update would overwrite the change without a trace on its side.
     throw new AppError(
       ErrorKind.Conflict,
@@ -292,15 +295,18 @@ export async function adjustPoints(
     }
     await queuePush(trx, deps, row)
     if (input.audit) {
-      await recordAudit(trx, deps, {
-        merchantId: card.merchant_id,
-        actor: input.audit.actor,
-        action: 'card.adjust_points',
-        target: { type: 'card', id: cardId },
-        before: { point: Number(row.point) - input.delta },
-        after: { point: Number(row.point), delta: input.delta, reason: input.reason },
-        ...(input.audit.requestId ? { requestId: input.audit.requestId } : {}),
-      })
+      await recordAudit(
+        { ...deps, db: trx },
+        {
+          merchantId: card.merchant_id,
+          actor: input.audit.actor,
+          action: 'card.adjust_points',
+          target: { type: 'card', id: cardId },
+          before: { point: Number(row.point) - input.delta },
+          after: { point: Number(row.point), delta: input.delta, reason: input.reason },
+          ...(input.audit.requestId ? { requestId: input.audit.requestId } : {}),
+        },
+      )
     }
     return { card: toCardView(row), replayed: false }
   })
@@ -318,7 +324,7 @@ export async function changeCardTemplate(
   if (!card || card.status !== 'active') {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
   }
-  const target = await templateByAlipayId(deps.db, targetAlipayTemplateId)
+  const target = await templateByAlipayId(deps, targetAlipayTemplateId)
   if (!target || target.merchantId !== card.merchant_id) {
     throw invalidFields('TEMPLATE_NOT_FOUND', [
       {
@@ -339,14 +345,17 @@ export async function changeCardTemplate(
       throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
     }
     await queuePush(trx, deps, row)
-    await recordAudit(trx, deps, {
-      merchantId: card.merchant_id,
-      actor,
-      action: 'card.change_template',
-      target: { type: 'card', id: cardId },
-      before: { templateId: card.alipay_template_id },
-      after: { templateId: targetAlipayTemplateId, reason },
-    })
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        merchantId: card.merchant_id,
+        actor,
+        action: 'card.change_template',
+        target: { type: 'card', id: cardId },
+        before: { templateId: card.alipay_template_id },
+        after: { templateId: targetAlipayTemplateId, reason },
+      },
+    )
     return row
   })
   return toCardView(updated)
@@ -381,7 +390,7 @@ export function cardOutboxHandlers(
       if (!card || card.status !== 'active' || card.pushed_version >= card.state_version) {
         return
       }
-      const ctx = await alipayContext(deps.db, deps, card.merchant_id)
+      const ctx = await alipayContext(deps, card.merchant_id)
       await pace(ctx.appId)
       await ctx.client.updateCard(
         {
@@ -400,7 +409,7 @@ export function cardOutboxHandlers(
       await repo.markPushed(deps.db, card.id, card.state_version)
     },
     [CARD_CHANGE_TOPIC]: async (entry: OutboxEntry) => {
-      const conn = await crmConnection(deps.db, deps, entry.merchantId)
+      const conn = await crmConnection(deps, entry.merchantId)
       // The merchant left CRM mode since: nobody to tell.
       if (!conn) {
         return

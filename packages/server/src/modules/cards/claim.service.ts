@@ -145,12 +145,12 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
   const { db, clock, log } = deps
   // The template names the merchant (Alipay template ids are unique); the app id alone would not
   // when one ISV app serves several merchants.
-  const template = await templateByAlipayId(db, cb.templateId)
+  const template = await templateByAlipayId({ db }, cb.templateId)
   if (!template) {
     return failure('CLAIM_UNKNOWN_TEMPLATE', '领卡链接无效：会员卡不存在。请联系商家。', false)
   }
   const merchantId = template.merchantId
-  if (!(await usesAlipayApp(db, merchantId, cb.appId))) {
+  if (!(await usesAlipayApp({ db }, merchantId, cb.appId))) {
     return failure('CLAIM_UNKNOWN_APP', '领卡链接无效：商家应用未配置。请联系商家。', false)
   }
 
@@ -201,18 +201,21 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
       error_message: error instanceof Error ? error.message.slice(0, 500) : String(error),
       updated_at: clock.nowIso(),
     })
-    await recordAudit(db, deps, {
-      merchantId,
-      actor: 'alipay',
-      action: 'claim.failed',
-      target: { type: 'template', id: template.id },
-      after: {
-        requestId: cb.requestId,
-        errcode: code,
-        reason: error instanceof Error ? error.message.slice(0, 300) : String(error),
-        retryable,
+    await recordAudit(
+      { ...deps, db: db },
+      {
+        merchantId,
+        actor: 'alipay',
+        action: 'claim.failed',
+        target: { type: 'template', id: template.id },
+        after: {
+          requestId: cb.requestId,
+          errcode: code,
+          reason: error instanceof Error ? error.message.slice(0, 300) : String(error),
+          retryable,
+        },
       },
-    })
+    )
     return failure(code, message, retryable)
   }
 }
@@ -252,7 +255,7 @@ async function runClaim(
   claimId: string,
 ): Promise<ClaimOutcome> {
   const { db, clock } = deps
-  const ctx = await alipayContext(db, deps, merchantId)
+  const ctx = await alipayContext({ ...deps, db: db }, merchantId)
   const opts = { appAuthToken: ctx.appAuthToken }
   const token = await ctx.client.exchangeAuthCode(cb.authCode, opts)
   const userId = token.user_id
@@ -290,14 +293,14 @@ async function runClaim(
     }
   }
 
-  const system = await memberSystem(db, merchantId)
+  const system = await memberSystem({ db }, merchantId)
   let target = template
   let member: { id: string; bizCardNo: string }
   let point: number
   let level: string | undefined
   let balance: string | undefined
   if (system.mode === 'crm') {
-    const conn = await crmConnection(db, deps, merchantId)
+    const conn = await crmConnection({ ...deps, db: db }, merchantId)
     if (!conn) {
       throw new AppError(
         ErrorKind.Invalid,
@@ -315,7 +318,7 @@ async function runClaim(
       },
     )
     if (answer.templateId && answer.templateId !== cb.templateId) {
-      const other = await templateByAlipayId(db, answer.templateId)
+      const other = await templateByAlipayId({ db }, answer.templateId)
       if (!other || other.merchantId !== merchantId) {
         throw new AppError(
           ErrorKind.Invalid,
@@ -334,14 +337,26 @@ async function runClaim(
         return toDone(heldOther, true, await cardUrlOf(ctx, heldOther.alipay_card_no))
       }
     }
-    const snapshot = await recordCrmMember(db, deps, merchantId, userId, answer.bizCardNo, profile)
+    const snapshot = await recordCrmMember(
+      { ...deps, db: db },
+      merchantId,
+      userId,
+      answer.bizCardNo,
+      profile,
+    )
     member = { id: snapshot.id, bizCardNo: answer.bizCardNo }
     point = answer.point
     level = answer.level
     balance = answer.balance
   } else {
     const spec = template.spec
-    const own = await reserveMember(db, deps, merchantId, userId, profile, system.numbering)
+    const own = await reserveMember(
+      { ...deps, db: db },
+      merchantId,
+      userId,
+      profile,
+      system.numbering,
+    )
     member = { id: own.id, bizCardNo: own.bizCardNo }
     point = spec.defaults.point
     level = spec.defaults.level
@@ -423,7 +438,7 @@ async function runClaim(
     const created = await repo.insertCardOnce(trx, row)
     const stored = created ? row : (await repo.findByAlipayCardNo(trx, merchantId, alipayCardNo))!
     if (created) {
-      await activateMember(trx, deps, member.id)
+      await activateMember({ ...deps, db: trx }, member.id)
       await repo.insertEntryOnce(trx, {
         id: deps.ids.next('pe'),
         merchant_id: merchantId,
@@ -444,28 +459,34 @@ async function runClaim(
           alipayCardNo,
         }
         // One order key per card: its DEL is delivered only after this ADD.
-        await enqueue(trx, deps, {
-          merchantId,
-          topic: CARD_CHANGE_TOPIC,
-          orderKey: row.id,
-          payload,
-        })
+        await enqueue(
+          { ...deps, db: trx },
+          {
+            merchantId,
+            topic: CARD_CHANGE_TOPIC,
+            orderKey: row.id,
+            payload,
+          },
+        )
       }
-      await recordAudit(trx, deps, {
-        merchantId,
-        actor: `alipay:${userId}`,
-        action: 'card.open',
-        target: { type: 'card', id: row.id },
-        after: {
-          templateId: target.id,
-          bizCardNo: member.bizCardNo,
-          alipayCardNo,
-          point,
-          level,
-          balance,
-          outString: cb.outString ?? null,
+      await recordAudit(
+        { ...deps, db: trx },
+        {
+          merchantId,
+          actor: `alipay:${userId}`,
+          action: 'card.open',
+          target: { type: 'card', id: row.id },
+          after: {
+            templateId: target.id,
+            bizCardNo: member.bizCardNo,
+            alipayCardNo,
+            point,
+            level,
+            balance,
+            outString: cb.outString ?? null,
+          },
         },
-      })
+      )
     }
     await repo.finishClaim(trx, claimId, { status: 'done', card_id: stored.id, updated_at: nowIso })
     return { stored, created }

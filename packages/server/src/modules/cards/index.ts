@@ -1,4 +1,3 @@
-import type { Executor } from '../../db/db.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import { auditTrail } from '../audit/index.js'
 import { getMember, type MembersDeps } from '../members/index.js'
@@ -8,6 +7,7 @@ import type { CardsDeps } from './claim.service.js'
 import { handleCardNotification, issueDynamicCode } from './card-events.service.js'
 import { repushCard, toCardView, type CardView } from './card-state.service.js'
 import * as repo from './cards.repository.js'
+import type { AppDeps } from '../../deps.js'
 
 export type {
   CardsTable,
@@ -46,12 +46,13 @@ export {
 } from './member-list.service.js'
 
 /** One card with its member, points history, audit trail and the user's claims. */
-export async function cardDetail(db: Executor, deps: MembersDeps, cardId: string) {
+export async function cardDetail(deps: MembersDeps & Pick<AppDeps, 'db'>, cardId: string) {
+  const { db } = deps
   const card = await repo.findCard(db, cardId)
   if (!card) {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
   }
-  const member = await getMember(db, deps, card.member_id)
+  const member = await getMember({ ...deps, db: db }, card.member_id)
   const entries = await repo.listEntries(db, cardId, 200)
   return {
     card: toCardView(card),
@@ -64,7 +65,7 @@ export async function cardDetail(db: Executor, deps: MembersDeps, cardId: string
       source: e.source,
       createdAt: e.created_at,
     })),
-    history: await auditTrail(db, { type: 'card', id: cardId }),
+    history: await auditTrail({ db }, { type: 'card', id: cardId }),
     // Every claim of the card's user, failed ones included: why an earlier attempt did not open.
     claims: (await repo.listClaimsOfUser(db, card.merchant_id, card.alipay_user_id, 50)).map(
       (c) => ({
@@ -82,7 +83,8 @@ export async function cardDetail(db: Executor, deps: MembersDeps, cardId: string
   }
 }
 
-export async function getCard(db: Executor, cardId: string): Promise<CardView> {
+export async function getCard(deps: Pick<AppDeps, 'db'>, cardId: string): Promise<CardView> {
+  const { db } = deps
   const card = await repo.findCard(db, cardId)
   if (!card) {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
@@ -107,7 +109,7 @@ export async function reconcileCards(
   merchantId: string,
   options: { limit?: number } = {},
 ): Promise<ReconcileReport> {
-  const ctx = await alipayContext(deps.db, deps, merchantId)
+  const ctx = await alipayContext(deps, merchantId)
   const report: ReconcileReport = { checked: 0, repushed: [], deleted: [], failed: [] }
   let after = ''
   const limit = options.limit ?? Number.MAX_SAFE_INTEGER
@@ -165,12 +167,12 @@ export async function reconcileCards(
  * static codes, a fresh dynamic code otherwise). NOT_FOUND when the user has not claimed it.
  */
 export async function componentCard(deps: CardsDeps, componentId: string, authCode: string) {
-  const component = await getComponent(deps.db, componentId)
-  const template = await getTemplate(deps.db, component.templateId)
+  const component = await getComponent(deps, componentId)
+  const template = await getTemplate(deps, component.templateId)
   if (!template.alipayTemplateId) {
     throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', 'the template is not published yet')
   }
-  const ctx = await alipayContext(deps.db, deps, component.merchantId)
+  const ctx = await alipayContext(deps, component.merchantId)
   let userId: string | undefined
   try {
     userId = (await ctx.client.exchangeAuthCode(authCode, { appAuthToken: ctx.appAuthToken }))

@@ -1,9 +1,9 @@
 import type { Page } from '@kaguan/contracts'
-import type { Executor } from '../../db/db.js'
 import { pageOf, type PageRequest } from '../../shared/paging.js'
 import { pageMembers, type Member, type MemberSort, type MembersDeps } from '../members/index.js'
 import { toCardView, type CardView } from './card-state.service.js'
 import * as repo from './cards.repository.js'
+import type { AppDeps } from '../../deps.js'
 
 export interface MemberWithCards extends Member {
   cards: CardView[]
@@ -42,12 +42,12 @@ function intersect(a: string[] | undefined, b: string[]): string[] {
  * the term (or the explicit fields) find.
  */
 export async function listMembers(
-  db: Executor,
-  deps: MembersDeps,
+  deps: MembersDeps & Pick<AppDeps, 'db'>,
   merchantId: string,
   query: MemberQuery,
   request: PageRequest<MemberSort>,
 ): Promise<Page<MemberWithCards>> {
+  const { db } = deps
   let memberIds: string[] | undefined
   let mobile = query.mobile
   let alipayUserId = query.alipayUserId
@@ -70,8 +70,7 @@ export async function listMembers(
     alipayUserId = term.alipayUserId
   }
   const { items, total } = await pageMembers(
-    db,
-    deps,
+    { ...deps, db: db },
     merchantId,
     {
       ...(mobile ? { mobile } : {}),
@@ -96,7 +95,11 @@ export async function listMembers(
 }
 
 /** A member's active cards (every template), as the APIs show them. */
-export async function activeCardsOf(db: Executor, memberId: string): Promise<CardView[]> {
+export async function activeCardsOf(
+  deps: Pick<AppDeps, 'db'>,
+  memberId: string,
+): Promise<CardView[]> {
+  const { db } = deps
   return (await repo.listByMembers(db, [memberId]))
     .filter((c) => c.status === 'active')
     .map(toCardView)

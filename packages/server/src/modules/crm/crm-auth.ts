@@ -1,11 +1,11 @@
 import { verifyParams } from '@kaguan/crm-sdk'
-import type { Executor } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import { acceptOnce, forgetMessage } from '../inbox/index.js'
 import { crmCallPolicy } from '../merchants/index.js'
 import { templateByAlipayId } from '../templates/index.js'
+import type { AppDeps } from '../../deps.js'
 
 /** How far a signed call's timestamp may be from our clock. */
 export const REPLAY_WINDOW_MS = 5 * 60_000
@@ -39,10 +39,10 @@ function checkTimestamp(clock: Clock, timestamp: string): void {
  * Returns the merchant id.
  */
 export async function verifyCrmCall(
-  db: Executor,
-  deps: { clock: Clock; cipher: FieldCipher },
+  deps: { clock: Clock; cipher: FieldCipher } & Pick<AppDeps, 'db'>,
   params: Record<string, string>,
 ): Promise<string> {
+  const { db } = deps
   if (!params.sign && !params.signature) {
     throw unauthenticated(
       'CRM_SIGNATURE_MISSING',
@@ -65,7 +65,7 @@ export async function verifyCrmCall(
   if (!params.templateId) {
     throw new AppError(ErrorKind.Invalid, 'REQUEST_INVALID', 'templateId is required')
   }
-  const template = await templateByAlipayId(db, params.templateId)
+  const template = await templateByAlipayId({ db }, params.templateId)
   if (!template) {
     throw new AppError(
       ErrorKind.NotFound,
@@ -74,7 +74,7 @@ export async function verifyCrmCall(
     )
   }
   const merchantId = template.merchantId
-  const { publicKey, replayStrict } = await crmCallPolicy(db, merchantId)
+  const { publicKey, replayStrict } = await crmCallPolicy({ db }, merchantId)
   if (!publicKey) {
     throw unauthenticated(
       'CRM_KEY_NOT_CONFIGURED',
@@ -111,7 +111,7 @@ export async function verifyCrmCall(
     return merchantId
   }
   if (
-    !(await acceptOnce(db, deps.clock, {
+    !(await acceptOnce(deps, {
       source: 'crm.nonce',
       messageId: `${merchantId}:${nonce}`,
       merchantId,
@@ -127,11 +127,12 @@ export async function verifyCrmCall(
  * (the nonce is recorded before the change; a failed change must not burn it).
  */
 export async function releaseNonce(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   nonce: string | undefined,
 ): Promise<void> {
+  const { db } = deps
   if (nonce !== undefined) {
-    await forgetMessage(db, 'crm.nonce', `${merchantId}:${nonce}`)
+    await forgetMessage({ db }, 'crm.nonce', `${merchantId}:${nonce}`)
   }
 }

@@ -1,9 +1,9 @@
-import type { Executor } from '../../db/db.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import { crmConnection, memberSystem, type MerchantDeps } from '../merchants/index.js'
 import { listTemplates } from '../templates/index.js'
 import { checkCrm, type CrmCheckReport } from './crm-check.js'
 import type { CrmPort } from '../../ports/crm-client.js'
+import type { AppDeps } from '../../deps.js'
 
 export {
   createCrmPort,
@@ -25,11 +25,11 @@ const TEST_TIMEOUT_MS = 5_000
  * codes, its replay mode). Reports instead of throwing.
  */
 export async function testCrmConnection(
-  db: Executor,
-  deps: MerchantDeps & { crm: CrmPort },
+  deps: MerchantDeps & { crm: CrmPort } & Pick<AppDeps, 'db'>,
   merchantId: string,
 ): Promise<CrmCheckReport> {
-  const conn = await crmConnection(db, deps, merchantId)
+  const { db } = deps
+  const conn = await crmConnection({ ...deps, db: db }, merchantId)
   if (!conn) {
     throw new AppError(
       ErrorKind.Conflict,
@@ -37,7 +37,7 @@ export async function testCrmConnection(
       'CRM mode is off or incomplete: set mode crm, the base URL, the token and the CRM public key',
     )
   }
-  const templates = await listTemplates(db, merchantId)
+  const templates = await listTemplates({ db }, merchantId)
   const levelCodes = [
     ...new Set(
       templates.filter((t) => t.alipayTemplateId).flatMap((t) => t.spec.levels.map((l) => l.code)),
@@ -49,7 +49,7 @@ export async function testCrmConnection(
     publicKey: conn.publicKey,
     timeoutMs: TEST_TIMEOUT_MS,
     levelCodes,
-    replayStrict: (await memberSystem(db, merchantId)).replayStrict,
+    replayStrict: (await memberSystem({ db }, merchantId)).replayStrict,
   })
 }
 export {

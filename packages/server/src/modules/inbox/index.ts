@@ -1,6 +1,5 @@
-import type { Executor } from '../../db/db.js'
-import type { Clock } from '../../shared/clock.js'
 import * as repo from './inbox.repository.js'
+import type { AppDeps } from '../../deps.js'
 
 export type { InboundMessagesTable } from './inbox.table.js'
 
@@ -10,10 +9,10 @@ export type { InboundMessagesTable } from './inbox.table.js'
  * id is not recorded, so a retry of a message that failed is processed again.
  */
 export async function acceptOnce(
-  db: Executor,
-  clock: Clock,
+  deps: Pick<AppDeps, 'db' | 'clock'>,
   message: { source: string; messageId: string; merchantId?: string | null },
 ): Promise<boolean> {
+  const { db, clock } = deps
   return repo.insertOnce(db, {
     source: message.source,
     message_id: message.messageId,
@@ -25,29 +24,41 @@ export async function acceptOnce(
 
 /** Stores what was answered for a message, so a duplicate can get the same answer. */
 export function recordResult(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   source: string,
   messageId: string,
   result: string,
 ): Promise<void> {
+  const { db } = deps
   return repo.setResult(db, source, messageId, result)
 }
 
 export async function previousResult(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   source: string,
   messageId: string,
 ): Promise<string | null | undefined> {
+  const { db } = deps
   const row = await repo.find(db, source, messageId)
   return row ? row.result : undefined
 }
 
 /** Forgets ids older than `before` (e.g. CRM nonces past the replay window). */
-export function forgetBefore(db: Executor, source: string, before: string): Promise<number> {
+export function forgetBefore(
+  deps: Pick<AppDeps, 'db'>,
+  source: string,
+  before: string,
+): Promise<number> {
+  const { db } = deps
   return repo.deleteOlderThan(db, source, before)
 }
 
 /** Forgets one message id, so the same message may be processed again (its processing failed). */
-export function forgetMessage(db: Executor, source: string, messageId: string): Promise<void> {
+export function forgetMessage(
+  deps: Pick<AppDeps, 'db'>,
+  source: string,
+  messageId: string,
+): Promise<void> {
+  const { db } = deps
   return repo.remove(db, source, messageId)
 }

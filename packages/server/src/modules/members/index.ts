@@ -1,6 +1,5 @@
 import type { AppDeps } from '../../deps.js'
 import { randomInt } from 'node:crypto'
-import type { Executor } from '../../db/db.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import * as repo from './members.repository.js'
 import type { MemberRow } from './members.table.js'
@@ -32,10 +31,11 @@ export interface MemberNumbering {
 }
 
 async function issueCardNo(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   numbering: MemberNumbering,
 ): Promise<string> {
+  const { db } = deps
   if (numbering.style === 'sequential') {
     return `${numbering.prefix}${String(await repo.nextCounter(db, merchantId, 'member_no')).padStart(10, '0')}`
   }
@@ -53,13 +53,13 @@ async function issueCardNo(
  * claim leaves no member behind, and a retry reuses the same number.
  */
 export async function reserveMember(
-  db: Executor,
-  deps: MembersDeps,
+  deps: MembersDeps & Pick<AppDeps, 'db'>,
   merchantId: string,
   alipayUserId: string,
   profile: MemberProfile,
   numbering: MemberNumbering,
 ): Promise<Member> {
+  const { db } = deps
   const existing = await repo.findByUser(db, merchantId, alipayUserId)
   if (existing) {
     return toMember(existing, deps.cipher)
@@ -70,7 +70,7 @@ export async function reserveMember(
       id: deps.ids.next('mbr'),
       merchant_id: merchantId,
       alipay_user_id: alipayUserId,
-      biz_card_no: await issueCardNo(db, merchantId, numbering),
+      biz_card_no: await issueCardNo({ db }, merchantId, numbering),
       source: 'kaguan',
       status: 'pending',
       ...encryptedProfile(profile, deps.cipher),
@@ -95,13 +95,13 @@ export async function reserveMember(
 
 /** Records (or refreshes) the CRM's member for an Alipay user, as a snapshot for the console. */
 export async function recordCrmMember(
-  db: Executor,
-  deps: MembersDeps,
+  deps: MembersDeps & Pick<AppDeps, 'db'>,
   merchantId: string,
   alipayUserId: string,
   bizCardNo: string,
   profile: MemberProfile,
 ): Promise<Member> {
+  const { db } = deps
   const existing = await repo.findByUser(db, merchantId, alipayUserId)
   const now = deps.clock.nowIso()
   if (existing) {
@@ -125,25 +125,25 @@ export async function recordCrmMember(
     updated_at: now,
   }
   if (!(await repo.insertOnce(db, row))) {
-    return recordCrmMember(db, deps, merchantId, alipayUserId, bizCardNo, profile)
+    return recordCrmMember({ ...deps, db: db }, merchantId, alipayUserId, bizCardNo, profile)
   }
   return toMember(row, deps.cipher)
 }
 
 /** Makes a pending member a member (its card opened). */
 export async function activateMember(
-  db: Executor,
-  deps: MembersDeps,
+  deps: MembersDeps & Pick<AppDeps, 'db'>,
   memberId: string,
 ): Promise<void> {
+  const { db } = deps
   await repo.update(db, memberId, { status: 'active', updated_at: deps.clock.nowIso() })
 }
 
 export async function getMember(
-  db: Executor,
-  deps: MembersDeps,
+  deps: MembersDeps & Pick<AppDeps, 'db'>,
   id: string,
 ): Promise<Member | undefined> {
+  const { db } = deps
   const row = await repo.findById(db, id)
   return row && toMember(row, deps.cipher)
 }

@@ -1,8 +1,8 @@
-import type { Executor } from '../../db/db.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import { offsetOf, type PageRequest } from '../../shared/paging.js'
 import * as repo from './members.repository.js'
 import { CTX, toMember, type Member } from './members.view.js'
+import type { AppDeps } from '../../deps.js'
 
 export type MemberSort = 'createdAt' | 'bizCardNo'
 
@@ -20,12 +20,12 @@ export interface MemberFilter {
  * matched through its keyed hash, so only a whole number finds anyone.
  */
 export async function pageMembers(
-  db: Executor,
-  deps: { cipher: FieldCipher },
+  deps: { cipher: FieldCipher } & Pick<AppDeps, 'db'>,
   merchantId: string,
   filter: MemberFilter,
   request: PageRequest<MemberSort>,
 ): Promise<{ items: Member[]; total: number }> {
+  const { db } = deps
   const { rows, total } = await repo.page(
     db,
     merchantId,

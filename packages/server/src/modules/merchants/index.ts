@@ -8,8 +8,6 @@ import {
   publicKeyOf,
   type AlipayClient,
 } from '@kaguan/alipay'
-import type { Executor } from '../../db/db.js'
-import type { Clock } from '../../shared/clock.js'
 import { checkUrlAddress } from '../../shared/address-policy.js'
 import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
@@ -160,7 +158,8 @@ function toView(row: MerchantRow, cipher: FieldCipher): MerchantView {
   }
 }
 
-async function requireRow(db: Executor, id: string): Promise<MerchantRow> {
+async function requireRow(deps: Pick<AppDeps, 'db'>, id: string): Promise<MerchantRow> {
+  const { db } = deps
   const row = await repo.findById(db, id)
   if (!row) {
     throw new AppError(ErrorKind.NotFound, 'MERCHANT_NOT_FOUND', `merchant ${id} does not exist`)
@@ -169,7 +168,8 @@ async function requireRow(db: Executor, id: string): Promise<MerchantRow> {
 }
 
 /** Creates the default merchant when it does not exist yet. */
-export async function ensureDefaultMerchant(db: Executor, clock: Clock): Promise<void> {
+export async function ensureDefaultMerchant(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<void> {
+  const { db, clock } = deps
   if (await repo.findDefault(db)) {
     return
   }
@@ -183,25 +183,28 @@ export async function ensureDefaultMerchant(db: Executor, clock: Clock): Promise
   })
 }
 
-export async function listMerchants(db: Executor, deps: MerchantDeps): Promise<MerchantView[]> {
+export async function listMerchants(
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
+): Promise<MerchantView[]> {
+  const { db } = deps
   return (await repo.list(db)).map((r) => toView(r, deps.cipher))
 }
 
 export async function getMerchant(
-  db: Executor,
-  deps: MerchantDeps,
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
   id: string,
 ): Promise<MerchantView> {
-  return toView(await requireRow(db, id), deps.cipher)
+  const { db } = deps
+  return toView(await requireRow({ db }, id), deps.cipher)
 }
 
 /** An ISV adds a merchant. */
 export async function createMerchant(
-  db: Executor,
-  deps: MerchantDeps,
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
   input: { name: string },
   actor: Actor,
 ): Promise<MerchantView> {
+  const { db } = deps
   const now = deps.clock.nowIso()
   const id = deps.ids.next('mch')
   await repo.insertOnce(db, {
@@ -211,14 +214,17 @@ export async function createMerchant(
     created_at: now,
     updated_at: now,
   })
-  await recordAudit(db, deps, {
-    merchantId: id,
-    ...actor,
-    action: 'merchant.create',
-    target: { type: 'merchant', id },
-    after: { name: input.name },
-  })
-  return getMerchant(db, deps, id)
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId: id,
+      ...actor,
+      action: 'merchant.create',
+      target: { type: 'merchant', id },
+      after: { name: input.name },
+    },
+  )
+  return getMerchant({ ...deps, db: db }, id)
 }
 
 export interface AlipayAppInput {
@@ -235,13 +241,13 @@ export interface AlipayAppInput {
  * the Alipay public key must not be the app's own public key (the most common mistake).
  */
 export async function updateAlipayApp(
-  db: Executor,
-  deps: MerchantDeps,
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
   id: string,
   input: AlipayAppInput,
   actor: Actor,
 ): Promise<MerchantView> {
-  const row = await requireRow(db, id)
+  const { db } = deps
+  const row = await requireRow({ db }, id)
   const problems: FieldProblem[] = []
   let privatePem: string | undefined
   let publicPem: string | undefined
@@ -334,15 +340,18 @@ export async function updateAlipayApp(
   }
   const before = toView(row, deps.cipher).alipay
   await repo.update(db, id, changes)
-  const after = await getMerchant(db, deps, id)
-  await recordAudit(db, deps, {
-    merchantId: id,
-    ...actor,
-    action: 'merchant.alipay.update',
-    target: { type: 'merchant', id },
-    before,
-    after: after.alipay,
-  })
+  const after = await getMerchant({ ...deps, db: db }, id)
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId: id,
+      ...actor,
+      action: 'merchant.alipay.update',
+      target: { type: 'merchant', id },
+      before,
+      after: after.alipay,
+    },
+  )
   return after
 }
 
@@ -381,13 +390,13 @@ export function checkPublicBaseUrl(
 }
 
 export async function updatePublicBaseUrl(
-  db: Executor,
-  deps: MerchantDeps,
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
   id: string,
   value: string,
   actor: Actor,
 ): Promise<MerchantView> {
-  const row = await requireRow(db, id)
+  const { db } = deps
+  const row = await requireRow({ db }, id)
   const checked = checkPublicBaseUrl(value, row.alipay_gateway)
   if ('problem' in checked) {
     throw invalidFields('MERCHANT_PUBLIC_URL_INVALID', [
@@ -395,15 +404,18 @@ export async function updatePublicBaseUrl(
     ])
   }
   await repo.update(db, id, { public_base_url: checked.url, updated_at: deps.clock.nowIso() })
-  await recordAudit(db, deps, {
-    merchantId: id,
-    ...actor,
-    action: 'merchant.public_url.update',
-    target: { type: 'merchant', id },
-    before: { publicBaseUrl: row.public_base_url },
-    after: { publicBaseUrl: checked.url },
-  })
-  return getMerchant(db, deps, id)
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId: id,
+      ...actor,
+      action: 'merchant.public_url.update',
+      target: { type: 'merchant', id },
+      before: { publicBaseUrl: row.public_base_url },
+      after: { publicBaseUrl: checked.url },
+    },
+  )
+  return getMerchant({ ...deps, db: db }, id)
 }
 
 export interface CrmInput {
@@ -417,13 +429,13 @@ export interface CrmInput {
 }
 
 export async function updateCrm(
-  db: Executor,
-  deps: MerchantDeps,
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
   id: string,
   input: CrmInput,
   actor: Actor,
 ): Promise<MerchantView> {
-  const row = await requireRow(db, id)
+  const { db } = deps
+  const row = await requireRow({ db }, id)
   const problems: FieldProblem[] = []
   let baseUrl = row.crm_base_url
   if (input.baseUrl !== undefined) {
@@ -479,15 +491,18 @@ export async function updateCrm(
     ...(input.memberNoStyle !== undefined ? { member_no_style: input.memberNoStyle } : {}),
     updated_at: deps.clock.nowIso(),
   })
-  const after = await getMerchant(db, deps, id)
-  await recordAudit(db, deps, {
-    merchantId: id,
-    ...actor,
-    action: 'merchant.crm.update',
-    target: { type: 'merchant', id },
-    before,
-    after: after.crm,
-  })
+  const after = await getMerchant({ ...deps, db: db }, id)
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId: id,
+      ...actor,
+      action: 'merchant.crm.update',
+      target: { type: 'merchant', id },
+      before,
+      after: after.crm,
+    },
+  )
   return after
 }
 
@@ -499,11 +514,11 @@ export interface CrmConnection {
 }
 
 export async function crmConnection(
-  db: Executor,
-  deps: MerchantDeps,
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
   id: string,
 ): Promise<CrmConnection | undefined> {
-  const row = await requireRow(db, id)
+  const { db } = deps
+  const row = await requireRow({ db }, id)
   if (row.crm_mode !== 'crm' || !row.crm_base_url || !row.crm_token_enc || !row.crm_public_key) {
     return undefined
   }
@@ -526,11 +541,11 @@ export interface AlipayContext {
 
 /** The merchant's Alipay client; ALIPAY_NOT_CONFIGURED (400) when the app is not set up. */
 export async function alipayContext(
-  db: Executor,
-  deps: MerchantDeps,
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
   id: string,
 ): Promise<AlipayContext> {
-  const row = await requireRow(db, id)
+  const { db } = deps
+  const row = await requireRow({ db }, id)
   if (
     !row.alipay_app_id ||
     !row.alipay_private_key_enc ||
@@ -567,17 +582,22 @@ export async function alipayContext(
  * The merchant of an Alipay app, when the app id alone tells: an ISV app serving several merchants
  * does not, and then the per-merchant paths (or the template id) must.
  */
-async function onlyMerchantOfApp(db: Executor, appId: string): Promise<MerchantRow | undefined> {
+async function onlyMerchantOfApp(
+  deps: Pick<AppDeps, 'db'>,
+  appId: string,
+): Promise<MerchantRow | undefined> {
+  const { db } = deps
   const rows = await repo.findByAppId(db, appId)
   return rows.length === 1 ? rows[0] : undefined
 }
 
 /** Whether the merchant runs on this Alipay app (a claim callback names the app it came through). */
 export async function usesAlipayApp(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   appId: string,
 ): Promise<boolean> {
+  const { db } = deps
   return (await repo.findById(db, merchantId))?.alipay_app_id === appId
 }
 export { explainAlipayError, type AlipayOperation } from './alipay-advice.js'
@@ -590,8 +610,9 @@ export interface MemberSystem {
   replayStrict: boolean
 }
 
-export async function memberSystem(db: Executor, id: string): Promise<MemberSystem> {
-  const row = await requireRow(db, id)
+export async function memberSystem(deps: Pick<AppDeps, 'db'>, id: string): Promise<MemberSystem> {
+  const { db } = deps
+  const row = await requireRow({ db }, id)
   return {
     mode: row.crm_mode,
     numbering: { prefix: row.member_no_prefix, style: row.member_no_style },
@@ -605,13 +626,14 @@ export async function memberSystem(db: Executor, id: string): Promise<MemberSyst
  * must name exactly one merchant. A message whose app id is not the merchant's is not theirs.
  */
 export async function notifiedApp(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   sent: { merchantId?: string; appId?: string },
 ): Promise<{ merchantId: string; alipayPublicKey: string } | undefined> {
+  const { db } = deps
   const row = sent.merchantId
     ? await repo.findById(db, sent.merchantId)
     : sent.appId
-      ? await onlyMerchantOfApp(db, sent.appId)
+      ? await onlyMerchantOfApp({ db }, sent.appId)
       : undefined
   if (!row?.alipay_public_key || (sent.appId !== undefined && sent.appId !== row.alipay_app_id)) {
     return undefined
@@ -624,9 +646,10 @@ export async function notifiedApp(
  * and whether timestamp + nonce are required.
  */
 export async function crmCallPolicy(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   id: string,
 ): Promise<{ publicKey: string | undefined; replayStrict: boolean }> {
-  const row = await requireRow(db, id)
+  const { db } = deps
+  const row = await requireRow({ db }, id)
   return { publicKey: row.crm_public_key ?? undefined, replayStrict: row.crm_replay_strict === 1 }
 }

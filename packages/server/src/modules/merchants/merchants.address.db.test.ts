@@ -12,7 +12,7 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       db = await createTestDb(dialect)
       deps = testDeps(db)
-      await ensureDefaultMerchant(db.db, deps.clock)
+      await ensureDefaultMerchant(deps)
     })
     afterAll(async () => {
       await db.destroy()
@@ -26,22 +26,17 @@ for (const dialect of DIALECTS) {
     ])(
       'refuses CRM base URL %s with ADDRESS_FORBIDDEN naming baseUrl, and stores nothing',
       async (baseUrl) => {
-        const error = await updateCrm(
-          db.db,
-          deps,
-          'mch_default',
-          { mode: 'none', baseUrl },
-          actor,
-        ).catch((e: unknown) => e)
+        const error = await updateCrm(deps, 'mch_default', { mode: 'none', baseUrl }, actor).catch(
+          (e: unknown) => e,
+        )
         expect(error).toMatchObject({ code: 'ADDRESS_FORBIDDEN', kind: 'invalid' })
         expect((error as Error).message).toMatch(/^baseUrl:/)
-        expect((await getMerchant(db.db, deps, 'mch_default')).crm.baseUrl).toBeNull()
+        expect((await getMerchant(deps, 'mch_default')).crm.baseUrl).toBeNull()
       },
     )
 
     it('accepts an intranet or loopback CRM', async () => {
       const view = await updateCrm(
-        db.db,
         deps,
         'mch_default',
         { mode: 'none', baseUrl: 'http://10.1.2.3:8082' },
@@ -52,7 +47,6 @@ for (const dialect of DIALECTS) {
 
     it('refuses a link-local Alipay gateway URL naming gateway', async () => {
       const error = await updateAlipayApp(
-        db.db,
         deps,
         'mch_default',
         { appId: '2021000000000001', gateway: 'http://[fe80::1]/gateway.do' },

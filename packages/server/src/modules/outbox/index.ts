@@ -1,9 +1,9 @@
-import type { Executor } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import type { Ids } from '../../shared/ids.js'
 import * as repo from './outbox.repository.js'
 import { OutboxStatus } from './outbox.table.js'
 import { toItem, type OutboxItem } from './outbox.view.js'
+import type { AppDeps } from '../../deps.js'
 
 export type { OutboxTable } from './outbox.table.js'
 export { OutboxStatus } from './outbox.table.js'
@@ -38,10 +38,10 @@ export interface EnqueueCommand {
  * message exists exactly when the change does (DESIGN.md principles).
  */
 export async function enqueue(
-  db: Executor,
-  deps: { clock: Clock; ids: Ids },
+  deps: { clock: Clock; ids: Ids } & Pick<AppDeps, 'db'>,
   cmd: EnqueueCommand,
 ): Promise<string> {
+  const { db } = deps
   const now = deps.clock.nowIso()
   const row = await repo.upsert(db, {
     id: deps.ids.next('obx'),
@@ -65,27 +65,36 @@ export async function enqueue(
 }
 
 export async function listOutbox(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   filter: { merchantId?: string; status?: OutboxStatus; topic?: string; limit?: number } = {},
 ): Promise<OutboxItem[]> {
+  const { db } = deps
   return (await repo.list(db, { ...filter, limit: filter.limit ?? 100 })).map(toItem)
 }
 
-export async function getOutboxItem(db: Executor, id: string): Promise<OutboxItem | undefined> {
+export async function getOutboxItem(
+  deps: Pick<AppDeps, 'db'>,
+  id: string,
+): Promise<OutboxItem | undefined> {
+  const { db } = deps
   const row = await repo.findById(db, id)
   return row && toItem(row)
 }
 
 /** Sends parked entries again (the operator fixed the cause). */
 export function retryParked(
-  db: Executor,
-  clock: Clock,
+  deps: Pick<AppDeps, 'db' | 'clock'>,
   ids: readonly string[] | 'all',
 ): Promise<number> {
+  const { db, clock } = deps
   return repo.unpark(db, ids, clock.nowIso())
 }
 
 /** Entries by status, of one merchant or all. */
-export function outboxCounts(db: Executor, merchantId?: string): Promise<Record<string, number>> {
+export function outboxCounts(
+  deps: Pick<AppDeps, 'db'>,
+  merchantId?: string,
+): Promise<Record<string, number>> {
+  const { db } = deps
   return repo.countByStatus(db, merchantId)
 }

@@ -33,27 +33,36 @@ for (const dialect of DIALECTS) {
 
     it('collapses pending entries with the same key into one, keeping the last payload', async () => {
       for (let point = 1; point <= 5; point++) {
-        await enqueue(db.db, deps, {
+        await enqueue(
+          { ...deps, db: db.db },
+          {
+            merchantId: 'm1',
+            topic: 'card.push',
+            collapseKey: 'card_1',
+            payload: { point },
+          },
+        )
+      }
+      await enqueue(
+        { ...deps, db: db.db },
+        {
           merchantId: 'm1',
           topic: 'card.push',
-          collapseKey: 'card_1',
-          payload: { point },
-        })
-      }
-      await enqueue(db.db, deps, {
-        merchantId: 'm1',
-        topic: 'card.push',
-        collapseKey: 'card_2',
-        payload: { point: 9 },
-      })
-      const items = await listOutbox(db.db, { topic: 'card.push' })
+          collapseKey: 'card_2',
+          payload: { point: 9 },
+        },
+      )
+      const items = await listOutbox(db, { topic: 'card.push' })
       expect(items).toHaveLength(2)
       expect(items.find((i) => i.collapseKey === 'card_1')?.payload).toEqual({ point: 5 })
     })
 
     it('delivers due entries once and marks them done', async () => {
       const seen: OutboxEntry[] = []
-      const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 't', payload: { a: 1 } })
+      const id = await enqueue(
+        { ...deps, db: db.db },
+        { merchantId: 'm1', topic: 't', payload: { a: 1 } },
+      )
       const worker = createOutboxWorker({
         db: db.db,
         dialect: db.dialect,
@@ -65,18 +74,21 @@ for (const dialect of DIALECTS) {
       expect(await worker.runOnce()).toBe(1)
       expect(await worker.runOnce()).toBe(0)
       expect(seen).toEqual([expect.objectContaining({ id, payload: { a: 1 }, attempt: 1 })])
-      expect((await getOutboxItem(db.db, id))?.status).toBe(OutboxStatus.Done)
+      expect((await getOutboxItem(db, id))?.status).toBe(OutboxStatus.Done)
     })
 
     it('takes a backlog in batches of the batch size, each entry once', async () => {
       const seen: string[] = []
       for (let k = 0; k < 12; k++) {
-        await enqueue(db.db, deps, {
-          merchantId: 'm1',
-          topic: 'card.push',
-          collapseKey: `card_${k}`,
-          payload: { k },
-        })
+        await enqueue(
+          { ...deps, db: db.db },
+          {
+            merchantId: 'm1',
+            topic: 'card.push',
+            collapseKey: `card_${k}`,
+            payload: { k },
+          },
+        )
       }
       const worker = createOutboxWorker({
         db: db.db,
@@ -94,8 +106,14 @@ for (const dialect of DIALECTS) {
     })
 
     it('retries a retryable failure after a backoff, and parks a final one at once', async () => {
-      const flaky = await enqueue(db.db, deps, { merchantId: 'm1', topic: 'flaky', payload: {} })
-      const final = await enqueue(db.db, deps, { merchantId: 'm1', topic: 'final', payload: {} })
+      const flaky = await enqueue(
+        { ...deps, db: db.db },
+        { merchantId: 'm1', topic: 'flaky', payload: {} },
+      )
+      const final = await enqueue(
+        { ...deps, db: db.db },
+        { merchantId: 'm1', topic: 'final', payload: {} },
+      )
       let calls = 0
       const worker = createOutboxWorker({
         db: db.db,
@@ -118,29 +136,32 @@ for (const dialect of DIALECTS) {
         },
       })
       await worker.runOnce()
-      expect(await getOutboxItem(db.db, final)).toMatchObject({
+      expect(await getOutboxItem(db, final)).toMatchObject({
         status: 'parked',
         lastError: 'ISV.CARD_TEMPLATE_NOT_EXIST',
       })
-      expect(await getOutboxItem(db.db, flaky)).toMatchObject({
+      expect(await getOutboxItem(db, flaky)).toMatchObject({
         status: 'pending',
         nextAttemptAt: '2026-11-21T08:00:01.000Z',
       })
       expect(await worker.runOnce()).toBe(0) // not due yet
       clock.advance(1000)
       await worker.runOnce()
-      expect((await getOutboxItem(db.db, flaky))?.nextAttemptAt).toBe('2026-11-21T08:00:03.000Z') // 2 s later
+      expect((await getOutboxItem(db, flaky))?.nextAttemptAt).toBe('2026-11-21T08:00:03.000Z') // 2 s later
       clock.advance(2000)
       await worker.runOnce()
-      expect((await getOutboxItem(db.db, flaky))?.status).toBe('done')
+      expect((await getOutboxItem(db, flaky))?.status).toBe('done')
       expect(calls).toBe(3)
 
-      expect(await retryParked(db.db, clock, [final])).toBe(1)
-      expect(await getOutboxItem(db.db, final)).toMatchObject({ status: 'pending', attempts: 0 })
+      expect(await retryParked({ db: db.db, clock }, [final])).toBe(1)
+      expect(await getOutboxItem(db, final)).toMatchObject({ status: 'pending', attempts: 0 })
     })
 
     it('parks an entry after the last allowed attempt', async () => {
-      const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 'down', payload: {} })
+      const id = await enqueue(
+        { ...deps, db: db.db },
+        { merchantId: 'm1', topic: 'down', payload: {} },
+      )
       const worker = createOutboxWorker({
         db: db.db,
         dialect: db.dialect,
@@ -155,7 +176,7 @@ for (const dialect of DIALECTS) {
         await worker.runOnce()
         clock.advance(10)
       }
-      expect(await getOutboxItem(db.db, id)).toMatchObject({
+      expect(await getOutboxItem(db, id)).toMatchObject({
         status: 'parked',
         attempts: 3,
         lastError: 'ECONNREFUSED',
@@ -163,7 +184,10 @@ for (const dialect of DIALECTS) {
     })
 
     it('gives an entry whose worker died to another worker once the lease runs out', async () => {
-      const id = await enqueue(db.db, deps, { merchantId: 'm1', topic: 't', payload: {} })
+      const id = await enqueue(
+        { ...deps, db: db.db },
+        { merchantId: 'm1', topic: 't', payload: {} },
+      )
       const dead = createOutboxWorker({
         db: db.db,
         dialect: db.dialect,
@@ -188,18 +212,21 @@ for (const dialect of DIALECTS) {
       clock.advance(30_001)
       expect(await alive.runOnce()).toBe(1)
       expect(delivered).toEqual([id])
-      expect((await getOutboxItem(db.db, id))?.status).toBe('done')
+      expect((await getOutboxItem(db, id))?.status).toBe('done')
     })
 
     // Issue 16: a worker dies mid-push; while its lease runs, a newer change for the same card is
     // queued. Once the lease expires both entries are due: they must not be delivered side by side.
     it('never delivers two entries of one collapse key at once after a lease expires', async () => {
-      await enqueue(db.db, deps, {
-        merchantId: 'm1',
-        topic: 'card.push',
-        collapseKey: 'card_1',
-        payload: { point: 1 },
-      })
+      await enqueue(
+        { ...deps, db: db.db },
+        {
+          merchantId: 'm1',
+          topic: 'card.push',
+          collapseKey: 'card_1',
+          payload: { point: 1 },
+        },
+      )
       const dead = createOutboxWorker({
         db: db.db,
         dialect: db.dialect,
@@ -211,12 +238,15 @@ for (const dialect of DIALECTS) {
       })
       void dead.runOnce() // never finishes: the process was killed mid-push
       await new Promise((r) => setTimeout(r, 50))
-      await enqueue(db.db, deps, {
-        merchantId: 'm1',
-        topic: 'card.push',
-        collapseKey: 'card_1',
-        payload: { point: 2 },
-      })
+      await enqueue(
+        { ...deps, db: db.db },
+        {
+          merchantId: 'm1',
+          topic: 'card.push',
+          collapseKey: 'card_1',
+          payload: { point: 2 },
+        },
+      )
       clock.advance(30_001)
 
       let inFlight = 0
@@ -246,17 +276,20 @@ for (const dialect of DIALECTS) {
       expect(maxInFlight).toBe(1)
       // The stale entry is superseded by the newer one: one delivery, with the latest state.
       expect(delivered).toEqual([{ point: 2 }])
-      const entries = await listOutbox(db.db, { topic: 'card.push' })
+      const entries = await listOutbox(db, { topic: 'card.push' })
       expect(entries.map((e) => e.status).sort()).toEqual(['done', 'done'])
     })
 
     it('tries a fresh change merged into a backing-off entry promptly, with its own count', async () => {
-      const id = await enqueue(db.db, deps, {
-        merchantId: 'm1',
-        topic: 'card.push',
-        collapseKey: 'card_9',
-        payload: { point: 1 },
-      })
+      const id = await enqueue(
+        { ...deps, db: db.db },
+        {
+          merchantId: 'm1',
+          topic: 'card.push',
+          collapseKey: 'card_9',
+          payload: { point: 1 },
+        },
+      )
       const worker = createOutboxWorker({
         db: db.db,
         dialect: db.dialect,
@@ -270,14 +303,17 @@ for (const dialect of DIALECTS) {
         },
       })
       await worker.runOnce()
-      expect(await getOutboxItem(db.db, id)).toMatchObject({ status: 'pending', attempts: 1 })
-      await enqueue(db.db, deps, {
-        merchantId: 'm1',
-        topic: 'card.push',
-        collapseKey: 'card_9',
-        payload: { point: 2 },
-      })
-      expect(await getOutboxItem(db.db, id)).toMatchObject({
+      expect(await getOutboxItem(db, id)).toMatchObject({ status: 'pending', attempts: 1 })
+      await enqueue(
+        { ...deps, db: db.db },
+        {
+          merchantId: 'm1',
+          topic: 'card.push',
+          collapseKey: 'card_9',
+          payload: { point: 2 },
+        },
+      )
+      expect(await getOutboxItem(db, id)).toMatchObject({
         payload: { point: 2 },
         attempts: 0,
         nextAttemptAt: clock.now().toISOString(),
@@ -286,7 +322,7 @@ for (const dialect of DIALECTS) {
 
     it('never hands one entry to two concurrent workers', async () => {
       for (let i = 0; i < 60; i++) {
-        await enqueue(db.db, deps, { merchantId: 'm1', topic: 'c', payload: { i } })
+        await enqueue({ ...deps, db: db.db }, { merchantId: 'm1', topic: 'c', payload: { i } })
       }
       const delivered: string[] = []
       const workers = ['a', 'b', 'c', 'd'].map((w) =>
@@ -316,19 +352,25 @@ for (const dialect of DIALECTS) {
       const seen: string[] = []
       let addFails = 2
       for (const type of ['ADD', 'DEL']) {
-        await enqueue(db.db, deps, {
+        await enqueue(
+          { ...deps, db: db.db },
+          {
+            merchantId: 'm1',
+            topic: 'crm.change',
+            orderKey: 'card_1',
+            payload: { type },
+          },
+        )
+      }
+      await enqueue(
+        { ...deps, db: db.db },
+        {
           merchantId: 'm1',
           topic: 'crm.change',
-          orderKey: 'card_1',
-          payload: { type },
-        })
-      }
-      await enqueue(db.db, deps, {
-        merchantId: 'm1',
-        topic: 'crm.change',
-        orderKey: 'card_2',
-        payload: { type: 'ADD2' },
-      })
+          orderKey: 'card_2',
+          payload: { type: 'ADD2' },
+        },
+      )
       const workers = ['w1', 'w2'].map((workerId) =>
         createOutboxWorker({
           db: db.db,

@@ -1,5 +1,4 @@
 import type { AppDeps } from '../../deps.js'
-import type { Executor } from '../../db/db.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import * as repo from './shops.repository.js'
@@ -39,26 +38,28 @@ function toShop(row: ShopRow): Shop {
 type Deps = Pick<AppDeps, 'clock' | 'ids'>
 type Actor = { actor: string; requestId?: string }
 
-export async function listShops(db: Executor, merchantId: string): Promise<Shop[]> {
+export async function listShops(deps: Pick<AppDeps, 'db'>, merchantId: string): Promise<Shop[]> {
+  const { db } = deps
   return (await repo.listByMerchant(db, merchantId)).map(toShop)
 }
 
 /** The merchant's shops with these ids; ids that are not the merchant's are simply absent. */
 export async function findShops(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   merchantId: string,
   ids: readonly string[],
 ): Promise<Shop[]> {
+  const { db } = deps
   return (await repo.findByIds(db, merchantId, ids)).map(toShop)
 }
 
 export async function createShop(
-  db: Executor,
-  deps: Deps,
+  deps: Deps & Pick<AppDeps, 'db'>,
   merchantId: string,
   input: ShopInput,
   actor: Actor,
 ): Promise<Shop> {
+  const { db } = deps
   const now = deps.clock.nowIso()
   const row: ShopRow = {
     id: deps.ids.next('shop'),
@@ -73,25 +74,28 @@ export async function createShop(
     updated_at: now,
   }
   await repo.insert(db, row)
-  await recordAudit(db, deps, {
-    merchantId,
-    ...actor,
-    action: 'shop.create',
-    target: { type: 'shop', id: row.id },
-    after: toShop(row),
-  })
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId,
+      ...actor,
+      action: 'shop.create',
+      target: { type: 'shop', id: row.id },
+      after: toShop(row),
+    },
+  )
   return toShop(row)
 }
 
 export async function updateShop(
-  db: Executor,
-  deps: Deps,
+  deps: Deps & Pick<AppDeps, 'db'>,
   merchantId: string,
   id: string,
   input: ShopInput,
   actor: Actor,
 ): Promise<Shop> {
-  const [before] = await findShops(db, merchantId, [id])
+  const { db } = deps
+  const [before] = await findShops({ db }, merchantId, [id])
   if (!before) {
     throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
   }
@@ -104,34 +108,40 @@ export async function updateShop(
     phone: input.phone?.trim() || null,
     updated_at: deps.clock.nowIso(),
   })
-  const [after] = await findShops(db, merchantId, [id])
-  await recordAudit(db, deps, {
-    merchantId,
-    ...actor,
-    action: 'shop.update',
-    target: { type: 'shop', id },
-    before,
-    after,
-  })
+  const [after] = await findShops({ db }, merchantId, [id])
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId,
+      ...actor,
+      action: 'shop.update',
+      target: { type: 'shop', id },
+      before,
+      after,
+    },
+  )
   return after!
 }
 
 export async function deleteShop(
-  db: Executor,
-  deps: Deps,
+  deps: Deps & Pick<AppDeps, 'db'>,
   merchantId: string,
   id: string,
   actor: Actor,
 ): Promise<void> {
-  const [before] = await findShops(db, merchantId, [id])
+  const { db } = deps
+  const [before] = await findShops({ db }, merchantId, [id])
   if (!before || !(await repo.remove(db, merchantId, id))) {
     throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
   }
-  await recordAudit(db, deps, {
-    merchantId,
-    ...actor,
-    action: 'shop.delete',
-    target: { type: 'shop', id },
-    before,
-  })
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId,
+      ...actor,
+      action: 'shop.delete',
+      target: { type: 'shop', id },
+      before,
+    },
+  )
 }

@@ -85,13 +85,13 @@ async function checkSpec(
   if (new Date(spec.endTime) <= new Date(spec.startTime)) {
     problems.push({ field: 'spec.endTime', message: 'must be after startTime' })
   }
-  const known = new Set((await findShops(db, merchantId, spec.shopIds)).map((s) => s.id))
+  const known = new Set((await findShops({ db }, merchantId, spec.shopIds)).map((s) => s.id))
   spec.shopIds.forEach((id, i) => {
     if (!known.has(id)) {
       problems.push({ field: `spec.shopIds.${i}`, message: `shop ${id} is not this merchant's` })
     }
   })
-  const images = new Set((await listImages(db, merchantId)).map((i) => i.id))
+  const images = new Set((await listImages({ db }, merchantId)).map((i) => i.id))
   let stampActivityId: string | null = null
   if (body.type === 'POINT_SEND') {
     const s = spec as StampActivitySpec
@@ -177,13 +177,16 @@ export async function createActivity(
       published_at: null,
       ended_at: null,
     })
-    await recordAudit(trx, deps, {
-      merchantId,
-      ...actor,
-      action: 'stamp_activity.create',
-      target: { type: 'stamp_activity', id },
-      after: { type: body.type, spec },
-    })
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        merchantId,
+        ...actor,
+        action: 'stamp_activity.create',
+        target: { type: 'stamp_activity', id },
+        after: { type: body.type, spec },
+      },
+    )
   })
   return getActivity(deps, merchantId, id)
 }
@@ -220,14 +223,17 @@ export async function updateActivity(
     if (!row) {
       throw StampErrors.activityState(activityId, 'not draft', 'draft')
     }
-    await recordAudit(trx, deps, {
-      merchantId,
-      ...actor,
-      action: 'stamp_activity.update',
-      target: { type: 'stamp_activity', id: activityId },
-      before: { spec: current.spec },
-      after: { spec },
-    })
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        merchantId,
+        ...actor,
+        action: 'stamp_activity.update',
+        target: { type: 'stamp_activity', id: activityId },
+        before: { spec: current.spec },
+        after: { spec },
+      },
+    )
   })
   return getActivity(deps, merchantId, activityId)
 }
@@ -264,7 +270,7 @@ export interface PublishPorts {
 
 /** The Koubei ports of a merchant, through its Alipay client (ALIPAY_NOT_CONFIGURED without one). */
 export async function koubeiPorts(deps: ActivityDeps, merchantId: string): Promise<PublishPorts> {
-  const ctx = await alipayContext(deps.db, deps, merchantId)
+  const ctx = await alipayContext(deps, merchantId)
   return {
     vouchers: koubeiVoucherProvider(ctx.client, ctx.appAuthToken),
     createPointCampaign: async (biz, notifyUrl) => ({
@@ -307,7 +313,7 @@ export async function publishActivity(
   }
   let koubei: { campId: string; itemId: string | null; couponUrl: string | null } | null = null
   if (mirror) {
-    const shops = await findShops(db, merchantId, activity.spec.shopIds)
+    const shops = await findShops({ db }, merchantId, activity.spec.shopIds)
     const problems: FieldProblem[] = []
     const alipayShopIds = activity.spec.shopIds.map((id, i) => {
       const shop = shops.find((s) => s.id === id)
@@ -323,7 +329,7 @@ export async function publishActivity(
       throw StampErrors.invalid(problems)
     }
     const alipayImageIds = new Map(
-      (await listImages(db, merchantId)).map((i) => [i.id, i.alipayImageId]),
+      (await listImages({ db }, merchantId)).map((i) => [i.id, i.alipayImageId]),
     )
     const p = ports ?? (await koubeiPorts(deps, merchantId))
     try {
@@ -374,13 +380,16 @@ export async function publishActivity(
     if (!row) {
       throw StampErrors.activityState(activityId, 'not draft', 'draft')
     }
-    await recordAudit(trx, deps, {
-      merchantId,
-      ...actor,
-      action: 'stamp_activity.publish',
-      target: { type: 'stamp_activity', id: activityId },
-      after: { koubei },
-    })
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        merchantId,
+        ...actor,
+        action: 'stamp_activity.publish',
+        target: { type: 'stamp_activity', id: activityId },
+        after: { koubei },
+      },
+    )
   })
   return getActivity(deps, merchantId, activityId)
 }
@@ -404,12 +413,15 @@ export async function endActivity(
     if (!row) {
       throw StampErrors.activityState(activityId, activity.status, 'published')
     }
-    await recordAudit(trx, deps, {
-      merchantId,
-      ...actor,
-      action: 'stamp_activity.end',
-      target: { type: 'stamp_activity', id: activityId },
-    })
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        merchantId,
+        ...actor,
+        action: 'stamp_activity.end',
+        target: { type: 'stamp_activity', id: activityId },
+      },
+    )
   })
   return getActivity(deps, merchantId, activityId)
 }

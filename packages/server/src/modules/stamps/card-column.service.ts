@@ -36,12 +36,15 @@ export function withCardPush(
         return
       }
       const payload: StampsCardPayload = { memberId: account.member_id }
-      await enqueue(trx, deps, {
-        merchantId: account.merchant_id,
-        topic: STAMPS_CARD_TOPIC,
-        collapseKey: `stamps:${account.member_id}`,
-        payload,
-      })
+      await enqueue(
+        { ...deps, db: trx },
+        {
+          merchantId: account.merchant_id,
+          topic: STAMPS_CARD_TOPIC,
+          collapseKey: `stamps:${account.member_id}`,
+          payload,
+        },
+      )
     },
   }
 }
@@ -75,11 +78,11 @@ export function stampsOutboxHandlers(
       if (value === undefined) {
         return
       }
-      const cards = await activeCardsOf(deps.db, memberId)
+      const cards = await activeCardsOf(deps, memberId)
       if (!cards.length) {
         return
       }
-      const ctx = await alipayContext(deps.db, deps, entry.merchantId)
+      const ctx = await alipayContext(deps, entry.merchantId)
       for (const card of cards) {
         await ctx.client.updateCard(
           {

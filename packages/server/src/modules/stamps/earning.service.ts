@@ -40,7 +40,6 @@ export async function memberOfTrade(
   ref: { memberId?: string; alipayUserId?: string },
 ): Promise<string> {
   const { items: found } = await pageMembers(
-    deps.db,
     deps,
     merchantId,
     {
@@ -69,7 +68,7 @@ export async function earnForTrade(
   const memberId = await memberOfTrade(deps, input.merchantId, input)
   let shopId = input.shopId
   if (!shopId && input.alipayShopId) {
-    shopId = (await listShops(db, input.merchantId)).find(
+    shopId = (await listShops({ db }, input.merchantId)).find(
       (s) => s.alipayShopId === input.alipayShopId,
     )?.id
   }

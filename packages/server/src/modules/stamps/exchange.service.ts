@@ -120,7 +120,7 @@ export async function onCouponClaimed(
 ): Promise<CouponOutcome> {
   const db = deps.db
   const messageId = notice.notifyId ?? `out:${notice.isvOutBizId}`
-  if (!(await acceptOnce(db, deps.clock, { source: 'koubei.coupon', messageId, merchantId }))) {
+  if (!(await acceptOnce(deps, { source: 'koubei.coupon', messageId, merchantId }))) {
     return 'duplicate'
   }
   try {
@@ -168,7 +168,7 @@ export async function onCouponClaimed(
     return 'committed'
   } catch (error) {
     // Not handled: forget the id so Alipay's retry is processed again.
-    await forgetMessage(db, 'koubei.coupon', messageId)
+    await forgetMessage({ db }, 'koubei.coupon', messageId)
     throw error
   }
 }

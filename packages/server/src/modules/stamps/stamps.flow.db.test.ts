@@ -80,10 +80,9 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       db = await createTestDb(dialect)
       deps = testDeps(db, { clock })
-      await ensureDefaultMerchant(db.db, clock)
+      await ensureDefaultMerchant({ db: db.db, clock })
       shopId = (
         await createShop(
-          db.db,
           deps,
           M,
           { name: 'A', address: 'x', latitude: 30, longitude: 120, alipayShopId: 'KB-SHOP-1' },
@@ -91,13 +90,7 @@ for (const dialect of DIALECTS) {
         )
       ).id
       bareShopId = (
-        await createShop(
-          db.db,
-          deps,
-          M,
-          { name: 'B', address: 'y', latitude: 30, longitude: 120 },
-          actor,
-        )
+        await createShop(deps, M, { name: 'B', address: 'y', latitude: 30, longitude: 120 }, actor)
       ).id
       memberId = deps.ids.next('mbr')
       const now = clock.nowIso()
@@ -267,7 +260,7 @@ for (const dialect of DIALECTS) {
       expect(again).toMatchObject({ stamps: 1, available: 3, replayed: true })
       const account = await accountOf(deps, { merchantId: M, memberId, activityId: stampId })
       expect(account).toMatchObject({ available: 5, frozen: 0, earned: 5 })
-      const pushes = (await listOutbox(db.db, { topic: STAMPS_CARD_TOPIC })).filter(
+      const pushes = (await listOutbox(db, { topic: STAMPS_CARD_TOPIC })).filter(
         (o) => o.topic === STAMPS_CARD_TOPIC,
       )
       // Collapsed: one pending push for the member, however many stamps.

@@ -87,7 +87,7 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       db = await createTestDb(dialect)
       deps = testDeps(db, { clock })
-      await ensureDefaultMerchant(db.db, clock)
+      await ensureDefaultMerchant({ db: db.db, clock })
     })
     afterAll(async () => {
       await db.destroy()

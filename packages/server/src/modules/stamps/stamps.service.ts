@@ -558,13 +558,16 @@ export async function adjustStamps(
     },
     {
       onApplied: async (trx, result) => {
-        await recordAudit(trx, deps, {
-          merchantId: input.merchantId,
-          ...actor,
-          action: 'stamps.adjust',
-          target: { type: 'stamp_account', id: result.entry.accountId },
-          after: { delta: input.delta, reason: input.reason, balances: result.balances },
-        })
+        await recordAudit(
+          { ...deps, db: trx },
+          {
+            merchantId: input.merchantId,
+            ...actor,
+            action: 'stamps.adjust',
+            target: { type: 'stamp_account', id: result.entry.accountId },
+            after: { delta: input.delta, reason: input.reason, balances: result.balances },
+          },
+        )
         await options.onApplied?.(trx, result)
       },
     },

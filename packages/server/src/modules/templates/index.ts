@@ -4,7 +4,6 @@ import { decodeApplyCardUrl } from '@kaguan/alipay'
 import { TemplateSpec } from '@kaguan/contracts'
 import { Value } from '@sinclair/typebox/value'
 import QRCode from 'qrcode'
-import type { Executor } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
@@ -88,10 +87,11 @@ function normaliseSpec(input: unknown): TemplateSpec {
 }
 
 async function requireTemplate(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   id: string,
   merchantId?: string,
 ): Promise<CardTemplateRow> {
+  const { db } = deps
   const row = await repo.findTemplate(db, id)
   if (!row || (merchantId && row.merchant_id !== merchantId)) {
     throw new AppError(ErrorKind.NotFound, 'TEMPLATE_NOT_FOUND', `template ${id} does not exist`)
@@ -101,17 +101,17 @@ async function requireTemplate(
 
 /** Checks a draft against the merchant's images and shops; throws 400 naming every bad field. */
 async function checkDraft(
-  db: Executor,
-  deps: TemplatesDeps,
+  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
   merchantId: string,
   spec: TemplateSpec,
   extra: FieldProblem[] = [],
 ): Promise<void> {
+  const { db } = deps
   const images = await repo.findImages(db, merchantId, [
     spec.style.logoImageId,
     spec.style.backgroundImageId,
   ])
-  const shops = await findShops(db, merchantId, spec.basic.shopIds)
+  const shops = await findShops({ db }, merchantId, spec.basic.shopIds)
   const problems = [
     ...checkSpec(spec, {
       imageIds: new Set(images.map((i) => i.id)),
@@ -126,14 +126,14 @@ async function checkDraft(
 }
 
 export async function createTemplate(
-  db: Executor,
-  deps: TemplatesDeps,
+  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
   merchantId: string,
   input: unknown,
   actor: Actor,
 ): Promise<CardTemplate> {
+  const { db } = deps
   const spec = normaliseSpec(input)
-  await checkDraft(db, deps, merchantId, spec)
+  await checkDraft({ ...deps, db: db }, merchantId, spec)
   const now = deps.clock.nowIso()
   const row: CardTemplateRow = {
     id: deps.ids.next('tpl'),
@@ -151,28 +151,31 @@ export async function createTemplate(
     updated_at: now,
   }
   await repo.insertTemplate(db, row)
-  await recordAudit(db, deps, {
-    merchantId,
-    ...actor,
-    action: 'template.create',
-    target: { type: 'template', id: row.id },
-    after: spec,
-  })
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId,
+      ...actor,
+      action: 'template.create',
+      target: { type: 'template', id: row.id },
+      after: spec,
+    },
+  )
   return toTemplate(row)
 }
 
 /** Saves a draft; `expectedRevision` (when given) refuses to overwrite someone else's newer save. */
 export async function updateTemplateDraft(
-  db: Executor,
-  deps: TemplatesDeps,
+  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
   id: string,
   input: unknown,
   actor: Actor,
   expectedRevision?: number,
 ): Promise<CardTemplate> {
-  const row = await requireTemplate(db, id)
+  const { db } = deps
+  const row = await requireTemplate({ db }, id)
   const spec = normaliseSpec(input)
-  await checkDraft(db, deps, row.merchant_id, spec)
+  await checkDraft({ ...deps, db: db }, row.merchant_id, spec)
   const saved = await repo.updateDraft(
     db,
     id,
@@ -187,34 +190,43 @@ export async function updateTemplateDraft(
       'the template was changed by someone else since you opened it; reload and edit again',
     )
   }
-  await recordAudit(db, deps, {
-    merchantId: row.merchant_id,
-    ...actor,
-    action: 'template.update',
-    target: { type: 'template', id },
-    before: JSON.parse(row.spec_json),
-    after: spec,
-  })
-  return toTemplate(await requireTemplate(db, id))
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId: row.merchant_id,
+      ...actor,
+      action: 'template.update',
+      target: { type: 'template', id },
+      before: JSON.parse(row.spec_json),
+      after: spec,
+    },
+  )
+  return toTemplate(await requireTemplate({ db }, id))
 }
 
 export async function getTemplate(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   id: string,
   merchantId?: string,
 ): Promise<CardTemplate> {
-  return toTemplate(await requireTemplate(db, id, merchantId))
+  const { db } = deps
+  return toTemplate(await requireTemplate({ db }, id, merchantId))
 }
 
-export async function listTemplates(db: Executor, merchantId: string): Promise<CardTemplate[]> {
+export async function listTemplates(
+  deps: Pick<AppDeps, 'db'>,
+  merchantId: string,
+): Promise<CardTemplate[]> {
+  const { db } = deps
   return (await repo.listTemplates(db, merchantId)).map(toTemplate)
 }
 
 /** The kaguan template that Alipay knows by this id. */
 export async function templateByAlipayId(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   alipayTemplateId: string,
 ): Promise<CardTemplate | undefined> {
+  const { db } = deps
   const row = await repo.findTemplateByAlipayId(db, alipayTemplateId)
   return row && toTemplate(row)
 }
@@ -240,12 +252,12 @@ const toImage = (r: ImageRow): Image => ({
  * The same bytes uploaded twice reuse the first upload.
  */
 export async function uploadImage(
-  db: Executor,
-  deps: TemplatesDeps,
+  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
   merchantId: string,
   input: { name: string; type: ImageType; content: Buffer },
   actor: Actor,
 ): Promise<Image> {
+  const { db } = deps
   const content = await cleanImage(input.type, input.content)
   const name = safeImageName(input.name, input.type)
   const sha256 = createHash('sha256').update(content).digest('hex')
@@ -253,7 +265,7 @@ export async function uploadImage(
   if (existing) {
     return toImage(existing)
   }
-  const ctx = await alipayContext(db, deps, merchantId)
+  const ctx = await alipayContext({ ...deps, db: db }, merchantId)
   let uploaded
   try {
     uploaded = await ctx.client.uploadImage(
@@ -273,17 +285,21 @@ export async function uploadImage(
     created_at: deps.clock.nowIso(),
   }
   await repo.insertImage(db, row)
-  await recordAudit(db, deps, {
-    merchantId,
-    ...actor,
-    action: 'image.upload',
-    target: { type: 'image', id: row.id },
-    after: { name: row.name, alipayImageId: row.alipay_image_id },
-  })
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId,
+      ...actor,
+      action: 'image.upload',
+      target: { type: 'image', id: row.id },
+      after: { name: row.name, alipayImageId: row.alipay_image_id },
+    },
+  )
   return toImage(row)
 }
 
-export async function listImages(db: Executor, merchantId: string): Promise<Image[]> {
+export async function listImages(deps: Pick<AppDeps, 'db'>, merchantId: string): Promise<Image[]> {
+  const { db } = deps
   return (await repo.listImages(db, merchantId)).map(toImage)
 }
 
@@ -305,12 +321,12 @@ const PUBLISH_LEASE_MS = 120_000
  * Alipay templates; the second is answered 409 TEMPLATE_PUBLISH_RUNNING.
  */
 export async function publishTemplate(
-  db: Executor,
-  deps: TemplatesDeps,
+  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
   id: string,
   actor: Actor,
 ): Promise<PublishOutcome> {
-  await requireTemplate(db, id)
+  const { db } = deps
+  await requireTemplate({ db }, id)
   const now = deps.clock.now()
   const by = randomUUID()
   const taken = await repo.takePublishLease(db, id, {
@@ -328,25 +344,25 @@ export async function publishTemplate(
     )
   }
   try {
-    return await doPublish(db, deps, id, actor)
+    return await doPublish({ ...deps, db: db }, id, actor)
   } finally {
     await repo.releasePublishLease(db, id, by)
   }
 }
 
 async function doPublish(
-  db: Executor,
-  deps: TemplatesDeps,
+  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
   id: string,
   actor: Actor,
 ): Promise<PublishOutcome> {
-  const row = await requireTemplate(db, id)
+  const { db } = deps
+  const row = await requireTemplate({ db }, id)
   const spec = JSON.parse(row.spec_json) as TemplateSpec
-  const ctx = await alipayContext(db, deps, row.merchant_id)
+  const ctx = await alipayContext({ ...deps, db: db }, row.merchant_id)
   const published = row.published_json
     ? (JSON.parse(row.published_json) as TemplateSpec)
     : undefined
-  const shops = await listShops(db, row.merchant_id)
+  const shops = await listShops({ db }, row.merchant_id)
   const extra: FieldProblem[] = []
   if (!ctx.publicBaseUrl) {
     extra.push({
@@ -373,7 +389,7 @@ async function doPublish(
       )
     }
   }
-  await checkDraft(db, deps, row.merchant_id, spec, extra)
+  await checkDraft({ ...deps, db: db }, row.merchant_id, spec, extra)
   // Alipay lists only shops it knows: one without its shop id drops out of 适用门店 silently.
   for (const shop of omittedShops(spec, shops)) {
     warnings.push(`${shop.name}: ${shop.reason}`)
@@ -428,13 +444,16 @@ async function doPublish(
       revision: row.revision,
       now: deps.clock.nowIso(),
     })
-    await recordAudit(trx, deps, {
-      merchantId: row.merchant_id,
-      ...actor,
-      action: 'template.publish',
-      target: { type: 'template', id },
-      after: { alipayTemplateId, revision: row.revision, calls },
-    })
+    await recordAudit(
+      { ...deps, db: trx },
+      {
+        merchantId: row.merchant_id,
+        ...actor,
+        action: 'template.publish',
+        target: { type: 'template', id },
+        after: { alipayTemplateId, revision: row.revision, calls },
+      },
+    )
   })
   const hash = formHash(spec)
   if (hash !== row.form_hash) {
@@ -449,7 +468,11 @@ async function doPublish(
     await repo.setFormHash(db, id, hash)
     calls.push('alipay.marketing.card.formtemplate.set')
   }
-  return { template: toTemplate(await requireTemplate(db, id)), alipayCalls: calls, warnings }
+  return {
+    template: toTemplate(await requireTemplate({ db }, id)),
+    alipayCalls: calls,
+    warnings,
+  }
 }
 
 export interface ClaimLink {
@@ -481,15 +504,15 @@ function requirePublished(row: CardTemplateRow): string {
 
 /** A claim link (`activateurl.apply`) for a published template; `outString` marks the channel. */
 export async function createClaimLink(
-  db: Executor,
-  deps: TemplatesDeps,
+  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
   id: string,
   input: { outString?: string },
   actor: Actor,
 ): Promise<ClaimLink> {
-  const row = await requireTemplate(db, id)
+  const { db } = deps
+  const row = await requireTemplate({ db }, id)
   const alipayTemplateId = requirePublished(row)
-  const ctx: AlipayContext = await alipayContext(db, deps, row.merchant_id)
+  const ctx: AlipayContext = await alipayContext({ ...deps, db: db }, row.merchant_id)
   if (!ctx.publicBaseUrl) {
     throw invalidFields('CLAIM_LINK_INVALID', [
       { field: 'publicBaseUrl', message: "the merchant's public URL is not set" },
@@ -519,21 +542,29 @@ export async function createClaimLink(
     created_at: deps.clock.nowIso(),
   }
   await repo.insertClaimLink(db, link)
-  await recordAudit(db, deps, {
-    merchantId: row.merchant_id,
-    ...actor,
-    action: 'claim_link.create',
-    target: { type: 'template', id },
-    after: { outString: link.out_string },
-  })
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId: row.merchant_id,
+      ...actor,
+      action: 'claim_link.create',
+      target: { type: 'template', id },
+      after: { outString: link.out_string },
+    },
+  )
   return toClaimLink(link)
 }
 
-export async function listClaimLinks(db: Executor, templateId: string): Promise<ClaimLink[]> {
+export async function listClaimLinks(
+  deps: Pick<AppDeps, 'db'>,
+  templateId: string,
+): Promise<ClaimLink[]> {
+  const { db } = deps
   return (await repo.listClaimLinks(db, templateId)).map(toClaimLink)
 }
 
-export async function getClaimLink(db: Executor, id: string): Promise<ClaimLink> {
+export async function getClaimLink(deps: Pick<AppDeps, 'db'>, id: string): Promise<ClaimLink> {
+  const { db } = deps
   const row = await repo.findClaimLink(db, id)
   if (!row) {
     throw new AppError(
@@ -547,11 +578,12 @@ export async function getClaimLink(db: Executor, id: string): Promise<ClaimLink>
 
 /** The claim link as a QR code image. */
 export async function claimLinkQr(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   id: string,
   format: 'svg' | 'png',
 ): Promise<string | Buffer> {
-  const link = await getClaimLink(db, id)
+  const { db } = deps
+  const link = await getClaimLink({ db }, id)
   return format === 'svg'
     ? QRCode.toString(link.url, { type: 'svg', margin: 2 })
     : QRCode.toBuffer(link.url, { type: 'png', margin: 2, width: 512 })
@@ -576,12 +608,12 @@ const toComponent = (r: CardComponentRow): CardComponent => ({
 })
 
 export async function createComponent(
-  db: Executor,
-  deps: TemplatesDeps,
+  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
   merchantId: string,
   input: { name: string; templateId: string; outString?: string },
   actor: Actor,
 ): Promise<CardComponent> {
+  const { db } = deps
   const template = await repo.findTemplate(db, input.templateId)
   if (!template || template.merchant_id !== merchantId) {
     throw invalidFields('COMPONENT_INVALID', [
@@ -599,27 +631,35 @@ export async function createComponent(
     updated_at: now,
   }
   await repo.insertComponent(db, row)
-  await recordAudit(db, deps, {
-    merchantId,
-    ...actor,
-    action: 'component.create',
-    target: { type: 'component', id: row.id },
-    after: { name: row.name, templateId: row.template_id },
-  })
+  await recordAudit(
+    { ...deps, db: db },
+    {
+      merchantId,
+      ...actor,
+      action: 'component.create',
+      target: { type: 'component', id: row.id },
+      after: { name: row.name, templateId: row.template_id },
+    },
+  )
   return toComponent(row)
 }
 
-export async function listComponents(db: Executor, merchantId: string): Promise<CardComponent[]> {
+export async function listComponents(
+  deps: Pick<AppDeps, 'db'>,
+  merchantId: string,
+): Promise<CardComponent[]> {
+  const { db } = deps
   return (await repo.listComponents(db, merchantId)).map(toComponent)
 }
 
 /** What a mini-program page shows for a component: the published template's look and a claim link. */
-export async function componentPublicView(db: Executor, id: string) {
+export async function componentPublicView(deps: Pick<AppDeps, 'db'>, id: string) {
+  const { db } = deps
   const component = await repo.findComponent(db, id)
   if (!component) {
     throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
   }
-  const row = await requireTemplate(db, component.template_id)
+  const row = await requireTemplate({ db }, component.template_id)
   const spec = JSON.parse(row.published_json ?? row.spec_json) as TemplateSpec
   const images = await repo.findImages(db, row.merchant_id, [
     spec.style.logoImageId,
@@ -647,9 +687,10 @@ export async function componentPublicView(db: Executor, id: string) {
 
 /** The newest claim link of the template Alipay knows by this id: where a failed claim retries. */
 export async function latestClaimUrl(
-  db: Executor,
+  deps: Pick<AppDeps, 'db'>,
   alipayTemplateId: string,
 ): Promise<string | undefined> {
+  const { db } = deps
   const row = await repo.findTemplateByAlipayId(db, alipayTemplateId)
   if (!row) {
     return undefined
@@ -658,7 +699,8 @@ export async function latestClaimUrl(
 }
 
 /** A component by id, or CARD_COMPONENT_NOT_FOUND. */
-export async function getComponent(db: Executor, id: string): Promise<CardComponent> {
+export async function getComponent(deps: Pick<AppDeps, 'db'>, id: string): Promise<CardComponent> {
+  const { db } = deps
   const r = await repo.findComponent(db, id)
   if (!r) {
     throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
@@ -668,21 +710,21 @@ export async function getComponent(db: Executor, id: string): Promise<CardCompon
 
 /** What the wallet would show for a template's saved draft. */
 export async function templatePreview(
-  db: Executor,
-  deps: { clock: Clock },
+  deps: { clock: Clock } & Pick<AppDeps, 'db'>,
   merchantId: string,
   templateId: string,
 ) {
-  const row = await requireTemplate(db, templateId, merchantId)
-  return previewSpec(db, deps, merchantId, JSON.parse(row.spec_json) as TemplateSpec)
+  const { db } = deps
+  const row = await requireTemplate({ db }, templateId, merchantId)
+  return previewSpec({ ...deps, db: db }, merchantId, JSON.parse(row.spec_json) as TemplateSpec)
 }
 
 /** What the wallet would show for an unsaved spec (the editor's live preview); 400 when malformed. */
 export function draftPreview(
-  db: Executor,
-  deps: { clock: Clock },
+  deps: { clock: Clock } & Pick<AppDeps, 'db'>,
   merchantId: string,
   spec: unknown,
 ) {
-  return previewSpec(db, deps, merchantId, normaliseSpec(spec))
+  const { db } = deps
+  return previewSpec({ ...deps, db: db }, merchantId, normaliseSpec(spec))
 }

@@ -17,7 +17,7 @@ for (const dialect of DIALECTS) {
     beforeAll(async () => {
       db = await createTestDb(dialect)
       deps = testDeps(db)
-      await ensureDefaultMerchant(db.db, systemClock)
+      await ensureDefaultMerchant({ db: db.db, clock: systemClock })
     })
     afterAll(async () => {
       await db.destroy()
@@ -55,7 +55,7 @@ for (const dialect of DIALECTS) {
 
     it('refuses while another holder’s lease runs, before any Alipay call', async () => {
       const id = await templateLeasedUntil(new Date(Date.now() + 60_000).toISOString())
-      await expect(publishTemplate(db.db, deps, id, actor)).rejects.toMatchObject({
+      await expect(publishTemplate(deps, id, actor)).rejects.toMatchObject({
         code: 'TEMPLATE_PUBLISH_RUNNING',
         kind: 'conflict',
         retryable: true,
@@ -66,7 +66,7 @@ for (const dialect of DIALECTS) {
     it('takes over a lease whose holder died, and frees it when the publish ends', async () => {
       const id = await templateLeasedUntil(new Date(Date.now() - 1_000).toISOString())
       // The merchant has no Alipay app: the publish itself fails, after taking the lease.
-      const error = await publishTemplate(db.db, deps, id, actor).catch((e: unknown) => e)
+      const error = await publishTemplate(deps, id, actor).catch((e: unknown) => e)
       expect(error).toMatchObject({ code: expect.not.stringMatching('TEMPLATE_PUBLISH_RUNNING') })
       expect(await leaseOf(id)).toEqual({ publish_lease_by: null, publish_lease_until: null })
     })

@@ -1,10 +1,10 @@
 import type { TemplateSpec, WalletPreview } from '@kaguan/contracts'
-import type { Executor } from '../../db/db.js'
 import { chinaDate } from '../../shared/china-time.js'
 import type { Clock } from '../../shared/clock.js'
 import { listShops, type Shop } from '../shops/index.js'
 import { toAlipayTemplate } from './template-rules.js'
 import * as repo from './templates.repository.js'
+import type { AppDeps } from '../../deps.js'
 
 /** What the preview needs besides the spec: image addresses and the merchant's shops. */
 export interface PreviewContext {
@@ -145,14 +145,14 @@ function toRgbOrSame(colour: string): string {
 
 /** The preview of a spec of the merchant, with its images and shops looked up. */
 export async function previewSpec(
-  db: Executor,
-  deps: { clock: Clock },
+  deps: { clock: Clock } & Pick<AppDeps, 'db'>,
   merchantId: string,
   spec: TemplateSpec,
 ): Promise<WalletPreview> {
+  const { db } = deps
   const [images, shops] = await Promise.all([
     repo.findImages(db, merchantId, [spec.style.logoImageId, spec.style.backgroundImageId]),
-    listShops(db, merchantId),
+    listShops({ db }, merchantId),
   ])
   return toWalletPreview(spec, {
     imageUrls: new Map(images.map((i) => [i.id, i.url])),

@@ -83,7 +83,7 @@ export async function configureMerchant(
 ): Promise<{ publicUrlChanged: boolean }> {
   const db = deps.db
   const id = DEFAULT_MERCHANT_ID
-  const view = await getMerchant(db, deps, id)
+  const view = await getMerchant({ ...deps, db: db }, id)
   if (
     view.alipay.appId !== DEMO_APP_ID ||
     view.alipay.gatewayUrl !== input.gatewayUrl ||
@@ -91,8 +91,7 @@ export async function configureMerchant(
     view.alipay.alipayPublicKeyFingerprint !== publicKeyFingerprint(input.alipayPublicKey)
   ) {
     await updateAlipayApp(
-      db,
-      deps,
+      { ...deps, db: db },
       id,
       {
         appId: DEMO_APP_ID,
@@ -105,16 +104,16 @@ export async function configureMerchant(
   }
   const publicUrlChanged = view.publicBaseUrl !== input.miniUrl
   if (publicUrlChanged) {
-    await updatePublicBaseUrl(db, deps, id, input.miniUrl, ACTOR)
+    await updatePublicBaseUrl({ ...deps, db: db }, id, input.miniUrl, ACTOR)
   }
-  const current = await crmConnection(db, deps, id)
+  const current = await crmConnection({ ...deps, db: db }, id)
   if (
     !current ||
     current.baseUrl !== input.crm.baseUrl.replace(/\/+$/, '') ||
     current.token !== input.crm.token ||
     publicKeyFingerprint(current.publicKey) !== publicKeyFingerprint(input.crm.publicKey)
   ) {
-    await updateCrm(db, deps, id, { mode: 'crm', ...input.crm }, ACTOR)
+    await updateCrm({ ...deps, db: db }, id, { mode: 'crm', ...input.crm }, ACTOR)
   }
   return { publicUrlChanged }
 }
@@ -122,12 +121,12 @@ export async function configureMerchant(
 /** The demo shops in kaguan (created once, found again by their Alipay shop id). */
 export async function ensureShops(deps: AppDeps): Promise<Shop[]> {
   const db = deps.db
-  const existing = await listShops(db, DEFAULT_MERCHANT_ID)
+  const existing = await listShops({ db }, DEFAULT_MERCHANT_ID)
   const shops: Shop[] = []
   for (const shop of DEMO_SHOPS) {
     shops.push(
       existing.find((s) => s.alipayShopId === shop.alipayShopId) ??
-        (await createShop(db, deps, DEFAULT_MERCHANT_ID, shop, ACTOR)),
+        (await createShop({ ...deps, db: db }, DEFAULT_MERCHANT_ID, shop, ACTOR)),
     )
   }
   return shops
@@ -147,12 +146,11 @@ export interface DemoAdmin {
 export async function ensureAdmin(deps: AppDeps, dataDir: string): Promise<DemoAdmin> {
   const db = deps.db
   const passwordFile = join(dataDir, DemoFiles.adminPassword)
-  const users = await listAdminUsers(db)
+  const users = await listAdminUsers({ db })
   if (users.length === 0) {
     const { value } = readOrCreateSecret(passwordFile, () => randomBytes(12).toString('base64url'))
     await createAdminUser(
-      db,
-      deps,
+      { ...deps, db: db },
       { username: DEMO_ADMIN_USERNAME, password: value, role: 'admin' },
       'demo',
     )
@@ -190,15 +188,13 @@ async function demoSpec(deps: AppDeps, shops: Shop[]): Promise<TemplateSpec> {
   const images = demoImages()
   // uploadImage answers from its own table for bytes it has seen, so this calls Alipay once per image ever.
   const logo = await uploadImage(
-    db,
-    deps,
+    { ...deps, db: db },
     DEFAULT_MERCHANT_ID,
     { name: 'demo-logo', type: 'png', content: images.logo },
     ACTOR,
   )
   const background = await uploadImage(
-    db,
-    deps,
+    { ...deps, db: db },
     DEFAULT_MERCHANT_ID,
     { name: 'demo-background', type: 'png', content: images.background },
     ACTOR,
@@ -260,20 +256,21 @@ export async function ensureTemplate(
   const db = deps.db
   let template: CardTemplate | undefined
   if (options.previousId) {
-    template = await getTemplate(db, options.previousId, DEFAULT_MERCHANT_ID).catch(() => undefined)
+    template = await getTemplate({ db }, options.previousId, DEFAULT_MERCHANT_ID).catch(
+      () => undefined,
+    )
   }
-  template ??= (await listTemplates(db, DEFAULT_MERCHANT_ID)).find(
+  template ??= (await listTemplates({ db }, DEFAULT_MERCHANT_ID)).find(
     (t) => t.spec.basic.name === DEMO_TEMPLATE_NAME,
   )
   template ??= await createTemplate(
-    db,
-    deps,
+    { ...deps, db: db },
     DEFAULT_MERCHANT_ID,
     await demoSpec(deps, shops),
     ACTOR,
   )
   if (!template.alipayTemplateId || options.publicUrlChanged) {
-    template = (await publishTemplate(db, deps, template.id, ACTOR)).template
+    template = (await publishTemplate({ ...deps, db: db }, template.id, ACTOR)).template
   }
   return template
 }
@@ -290,7 +287,7 @@ export async function ensureClaimLink(
 ): Promise<ClaimLink> {
   const db = deps.db
   const callback = `${miniUrl}${MINI_PATHS.callback}`
-  const current = (await listClaimLinks(db, templateId)).filter((link) => {
+  const current = (await listClaimLinks({ db }, templateId)).filter((link) => {
     if (link.outString !== DEMO_OUT_STRING) {
       return false
     }
@@ -305,6 +302,6 @@ export async function ensureClaimLink(
   })
   return (
     current[0] ??
-    (await createClaimLink(db, deps, templateId, { outString: DEMO_OUT_STRING }, ACTOR))
+    (await createClaimLink({ ...deps, db: db }, templateId, { outString: DEMO_OUT_STRING }, ACTOR))
   )
 }
