@@ -323,7 +323,7 @@ export async function registerAuth(
     },
     async (request) =>
       pageInMemory(
-        (await listAdminUsers({ db })).map(userView),
+        (await listAdminUsers(deps)).map(userView),
         pageRequest(request.query, { sort: 'username', order: 'asc' }),
         {
           username: (u) => u.username,

@@ -39,7 +39,7 @@ export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): v
       const days = req.query.days ?? 30
       const [stats, counts] = await Promise.all([
         cardStats({ db, dialect: deps.dialect, clock: deps.clock }, merchant.id, days),
-        outboxCounts({ db }, merchant.id),
+        outboxCounts(deps, merchant.id),
       ])
       return {
         merchantId: merchant.id,

@@ -278,7 +278,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     },
     async (req) =>
       pageInMemory(
-        await listImages({ db }, req.params.merchantId),
+        await listImages(deps, req.params.merchantId),
         pageRequest(req.query, { sort: 'createdAt', order: 'desc' }),
         { createdAt: (i) => i.createdAt, name: (i) => i.name },
       ),
@@ -336,7 +336,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     async (req) => {
       const { page, pageSize, sort, order, status, merchantId, topic } = req.query
       return {
-        counts: await outboxCounts({ db }, merchantId),
+        counts: await outboxCounts(deps, merchantId),
         ...(await pageOutbox(
           { db },
           {

@@ -23,7 +23,6 @@ export async function handleTradeNotify(
     deps.log.warn({ merchantId }, 'trade notification without trade_no or buyer_id')
     return
   }
-  const db = deps.db
   const messageId =
     params.notify_id ?? `${tradeNo}:${params.trade_status}:${params.refund_fee ?? ''}`
   if (!(await acceptOnce(deps, { source: 'alipay.trade', messageId, merchantId }))) {
@@ -59,7 +58,7 @@ export async function handleTradeNotify(
     if ((error as { code?: string }).code === 'STAMPS_MEMBER_NOT_FOUND') {
       return
     }
-    await forgetMessage({ db }, 'alipay.trade', messageId)
+    await forgetMessage(deps, 'alipay.trade', messageId)
     throw error
   }
 }

@@ -192,13 +192,13 @@ export async function resetAdminPassword(
   context: AuditContext = {},
 ): Promise<{ user: AdminUser; sessionsEnded: number }> {
   const { db } = deps
-  const existing = await findUser({ db }, input)
+  const existing = await findUser(deps, input)
   const problems = passwordProblems(input.password, existing.username)
   if (problems.length) {
     throw AdminErrors.invalid(problems)
   }
   const passwordHash = await hashPassword(input.password)
-  forgetUser({ db }, existing.id)
+  forgetUser(deps, existing.id)
   return repo.inTransaction(db, async (tx) => {
     const now = deps.clock.nowIso()
     const row = await repo.updateUser(tx, existing.id, {
@@ -236,7 +236,7 @@ export async function changeOwnPassword(
   context: AuditContext = {},
 ): Promise<{ sessionsEnded: number }> {
   const { db } = deps
-  const existing = await findUser({ db }, { userId: input.userId })
+  const existing = await findUser(deps, { userId: input.userId })
   if (!(await verifyPassword(existing.password_hash, input.currentPassword))) {
     throw AdminErrors.currentPasswordWrong()
   }
@@ -369,8 +369,7 @@ function remember(store: Map<string, Backoff>, key: string, value: Backoff): voi
 }
 
 function forgetUser(deps: Pick<AppDeps, 'db'>, userId: string): void {
-  const { db } = deps
-  const store = backoffOf({ db })
+  const store = backoffOf(deps)
   for (const key of store.keys()) {
     if (key.startsWith(`${userId}|`)) {
       store.delete(key)
@@ -397,7 +396,7 @@ export async function login(
   const started = deps.clock.nowIso()
   // The back-off is per account and IP: guesses from one address must not lock the owner out
   // when signing in from another (the route's per-IP limit caps guessing itself).
-  const store = backoffOf({ db })
+  const store = backoffOf(deps)
   const key = `${row.id}|${input.ip ?? ''}`
   const entry = store.get(key)
   if (entry?.lockedUntil && entry.lockedUntil > started) {

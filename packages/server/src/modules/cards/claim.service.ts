@@ -145,12 +145,12 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
   const { db, clock, log } = deps
   // The template names the merchant (Alipay template ids are unique); the app id alone would not
   // when one ISV app serves several merchants.
-  const template = await templateByAlipayId({ db }, cb.templateId)
+  const template = await templateByAlipayId(deps, cb.templateId)
   if (!template) {
     return failure('CLAIM_UNKNOWN_TEMPLATE', '领卡链接无效：会员卡不存在。请联系商家。', false)
   }
   const merchantId = template.merchantId
-  if (!(await usesAlipayApp({ db }, merchantId, cb.appId))) {
+  if (!(await usesAlipayApp(deps, merchantId, cb.appId))) {
     return failure('CLAIM_UNKNOWN_APP', '领卡链接无效：商家应用未配置。请联系商家。', false)
   }
 
@@ -293,7 +293,7 @@ async function runClaim(
     }
   }
 
-  const system = await memberSystem({ db }, merchantId)
+  const system = await memberSystem(deps, merchantId)
   let target = template
   let member: { id: string; bizCardNo: string }
   let point: number
@@ -318,7 +318,7 @@ async function runClaim(
       },
     )
     if (answer.templateId && answer.templateId !== cb.templateId) {
-      const other = await templateByAlipayId({ db }, answer.templateId)
+      const other = await templateByAlipayId(deps, answer.templateId)
       if (!other || other.merchantId !== merchantId) {
         throw new AppError(
           ErrorKind.Invalid,

@@ -42,7 +42,6 @@ export async function verifyCrmCall(
   deps: { clock: Clock; cipher: FieldCipher } & Pick<AppDeps, 'db'>,
   params: Record<string, string>,
 ): Promise<string> {
-  const { db } = deps
   if (!params.sign && !params.signature) {
     throw unauthenticated(
       'CRM_SIGNATURE_MISSING',
@@ -65,7 +64,7 @@ export async function verifyCrmCall(
   if (!params.templateId) {
     throw new AppError(ErrorKind.Invalid, 'REQUEST_INVALID', 'templateId is required')
   }
-  const template = await templateByAlipayId({ db }, params.templateId)
+  const template = await templateByAlipayId(deps, params.templateId)
   if (!template) {
     throw new AppError(
       ErrorKind.NotFound,
@@ -74,7 +73,7 @@ export async function verifyCrmCall(
     )
   }
   const merchantId = template.merchantId
-  const { publicKey, replayStrict } = await crmCallPolicy({ db }, merchantId)
+  const { publicKey, replayStrict } = await crmCallPolicy(deps, merchantId)
   if (!publicKey) {
     throw unauthenticated(
       'CRM_KEY_NOT_CONFIGURED',
@@ -131,8 +130,7 @@ export async function releaseNonce(
   merchantId: string,
   nonce: string | undefined,
 ): Promise<void> {
-  const { db } = deps
   if (nonce !== undefined) {
-    await forgetMessage({ db }, 'crm.nonce', `${merchantId}:${nonce}`)
+    await forgetMessage(deps, 'crm.nonce', `${merchantId}:${nonce}`)
   }
 }

@@ -85,13 +85,13 @@ async function checkSpec(
   if (new Date(spec.endTime) <= new Date(spec.startTime)) {
     problems.push({ field: 'spec.endTime', message: 'must be after startTime' })
   }
-  const known = new Set((await findShops({ db }, merchantId, spec.shopIds)).map((s) => s.id))
+  const known = new Set((await findShops(deps, merchantId, spec.shopIds)).map((s) => s.id))
   spec.shopIds.forEach((id, i) => {
     if (!known.has(id)) {
       problems.push({ field: `spec.shopIds.${i}`, message: `shop ${id} is not this merchant's` })
     }
   })
-  const images = new Set((await listImages({ db }, merchantId)).map((i) => i.id))
+  const images = new Set((await listImages(deps, merchantId)).map((i) => i.id))
   let stampActivityId: string | null = null
   if (body.type === 'POINT_SEND') {
     const s = spec as StampActivitySpec
@@ -313,7 +313,7 @@ export async function publishActivity(
   }
   let koubei: { campId: string; itemId: string | null; couponUrl: string | null } | null = null
   if (mirror) {
-    const shops = await findShops({ db }, merchantId, activity.spec.shopIds)
+    const shops = await findShops(deps, merchantId, activity.spec.shopIds)
     const problems: FieldProblem[] = []
     const alipayShopIds = activity.spec.shopIds.map((id, i) => {
       const shop = shops.find((s) => s.id === id)
@@ -329,7 +329,7 @@ export async function publishActivity(
       throw StampErrors.invalid(problems)
     }
     const alipayImageIds = new Map(
-      (await listImages({ db }, merchantId)).map((i) => [i.id, i.alipayImageId]),
+      (await listImages(deps, merchantId)).map((i) => [i.id, i.alipayImageId]),
     )
     const p = ports ?? (await koubeiPorts(deps, merchantId))
     try {

@@ -68,7 +68,7 @@ export async function earnForTrade(
   const memberId = await memberOfTrade(deps, input.merchantId, input)
   let shopId = input.shopId
   if (!shopId && input.alipayShopId) {
-    shopId = (await listShops({ db }, input.merchantId)).find(
+    shopId = (await listShops(deps, input.merchantId)).find(
       (s) => s.alipayShopId === input.alipayShopId,
     )?.id
   }

@@ -168,7 +168,7 @@ export async function onCouponClaimed(
     return 'committed'
   } catch (error) {
     // Not handled: forget the id so Alipay's retry is processed again.
-    await forgetMessage({ db }, 'koubei.coupon', messageId)
+    await forgetMessage(deps, 'koubei.coupon', messageId)
     throw error
   }
 }

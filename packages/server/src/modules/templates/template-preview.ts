@@ -152,7 +152,7 @@ export async function previewSpec(
   const { db } = deps
   const [images, shops] = await Promise.all([
     repo.findImages(db, merchantId, [spec.style.logoImageId, spec.style.backgroundImageId]),
-    listShops({ db }, merchantId),
+    listShops(deps, merchantId),
   ])
   return toWalletPreview(spec, {
     imageUrls: new Map(images.map((i) => [i.id, i.url])),

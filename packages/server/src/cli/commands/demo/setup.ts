@@ -121,7 +121,7 @@ export async function configureMerchant(
 /** The demo shops in kaguan (created once, found again by their Alipay shop id). */
 export async function ensureShops(deps: AppDeps): Promise<Shop[]> {
   const db = deps.db
-  const existing = await listShops({ db }, DEFAULT_MERCHANT_ID)
+  const existing = await listShops(deps, DEFAULT_MERCHANT_ID)
   const shops: Shop[] = []
   for (const shop of DEMO_SHOPS) {
     shops.push(
@@ -146,7 +146,7 @@ export interface DemoAdmin {
 export async function ensureAdmin(deps: AppDeps, dataDir: string): Promise<DemoAdmin> {
   const db = deps.db
   const passwordFile = join(dataDir, DemoFiles.adminPassword)
-  const users = await listAdminUsers({ db })
+  const users = await listAdminUsers(deps)
   if (users.length === 0) {
     const { value } = readOrCreateSecret(passwordFile, () => randomBytes(12).toString('base64url'))
     await createAdminUser(
@@ -256,11 +256,11 @@ export async function ensureTemplate(
   const db = deps.db
   let template: CardTemplate | undefined
   if (options.previousId) {
-    template = await getTemplate({ db }, options.previousId, DEFAULT_MERCHANT_ID).catch(
+    template = await getTemplate(deps, options.previousId, DEFAULT_MERCHANT_ID).catch(
       () => undefined,
     )
   }
-  template ??= (await listTemplates({ db }, DEFAULT_MERCHANT_ID)).find(
+  template ??= (await listTemplates(deps, DEFAULT_MERCHANT_ID)).find(
     (t) => t.spec.basic.name === DEMO_TEMPLATE_NAME,
   )
   template ??= await createTemplate(
@@ -287,7 +287,7 @@ export async function ensureClaimLink(
 ): Promise<ClaimLink> {
   const db = deps.db
   const callback = `${miniUrl}${MINI_PATHS.callback}`
-  const current = (await listClaimLinks({ db }, templateId)).filter((link) => {
+  const current = (await listClaimLinks(deps, templateId)).filter((link) => {
     if (link.outString !== DEMO_OUT_STRING) {
       return false
     }

@@ -1,0 +1,74 @@
+import { alipayContext } from '../merchants/index.js'
+import { handleCardNotification } from './card-events.service.js'
+import { repushCard } from './card-state.service.js'
+import * as repo from './cards.repository.js'
+import type { CardsDeps } from './claim.service.js'
+
+export interface ReconcileReport {
+  checked: number
+  repushed: string[]
+  deleted: string[]
+  failed: { cardId: string; error: string }[]
+}
+
+/**
+ * Compares every active card with `alipay.marketing.card.query` and repairs drift: a card Alipay no
+ * longer shows (empty schema_url) is deleted here (and the CRM told); one whose points, level or
+ * balance differ gets a fresh push of kaguan's state.
+ */
+export async function reconcileCards(
+  deps: CardsDeps,
+  merchantId: string,
+  options: { limit?: number } = {},
+): Promise<ReconcileReport> {
+  const ctx = await alipayContext(deps, merchantId)
+  const report: ReconcileReport = { checked: 0, repushed: [], deleted: [], failed: [] }
+  let after = ''
+  const limit = options.limit ?? Number.MAX_SAFE_INTEGER
+  while (report.checked < limit) {
+    const page = await repo.listActive(deps.db, merchantId, after, 100)
+    if (!page.length) {
+      break
+    }
+    for (const card of page) {
+      if (report.checked >= limit) {
+        break
+      }
+      report.checked++
+      after = card.id
+      try {
+        const q = (await ctx.client.queryCard(
+          { target_card_no: card.alipay_card_no, target_card_no_type: 'BIZ_CARD' },
+          { appAuthToken: ctx.appAuthToken },
+        )) as {
+          schema_url?: string
+          card_info?: { point?: string; level?: string; balance?: string }
+        }
+        if (!q.schema_url) {
+          await handleCardNotification(deps, merchantId, {
+            type: 'DELETE',
+            alipayCardNo: card.alipay_card_no,
+            reason: 'RECONCILE_GONE',
+          })
+          report.deleted.push(card.id)
+          continue
+        }
+        const info = q.card_info ?? {}
+        const differs =
+          Number(info.point ?? 0) !== Number(card.point) ||
+          (info.level ?? null) !== (card.level ?? null) ||
+          (card.balance !== null && Number(info.balance ?? 0) !== Number(card.balance))
+        if (differs) {
+          await repushCard(deps, card.id)
+          report.repushed.push(card.id)
+        }
+      } catch (error) {
+        report.failed.push({
+          cardId: card.id,
+          error: error instanceof Error ? error.message : String(error),
+        })
+      }
+    }
+  }
+  return report
+}

@@ -1,0 +1,43 @@
+import type { AppDeps } from '../../deps.js'
+import type { CrmPort } from '../../ports/crm-client.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
+import { crmConnection, memberSystem, type MerchantDeps } from '../merchants/index.js'
+import { listTemplates } from '../templates/index.js'
+import { checkCrm, type CrmCheckReport } from './crm-check.js'
+
+/** How long "test the CRM" waits for each call: the claim flow's own limit. */
+const TEST_TIMEOUT_MS = 5_000
+
+/**
+ * "Test the CRM" in the console: the same conformance steps as `kaguan crm-check`, run against the
+ * merchant's saved connection, plus what only the merchant's set-up can tell (its templates' level
+ * codes, its replay mode). Reports instead of throwing.
+ */
+export async function testCrmConnection(
+  deps: MerchantDeps & { crm: CrmPort } & Pick<AppDeps, 'db'>,
+  merchantId: string,
+): Promise<CrmCheckReport> {
+  const { db } = deps
+  const conn = await crmConnection({ ...deps, db: db }, merchantId)
+  if (!conn) {
+    throw new AppError(
+      ErrorKind.Conflict,
+      'CRM_NOT_CONFIGURED',
+      'CRM mode is off or incomplete: set mode crm, the base URL, the token and the CRM public key',
+    )
+  }
+  const templates = await listTemplates(deps, merchantId)
+  const levelCodes = [
+    ...new Set(
+      templates.filter((t) => t.alipayTemplateId).flatMap((t) => t.spec.levels.map((l) => l.code)),
+    ),
+  ]
+  return checkCrm(deps.crm, {
+    baseUrl: conn.baseUrl,
+    token: conn.token,
+    publicKey: conn.publicKey,
+    timeoutMs: TEST_TIMEOUT_MS,
+    levelCodes,
+    replayStrict: (await memberSystem(deps, merchantId)).replayStrict,
+  })
+}

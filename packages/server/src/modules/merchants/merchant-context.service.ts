@@ -1,0 +1,157 @@
+import { type AlipayClient } from '@kaguan/alipay'
+import type { AppDeps } from '../../deps.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
+import * as repo from './merchants.repository.js'
+import {
+  APP_AUTH_TOKEN_CONTEXT,
+  CRM_TOKEN_CONTEXT,
+  gatewayUrlOf,
+  isAlipayOwnGateway,
+  type MerchantDeps,
+  PRIVATE_KEY_CONTEXT,
+  requireRow,
+} from './merchants.service.js'
+import type { MerchantRow } from './merchants.table.js'
+
+/** What kaguan needs to call a merchant's CRM (decrypted; never leaves the server). */
+export interface CrmConnection {
+  baseUrl: string
+  token: string
+  publicKey: string
+}
+
+export async function crmConnection(
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
+  id: string,
+): Promise<CrmConnection | undefined> {
+  const row = await requireRow(deps, id)
+  if (row.crm_mode !== 'crm' || !row.crm_base_url || !row.crm_token_enc || !row.crm_public_key) {
+    return undefined
+  }
+  return {
+    baseUrl: row.crm_base_url,
+    token: deps.cipher.decrypt(row.crm_token_enc, CRM_TOKEN_CONTEXT),
+    publicKey: row.crm_public_key,
+  }
+}
+
+/** What the Alipay-facing flows need of a merchant. */
+export interface AlipayContext {
+  merchantId: string
+  client: AlipayClient
+  appId: string
+  appAuthToken: string | undefined
+  publicBaseUrl: string | null
+  ownGateway: boolean
+}
+
+/** The merchant's Alipay client; ALIPAY_NOT_CONFIGURED (400) when the app is not set up. */
+export async function alipayContext(
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
+  id: string,
+): Promise<AlipayContext> {
+  const row = await requireRow(deps, id)
+  if (
+    !row.alipay_app_id ||
+    !row.alipay_private_key_enc ||
+    !row.alipay_public_key ||
+    !row.alipay_gateway
+  ) {
+    throw new AppError(
+      ErrorKind.Invalid,
+      'ALIPAY_NOT_CONFIGURED',
+      `merchant ${id} has no Alipay app yet: set the app id, keys and gateway first`,
+    )
+  }
+  const client = deps.alipay.forMerchant({
+    merchantId: id,
+    appId: row.alipay_app_id,
+    privateKey: deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT),
+    alipayPublicKey: row.alipay_public_key,
+    gateway: gatewayUrlOf(row.alipay_gateway),
+  })
+  return {
+    merchantId: id,
+    client,
+    appId: row.alipay_app_id,
+    appAuthToken: row.alipay_app_auth_token_enc
+      ? deps.cipher.decrypt(row.alipay_app_auth_token_enc, APP_AUTH_TOKEN_CONTEXT)
+      : undefined,
+    publicBaseUrl: row.public_base_url,
+    ownGateway: isAlipayOwnGateway(row.alipay_gateway),
+  }
+}
+
+/** The merchant whose Alipay app has this id (notifications and callbacks name the app). */
+/**
+ * The merchant of an Alipay app, when the app id alone tells: an ISV app serving several merchants
+ * does not, and then the per-merchant paths (or the template id) must.
+ */
+async function onlyMerchantOfApp(
+  deps: Pick<AppDeps, 'db'>,
+  appId: string,
+): Promise<MerchantRow | undefined> {
+  const { db } = deps
+  const rows = await repo.findByAppId(db, appId)
+  return rows.length === 1 ? rows[0] : undefined
+}
+
+/** Whether the merchant runs on this Alipay app (a claim callback names the app it came through). */
+export async function usesAlipayApp(
+  deps: Pick<AppDeps, 'db'>,
+  merchantId: string,
+  appId: string,
+): Promise<boolean> {
+  const { db } = deps
+  return (await repo.findById(db, merchantId))?.alipay_app_id === appId
+}
+
+/** How the merchant keeps members: its CRM, or kaguan with this card numbering. */
+export interface MemberSystem {
+  mode: 'none' | 'crm'
+  numbering: { prefix: string; style: 'random' | 'sequential' }
+  /** CRM calls must carry timestamp + nonce. */
+  replayStrict: boolean
+}
+
+export async function memberSystem(deps: Pick<AppDeps, 'db'>, id: string): Promise<MemberSystem> {
+  const row = await requireRow(deps, id)
+  return {
+    mode: row.crm_mode,
+    numbering: { prefix: row.member_no_prefix, style: row.member_no_style },
+    replayStrict: row.crm_replay_strict === 1,
+  }
+}
+
+/**
+ * Who sent an Alipay message and the key to verify it with. The path kaguan registered names the
+ * merchant (`/alipay/notify/<merchant id>`); when it does not (an older registration), the app id
+ * must name exactly one merchant. A message whose app id is not the merchant's is not theirs.
+ */
+export async function notifiedApp(
+  deps: Pick<AppDeps, 'db'>,
+  sent: { merchantId?: string; appId?: string },
+): Promise<{ merchantId: string; alipayPublicKey: string } | undefined> {
+  const { db } = deps
+  const row = sent.merchantId
+    ? await repo.findById(db, sent.merchantId)
+    : sent.appId
+      ? await onlyMerchantOfApp(deps, sent.appId)
+      : undefined
+  if (!row?.alipay_public_key || (sent.appId !== undefined && sent.appId !== row.alipay_app_id)) {
+    return undefined
+  }
+  return { merchantId: row.id, alipayPublicKey: row.alipay_public_key }
+}
+
+/**
+ * What checking a signed CRM call needs of the merchant, in one read: the CRM's public key (PEM)
+ * and whether timestamp + nonce are required.
+ */
+export async function crmCallPolicy(
+  deps: Pick<AppDeps, 'db'>,
+  id: string,
+): Promise<{ publicKey: string | undefined; replayStrict: boolean }> {
+  const row = await requireRow(deps, id)
+  return { publicKey: row.crm_public_key ?? undefined, replayStrict: row.crm_replay_strict === 1 }
+}
