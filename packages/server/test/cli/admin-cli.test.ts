@@ -42,7 +42,8 @@ function kaguan(args: string[], env: Record<string, string>, stdin = ''): Promis
   })
 }
 
-describe('kaguan admin', () => {
+// Each case runs several CLI processes (tsx compiles the CLI, argon2 hashes): slow on a busy machine.
+describe('kaguan admin', { timeout: 90_000 }, () => {
   it('creates an account with the password from stdin, resets it from a file, and both sign in', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kaguan-admin-'))
     const file = join(dir, 'k.sqlite')

@@ -134,7 +134,6 @@ export async function registerAuth(
   // Tests that sign in many times from one inject address raise the per-IP cap.
   options: { loginRateMax?: number } = {},
 ): Promise<void> {
-  const db = deps.db
   if (!app.hasDecorator('parseCookie')) {
     await app.register(fastifyCookie)
   }
@@ -148,7 +147,7 @@ export async function registerAuth(
   app.addHook('onRequest', async (request) => {
     const token = request.cookies[SESSION_COOKIE]
     if (token) {
-      const session = await authenticate({ ...deps, db: db }, token)
+      const session = await authenticate(deps, token)
       if (session) {
         const { csrfToken, expiresAt: _expiresAt, ...principal } = session
         request.principal = principal
@@ -204,14 +203,11 @@ export async function registerAuth(
     },
     async (request, reply) => {
       const previous = request.cookies[SESSION_COOKIE]
-      const result = await login(
-        { ...deps, db: db },
-        {
-          username: request.body.username,
-          password: request.body.password,
-          ip: request.ip,
-        },
-      )
+      const result = await login(deps, {
+        username: request.body.username,
+        password: request.body.password,
+        ip: request.ip,
+      })
       // Signing in again replaces the session this browser had, rather than leaving it open.
       if (previous) {
         await logout(deps, previous)
@@ -294,7 +290,7 @@ export async function registerAuth(
         throw AdminErrors.authRequired()
       }
       await changeOwnPassword(
-        { ...deps, db: db },
+        deps,
         {
           userId: p.userId,
           sessionId: p.sessionId,
@@ -346,7 +342,7 @@ export async function registerAuth(
       },
     },
     async (request, reply) => {
-      const user = await createAdminUser({ ...deps, db: db }, request.body, actorOf(request), {
+      const user = await createAdminUser(deps, request.body, actorOf(request), {
         requestId: request.id,
       })
       return reply.code(201).send(userView(user))
@@ -376,15 +372,9 @@ export async function registerAuth(
     },
     async (request) =>
       userView(
-        await updateAdminUser(
-          { ...deps, db: db },
-          request.params.id,
-          request.body,
-          actorOf(request),
-          {
-            requestId: request.id,
-          },
-        ),
+        await updateAdminUser(deps, request.params.id, request.body, actorOf(request), {
+          requestId: request.id,
+        }),
       ),
   )
 
@@ -404,7 +394,7 @@ export async function registerAuth(
     },
     async (request) => {
       const { user } = await resetAdminPassword(
-        { ...deps, db: db },
+        deps,
         { userId: request.params.id, password: request.body.password },
         actorOf(request),
         { requestId: request.id },

@@ -32,10 +32,7 @@ export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): v
       },
     },
     async (req) => {
-      const merchant = await getMerchant(
-        { ...deps, db: db },
-        req.query.merchantId ?? DEFAULT_MERCHANT_ID,
-      )
+      const merchant = await getMerchant(deps, req.query.merchantId ?? DEFAULT_MERCHANT_ID)
       const days = req.query.days ?? 30
       const [stats, counts] = await Promise.all([
         cardStats({ db, dialect: deps.dialect, clock: deps.clock }, merchant.id, days),

@@ -19,7 +19,6 @@ const tags = ['members']
 
 export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const db = deps.db
   const cards = deps
 
   app.get(
@@ -48,8 +47,8 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
     async (req) => {
       const { page, pageSize, sort, order, ...query } = req.query
       return listMembers(
-        { ...deps, db: db },
-        (await getMerchant({ ...deps, db: db }, req.params.merchantId)).id,
+        deps,
+        (await getMerchant(deps, req.params.merchantId)).id,
         query,
         pageRequest({ page, pageSize, sort, order }, { sort: 'createdAt', order: 'desc' }),
       )
@@ -67,7 +66,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
         params: Type.Object({ cardId: Type.String() }),
       },
     },
-    async (req) => cardDetail({ ...deps, db: db }, req.params.cardId),
+    async (req) => cardDetail(deps, req.params.cardId),
   )
   app.delete(
     '/api/cards/:cardId',

@@ -184,7 +184,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
         response: { 200: CrmTestResult, ...Errors },
       },
     },
-    async (req) => testCrmConnection({ ...deps, db: db }, req.params.merchantId),
+    async (req) => testCrmConnection(deps, req.params.merchantId),
   )
 
   const ShopParams = Type.Object({ merchantId: Type.String(), shopId: Type.String() })
@@ -301,7 +301,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     async (req, reply) => {
       await merchants.getMerchant(deps, req.params.merchantId)
       const image = await uploadImage(
-        { ...deps, db: db },
+        deps,
         req.params.merchantId,
         {
           name: req.body.name,

@@ -1,4 +1,4 @@
-import { AppError, ErrorKind } from '../../shared/errors.js'
+import { CardErrors } from './cards.errors.js'
 import { alipayContext, explainAlipayError } from '../merchants/index.js'
 import { getComponent, getTemplate } from '../templates/index.js'
 import { issueDynamicCode } from './card-events.service.js'
@@ -15,7 +15,7 @@ export async function componentCard(deps: CardsDeps, componentId: string, authCo
   const component = await getComponent(deps, componentId)
   const template = await getTemplate(deps, component.templateId)
   if (!template.alipayTemplateId) {
-    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', 'the template is not published yet')
+    throw CardErrors.notFound('the template is not published yet')
   }
   const ctx = await alipayContext(deps, component.merchantId)
   let userId: string | undefined
@@ -29,11 +29,7 @@ export async function componentCard(deps: CardsDeps, componentId: string, authCo
     ? await repo.findActiveForUser(deps.db, component.merchantId, template.alipayTemplateId, userId)
     : undefined
   if (!card) {
-    throw new AppError(
-      ErrorKind.NotFound,
-      'CARD_NOT_FOUND',
-      'this user has no card of the template yet: show the claim link',
-    )
+    throw CardErrors.notFound('this user has no card of the template yet: show the claim link')
   }
   const type = template.spec.style.code.type
   const dynamic = type === 'dynamicQr' || type === 'dynamicBarcode'

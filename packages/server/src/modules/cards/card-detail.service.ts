@@ -1,5 +1,5 @@
+import { CardErrors } from './cards.errors.js'
 import type { AppDeps } from '../../deps.js'
-import { AppError, ErrorKind } from '../../shared/errors.js'
 import { auditTrail } from '../audit/index.js'
 import { getMember, type MembersDeps } from '../members/index.js'
 import { toCardView, type CardView } from './card-state.service.js'
@@ -10,9 +10,9 @@ export async function cardDetail(deps: MembersDeps & Pick<AppDeps, 'db'>, cardId
   const { db } = deps
   const card = await repo.findCard(db, cardId)
   if (!card) {
-    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
+    throw CardErrors.notFound(`card ${cardId} does not exist`)
   }
-  const member = await getMember({ ...deps, db: db }, card.member_id)
+  const member = await getMember(deps, card.member_id)
   const entries = await repo.listEntries(db, cardId, 200)
   return {
     card: toCardView(card),
@@ -47,7 +47,7 @@ export async function getCard(deps: Pick<AppDeps, 'db'>, cardId: string): Promis
   const { db } = deps
   const card = await repo.findCard(db, cardId)
   if (!card) {
-    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
+    throw CardErrors.notFound(`card ${cardId} does not exist`)
   }
   return toCardView(card)
 }

@@ -1,6 +1,6 @@
+import { CardErrors } from './cards.errors.js'
 import { randomInt } from 'node:crypto'
 import { chinaTime } from '../../shared/china-time.js'
-import { AppError, ErrorKind } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { acceptOnce } from '../inbox/index.js'
 import {
@@ -109,14 +109,10 @@ export async function deleteCardByAdmin(
 ): Promise<void> {
   const card = await repo.findCard(deps.db, cardId)
   if (!card) {
-    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} does not exist`)
+    throw CardErrors.notFound(`card ${cardId} does not exist`)
   }
   if (card.status !== 'active') {
-    throw new AppError(
-      ErrorKind.Conflict,
-      'CARD_ALREADY_DELETED',
-      `card ${cardId} is already deleted`,
-    )
+    throw CardErrors.alreadyDeleted(cardId)
   }
   const ctx = await alipayContext(deps, card.merchant_id)
   try {
@@ -151,7 +147,7 @@ export async function handleMdcode(
 ): Promise<void> {
   const card = await repo.findByAlipayCardNo(deps.db, merchantId, alipayCardNo)
   if (!card || card.status !== 'active') {
-    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `no active card ${alipayCardNo}`)
+    throw CardErrors.notFound(`no active card ${alipayCardNo}`)
   }
   const ctx = await alipayContext(deps, merchantId)
   const { codeValue, codeExpire } = await issueDynamicCode(deps, card, ctx.appId)
@@ -184,11 +180,7 @@ export async function issueDynamicCode(
   if ((await memberSystem(deps, card.merchant_id)).mode === 'crm') {
     const conn = await crmConnection(deps, card.merchant_id)
     if (!conn) {
-      throw new AppError(
-        ErrorKind.Invalid,
-        'CRM_NOT_CONFIGURED',
-        'CRM mode is on but the CRM is not configured',
-      )
+      throw CardErrors.crmNotConfigured()
     }
     return deps.crm.mdCodeChange(
       { baseUrl: conn.baseUrl, token: conn.token },
@@ -217,11 +209,7 @@ export async function issueDynamicCode(
 export async function verifyDynamicCode(deps: CardsDeps, merchantId: string, code: string) {
   const cardId = await repo.useCode(deps.db, merchantId, code.trim(), deps.clock.nowIso())
   if (!cardId) {
-    throw new AppError(
-      ErrorKind.NotFound,
-      'CODE_INVALID',
-      'the code is unknown, expired or already used',
-    )
+    throw CardErrors.codeInvalid()
   }
   const card = (await repo.findCard(deps.db, cardId))!
   return {

@@ -1,5 +1,6 @@
+import { CardErrors } from './cards.errors.js'
 import { chinaTime } from '../../shared/china-time.js'
-import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
+import { invalidFields } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { alipayContext, crmConnection, memberSystem } from '../merchants/index.js'
 import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
@@ -100,11 +101,7 @@ export async function findCardForCrm(
 ): Promise<CardRow> {
   const template = merchantId ? { merchantId } : await templateByAlipayId(deps, alipayTemplateId)
   if (!template) {
-    throw new AppError(
-      ErrorKind.NotFound,
-      'TEMPLATE_NOT_FOUND',
-      `templateId ${alipayTemplateId} is not a published kaguan template`,
-    )
+    throw CardErrors.templateNotPublished(alipayTemplateId)
   }
   // The card of the named template first: one member may hold cards of several templates under one
   // number. Any template next: changeTemplate moves a card while the CRM may still name the old one.
@@ -116,11 +113,7 @@ export async function findCardForCrm(
       bizCardNo,
     )) ?? (await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo))
   if (!card) {
-    throw new AppError(
-      ErrorKind.NotFound,
-      'CARD_NOT_FOUND',
-      `bizCardNo ${bizCardNo} has no active card`,
-    )
+    throw CardErrors.notFound(`bizCardNo ${bizCardNo} has no active card`)
   }
   return card
 }
@@ -158,7 +151,7 @@ export async function setCardState(
 ): Promise<CardView> {
   const current = known?.id === cardId ? known : await repo.findCard(deps.db, cardId)
   if (!current || current.status !== 'active') {
-    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+    throw CardErrors.notFound(`card ${cardId} is not active`)
   }
   if (change.level !== undefined) {
     checkLevel((await getTemplate(deps, current.template_id)).spec.levels, change.level)
@@ -190,11 +183,7 @@ export async function setCardState(
         earlier?.card_id !== cardId ||
         (change.point !== undefined && Number(earlier.point_after) !== change.point)
       ) {
-        throw new AppError(
-          ErrorKind.Conflict,
-          'IDEMPOTENCY_KEY_REUSED',
-          'this idempotency key was used for a different change',
-        )
+        throw CardErrors.keyReused()
       }
       return fresh!
     }
@@ -209,7 +198,7 @@ export async function setCardState(
       now,
     )
     if (!row) {
-      throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+      throw CardErrors.notFound(`card ${cardId} is not active`)
     }
     await queuePush(trx, deps, row)
     return row
@@ -240,15 +229,11 @@ export async function adjustPoints(
   }
   const card = await repo.findCard(deps.db, cardId)
   if (!card || card.status !== 'active') {
-    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+    throw CardErrors.notFound(`card ${cardId} is not active`)
   }
   if ((await memberSystem(deps, card.merchant_id)).mode === 'crm') {
     // The CRM's next /card/update would overwrite the change without a trace on its side.
-    throw new AppError(
-      ErrorKind.Conflict,
-      'POINTS_OWNED_BY_CRM',
-      "this merchant's CRM owns points: change them in the CRM, which sends them to kaguan",
-    )
+    throw CardErrors.pointsOwnedByCrm()
   }
   // The key is decided inside the transaction, after the card's lock: a twin still running holds
   // the lock, and once it commits this sees its entry and replays instead of refusing.
@@ -257,22 +242,14 @@ export async function adjustPoints(
     const earlier = await repo.findEntry(trx, card.merchant_id, input.source, input.idempotencyKey)
     if (earlier) {
       if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) {
-        throw new AppError(
-          ErrorKind.Conflict,
-          'IDEMPOTENCY_KEY_REUSED',
-          'this idempotency key was used for a different change',
-        )
+        throw CardErrors.keyReused()
       }
       return { card: toCardView((await repo.findCard(trx, cardId))!), replayed: true }
     }
     const now = deps.clock.nowIso()
     const row = await repo.addPoints(trx, cardId, input.delta, now)
     if (!row) {
-      throw new AppError(
-        ErrorKind.Conflict,
-        'POINTS_INSUFFICIENT',
-        `the card has ${card.point} points; cannot take ${-input.delta}`,
-      )
+      throw CardErrors.pointsInsufficient(card.point, -input.delta)
     }
     // Another card's change with the same key can still race this one: the unique key decides.
     const first = await repo.insertEntryOnce(trx, {
@@ -287,11 +264,7 @@ export async function adjustPoints(
       created_at: now,
     })
     if (!first) {
-      throw new AppError(
-        ErrorKind.Conflict,
-        'IDEMPOTENCY_KEY_REUSED',
-        'this idempotency key was used for a different change',
-      )
+      throw CardErrors.keyReused()
     }
     await queuePush(trx, deps, row)
     if (input.audit) {
@@ -322,7 +295,7 @@ export async function changeCardTemplate(
 ): Promise<CardView> {
   const card = await repo.findCard(deps.db, cardId)
   if (!card || card.status !== 'active') {
-    throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+    throw CardErrors.notFound(`card ${cardId} is not active`)
   }
   const target = await templateByAlipayId(deps, targetAlipayTemplateId)
   if (!target || target.merchantId !== card.merchant_id) {
@@ -342,7 +315,7 @@ export async function changeCardTemplate(
       deps.clock.nowIso(),
     )
     if (!row) {
-      throw new AppError(ErrorKind.NotFound, 'CARD_NOT_FOUND', `card ${cardId} is not active`)
+      throw CardErrors.notFound(`card ${cardId} is not active`)
     }
     await queuePush(trx, deps, row)
     await recordAudit(

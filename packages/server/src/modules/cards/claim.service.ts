@@ -1,8 +1,9 @@
+import { CardErrors } from './cards.errors.js'
 import type { AppDeps } from '../../deps.js'
 import { AlipayError, parseActivateFormInfos } from '@kaguan/alipay'
 import type { TemplateSpec } from '@kaguan/contracts'
 import { chinaTime } from '../../shared/china-time.js'
-import { AppError, ErrorKind } from '../../shared/errors.js'
+import { AppError } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import {
   activateMember,
@@ -201,21 +202,18 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
       error_message: error instanceof Error ? error.message.slice(0, 500) : String(error),
       updated_at: clock.nowIso(),
     })
-    await recordAudit(
-      { ...deps, db: db },
-      {
-        merchantId,
-        actor: 'alipay',
-        action: 'claim.failed',
-        target: { type: 'template', id: template.id },
-        after: {
-          requestId: cb.requestId,
-          errcode: code,
-          reason: error instanceof Error ? error.message.slice(0, 300) : String(error),
-          retryable,
-        },
+    await recordAudit(deps, {
+      merchantId,
+      actor: 'alipay',
+      action: 'claim.failed',
+      target: { type: 'template', id: template.id },
+      after: {
+        requestId: cb.requestId,
+        errcode: code,
+        reason: error instanceof Error ? error.message.slice(0, 300) : String(error),
+        retryable,
       },
-    )
+    })
     return failure(code, message, retryable)
   }
 }
@@ -255,17 +253,13 @@ async function runClaim(
   claimId: string,
 ): Promise<ClaimOutcome> {
   const { db, clock } = deps
-  const ctx = await alipayContext({ ...deps, db: db }, merchantId)
+  const ctx = await alipayContext(deps, merchantId)
   const opts = { appAuthToken: ctx.appAuthToken }
   const token = await ctx.client.exchangeAuthCode(cb.authCode, opts)
   const userId = token.user_id
   const accessToken = (token as { access_token?: string }).access_token
   if (!userId || !accessToken) {
-    throw new AppError(
-      ErrorKind.Invalid,
-      'CLAIM_NO_USER',
-      'alipay.system.oauth.token answered without user_id or access_token',
-    )
+    throw CardErrors.claimNoUser()
   }
   await repo.finishClaim(db, claimId, { alipay_user_id: userId, updated_at: clock.nowIso() })
 
@@ -300,13 +294,9 @@ async function runClaim(
   let level: string | undefined
   let balance: string | undefined
   if (system.mode === 'crm') {
-    const conn = await crmConnection({ ...deps, db: db }, merchantId)
+    const conn = await crmConnection(deps, merchantId)
     if (!conn) {
-      throw new AppError(
-        ErrorKind.Invalid,
-        'CRM_NOT_CONFIGURED',
-        'CRM mode is on but the CRM base URL, token or public key is missing',
-      )
+      throw CardErrors.crmNotConfigured()
     }
     const answer = await deps.crm.openCardInfo(
       { baseUrl: conn.baseUrl, token: conn.token },
@@ -320,11 +310,7 @@ async function runClaim(
     if (answer.templateId && answer.templateId !== cb.templateId) {
       const other = await templateByAlipayId(deps, answer.templateId)
       if (!other || other.merchantId !== merchantId) {
-        throw new AppError(
-          ErrorKind.Invalid,
-          'CRM_BAD_ANSWER',
-          `the CRM answered templateId ${answer.templateId}, which is not a published template of this merchant`,
-        )
+        throw CardErrors.crmUnknownTemplate(answer.templateId)
       }
       target = other
       const heldOther = await repo.findActiveForUser(db, merchantId, answer.templateId, userId)
@@ -337,26 +323,14 @@ async function runClaim(
         return toDone(heldOther, true, await cardUrlOf(ctx, heldOther.alipay_card_no))
       }
     }
-    const snapshot = await recordCrmMember(
-      { ...deps, db: db },
-      merchantId,
-      userId,
-      answer.bizCardNo,
-      profile,
-    )
+    const snapshot = await recordCrmMember(deps, merchantId, userId, answer.bizCardNo, profile)
     member = { id: snapshot.id, bizCardNo: answer.bizCardNo }
     point = answer.point
     level = answer.level
     balance = answer.balance
   } else {
     const spec = template.spec
-    const own = await reserveMember(
-      { ...deps, db: db },
-      merchantId,
-      userId,
-      profile,
-      system.numbering,
-    )
+    const own = await reserveMember(deps, merchantId, userId, profile, system.numbering)
     member = { id: own.id, bizCardNo: own.bizCardNo }
     point = spec.defaults.point
     level = spec.defaults.level
@@ -364,11 +338,7 @@ async function runClaim(
   }
   const targetSpec = target.spec
   if (level !== undefined && !targetSpec.levels.some((l) => l.code === level)) {
-    throw new AppError(
-      ErrorKind.Invalid,
-      system.mode === 'crm' ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN',
-      `level ${level} is not defined in template ${target.id}; define it in the template's levels`,
-    )
+    throw CardErrors.levelUnknown(system.mode === 'crm', level, target.id)
   }
   const alipayTemplateId = target.alipayTemplateId!
   // Counted over every template: a card that changeTemplate moved keeps the serial it opened with.
@@ -403,11 +373,7 @@ async function runClaim(
   )
   const alipayCardNo = opened.card_info?.biz_card_no
   if (!alipayCardNo) {
-    throw new AppError(
-      ErrorKind.Internal,
-      'ALIPAY_BAD_OPEN',
-      'alipay.marketing.card.open answered without card_info.biz_card_no',
-    )
+    throw CardErrors.badOpen()
   }
 
   const card = await db.transaction().execute(async (trx) => {

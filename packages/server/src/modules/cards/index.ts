@@ -36,3 +36,4 @@ export {
 } from './member-list.service.js'
 export { reconcileCards, type ReconcileReport } from './reconcile.service.js'
 export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
+export { CardErrors, type CardErrorCode } from './cards.errors.js'

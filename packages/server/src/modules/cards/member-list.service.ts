@@ -70,7 +70,7 @@ export async function listMembers(
     alipayUserId = term.alipayUserId
   }
   const { items, total } = await pageMembers(
-    { ...deps, db: db },
+    deps,
     merchantId,
     {
       ...(mobile ? { mobile } : {}),

@@ -17,8 +17,7 @@ export async function testCrmConnection(
   deps: MerchantDeps & { crm: CrmPort } & Pick<AppDeps, 'db'>,
   merchantId: string,
 ): Promise<CrmCheckReport> {
-  const { db } = deps
-  const conn = await crmConnection({ ...deps, db: db }, merchantId)
+  const conn = await crmConnection(deps, merchantId)
   if (!conn) {
     throw new AppError(
       ErrorKind.Conflict,

@@ -163,7 +163,7 @@ export async function recordCrmMember(
     updated_at: now,
   }
   if (!(await repo.insertOnce(db, row))) {
-    return recordCrmMember({ ...deps, db: db }, merchantId, alipayUserId, bizCardNo, profile)
+    return recordCrmMember(deps, merchantId, alipayUserId, bizCardNo, profile)
   }
   return toMember(row, deps.cipher)
 }

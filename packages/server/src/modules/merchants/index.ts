@@ -32,3 +32,4 @@ export {
 } from './merchants.service.js'
 export type { MerchantsTable } from './merchants.table.js'
 export { internalHostReason } from './public-address.js'
+export { MerchantErrors, type MerchantErrorCode } from './merchants.errors.js'

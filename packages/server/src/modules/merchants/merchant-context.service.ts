@@ -1,6 +1,6 @@
+import { MerchantErrors } from './merchants.errors.js'
 import { type AlipayClient } from '@kaguan/alipay'
 import type { AppDeps } from '../../deps.js'
-import { AppError, ErrorKind } from '../../shared/errors.js'
 import * as repo from './merchants.repository.js'
 import {
   APP_AUTH_TOKEN_CONTEXT,
@@ -57,11 +57,7 @@ export async function alipayContext(
     !row.alipay_public_key ||
     !row.alipay_gateway
   ) {
-    throw new AppError(
-      ErrorKind.Invalid,
-      'ALIPAY_NOT_CONFIGURED',
-      `merchant ${id} has no Alipay app yet: set the app id, keys and gateway first`,
-    )
+    throw MerchantErrors.alipayNotConfigured(id)
   }
   const client = deps.alipay.forMerchant({
     merchantId: id,

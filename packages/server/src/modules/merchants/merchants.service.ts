@@ -1,3 +1,4 @@
+import { MerchantErrors } from './merchants.errors.js'
 import {
   ALIPAY_GATEWAY_PRODUCTION,
   ALIPAY_GATEWAY_SANDBOX,
@@ -8,7 +9,7 @@ import {
 } from '@kaguan/alipay'
 import type { AppDeps } from '../../deps.js'
 import { checkUrlAddress } from '../../shared/address-policy.js'
-import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../shared/errors.js'
+import { invalidFields, type FieldProblem } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import { recordAudit } from '../audit/index.js'
 import * as repo from './merchants.repository.js'
@@ -158,7 +159,7 @@ export async function requireRow(deps: Pick<AppDeps, 'db'>, id: string): Promise
   const { db } = deps
   const row = await repo.findById(db, id)
   if (!row) {
-    throw new AppError(ErrorKind.NotFound, 'MERCHANT_NOT_FOUND', `merchant ${id} does not exist`)
+    throw MerchantErrors.notFound(id)
   }
   return row
 }
@@ -209,17 +210,14 @@ export async function createMerchant(
     created_at: now,
     updated_at: now,
   })
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId: id,
-      ...actor,
-      action: 'merchant.create',
-      target: { type: 'merchant', id },
-      after: { name: input.name },
-    },
-  )
-  return getMerchant({ ...deps, db: db }, id)
+  await recordAudit(deps, {
+    merchantId: id,
+    ...actor,
+    action: 'merchant.create',
+    target: { type: 'merchant', id },
+    after: { name: input.name },
+  })
+  return getMerchant(deps, id)
 }
 
 export interface AlipayAppInput {
@@ -335,18 +333,15 @@ export async function updateAlipayApp(
   }
   const before = toView(row, deps.cipher).alipay
   await repo.update(db, id, changes)
-  const after = await getMerchant({ ...deps, db: db }, id)
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId: id,
-      ...actor,
-      action: 'merchant.alipay.update',
-      target: { type: 'merchant', id },
-      before,
-      after: after.alipay,
-    },
-  )
+  const after = await getMerchant(deps, id)
+  await recordAudit(deps, {
+    merchantId: id,
+    ...actor,
+    action: 'merchant.alipay.update',
+    target: { type: 'merchant', id },
+    before,
+    after: after.alipay,
+  })
   return after
 }
 
@@ -399,18 +394,15 @@ export async function updatePublicBaseUrl(
     ])
   }
   await repo.update(db, id, { public_base_url: checked.url, updated_at: deps.clock.nowIso() })
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId: id,
-      ...actor,
-      action: 'merchant.public_url.update',
-      target: { type: 'merchant', id },
-      before: { publicBaseUrl: row.public_base_url },
-      after: { publicBaseUrl: checked.url },
-    },
-  )
-  return getMerchant({ ...deps, db: db }, id)
+  await recordAudit(deps, {
+    merchantId: id,
+    ...actor,
+    action: 'merchant.public_url.update',
+    target: { type: 'merchant', id },
+    before: { publicBaseUrl: row.public_base_url },
+    after: { publicBaseUrl: checked.url },
+  })
+  return getMerchant(deps, id)
 }
 
 export interface CrmInput {
@@ -486,17 +478,14 @@ export async function updateCrm(
     ...(input.memberNoStyle !== undefined ? { member_no_style: input.memberNoStyle } : {}),
     updated_at: deps.clock.nowIso(),
   })
-  const after = await getMerchant({ ...deps, db: db }, id)
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId: id,
-      ...actor,
-      action: 'merchant.crm.update',
-      target: { type: 'merchant', id },
-      before,
-      after: after.crm,
-    },
-  )
+  const after = await getMerchant(deps, id)
+  await recordAudit(deps, {
+    merchantId: id,
+    ...actor,
+    action: 'merchant.crm.update',
+    target: { type: 'merchant', id },
+    before,
+    after: after.crm,
+  })
   return after
 }

@@ -8,3 +8,4 @@ export {
   type ShopInput,
 } from './shops.service.js'
 export type { ShopsTable } from './shops.table.js'
+export { ShopErrors, type ShopErrorCode } from './shops.errors.js'

@@ -1,5 +1,5 @@
+import { ShopErrors } from './shops.errors.js'
 import type { AppDeps } from '../../deps.js'
-import { AppError, ErrorKind } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import * as repo from './shops.repository.js'
 import type { ShopRow } from './shops.table.js'
@@ -72,16 +72,13 @@ export async function createShop(
     updated_at: now,
   }
   await repo.insert(db, row)
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId,
-      ...actor,
-      action: 'shop.create',
-      target: { type: 'shop', id: row.id },
-      after: toShop(row),
-    },
-  )
+  await recordAudit(deps, {
+    merchantId,
+    ...actor,
+    action: 'shop.create',
+    target: { type: 'shop', id: row.id },
+    after: toShop(row),
+  })
   return toShop(row)
 }
 
@@ -95,7 +92,7 @@ export async function updateShop(
   const { db } = deps
   const [before] = await findShops(deps, merchantId, [id])
   if (!before) {
-    throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
+    throw ShopErrors.notFound(id)
   }
   await repo.update(db, merchantId, id, {
     name: input.name.trim(),
@@ -107,17 +104,14 @@ export async function updateShop(
     updated_at: deps.clock.nowIso(),
   })
   const [after] = await findShops(deps, merchantId, [id])
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId,
-      ...actor,
-      action: 'shop.update',
-      target: { type: 'shop', id },
-      before,
-      after,
-    },
-  )
+  await recordAudit(deps, {
+    merchantId,
+    ...actor,
+    action: 'shop.update',
+    target: { type: 'shop', id },
+    before,
+    after,
+  })
   return after!
 }
 
@@ -130,16 +124,13 @@ export async function deleteShop(
   const { db } = deps
   const [before] = await findShops(deps, merchantId, [id])
   if (!before || !(await repo.remove(db, merchantId, id))) {
-    throw new AppError(ErrorKind.NotFound, 'SHOP_NOT_FOUND', `shop ${id} does not exist`)
+    throw ShopErrors.notFound(id)
   }
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId,
-      ...actor,
-      action: 'shop.delete',
-      target: { type: 'shop', id },
-      before,
-    },
-  )
+  await recordAudit(deps, {
+    merchantId,
+    ...actor,
+    action: 'shop.delete',
+    target: { type: 'shop', id },
+    before,
+  })
 }

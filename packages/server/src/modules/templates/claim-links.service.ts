@@ -1,7 +1,8 @@
+import { TemplateErrors } from './templates.errors.js'
 import { decodeApplyCardUrl } from '@kaguan/alipay'
 import QRCode from 'qrcode'
 import type { AppDeps } from '../../deps.js'
-import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
+import { invalidFields } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import {
   alipayContext,
@@ -31,11 +32,7 @@ const toClaimLink = (r: ClaimLinkRow): ClaimLink => ({
 
 function requirePublished(row: CardTemplateRow): string {
   if (!row.alipay_template_id) {
-    throw new AppError(
-      ErrorKind.Conflict,
-      'TEMPLATE_NOT_PUBLISHED',
-      `template ${row.id} is not published yet: publish it first`,
-    )
+    throw TemplateErrors.notPublished(row.id)
   }
   return row.alipay_template_id
 }
@@ -50,7 +47,7 @@ export async function createClaimLink(
   const { db } = deps
   const row = await requireTemplate(deps, id)
   const alipayTemplateId = requirePublished(row)
-  const ctx: AlipayContext = await alipayContext({ ...deps, db: db }, row.merchant_id)
+  const ctx: AlipayContext = await alipayContext(deps, row.merchant_id)
   if (!ctx.publicBaseUrl) {
     throw invalidFields('CLAIM_LINK_INVALID', [
       { field: 'publicBaseUrl', message: "the merchant's public URL is not set" },
@@ -80,16 +77,13 @@ export async function createClaimLink(
     created_at: deps.clock.nowIso(),
   }
   await repo.insertClaimLink(db, link)
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId: row.merchant_id,
-      ...actor,
-      action: 'claim_link.create',
-      target: { type: 'template', id },
-      after: { outString: link.out_string },
-    },
-  )
+  await recordAudit(deps, {
+    merchantId: row.merchant_id,
+    ...actor,
+    action: 'claim_link.create',
+    target: { type: 'template', id },
+    after: { outString: link.out_string },
+  })
   return toClaimLink(link)
 }
 
@@ -105,11 +99,7 @@ export async function getClaimLink(deps: Pick<AppDeps, 'db'>, id: string): Promi
   const { db } = deps
   const row = await repo.findClaimLink(db, id)
   if (!row) {
-    throw new AppError(
-      ErrorKind.NotFound,
-      'CLAIM_LINK_NOT_FOUND',
-      `claim link ${id} does not exist`,
-    )
+    throw TemplateErrors.claimLinkNotFound(id)
   }
   return toClaimLink(row)
 }

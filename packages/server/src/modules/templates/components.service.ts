@@ -1,6 +1,7 @@
+import { TemplateErrors } from './templates.errors.js'
 import type { TemplateSpec } from '@kaguan/contracts'
 import type { AppDeps } from '../../deps.js'
-import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
+import { invalidFields } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import * as repo from './templates.repository.js'
 import { type Actor, requireTemplate, type TemplatesDeps } from './templates.service.js'
@@ -48,16 +49,13 @@ export async function createComponent(
     updated_at: now,
   }
   await repo.insertComponent(db, row)
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId,
-      ...actor,
-      action: 'component.create',
-      target: { type: 'component', id: row.id },
-      after: { name: row.name, templateId: row.template_id },
-    },
-  )
+  await recordAudit(deps, {
+    merchantId,
+    ...actor,
+    action: 'component.create',
+    target: { type: 'component', id: row.id },
+    after: { name: row.name, templateId: row.template_id },
+  })
   return toComponent(row)
 }
 
@@ -74,7 +72,7 @@ export async function componentPublicView(deps: Pick<AppDeps, 'db'>, id: string)
   const { db } = deps
   const component = await repo.findComponent(db, id)
   if (!component) {
-    throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
+    throw TemplateErrors.componentNotFound(id)
   }
   const row = await requireTemplate(deps, component.template_id)
   const spec = JSON.parse(row.published_json ?? row.spec_json) as TemplateSpec
@@ -107,7 +105,7 @@ export async function getComponent(deps: Pick<AppDeps, 'db'>, id: string): Promi
   const { db } = deps
   const r = await repo.findComponent(db, id)
   if (!r) {
-    throw new AppError(ErrorKind.NotFound, 'COMPONENT_NOT_FOUND', `component ${id} does not exist`)
+    throw TemplateErrors.componentNotFound(id)
   }
   return toComponent(r)
 }

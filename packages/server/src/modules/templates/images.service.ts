@@ -41,7 +41,7 @@ export async function uploadImage(
   if (existing) {
     return toImage(existing)
   }
-  const ctx = await alipayContext({ ...deps, db: db }, merchantId)
+  const ctx = await alipayContext(deps, merchantId)
   let uploaded
   try {
     uploaded = await ctx.client.uploadImage(
@@ -61,16 +61,13 @@ export async function uploadImage(
     created_at: deps.clock.nowIso(),
   }
   await repo.insertImage(db, row)
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId,
-      ...actor,
-      action: 'image.upload',
-      target: { type: 'image', id: row.id },
-      after: { name: row.name, alipayImageId: row.alipay_image_id },
-    },
-  )
+  await recordAudit(deps, {
+    merchantId,
+    ...actor,
+    action: 'image.upload',
+    target: { type: 'image', id: row.id },
+    after: { name: row.name, alipayImageId: row.alipay_image_id },
+  })
   return toImage(row)
 }
 

@@ -35,3 +35,4 @@ export type {
   ClaimLinksTable,
   ImagesTable,
 } from './templates.table.js'
+export { TemplateErrors, type TemplateErrorCode } from './templates.errors.js'

@@ -1,7 +1,8 @@
+import { TemplateErrors } from './templates.errors.js'
 import type { TemplateSpec } from '@kaguan/contracts'
 import { createHash, randomUUID } from 'node:crypto'
 import type { AppDeps } from '../../deps.js'
-import { AppError, ErrorKind, type FieldProblem } from '../../shared/errors.js'
+import { type FieldProblem } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { alipayContext, explainAlipayError, merchantPaths } from '../merchants/index.js'
 import { listShops } from '../shops/index.js'
@@ -49,16 +50,10 @@ export async function publishTemplate(
     until: new Date(now.getTime() + PUBLISH_LEASE_MS).toISOString(),
   })
   if (!taken) {
-    throw new AppError(
-      ErrorKind.Conflict,
-      'TEMPLATE_PUBLISH_RUNNING',
-      `template ${id} is being published right now; look at it again in a moment`,
-      {},
-      { retryable: true },
-    )
+    throw TemplateErrors.publishRunning(id)
   }
   try {
-    return await doPublish({ ...deps, db: db }, id, actor)
+    return await doPublish(deps, id, actor)
   } finally {
     await repo.releasePublishLease(db, id, by)
   }
@@ -72,7 +67,7 @@ async function doPublish(
   const { db } = deps
   const row = await requireTemplate(deps, id)
   const spec = JSON.parse(row.spec_json) as TemplateSpec
-  const ctx = await alipayContext({ ...deps, db: db }, row.merchant_id)
+  const ctx = await alipayContext(deps, row.merchant_id)
   const published = row.published_json
     ? (JSON.parse(row.published_json) as TemplateSpec)
     : undefined
@@ -103,7 +98,7 @@ async function doPublish(
       )
     }
   }
-  await checkDraft({ ...deps, db: db }, row.merchant_id, spec, extra)
+  await checkDraft(deps, row.merchant_id, spec, extra)
   // Alipay lists only shops it knows: one without its shop id drops out of 适用门店 silently.
   for (const shop of omittedShops(spec, shops)) {
     warnings.push(`${shop.name}: ${shop.reason}`)

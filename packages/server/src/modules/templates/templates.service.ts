@@ -1,8 +1,9 @@
+import { TemplateErrors } from './templates.errors.js'
 import { TemplateSpec } from '@kaguan/contracts'
 import { Value } from '@sinclair/typebox/value'
 import type { AppDeps } from '../../deps.js'
 import type { Clock } from '../../shared/clock.js'
-import { AppError, ErrorKind, invalidFields, type FieldProblem } from '../../shared/errors.js'
+import { invalidFields, type FieldProblem } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { findShops } from '../shops/index.js'
 import { previewSpec } from './template-preview.js'
@@ -69,7 +70,7 @@ export async function requireTemplate(
   const { db } = deps
   const row = await repo.findTemplate(db, id)
   if (!row || (merchantId && row.merchant_id !== merchantId)) {
-    throw new AppError(ErrorKind.NotFound, 'TEMPLATE_NOT_FOUND', `template ${id} does not exist`)
+    throw TemplateErrors.notFound(id)
   }
   return row
 }
@@ -108,7 +109,7 @@ export async function createTemplate(
 ): Promise<CardTemplate> {
   const { db } = deps
   const spec = normaliseSpec(input)
-  await checkDraft({ ...deps, db: db }, merchantId, spec)
+  await checkDraft(deps, merchantId, spec)
   const now = deps.clock.nowIso()
   const row: CardTemplateRow = {
     id: deps.ids.next('tpl'),
@@ -126,16 +127,13 @@ export async function createTemplate(
     updated_at: now,
   }
   await repo.insertTemplate(db, row)
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId,
-      ...actor,
-      action: 'template.create',
-      target: { type: 'template', id: row.id },
-      after: spec,
-    },
-  )
+  await recordAudit(deps, {
+    merchantId,
+    ...actor,
+    action: 'template.create',
+    target: { type: 'template', id: row.id },
+    after: spec,
+  })
   return toTemplate(row)
 }
 
@@ -150,7 +148,7 @@ export async function updateTemplateDraft(
   const { db } = deps
   const row = await requireTemplate(deps, id)
   const spec = normaliseSpec(input)
-  await checkDraft({ ...deps, db: db }, row.merchant_id, spec)
+  await checkDraft(deps, row.merchant_id, spec)
   const saved = await repo.updateDraft(
     db,
     id,
@@ -159,23 +157,16 @@ export async function updateTemplateDraft(
     deps.clock.nowIso(),
   )
   if (!saved) {
-    throw new AppError(
-      ErrorKind.Conflict,
-      'TEMPLATE_EDIT_CONFLICT',
-      'the template was changed by someone else since you opened it; reload and edit again',
-    )
+    throw TemplateErrors.editConflict()
   }
-  await recordAudit(
-    { ...deps, db: db },
-    {
-      merchantId: row.merchant_id,
-      ...actor,
-      action: 'template.update',
-      target: { type: 'template', id },
-      before: JSON.parse(row.spec_json),
-      after: spec,
-    },
-  )
+  await recordAudit(deps, {
+    merchantId: row.merchant_id,
+    ...actor,
+    action: 'template.update',
+    target: { type: 'template', id },
+    before: JSON.parse(row.spec_json),
+    after: spec,
+  })
   return toTemplate(await requireTemplate(deps, id))
 }
 
@@ -211,9 +202,8 @@ export async function templatePreview(
   merchantId: string,
   templateId: string,
 ) {
-  const { db } = deps
   const row = await requireTemplate(deps, templateId, merchantId)
-  return previewSpec({ ...deps, db: db }, merchantId, JSON.parse(row.spec_json) as TemplateSpec)
+  return previewSpec(deps, merchantId, JSON.parse(row.spec_json) as TemplateSpec)
 }
 
 /** What the wallet would show for an unsaved spec (the editor's live preview); 400 when malformed. */
@@ -222,6 +212,5 @@ export function draftPreview(
   merchantId: string,
   spec: unknown,
 ) {
-  const { db } = deps
-  return previewSpec({ ...deps, db: db }, merchantId, normaliseSpec(spec))
+  return previewSpec(deps, merchantId, normaliseSpec(spec))
 }

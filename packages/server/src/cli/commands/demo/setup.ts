@@ -81,9 +81,8 @@ export async function configureMerchant(
   deps: AppDeps,
   input: DemoMerchantInput,
 ): Promise<{ publicUrlChanged: boolean }> {
-  const db = deps.db
   const id = DEFAULT_MERCHANT_ID
-  const view = await getMerchant({ ...deps, db: db }, id)
+  const view = await getMerchant(deps, id)
   if (
     view.alipay.appId !== DEMO_APP_ID ||
     view.alipay.gatewayUrl !== input.gatewayUrl ||
@@ -91,7 +90,7 @@ export async function configureMerchant(
     view.alipay.alipayPublicKeyFingerprint !== publicKeyFingerprint(input.alipayPublicKey)
   ) {
     await updateAlipayApp(
-      { ...deps, db: db },
+      deps,
       id,
       {
         appId: DEMO_APP_ID,
@@ -104,29 +103,28 @@ export async function configureMerchant(
   }
   const publicUrlChanged = view.publicBaseUrl !== input.miniUrl
   if (publicUrlChanged) {
-    await updatePublicBaseUrl({ ...deps, db: db }, id, input.miniUrl, ACTOR)
+    await updatePublicBaseUrl(deps, id, input.miniUrl, ACTOR)
   }
-  const current = await crmConnection({ ...deps, db: db }, id)
+  const current = await crmConnection(deps, id)
   if (
     !current ||
     current.baseUrl !== input.crm.baseUrl.replace(/\/+$/, '') ||
     current.token !== input.crm.token ||
     publicKeyFingerprint(current.publicKey) !== publicKeyFingerprint(input.crm.publicKey)
   ) {
-    await updateCrm({ ...deps, db: db }, id, { mode: 'crm', ...input.crm }, ACTOR)
+    await updateCrm(deps, id, { mode: 'crm', ...input.crm }, ACTOR)
   }
   return { publicUrlChanged }
 }
 
 /** The demo shops in kaguan (created once, found again by their Alipay shop id). */
 export async function ensureShops(deps: AppDeps): Promise<Shop[]> {
-  const db = deps.db
   const existing = await listShops(deps, DEFAULT_MERCHANT_ID)
   const shops: Shop[] = []
   for (const shop of DEMO_SHOPS) {
     shops.push(
       existing.find((s) => s.alipayShopId === shop.alipayShopId) ??
-        (await createShop({ ...deps, db: db }, DEFAULT_MERCHANT_ID, shop, ACTOR)),
+        (await createShop(deps, DEFAULT_MERCHANT_ID, shop, ACTOR)),
     )
   }
   return shops
@@ -144,13 +142,12 @@ export interface DemoAdmin {
  * keeps that password in the data folder so every later start can print it again.
  */
 export async function ensureAdmin(deps: AppDeps, dataDir: string): Promise<DemoAdmin> {
-  const db = deps.db
   const passwordFile = join(dataDir, DemoFiles.adminPassword)
   const users = await listAdminUsers(deps)
   if (users.length === 0) {
     const { value } = readOrCreateSecret(passwordFile, () => randomBytes(12).toString('base64url'))
     await createAdminUser(
-      { ...deps, db: db },
+      deps,
       { username: DEMO_ADMIN_USERNAME, password: value, role: 'admin' },
       'demo',
     )
@@ -184,17 +181,16 @@ function demoImages(): { logo: Buffer; background: Buffer } {
 }
 
 async function demoSpec(deps: AppDeps, shops: Shop[]): Promise<TemplateSpec> {
-  const db = deps.db
   const images = demoImages()
   // uploadImage answers from its own table for bytes it has seen, so this calls Alipay once per image ever.
   const logo = await uploadImage(
-    { ...deps, db: db },
+    deps,
     DEFAULT_MERCHANT_ID,
     { name: 'demo-logo', type: 'png', content: images.logo },
     ACTOR,
   )
   const background = await uploadImage(
-    { ...deps, db: db },
+    deps,
     DEFAULT_MERCHANT_ID,
     { name: 'demo-background', type: 'png', content: images.background },
     ACTOR,
@@ -253,7 +249,6 @@ export async function ensureTemplate(
   shops: Shop[],
   options: { previousId?: string; publicUrlChanged: boolean },
 ): Promise<CardTemplate> {
-  const db = deps.db
   let template: CardTemplate | undefined
   if (options.previousId) {
     template = await getTemplate(deps, options.previousId, DEFAULT_MERCHANT_ID).catch(
@@ -263,14 +258,9 @@ export async function ensureTemplate(
   template ??= (await listTemplates(deps, DEFAULT_MERCHANT_ID)).find(
     (t) => t.spec.basic.name === DEMO_TEMPLATE_NAME,
   )
-  template ??= await createTemplate(
-    { ...deps, db: db },
-    DEFAULT_MERCHANT_ID,
-    await demoSpec(deps, shops),
-    ACTOR,
-  )
+  template ??= await createTemplate(deps, DEFAULT_MERCHANT_ID, await demoSpec(deps, shops), ACTOR)
   if (!template.alipayTemplateId || options.publicUrlChanged) {
-    template = (await publishTemplate({ ...deps, db: db }, template.id, ACTOR)).template
+    template = (await publishTemplate(deps, template.id, ACTOR)).template
   }
   return template
 }
@@ -285,7 +275,6 @@ export async function ensureClaimLink(
   emulatorUrl: string,
   miniUrl: string,
 ): Promise<ClaimLink> {
-  const db = deps.db
   const callback = `${miniUrl}${MINI_PATHS.callback}`
   const current = (await listClaimLinks(deps, templateId)).filter((link) => {
     if (link.outString !== DEMO_OUT_STRING) {
@@ -301,7 +290,6 @@ export async function ensureClaimLink(
     }
   })
   return (
-    current[0] ??
-    (await createClaimLink({ ...deps, db: db }, templateId, { outString: DEMO_OUT_STRING }, ACTOR))
+    current[0] ?? (await createClaimLink(deps, templateId, { outString: DEMO_OUT_STRING }, ACTOR))
   )
 }

@@ -1,0 +1,84 @@
+import { AppError, ErrorKind } from '../../shared/errors.js'
+
+/** Every code the cards module answers with (docs/errcodes.md lists them). */
+export type CardErrorCode =
+  | 'CARD_NOT_FOUND'
+  | 'CARD_ALREADY_DELETED'
+  | 'TEMPLATE_NOT_FOUND'
+  | 'TEMPLATE_LEVEL_UNKNOWN'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'POINTS_OWNED_BY_CRM'
+  | 'POINTS_INSUFFICIENT'
+  | 'CODE_INVALID'
+  | 'CRM_NOT_CONFIGURED'
+  | 'CRM_BAD_ANSWER'
+  | 'CLAIM_NO_USER'
+  | 'ALIPAY_BAD_OPEN'
+
+function cardError(kind: ErrorKind, code: CardErrorCode, message: string): AppError {
+  return new AppError(kind, code, message)
+}
+
+/** The cards error catalogue: every throw site of one failure gets the same code and kind. */
+export const CardErrors = {
+  notFound: (message: string) => cardError(ErrorKind.NotFound, 'CARD_NOT_FOUND', message),
+  alreadyDeleted: (cardId: string) =>
+    cardError(ErrorKind.Conflict, 'CARD_ALREADY_DELETED', `card ${cardId} is already deleted`),
+  templateNotPublished: (alipayTemplateId: string) =>
+    cardError(
+      ErrorKind.NotFound,
+      'TEMPLATE_NOT_FOUND',
+      `templateId ${alipayTemplateId} is not a published kaguan template`,
+    ),
+  /** A level the template does not define: the CRM's answer, or kaguan's own member system. */
+  levelUnknown: (fromCrm: boolean, level: string, templateId: string) =>
+    cardError(
+      ErrorKind.Invalid,
+      fromCrm ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN',
+      `level ${level} is not defined in template ${templateId}; define it in the template's levels`,
+    ),
+  keyReused: () =>
+    cardError(
+      ErrorKind.Conflict,
+      'IDEMPOTENCY_KEY_REUSED',
+      'this idempotency key was used for a different change',
+    ),
+  pointsOwnedByCrm: () =>
+    cardError(
+      ErrorKind.Conflict,
+      'POINTS_OWNED_BY_CRM',
+      "this merchant's CRM owns points: change them in the CRM, which sends them to kaguan",
+    ),
+  pointsInsufficient: (points: number, wanted: number) =>
+    cardError(
+      ErrorKind.Conflict,
+      'POINTS_INSUFFICIENT',
+      `the card has ${points} points; cannot take ${wanted}`,
+    ),
+  codeInvalid: () =>
+    cardError(ErrorKind.NotFound, 'CODE_INVALID', 'the code is unknown, expired or already used'),
+  crmNotConfigured: () =>
+    cardError(
+      ErrorKind.Invalid,
+      'CRM_NOT_CONFIGURED',
+      'CRM mode is on but the CRM base URL, token or public key is missing',
+    ),
+  crmUnknownTemplate: (templateId: string) =>
+    cardError(
+      ErrorKind.Invalid,
+      'CRM_BAD_ANSWER',
+      `the CRM answered templateId ${templateId}, which is not a published template of this merchant`,
+    ),
+  claimNoUser: () =>
+    cardError(
+      ErrorKind.Invalid,
+      'CLAIM_NO_USER',
+      'alipay.system.oauth.token answered without user_id or access_token',
+    ),
+  badOpen: () =>
+    cardError(
+      ErrorKind.Internal,
+      'ALIPAY_BAD_OPEN',
+      'alipay.marketing.card.open answered without card_info.biz_card_no',
+    ),
+}
