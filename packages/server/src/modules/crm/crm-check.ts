@@ -1,7 +1,12 @@
 import { createHash, createPublicKey, randomInt, type KeyObject } from 'node:crypto'
 import { AppError } from '../../shared/errors.js'
 import type { CrmRawAnswer, CrmSend } from '../../ports/crm.js'
-import type { CrmEndpoint, CrmPort } from '../../ports/crm-client.js'
+import type {
+  CrmEndpoint,
+  CrmPort,
+  OpenCardInfoAnswer,
+  OpenCardInfoRequest,
+} from '../../ports/crm-client.js'
 
 /** The outcome of one conformance check. `skip`: it needs something an earlier check could not get. */
 export const CheckStatus = { Pass: 'pass', Fail: 'fail', Warn: 'warn', Skip: 'skip' } as const
@@ -131,9 +136,9 @@ async function rawPost(
 }
 
 /** Runs one of kaguan's own client calls, timing it and catching its error. */
-async function timed<T>(
-  call: () => Promise<T>,
-): Promise<{ value: T; ms: number } | { error: unknown; ms: number }> {
+type Timed<T> = { value: T; ms: number } | { error: unknown; ms: number }
+
+async function timed<T>(call: () => Promise<T>): Promise<Timed<T>> {
   const started = Date.now()
   try {
     const value = await call()
@@ -457,6 +462,36 @@ function wrongTokens(token: string): string[] {
   return [`${token.slice(0, -1)}${last}`, `${token}x`]
 }
 
+/** What the steps of one check share: where and how to call, and what earlier steps learned. */
+interface CheckRun {
+  crm: CrmPort
+  options: CrmCheckOptions
+  endpoint: CrmEndpoint
+  baseUrl: string
+  token: string
+  timeoutMs: number
+  probeUserId: string
+  probe: OpenCardInfoRequest & { templateId: string }
+  add: (row: CrmCheckRow) => void
+  /** Step 1's answer, judged again by step 2. */
+  first?: Timed<OpenCardInfoAnswer>
+  /** The probe member's card number, once a step has seen one. */
+  bizCardNo?: string | undefined
+}
+
+/** `stop`: nothing after this step can succeed (the CRM is unreachable); one row beats fifteen. */
+type StepOutcome = 'next' | 'stop'
+
+/** The checks in the order they run; the CLI and the console's "test the CRM" both run these. */
+const STEPS: readonly ((run: CheckRun) => Promise<StepOutcome>)[] = [
+  openCardAnswer,
+  openCardRepeated,
+  openCardToken,
+  openCardBadInput,
+  cardChangeCalls,
+  mdCodeCalls,
+]
+
 /**
  * Checks a merchant CRM's three endpoints against the contract (docs/crm-integration.md) the way
  * kaguan will call them: kaguan's own client judges the answers, and raw calls probe what a CRM
@@ -466,22 +501,39 @@ function wrongTokens(token: string): string[] {
 export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<CrmCheckReport> {
   const baseUrl = options.baseUrl.replace(/\/+$/, '')
   const { token, timeoutMs } = options
-  const endpoint: CrmEndpoint = { baseUrl, token, timeoutMs }
   const probeUserId =
     options.probeUserId ??
     `2088${String(randomInt(0, 1e6)).padStart(6, '0')}${String(randomInt(0, 1e6)).padStart(6, '0')}`
-  const probe = {
-    alipayUserId: probeUserId,
-    name: '卡管自检',
-    mobile: '13800138000',
-    gender: 'MALE',
-    templateId: PROBE_TEMPLATE_ID,
-    outString: 'kaguan-crm-check',
-  }
   const rows: CrmCheckRow[] = []
-  const add = (row: CrmCheckRow) => rows.push(row)
+  const run: CheckRun = {
+    crm,
+    options,
+    endpoint: { baseUrl, token, timeoutMs },
+    baseUrl,
+    token,
+    timeoutMs,
+    probeUserId,
+    probe: {
+      alipayUserId: probeUserId,
+      name: '卡管自检',
+      mobile: '13800138000',
+      gender: 'MALE',
+      templateId: PROBE_TEMPLATE_ID,
+      outString: 'kaguan-crm-check',
+    },
+    add: (row) => rows.push(row),
+  }
+  for (const step of STEPS) {
+    if ((await step(run)) === 'stop') {
+      break
+    }
+  }
+  return finish(rows, options, baseUrl, probeUserId)
+}
 
-  // 1. A valid claim, judged by kaguan's own client.
+/** A valid claim, judged by kaguan's own client, and how long it took. */
+async function openCardAnswer(run: CheckRun): Promise<StepOutcome> {
+  const { crm, options, endpoint, probe, timeoutMs, add } = run
   const first = await timed(() => crm.openCardInfo(endpoint, probe))
   const openRow = { id: 'open.answer', endpoint: PATH.open, what: '开卡应答 answer shape' }
   if ('error' in first) {
@@ -495,7 +547,7 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     })
     if (code === 'CRM_UNREACHABLE') {
       // Nothing else can run; one clear row beats fifteen identical ones.
-      return finish(rows, options, baseUrl, probeUserId)
+      return 'stop'
     }
   } else {
     const a = first.value
@@ -539,7 +591,13 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     add({ ...latency, status: CheckStatus.Pass, detail: `${first.ms} ms` })
   }
 
-  // 2. The same claim twice more (kaguan's client, then raw for the types kaguan's client coerces).
+  run.first = first
+  return 'next'
+}
+
+/** The same claim twice more (kaguan's client, then raw for the types kaguan's client coerces). */
+async function openCardRepeated(run: CheckRun): Promise<StepOutcome> {
+  const { crm, endpoint, probe, baseUrl, token, timeoutMs, add } = run
   const second = await timed(() => crm.openCardInfo(endpoint, probe))
   const raw = await rawPost(crm.send, baseUrl, PATH.open, JSON.stringify(probe), token, timeoutMs)
   const rawAnswer =
@@ -581,7 +639,7 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     }
   }
   const seen = [
-    'value' in first ? first.value.bizCardNo : undefined,
+    run.first && 'value' in run.first ? run.first.value.bizCardNo : undefined,
     'value' in second ? second.value.bizCardNo : undefined,
     rawBizCardNo,
   ].filter((v): v is string => v !== undefined)
@@ -624,7 +682,13 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     })
   }
 
-  // 3. The token check.
+  run.bizCardNo = bizCardNo
+  return 'next'
+}
+
+/** The token check: a wrong and a missing token must be refused. */
+async function openCardToken(run: CheckRun): Promise<StepOutcome> {
+  const { crm, probe, baseUrl, token, timeoutMs, add } = run
   const wrong = await Promise.all(
     wrongTokens(token).map((t) =>
       rawPost(crm.send, baseUrl, PATH.open, JSON.stringify(probe), t, timeoutMs),
@@ -654,7 +718,12 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     ...judgeRefusal(missing, 'no token header', RISK.open),
   })
 
-  // 4. Invalid input.
+  return 'next'
+}
+
+/** Invalid input must be refused. */
+async function openCardBadInput(run: CheckRun): Promise<StepOutcome> {
+  const { crm, probe, baseUrl, token, timeoutMs, add } = run
   const { alipayUserId: _omitted, ...noUser } = probe
   const noUserAnswer = await rawPost(
     crm.send,
@@ -685,7 +754,12 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     ...judgeBadInput(notJson, 'accepted a body that is not JSON'),
   })
 
-  // 5. cardChange: ADD, ADD again, DEL, each judged by kaguan's client (the answer must be true).
+  return 'next'
+}
+
+/** cardChange: ADD, ADD again, DEL, each judged by kaguan's client (the answer must be true). */
+async function cardChangeCalls(run: CheckRun): Promise<StepOutcome> {
+  const { crm, endpoint, probeUserId, baseUrl, token, timeoutMs, add } = run
   const alipayCardNo = `2099${String(randomInt(0, 1e8)).padStart(8, '0')}${String(randomInt(0, 1e8)).padStart(8, '0')}`
   const change = (type: 'ADD' | 'DEL', cardNo: string) =>
     timed(() =>
@@ -705,11 +779,11 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
   let addPassed = false
   for (const spec of changeRows) {
     const row = { id: spec.id, endpoint: PATH.change, what: spec.what }
-    if (bizCardNo === undefined) {
+    if (run.bizCardNo === undefined) {
       add({ ...row, status: CheckStatus.Skip, detail: 'needs a bizCardNo from openCardInfo' })
       continue
     }
-    const result = await change(spec.type, bizCardNo)
+    const result = await change(spec.type, run.bizCardNo)
     if ('value' in result) {
       if (spec.id === 'change.add') {
         addPassed = true
@@ -733,7 +807,7 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     type: 'ADD',
     templateId: PROBE_TEMPLATE_ID,
     alipayUserId: probeUserId,
-    bizCardNo: bizCardNo ?? 'KGCHECK',
+    bizCardNo: run.bizCardNo ?? 'KGCHECK',
     alipayCardNo,
   }
   const changeWrong = await rawPost(
@@ -751,7 +825,12 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     ...judgeRefusal(changeWrong, 'wrong token', RISK.change),
   })
 
-  // 6. mdCodeChange: kaguan's client for the shape, the clock for codeExpire, raw for the echo.
+  return 'next'
+}
+
+/** mdCodeChange: kaguan's client for the shape, the clock for codeExpire, raw for the echo. */
+async function mdCodeCalls(run: CheckRun): Promise<StepOutcome> {
+  const { crm, endpoint, probeUserId, baseUrl, token, timeoutMs, add } = run
   const mdBody = {
     appId: PROBE_APP_ID,
     templateId: PROBE_TEMPLATE_ID,
@@ -824,7 +903,7 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
     ...judgeRefusal(mdWrong, 'wrong token', RISK.mdcode),
   })
 
-  return finish(rows, options, baseUrl, probeUserId)
+  return 'next'
 }
 
 /** The level the CRM answered must be one of the template's level codes (not its name). */
