@@ -12,6 +12,7 @@ import {
 import { findUser, listCards } from './cards.js'
 import type { CardRecord } from './cards.js'
 import { ClaimError, resolveClaimLink, submitClaim } from './claim.js'
+import { listCardMessages } from './methods/card-methods.js'
 import { parsePublicKey } from './crypto.js'
 import { hexToken } from './ids.js'
 import { defaultBehaviour } from './options.js'
@@ -51,6 +52,8 @@ export function cardView(rt: Runtime, card: CardRecord): Record<string, unknown>
     code: currentCode(rt, card).value,
     openDate: card.data.open_date ?? null,
     validDate: card.data.valid_date ?? null,
+    // alipay.marketing.card.message.notify messages (POINT_REMIND), oldest first.
+    messages: listCardMessages(rt, card.bizCardNo),
   }
 }
 

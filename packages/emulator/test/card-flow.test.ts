@@ -303,6 +303,42 @@ describe('member-card methods through the official alipay-sdk (validateSign on)'
     ).body[0]!
     expect(after).toMatchObject({ point: '250', level: 'VIP2' })
 
+    // POINT_REMIND: validated, recorded once per notify_no, shown on the card.
+    const remind = (notifyNo: string, info: unknown, type = 'POINT_REMIND') =>
+      exec('alipay.marketing.card.message.notify', {
+        bizContent: {
+          target_card_no: bizCardNo,
+          target_card_no_type: 'BIZ_CARD',
+          notify_type: type,
+          notify_no: notifyNo,
+          notify_info: typeof info === 'string' ? info : JSON.stringify(info),
+          occur_time: '2026-01-01 10:00:00',
+        },
+      })
+    const info = { expired_point: '3', expired_time: '2026-01-04 00:00:00' }
+    expect((await remind('R1', info)).code).toBe('10000')
+    expect((await remind('R1', info)).code).toBe('10000')
+    expect(await remind('R2', { expired_point: '3' })).toMatchObject({
+      code: '40004',
+      sub_code: 'INVALID_PARAMETER',
+      sub_msg: expect.stringContaining('expired_time'),
+    })
+    expect(await remind('R3', info, 'LEVEL_REMIND')).toMatchObject({
+      sub_msg: expect.stringContaining('notify_type'),
+    })
+    expect(await remind('R4', 'not json')).toMatchObject({ sub_code: 'INVALID_PARAMETER' })
+    const reminded = (
+      await drive<Result[]>(emulator, `/__emulator/cards?userId=${userId}`, undefined, 'GET')
+    ).body[0]!
+    expect(reminded.messages).toEqual([
+      expect.objectContaining({
+        notifyNo: 'R1',
+        notifyType: 'POINT_REMIND',
+        expiredPoint: '3',
+        expiredTime: '2026-01-04 00:00:00',
+      }),
+    ])
+
     await drive(emulator, `/__emulator/cards/${bizCardNo}/remove`)
     const removed = await exec('alipay.marketing.card.query', {
       bizContent: { target_card_no: bizCardNo, target_card_no_type: 'BIZ_CARD' },

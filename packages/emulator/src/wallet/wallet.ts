@@ -12,6 +12,7 @@ import {
   findClaimLink,
   submitClaim,
 } from '../claim.js'
+import { listCardMessages } from '../methods/card-methods.js'
 import { findActivityByItem } from '../methods/koubei-methods.js'
 import type { AppRecord, Runtime, ShopRecord, UserRecord } from '../runtime.js'
 import { json } from '../store.js'
@@ -171,6 +172,20 @@ function columnsHtml(card: CardRecord, template: TemplateRecord | undefined): st
     return ''
   }
   return `<div class="panel columns" data-testid="columns">${columns.map((c) => `<div><b data-column="${esc(c.code)}">${esc(value(c))}</b><span class="muted">${esc(c.title)}</span></div>`).join('')}</div>`
+}
+
+/** The card's POINT_REMIND messages, as Alipay shows an expiry reminder to the holder. */
+function messagesHtml(rt: Runtime, card: CardRecord): string {
+  const messages = listCardMessages(rt, card.bizCardNo)
+  if (messages.length === 0) {
+    return ''
+  }
+  return `<div class="panel"><h3>积分过期提醒</h3><ul class="plain" data-testid="card-messages">${messages
+    .map(
+      (m) =>
+        `<li class="row" data-notify-no="${esc(m.notifyNo)}"><span>${esc(m.expiredPoint)} 将于 ${esc(m.expiredTime)} 过期</span></li>`,
+    )
+    .join('')}</ul></div>`
 }
 
 function actionsHtml(template: TemplateRecord | undefined): string {
@@ -349,7 +364,7 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
       reply,
       page(
         styleOf(rt, template).name,
-        `${refresh}${cardFace(rt, shown.card, template)}${await codeHtml(shown.code)}${columnsHtml(shown.card, template)}${actionsHtml(template)}${shopsHtml(rt, template, user)}
+        `${refresh}${cardFace(rt, shown.card, template)}${await codeHtml(shown.code)}${columnsHtml(shown.card, template)}${messagesHtml(rt, shown.card)}${actionsHtml(template)}${shopsHtml(rt, template, user)}
 <form method="post" action="/wallet/cards/${esc(bizCardNo)}/remove"><button class="btn danger" type="submit">删除会员卡</button></form>`,
         { back: '/wallet/cards' },
       ),
