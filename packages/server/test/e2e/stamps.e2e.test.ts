@@ -1,6 +1,10 @@
 import { generateKeyPair, signParams, withReplayGuard } from '@kaguan/crm-sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cancelExpiredHolds, withCardPush } from '../../src/modules/stamps/index.js'
+import {
+  cancelExpiredHolds,
+  expireDueStamps,
+  withCardPush,
+} from '../../src/modules/stamps/index.js'
 import { fixedClock } from '../helpers/deps.js'
 import {
   adminClient,
@@ -370,5 +374,60 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
       activityId: stampId,
     })
     expect(query.accounts[0]).toMatchObject({ available: before + 1 })
+  })
+
+  // Last: publishing another stamp activity moves the card column to it.
+  it('stamps that expire are reminded of on the card (POINT_REMIND) once, then expire', async () => {
+    const shops = await admin.request('GET', '/api/merchants/mch_default/shops')
+    const ends = new Date(Date.now() + 2 * 86_400_000)
+    const created = await admin.request('POST', '/api/merchants/mch_default/stamp-activities', {
+      type: 'POINT_SEND',
+      spec: {
+        name: '年末集点',
+        startTime: '2026-01-01T00:00:00+08:00',
+        endTime: ends.toISOString(),
+        shopIds: [shops.body.items[0].id],
+        card: { name: '年末集点卡', description: '活动结束即过期' },
+        rule: {},
+        stampsToComplete: 5,
+        expiry: { type: 'ACTIVITY_END' },
+      },
+    })
+    expect(created.status).toBe(201)
+    const id = created.body.id as string
+    expect(
+      (await admin.request('POST', `/api/merchants/mch_default/stamp-activities/${id}/publish`))
+        .status,
+    ).toBe(200)
+    const { memberId } = (await account()) as unknown as { memberId: string }
+    const adj = await admin.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${id}/adjustments`,
+      { memberId, delta: 3, reason: '补点', idempotencyKey: 'expiring-1' },
+    )
+    expect(adj.status).toBe(200)
+    await cardShows('3/5')
+    // The worker's sweep finds the end within the 3-day window and sends the reminder once.
+    type Message = { notifyNo: string; expiredPoint: string; expiredTime: string }
+    const messages = async () => ((await card()) as unknown as { messages: Message[] }).messages
+    await eventually(async () => (await messages()).length > 0 || undefined, 'the reminder')
+    const [message] = await messages()
+    expect(message).toMatchObject({ expiredPoint: '3' })
+    expect(new Date(`${message!.expiredTime.replace(' ', 'T')}+08:00`).getTime()).toBe(
+      Math.floor(ends.getTime() / 1000) * 1000,
+    )
+    const calls = await emulatorJson<unknown[]>(
+      stack.emulator,
+      'GET',
+      '/__emulator/calls?method=alipay.marketing.card.message.notify',
+    )
+    expect(calls).toHaveLength(1)
+
+    // Past the end: the worker's step expires them and the card shows it.
+    const deps = stack.kaguan.deps
+    const later = fixedClock(new Date(ends.getTime() + 1000))
+    expect(await expireDueStamps({ ...deps, clock: later }, withCardPush(deps))).toBe(3)
+    await cardShows('0/5')
+    expect(await messages()).toHaveLength(1)
   })
 })

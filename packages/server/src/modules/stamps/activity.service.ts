@@ -106,6 +106,7 @@ async function checkSpec(
     if (s.card.logoImageId && !images.has(s.card.logoImageId)) {
       problems.push({ field: 'spec.card.logoImageId', message: 'no such uploaded image' })
     }
+    problems.push(...expiryProblems(s))
   } else {
     const s = spec as ExchangeActivitySpec
     const stamp = await repo.findActivity(db, s.stampActivityId)
@@ -136,6 +137,39 @@ async function checkSpec(
     throw StampErrors.invalid(problems)
   }
   return { spec, stampActivityId }
+}
+
+/** The expiry rule's fields that only make sense together. */
+function expiryProblems(spec: StampActivitySpec): FieldProblem[] {
+  const rule = spec.expiry
+  if (!rule) {
+    return []
+  }
+  const problems: FieldProblem[] = []
+  if (rule.type === 'AFTER_EARNED') {
+    if (rule.days === undefined) {
+      problems.push({
+        field: 'spec.expiry.days',
+        message: 'AFTER_EARNED needs the days stamps live',
+      })
+    }
+    if (rule.graceDays !== undefined) {
+      problems.push({ field: 'spec.expiry.graceDays', message: 'is for ACTIVITY_END only' })
+    }
+    if (
+      rule.days !== undefined &&
+      rule.remindDaysBefore !== undefined &&
+      rule.remindDaysBefore >= rule.days
+    ) {
+      problems.push({
+        field: 'spec.expiry.remindDaysBefore',
+        message: `must be less than expiry.days (${rule.days})`,
+      })
+    }
+  } else if (rule.days !== undefined) {
+    problems.push({ field: 'spec.expiry.days', message: 'is for AFTER_EARNED only' })
+  }
+  return problems
 }
 
 function ttlSeconds(

@@ -5,6 +5,7 @@ import { activeCardsOf } from '../cards/index.js'
 import { alipayContext } from '../merchants/index.js'
 import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
 import { toActivity } from './activity.service.js'
+import { expiryOutboxHandlers } from './expiry.service.js'
 import * as repo from './stamps.repository.js'
 import { stampColumn } from './stamps.rules.js'
 import type { LedgerOptions } from './stamps.service.js'
@@ -64,11 +65,12 @@ export async function stampColumnOf(
   return stampColumn(Number(account?.available ?? 0), activity.spec.stampsToComplete)
 }
 
-/** The worker's delivery of the stamp column to every active card of the member. */
+/** The stamps module's outbox topics: the card column, and the expiry reminder. */
 export function stampsOutboxHandlers(
   deps: Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>,
 ): Record<string, OutboxHandler> {
   return {
+    ...expiryOutboxHandlers(deps),
     [STAMPS_CARD_TOPIC]: async (entry: OutboxEntry) => {
       const { memberId } = entry.payload as StampsCardPayload
       const value = await stampColumnOf(deps, entry.merchantId, memberId)

@@ -8,6 +8,7 @@ export type {
   StampActivitiesTable,
   StampEntriesTable,
   StampHoldsTable,
+  StampRemindersTable,
   StampEntryType,
   StampSource,
 } from './stamps.table.js'
@@ -32,6 +33,13 @@ export {
   type StampHoldView,
 } from './stamps.service.js'
 export { createHoldSweeper, type HoldSweeper } from './stamps.worker.js'
+export {
+  DEFAULT_REMIND_DAYS,
+  STAMPS_REMIND_TOPIC,
+  expireDueStamps,
+  remindExpiringStamps,
+  type StampsRemindPayload,
+} from './expiry.service.js'
 export {
   DEFAULT_HOLD_TTL_MINUTES,
   KOUBEI_NOTIFY_PATH,

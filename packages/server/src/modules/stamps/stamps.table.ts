@@ -87,3 +87,14 @@ export interface StampHoldsTable {
 }
 export type StampHoldRow = Selectable<StampHoldsTable>
 export type NewStampHoldRow = Insertable<StampHoldsTable>
+
+/** One expiry moment of an account the worker has reminded about (POINT_REMIND), once. */
+export interface StampRemindersTable {
+  id: string
+  merchant_id: string
+  account_id: string
+  expires_at: string
+  amount: number
+  created_at: string
+}
+export type NewStampReminderRow = Insertable<StampRemindersTable>
