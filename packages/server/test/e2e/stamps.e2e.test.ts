@@ -1,8 +1,12 @@
 import { generateKeyPair, signParams, withReplayGuard } from '@kaguan/crm-sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listOutbox } from '../../src/modules/outbox/index.js'
 import {
   cancelExpiredHolds,
   expireDueStamps,
+  reconcileStamps,
+  STAMPS_MIRROR_TOPIC,
+  stampsOutboxHandlers,
   withCardPush,
 } from '../../src/modules/stamps/index.js'
 import { fixedClock } from '../helpers/deps.js'
@@ -314,10 +318,19 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
     )
     expect(res.status).toBe(302)
     expect(await account()).toMatchObject({ available: 0, frozen: 5 })
-    // The worker's step with a clock past the 1-minute TTL.
+    // The 1-minute TTL passes: moved back in the data rather than the clock, so what the CANCEL
+    // queues (the card push, the Koubei mirror) is due now for the stack's real-time worker.
     const deps = stack.kaguan.deps
-    const later = fixedClock(new Date(Date.now() + 61_000))
-    expect(await cancelExpiredHolds({ ...deps, clock: later }, 100, withCardPush(deps))).toBe(1)
+    const hold = await deps.db
+      .updateTable('stamp_holds')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('status', '=', 'held')
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    expect(new Date(hold.expires_at).getTime()).toBeLessThan(
+      new Date(hold.created_at).getTime() + 61_000,
+    )
+    expect(await cancelExpiredHolds(deps, 100, withCardPush(deps))).toBe(1)
     expect(await account()).toMatchObject({ available: 5, frozen: 0 })
     await cardShows('5/5')
   })
@@ -374,6 +387,83 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
       activityId: stampId,
     })
     expect(query.accounts[0]).toMatchObject({ available: before + 1 })
+  })
+
+  it('mirrors every ledger change to Koubei once, in order; reconcile reports a drift made there', async () => {
+    const deps = stack.kaguan.deps
+    const undelivered = async () =>
+      (await listOutbox(deps.db, { topic: STAMPS_MIRROR_TOPIC })).filter((o) => o.status !== 'done')
+    await eventually(async () => (await undelivered()).length === 0 || undefined, 'the mirror')
+    const activity = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-activities/${stampId}`,
+    )
+    const campId = activity.body.koubei.campId as string
+    type Koubei = {
+      total: number
+      available: number
+      frozen: number
+      entries: { reqId: string; transType: string; amount: number }[]
+    }
+    const koubei = () =>
+      emulatorJson<Koubei>(
+        stack.emulator,
+        'GET',
+        `/__emulator/points?activityAccount=${campId}&userId=${userId}`,
+      )
+    const mine = await account()
+    const history = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-accounts/${mine.id}`,
+    )
+    const entries = (
+      history.body.entries as { id: string; idempotencyKey: string; type: string; amount: number }[]
+    ).filter((e) => e.amount > 0)
+    const there = await koubei()
+    // Each entry once, under its own idempotency key, in ledger order.
+    expect(there.entries.map((e) => [e.reqId, e.transType, e.amount])).toEqual(
+      entries.map((e) => [e.idempotencyKey, e.type, e.amount]),
+    )
+    expect(there).toMatchObject({
+      total: (history.body.account as { earned: number }).earned,
+      available: mine.available,
+      frozen: mine.frozen,
+    })
+    // A redelivery (the worker lost the answer) collapses by req_id on Koubei's side.
+    const mirror = stampsOutboxHandlers(deps)[STAMPS_MIRROR_TOPIC]!
+    for (const e of entries.slice(0, 3)) {
+      await mirror({
+        id: 'obx_again',
+        merchantId: 'mch_default',
+        topic: STAMPS_MIRROR_TOPIC,
+        payload: { entryId: e.id, accountId: mine.id },
+        attempt: 2,
+      })
+    }
+    expect((await koubei()).entries).toHaveLength(entries.length)
+
+    const clean = await reconcileStamps(deps, 'mch_default')
+    expect(clean).toMatchObject({ drift: [], failed: [], inFlight: 0 })
+    expect(clean.inStep).toBeGreaterThanOrEqual(1)
+
+    await emulatorJson(stack.emulator, 'POST', '/__emulator/points', {
+      activityAccount: campId,
+      userId,
+      transType: 'DEPOSIT',
+      amount: 2,
+    })
+    const drifted = await reconcileStamps(deps, 'mch_default')
+    expect(drifted.drift).toEqual([
+      {
+        accountId: mine.id,
+        memberId: expect.any(String),
+        activityId: stampId,
+        kaguan: { total: there.total, available: mine.available, frozen: mine.frozen },
+        koubei: { total: there.total + 2, available: mine.available + 2, frozen: mine.frozen },
+      },
+    ])
+    // kaguan's ledger is the truth: nothing changed here.
+    expect(await account()).toMatchObject({ available: mine.available, frozen: mine.frozen })
   })
 
   // Last: publishing another stamp activity moves the card column to it.

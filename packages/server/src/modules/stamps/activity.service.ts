@@ -204,6 +204,7 @@ export async function createActivity(
       stamp_activity_id: stampActivityId,
       hold_ttl_seconds: ttlSeconds(body.type, spec),
       alipay_camp_id: null,
+      koubei_account: null,
       alipay_item_id: null,
       coupon_url: null,
       created_at: now,
@@ -292,7 +293,7 @@ export interface PublishPorts {
   createPointCampaign: (
     biz: ReturnType<typeof pointSendCampaign>,
     notifyUrl: string | undefined,
-  ) => Promise<{ campId: string }>
+  ) => Promise<{ campId: string; activityAccount?: string | undefined }>
   notifyUrl: string | undefined
 }
 
@@ -301,11 +302,28 @@ export async function koubeiPorts(deps: ActivityDeps, merchantId: string): Promi
   const ctx = await alipayContext(deps.db, deps, merchantId)
   return {
     vouchers: koubeiVoucherProvider(ctx.client, ctx.appAuthToken),
-    createPointCampaign: async (biz, notifyUrl) => ({
-      campId: (
-        await ctx.client.createCampaignActivity(biz, { appAuthToken: ctx.appAuthToken, notifyUrl })
-      ).camp_id,
-    }),
+    createPointCampaign: async (biz, notifyUrl) => {
+      const opts = { appAuthToken: ctx.appAuthToken }
+      const { camp_id: campId } = await ctx.client.createCampaignActivity(biz, {
+        ...opts,
+        notifyUrl,
+      })
+      // The point account stamps are mirrored to "comes from the activity's detail query"
+      // (koubei-points-api.md §3); where in it is unconfirmed: ext_info.activity_account here.
+      const { camp_detail: detail } = await ctx.client.queryCampaignActivity(
+        { camp_id: campId },
+        opts,
+      )
+      let activityAccount: string | undefined
+      try {
+        const ext = JSON.parse(detail.ext_info ?? '{}') as { activity_account?: unknown }
+        activityAccount =
+          typeof ext.activity_account === 'string' ? ext.activity_account : undefined
+      } catch {
+        activityAccount = undefined
+      }
+      return { campId, activityAccount }
+    },
     // The merchant in the path, as for the card notifications: one ISV app may serve several.
     notifyUrl: ctx.publicBaseUrl
       ? `${ctx.publicBaseUrl}${KOUBEI_NOTIFY_PATH}/${merchantId}`
@@ -339,7 +357,12 @@ export async function publishActivity(
       ])
     }
   }
-  let koubei: { campId: string; itemId: string | null; couponUrl: string | null } | null = null
+  let koubei: {
+    campId: string
+    itemId: string | null
+    couponUrl: string | null
+    activityAccount?: string | undefined
+  } | null = null
   if (mirror) {
     const shops = await findShops(db, merchantId, activity.spec.shopIds)
     const problems: FieldProblem[] = []
@@ -398,6 +421,7 @@ export async function publishActivity(
         ...(koubei
           ? {
               alipay_camp_id: koubei.campId,
+              koubei_account: koubei.activityAccount ?? null,
               alipay_item_id: koubei.itemId,
               coupon_url: koubei.couponUrl,
             }

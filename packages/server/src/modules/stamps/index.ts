@@ -77,6 +77,13 @@ export {
 } from './card-column.service.js'
 export { stampsForTrade, stampColumn } from './stamps.rules.js'
 export {
+  STAMPS_MIRROR_TOPIC,
+  reconcileStamps,
+  type StampsDrift,
+  type StampsMirrorPayload,
+  type StampsReconcileReport,
+} from './mirror.service.js'
+export {
   couponPageUrl,
   koubeiVoucherProvider,
   type PublishedVouchers,

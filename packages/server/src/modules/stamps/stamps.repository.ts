@@ -181,6 +181,10 @@ export function findEntryByKey(
     .executeTakeFirst()
 }
 
+export function findEntry(db: Executor, id: string): Promise<StampEntryRow | undefined> {
+  return db.selectFrom('stamp_entries').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
 export function listEntries(
   db: Executor,
   accountId: string,
@@ -259,6 +263,11 @@ export function findHoldByOutBizNo(
     .where('merchant_id', '=', merchantId)
     .where('out_biz_no', '=', outBizNo)
     .executeTakeFirst()
+}
+
+/** Remembers Koubei's number of a hold's mirrored FREEZE. */
+export async function setHoldKoubeiLogNo(db: Executor, id: string, logNo: string): Promise<void> {
+  await db.updateTable('stamp_holds').set({ koubei_log_no: logNo }).where('id', '=', id).execute()
 }
 
 /** Resolves a hold that is still held; undefined when another resolution got there first. */

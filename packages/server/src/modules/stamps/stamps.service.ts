@@ -4,6 +4,7 @@ import type { AppDeps } from '../../deps.js'
 import type { FieldProblem } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { StampErrors } from './stamps.errors.js'
+import { queueMirror } from './mirror.service.js'
 import * as repo from './stamps.repository.js'
 import type {
   StampAccountRow,
@@ -431,9 +432,12 @@ export async function applyLedger(
           expires_at: op.expiresAt,
           created_at: now,
           resolved_at: null,
+          koubei_log_no: null,
         }
         await repo.insertHold(trx, hold)
       }
+      // Koubei-bound activities: the change goes there too, after this commits (the outbox).
+      await queueMirror(trx, deps, entry)
       const result = resultOf(entry, hold, false)
       await options.onApplied?.(trx, result)
       return result
