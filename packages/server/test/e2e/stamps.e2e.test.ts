@@ -291,7 +291,7 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
     ])
   })
 
-  it('an exchange left unclaimed is cancelled after its TTL and the stamps come back', async () => {
+  it('the card’s action point: the exchange link goes through Alipay’s authorization; left unclaimed it is cancelled after its TTL', async () => {
     const adj = await admin.request(
       'POST',
       `/api/merchants/mch_default/stamp-activities/${stampId}/adjustments`,
@@ -306,17 +306,35 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
       },
     )
     expect(adj.status).toBe(200)
-    const { authCode } = await emulatorJson<{ authCode: string }>(
-      stack.emulator,
-      'POST',
-      '/__emulator/auth-codes',
-      { appId: stack.appId, userId },
+    // The link the merchant puts on the card (a URL action point) or in a QR code.
+    const link = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-activities/${exchangeId}/exchange-link?shopId=${SHOP}`,
     )
-    const res = await fetch(
-      `${stack.kaguan.urls.mini}/stamps/exchange/${exchangeId}?auth_code=${authCode}`,
-      { redirect: 'manual' },
+    expect(link.status).toBe(200)
+    expect(link.body.url).toBe(
+      `${stack.kaguan.urls.mini}/stamps/exchange/${exchangeId}?shopId=${SHOP}`,
     )
+    // Opened in the wallet: kaguan → Alipay's web authorization (silent, auth_base) → back with
+    // an auth code → the coupon page.
+    const toAlipay = await fetch(link.body.url, { redirect: 'manual' })
+    expect(toAlipay.status).toBe(302)
+    const authorize = new URL(toAlipay.headers.get('location')!)
+    expect(authorize.pathname).toBe('/oauth2/publicAppAuthorize.htm')
+    expect(authorize.searchParams.get('scope')).toBe('auth_base')
+    const back = await fetch(authorize, {
+      redirect: 'manual',
+      headers: { cookie: `emu_uid=${userId}` },
+    })
+    expect(back.status).toBe(302)
+    const withCode = new URL(back.headers.get('location')!)
+    expect(withCode.searchParams.get('auth_code')).toBeTruthy()
+    expect(withCode.searchParams.get('shopId')).toBe(SHOP)
+    const res = await fetch(withCode, { redirect: 'manual' })
     expect(res.status).toBe(302)
+    const coupon = new URL(res.headers.get('location')!)
+    expect(coupon.pathname).toBe('/p/z/pointset/index.html')
+    expect(coupon.searchParams.get('shopId')).toBe(SHOP)
     expect(await account()).toMatchObject({ available: 0, frozen: 5 })
     // The 1-minute TTL passes: moved back in the data rather than the clock, so what the CANCEL
     // queues (the card push, the Koubei mirror) is due now for the stack's real-time worker.

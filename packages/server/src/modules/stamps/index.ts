@@ -63,8 +63,11 @@ export {
   type TradeInput,
 } from './earning.service.js'
 export {
+  EXCHANGE_PATH,
+  exchangeLink,
   onCouponClaimed,
   startExchange,
+  type ExchangeLink,
   type CouponOutcome,
   type ExchangeStart,
 } from './exchange.service.js'
