@@ -15,6 +15,7 @@ import {
   publishActivity,
   remindExpiringStamps,
   STAMPS_CARD_TOPIC,
+  STAMPS_MIRROR_TOPIC,
   STAMPS_REMIND_TOPIC,
   withCardPush,
   type StampsRemindPayload,
@@ -232,6 +233,8 @@ for (const dialect of DIALECTS) {
       expect(await account()).toMatchObject({ available: 0, frozen: 0 })
       expect(await remindExpiringStamps(deps)).toBe(0)
       expect(await reminders()).toHaveLength(2)
+      // Not bound to Koubei (mirrorToKoubei: false): nothing is mirrored.
+      expect(await listOutbox(db.db, { topic: STAMPS_MIRROR_TOPIC })).toEqual([])
     })
 
     it('ACTIVITY_END: every stamp expires graceDays after the end; a held one waits', async () => {
