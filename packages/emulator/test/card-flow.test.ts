@@ -361,6 +361,41 @@ describe('member-card methods through the official alipay-sdk (validateSign on)'
     expect(missing).toMatchObject({ code: '40004', sub_code: 'CARD_NOT_EXIST' })
   })
 
+  it('web authorization: the wallet user goes back to redirect_uri with a working auth_code', async () => {
+    const authorize = (redirect: string, cookie?: string) =>
+      fetch(
+        `${emulator.url}/oauth2/publicAppAuthorize.htm?app_id=${appId}&scope=auth_base&state=s1&redirect_uri=${encodeURIComponent(redirect)}`,
+        { redirect: 'manual', headers: cookie ? { cookie } : {} },
+      )
+    // Not on the origin of a registered callback URL: refused as Alipay does.
+    const foreign = await authorize('https://elsewhere.example/x')
+    expect(foreign.status).toBe(403)
+    expect(await foreign.text()).toContain('ERR010')
+    // No signed-in wallet user: the user picker, coming back here.
+    const picker = await authorize(`${merchant.url}/stamps/exchange/A1?shopId=S1`)
+    expect(picker.status).toBe(200)
+    expect(await picker.text()).toContain('/wallet/login?userId=')
+    const back = await authorize(
+      `${merchant.url}/stamps/exchange/A1?shopId=S1`,
+      `emu_uid=${userId}`,
+    )
+    expect(back.status).toBe(302)
+    const to = new URL(back.headers.get('location')!)
+    expect(to.origin + to.pathname).toBe(`${merchant.url}/stamps/exchange/A1`)
+    expect(Object.fromEntries(to.searchParams)).toMatchObject({
+      shopId: 'S1',
+      app_id: appId,
+      scope: 'auth_base',
+      state: 's1',
+      source: 'alipay_wallet',
+    })
+    const token = await exec('alipay.system.oauth.token', {
+      grantType: 'authorization_code',
+      code: to.searchParams.get('auth_code'),
+    })
+    expect(token.user_id).toBe(userId)
+  })
+
   it('logs every gateway call, filterable by method', async () => {
     const { body } = await drive<Result[]>(
       emulator,
