@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
 import { generateKeyPair, signParams, withReplayGuard } from '@kaguan/crm-sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listOutbox } from '../../src/modules/outbox/index.js'
@@ -22,6 +24,8 @@ import {
   type EmulatorCard,
   type Stack,
 } from '../helpers/kaguan.js'
+
+const root = new URL('../../../../', import.meta.url).pathname
 
 type Notification = { id: string; kind: string; params: Record<string, string>; status: string }
 
@@ -482,7 +486,40 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
     ])
     // kaguan's ledger is the truth: nothing changed here.
     expect(await account()).toMatchObject({ available: mine.available, frozen: mine.frozen })
-  })
+
+    // The command an operator runs says the same, and fails.
+    const config = deps.config
+    const run = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          '--conditions=@kaguan/source',
+          '--import',
+          'tsx',
+          join(root, 'packages/server/src/cli/main.ts'),
+          'reconcile',
+        ],
+        {
+          cwd: root,
+          timeout: 60_000,
+          env: {
+            ...Object.fromEntries(
+              Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_')),
+            ),
+            KAGUAN_DATABASE_URL: config.database.url,
+            KAGUAN_MASTER_KEY: config.masterKey!.toString('base64'),
+          },
+        },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code) : 0, out: stdout + stderr }),
+      )
+    })
+    expect(run.code, run.out).toBe(1)
+    expect(run.out).toMatch(/drift: +1/)
+    expect(run.out).toContain(
+      `${mine.id} (member ${drifted.drift[0]!.memberId}, activity ${stampId}): kaguan total/available/frozen ${there.total}/${mine.available}/${mine.frozen}, Koubei ${there.total + 2}/${mine.available + 2}/${mine.frozen}`,
+    )
+  }, 60_000)
 
   // Last: publishing another stamp activity moves the card column to it.
   it('stamps that expire are reminded of on the card (POINT_REMIND) once, then expire', async () => {
