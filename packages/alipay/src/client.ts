@@ -14,6 +14,8 @@ import type {
   CampaignActivityQueryResult,
   CardDelete,
   CardDeleteResult,
+  CardMessageNotify,
+  CardMessageNotifyResult,
   CardOpen,
   CardOpenResult,
   CardQuery,
@@ -111,6 +113,8 @@ export interface AlipayClient {
   updateCard(biz: CardUpdate, opts?: CallOptions): Promise<CardUpdateResult>
   /** `alipay.marketing.card.delete` (会员卡删卡). */
   deleteCard(biz: CardDelete, opts?: CallOptions): Promise<CardDeleteResult>
+  /** `alipay.marketing.card.message.notify` (会员积分过期提醒): `POINT_REMIND` before points expire. */
+  notifyCardMessage(biz: CardMessageNotify, opts?: CallOptions): Promise<CardMessageNotifyResult>
   /** `koubei.marketing.campaign.activity.create` (创建营销活动). */
   createCampaignActivity(
     biz: CampaignActivityCreate,
@@ -306,6 +310,8 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
     queryCard: (content, opts) => biz('alipay.marketing.card.query', content, opts),
     updateCard: (content, opts) => biz('alipay.marketing.card.update', content, opts),
     deleteCard: (content, opts) => biz('alipay.marketing.card.delete', content, opts),
+    notifyCardMessage: (content, opts) =>
+      biz('alipay.marketing.card.message.notify', content, opts),
     createCampaignActivity: (content, opts) =>
       biz('koubei.marketing.campaign.activity.create', content, opts),
     queryCampaignActivity: (content, opts) =>

@@ -311,6 +311,31 @@ export interface CardUpdateResult {
   result_code?: string
 }
 
+/** `notify_info` of a `POINT_REMIND` message: what expires and when (both strings, as Alipay wants). */
+export interface PointRemindInfo {
+  /** Points (stamps) that will expire. */
+  expired_point: string
+  /** When they expire, `yyyy-MM-dd HH:mm:ss` China time. */
+  expired_time: string
+}
+
+/**
+ * biz_content of `alipay.marketing.card.message.notify` (会员积分过期提醒, 2024): a message Alipay shows
+ * the card holder. `notify_no` is the idempotency key; `notify_info` is a JSON string.
+ */
+export interface CardMessageNotify {
+  target_card_no: string
+  target_card_no_type: 'BIZ_CARD'
+  notify_type: 'POINT_REMIND'
+  /** JSON of {@link PointRemindInfo}. */
+  notify_info: string
+  notify_no: string
+  occur_time: string
+}
+
+/** Response of `alipay.marketing.card.message.notify`: nothing beyond code/msg. */
+export type CardMessageNotifyResult = Record<string, never>
+
 /** biz_content of `alipay.marketing.card.delete`. */
 export interface CardDelete {
   out_serial_no: string

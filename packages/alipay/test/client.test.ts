@@ -179,6 +179,34 @@ describe('request shapes', () => {
     expect(biz.fields.optional).toBe('{"common_fields":["OPEN_FORM_FIELD_NAME"]}')
   })
 
+  it('sends a POINT_REMIND card message with notify_info as a JSON string', async () => {
+    const answer = await client.notifyCardMessage(
+      {
+        target_card_no: 'C1',
+        target_card_no_type: 'BIZ_CARD',
+        notify_type: 'POINT_REMIND',
+        notify_info: JSON.stringify({ expired_point: '3', expired_time: '2026-12-10 00:00:00' }),
+        notify_no: 'R1',
+        occur_time: '2026-12-07 10:00:00',
+      },
+      { appAuthToken: 'merchant-token' },
+    )
+    expect(answer).toMatchObject({ method: 'alipay.marketing.card.message.notify' })
+    const params = lastParams()
+    expect(params.method).toBe('alipay.marketing.card.message.notify')
+    expect(params.app_auth_token).toBe('merchant-token')
+    const biz = JSON.parse(params.biz_content ?? '') as Record<string, string>
+    expect(biz).toMatchObject({
+      notify_type: 'POINT_REMIND',
+      notify_no: 'R1',
+      target_card_no: 'C1',
+    })
+    expect(JSON.parse(biz.notify_info!)).toEqual({
+      expired_point: '3',
+      expired_time: '2026-12-10 00:00:00',
+    })
+  })
+
   it('uploads an image as multipart with the file unsigned', async () => {
     gateway.answer = () => ({
       node: { code: '10000', msg: 'Success', image_id: 'IMG1', image_url: 'http://img/1' },

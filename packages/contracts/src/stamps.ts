@@ -47,6 +47,41 @@ export const EarningRule = Type.Object(
 )
 export type EarningRule = Static<typeof EarningRule>
 
+/**
+ * When a stamp activity's stamps expire. Stamps are spent oldest first, and stamps frozen for an
+ * exchange count as spent until the hold is cancelled, so an expiry never takes them.
+ */
+export const StampExpiryRule = Type.Object(
+  {
+    type: Type.Union([Type.Literal('AFTER_EARNED'), Type.Literal('ACTIVITY_END')], {
+      description:
+        'AFTER_EARNED: stamps earned on a day expire at the end of the `days`-th day after it ' +
+        '(China time); ACTIVITY_END: every stamp expires `graceDays` after the activity ends',
+    }),
+    days: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 3650, description: 'AFTER_EARNED: days stamps live' }),
+    ),
+    graceDays: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 365,
+        description: 'ACTIVITY_END: days after endTime to exchange the last stamps (default 0)',
+      }),
+    ),
+    remindDaysBefore: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 30,
+        description:
+          "Days before stamps expire that the member gets Alipay's POINT_REMIND message " +
+          '(default 3; 0: no reminder)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type StampExpiryRule = Static<typeof StampExpiryRule>
+
 /** A stamp activity (Koubei `POINT_SEND`): the card a member collects stamps on. */
 export const StampActivitySpec = Type.Object(
   {
@@ -81,6 +116,7 @@ export const StampActivitySpec = Type.Object(
     mirrorToKoubei: Type.Optional(
       Type.Boolean({ description: 'Create it on Koubei too (default true)' }),
     ),
+    expiry: Type.Optional(StampExpiryRule),
   },
   { additionalProperties: false },
 )

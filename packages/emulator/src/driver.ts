@@ -12,8 +12,10 @@ import {
 import { findUser, listCards } from './cards.js'
 import type { CardRecord } from './cards.js'
 import { ClaimError, resolveClaimLink, submitClaim } from './claim.js'
+import { listCardMessages } from './methods/card-methods.js'
 import { parsePublicKey } from './crypto.js'
-import { hexToken } from './ids.js'
+import { digits, hexToken } from './ids.js'
+import { pointBalance } from './methods/koubei-methods.js'
 import { defaultBehaviour } from './options.js'
 import type { Behaviour } from './options.js'
 import type { AppRecord, Runtime, ShopRecord, UserRecord } from './runtime.js'
@@ -51,6 +53,8 @@ export function cardView(rt: Runtime, card: CardRecord): Record<string, unknown>
     code: currentCode(rt, card).value,
     openDate: card.data.open_date ?? null,
     validDate: card.data.valid_date ?? null,
+    // alipay.marketing.card.message.notify messages (POINT_REMIND), oldest first.
+    messages: listCardMessages(rt, card.bizCardNo),
   }
 }
 
@@ -329,6 +333,76 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     }
     const userId = str(body, 'userId')
     return claimCoupon(rt, { itemId, token, outBizNo, ...(userId !== undefined ? { userId } : {}) })
+  })
+
+  // Koubei stamp accounts (koubei.marketing.tool.points.*): what a merchant mirrored, entry by entry.
+  app.get('/__emulator/points', async (request, reply) => {
+    const q = request.query as Record<string, string | undefined>
+    if (!q.activityAccount || !q.userId) {
+      return fail(reply, 400, 'INVALID_INPUT', 'activityAccount and userId are required')
+    }
+    const entries = rt.db
+      .prepare(
+        'select point_log_no, req_id, trans_type, amount, biz_no from point_entries where activity_account = ? and user_id = ? order by rowid',
+      )
+      .all(q.activityAccount, q.userId) as {
+      point_log_no: string
+      req_id: string
+      trans_type: string
+      amount: number
+      biz_no: string | null
+    }[]
+    return {
+      ...pointBalance(rt, q.activityAccount, q.userId),
+      entries: entries.map((e) => ({
+        pointLogNo: e.point_log_no,
+        reqId: e.req_id,
+        transType: e.trans_type,
+        amount: e.amount,
+        bizNo: e.biz_no,
+      })),
+    }
+  })
+
+  // Drift on purpose: Koubei's balance changes without the merchant (a test of reconciliation).
+  app.post('/__emulator/points', async (request, reply) => {
+    const body = (request.body ?? {}) as Body
+    const account = str(body, 'activityAccount')
+    const userId = str(body, 'userId')
+    const transType = str(body, 'transType')
+    const amount = Number(str(body, 'amount'))
+    if (account === undefined || userId === undefined) {
+      return fail(reply, 400, 'INVALID_INPUT', 'activityAccount and userId are required')
+    }
+    if (transType !== 'DEPOSIT' && transType !== 'CONSUME') {
+      return fail(reply, 400, 'INVALID_INPUT', 'transType must be DEPOSIT or CONSUME')
+    }
+    if (!Number.isInteger(amount) || amount < 1) {
+      return fail(reply, 400, 'INVALID_INPUT', 'amount must be a whole number ≥ 1')
+    }
+    const activity = rt.db
+      .prepare('select app_id from activities where camp_id = ?')
+      .get(account) as { app_id: string } | undefined
+    if (activity === undefined) {
+      return fail(reply, 404, 'ACCOUNT_NOT_FOUND', `no point account ${account}`)
+    }
+    const logNo = `${Date.now()}${digits(12)}`
+    rt.db
+      .prepare(
+        `insert into point_entries (point_log_no, app_id, req_id, activity_account, user_id, trans_type, amount, biz_no, fingerprint, created_at)
+         values (?, ?, ?, ?, ?, ?, ?, null, 'driver', ?)`,
+      )
+      .run(
+        logNo,
+        activity.app_id,
+        `driver:${hexToken(8)}`,
+        account,
+        userId,
+        transType,
+        amount,
+        new Date().toISOString(),
+      )
+    return { pointLogNo: logNo, ...pointBalance(rt, account, userId) }
   })
 
   app.post('/__emulator/faults', async (request, reply) => {

@@ -25,6 +25,9 @@ create table if not exists cards (biz_card_no text primary key, app_id text not 
   data text not null, created_at text not null, unique (app_id, out_serial_no));
 create table if not exists card_deletes (app_id text not null, out_serial_no text not null, biz_card_no text not null,
   biz_serial_no text not null, primary key (app_id, out_serial_no));
+create table if not exists card_messages (app_id text not null, notify_no text not null, biz_card_no text not null,
+  notify_type text not null, info text not null, occur_time text not null, created_at text not null,
+  primary key (app_id, notify_no));
 create table if not exists dynamic_codes (code text primary key, biz_card_no text not null, expires_at integer not null);
 create table if not exists activities (camp_id text primary key, app_id text not null, out_biz_no text not null,
   item_id text, notify_url text, data text not null, created_at text not null, unique (app_id, out_biz_no));

@@ -303,6 +303,42 @@ describe('member-card methods through the official alipay-sdk (validateSign on)'
     ).body[0]!
     expect(after).toMatchObject({ point: '250', level: 'VIP2' })
 
+    // POINT_REMIND: validated, recorded once per notify_no, shown on the card.
+    const remind = (notifyNo: string, info: unknown, type = 'POINT_REMIND') =>
+      exec('alipay.marketing.card.message.notify', {
+        bizContent: {
+          target_card_no: bizCardNo,
+          target_card_no_type: 'BIZ_CARD',
+          notify_type: type,
+          notify_no: notifyNo,
+          notify_info: typeof info === 'string' ? info : JSON.stringify(info),
+          occur_time: '2026-01-01 10:00:00',
+        },
+      })
+    const info = { expired_point: '3', expired_time: '2026-01-04 00:00:00' }
+    expect((await remind('R1', info)).code).toBe('10000')
+    expect((await remind('R1', info)).code).toBe('10000')
+    expect(await remind('R2', { expired_point: '3' })).toMatchObject({
+      code: '40004',
+      sub_code: 'INVALID_PARAMETER',
+      sub_msg: expect.stringContaining('expired_time'),
+    })
+    expect(await remind('R3', info, 'LEVEL_REMIND')).toMatchObject({
+      sub_msg: expect.stringContaining('notify_type'),
+    })
+    expect(await remind('R4', 'not json')).toMatchObject({ sub_code: 'INVALID_PARAMETER' })
+    const reminded = (
+      await drive<Result[]>(emulator, `/__emulator/cards?userId=${userId}`, undefined, 'GET')
+    ).body[0]!
+    expect(reminded.messages).toEqual([
+      expect.objectContaining({
+        notifyNo: 'R1',
+        notifyType: 'POINT_REMIND',
+        expiredPoint: '3',
+        expiredTime: '2026-01-04 00:00:00',
+      }),
+    ])
+
     await drive(emulator, `/__emulator/cards/${bizCardNo}/remove`)
     const removed = await exec('alipay.marketing.card.query', {
       bizContent: { target_card_no: bizCardNo, target_card_no_type: 'BIZ_CARD' },
@@ -323,6 +359,41 @@ describe('member-card methods through the official alipay-sdk (validateSign on)'
       bizContent: { target_card_no: 'nope', target_card_no_type: 'BIZ_CARD' },
     })
     expect(missing).toMatchObject({ code: '40004', sub_code: 'CARD_NOT_EXIST' })
+  })
+
+  it('web authorization: the wallet user goes back to redirect_uri with a working auth_code', async () => {
+    const authorize = (redirect: string, cookie?: string) =>
+      fetch(
+        `${emulator.url}/oauth2/publicAppAuthorize.htm?app_id=${appId}&scope=auth_base&state=s1&redirect_uri=${encodeURIComponent(redirect)}`,
+        { redirect: 'manual', headers: cookie ? { cookie } : {} },
+      )
+    // Not on the origin of a registered callback URL: refused as Alipay does.
+    const foreign = await authorize('https://elsewhere.example/x')
+    expect(foreign.status).toBe(403)
+    expect(await foreign.text()).toContain('ERR010')
+    // No signed-in wallet user: the user picker, coming back here.
+    const picker = await authorize(`${merchant.url}/stamps/exchange/A1?shopId=S1`)
+    expect(picker.status).toBe(200)
+    expect(await picker.text()).toContain('/wallet/login?userId=')
+    const back = await authorize(
+      `${merchant.url}/stamps/exchange/A1?shopId=S1`,
+      `emu_uid=${userId}`,
+    )
+    expect(back.status).toBe(302)
+    const to = new URL(back.headers.get('location')!)
+    expect(to.origin + to.pathname).toBe(`${merchant.url}/stamps/exchange/A1`)
+    expect(Object.fromEntries(to.searchParams)).toMatchObject({
+      shopId: 'S1',
+      app_id: appId,
+      scope: 'auth_base',
+      state: 's1',
+      source: 'alipay_wallet',
+    })
+    const token = await exec('alipay.system.oauth.token', {
+      grantType: 'authorization_code',
+      code: to.searchParams.get('auth_code'),
+    })
+    expect(token.user_id).toBe(userId)
   })
 
   it('logs every gateway call, filterable by method', async () => {

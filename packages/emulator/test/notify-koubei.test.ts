@@ -279,6 +279,45 @@ describe('notifications and Koubei point collection', () => {
       bizContent: { activity_account: account, user_id: userId },
     })
     expect(balance).toMatchObject({ total_points: '5', available_points: '2', freezed_points: '0' })
+
+    // The driver shows the account entry by entry, and drifts it on purpose.
+    const view = async () =>
+      (
+        await drive<Result & { entries: Result[] }>(
+          emulator,
+          `/__emulator/points?activityAccount=${account}&userId=${userId}`,
+          undefined,
+          'GET',
+        )
+      ).body
+    const seen = await view()
+    expect(seen).toMatchObject({ total: 5, available: 2, frozen: 0 })
+    expect(seen.entries.map((e) => [e.reqId, e.transType, e.amount])).toEqual([
+      ['r1', 'DEPOSIT', 5],
+      ['r2', 'FREEZE', 3],
+      ['r4', 'COMMIT', 3],
+    ])
+    const drift = await drive<Result>(emulator, '/__emulator/points', {
+      activityAccount: account,
+      userId,
+      transType: 'CONSUME',
+      amount: 2,
+    })
+    expect(drift.body).toMatchObject({ total: 5, available: 0, frozen: 0 })
+    expect(
+      (
+        await drive<Result>(emulator, '/__emulator/points', {
+          activityAccount: account,
+          userId,
+          transType: 'FREEZE',
+          amount: 1,
+        })
+      ).status,
+    ).toBe(400)
+    balance = await exec('koubei.marketing.tool.points.query', {
+      bizContent: { activity_account: account, user_id: userId },
+    })
+    expect(balance).toMatchObject({ available_points: '0' })
   })
 
   it('exchanges a prize: query gives URL_WITH_TOKEN, prizesend.auth a single-use token, the claim a coupon notification', async () => {

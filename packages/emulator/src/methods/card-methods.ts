@@ -15,8 +15,9 @@ import type { CardRecord, TemplateRecord } from '../cards.js'
 import { optArray, optObject, optString, reqString, requireUserToken } from '../gateway/context.js'
 import type { CallContext, MethodDef } from '../gateway/context.js'
 import { businessError, GatewayCode, GatewayError, invalidParameter } from '../gateway/errors.js'
-import { alipayTime, hexToken, imageId, longId } from '../ids.js'
+import { alipayTime, hexToken, imageId, longId, parseAlipayTime } from '../ids.js'
 import type { Runtime } from '../runtime.js'
+import { json } from '../store.js'
 
 /** Open-card form fields (OpenFormFieldDO `common_fields`, §3.3) and their labels in the wallet. */
 export const formFieldLabels: Record<string, string> = {
@@ -713,6 +714,109 @@ const cardDelete: MethodDef = {
   },
 }
 
+/** A card message (`alipay.marketing.card.message.notify`) as the emulator keeps it for the wallet. */
+export interface CardMessageRecord {
+  notifyNo: string
+  bizCardNo: string
+  notifyType: string
+  expiredPoint: string
+  expiredTime: string
+  occurTime: string
+  createdAt: string
+}
+
+/** The messages sent to a card, oldest first. */
+export function listCardMessages(rt: Runtime, bizCardNo: string): CardMessageRecord[] {
+  const rows = rt.db
+    .prepare(
+      'select notify_no, biz_card_no, notify_type, info, occur_time, created_at from card_messages where biz_card_no = ? order by rowid',
+    )
+    .all(bizCardNo) as {
+    notify_no: string
+    biz_card_no: string
+    notify_type: string
+    info: string
+    occur_time: string
+    created_at: string
+  }[]
+  return rows.map((r) => {
+    const info = json<Record<string, string>>(r.info)
+    return {
+      notifyNo: r.notify_no,
+      bizCardNo: r.biz_card_no,
+      notifyType: r.notify_type,
+      expiredPoint: info.expired_point ?? '',
+      expiredTime: info.expired_time ?? '',
+      occurTime: r.occur_time,
+      createdAt: r.created_at,
+    }
+  })
+}
+
+/**
+ * `alipay.marketing.card.message.notify` (会员积分过期提醒, 2024): only `POINT_REMIND` is documented;
+ * `notify_info` is a JSON string with `expired_point` and `expired_time`; `notify_no` is the
+ * idempotency key (the same number again answers success and shows the message once).
+ */
+const cardMessageNotify: MethodDef = {
+  product: 'member_card',
+  run(ctx) {
+    const rt = ctx.rt
+    const notifyNo = reqString(ctx.biz, 'notify_no')
+    const previous = rt.db
+      .prepare('select 1 from card_messages where app_id = ? and notify_no = ?')
+      .get(ctx.app.appId, notifyNo)
+    if (previous !== undefined) {
+      return {}
+    }
+    const card = cardByTarget(ctx)
+    if (card.status === 'DELETED') {
+      throw businessError('CARD_STATUS_INVALID', '会员卡已删除')
+    }
+    const type = reqString(ctx.biz, 'notify_type')
+    if (type !== 'POINT_REMIND') {
+      throw invalidParameter(`notify_type 取值不合法:${type}`)
+    }
+    const occurTime = reqString(ctx.biz, 'occur_time')
+    if (parseAlipayTime(occurTime) === undefined) {
+      throw invalidParameter('occur_time 格式须为 yyyy-MM-dd HH:mm:ss')
+    }
+    const text = reqString(ctx.biz, 'notify_info')
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      parsed = undefined
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw invalidParameter('notify_info 须为 JSON 对象字符串')
+    }
+    const info = parsed as Record<string, unknown>
+    const point = optString(info, 'expired_point')
+    if (point === undefined || !/^\d+(\.\d{1,2})?$/.test(point) || Number(point) <= 0) {
+      throw invalidParameter('notify_info.expired_point 须为正数')
+    }
+    const time = optString(info, 'expired_time')
+    if (time === undefined || parseAlipayTime(time) === undefined) {
+      throw invalidParameter('notify_info.expired_time 格式须为 yyyy-MM-dd HH:mm:ss')
+    }
+    rt.db
+      .prepare(
+        'insert into card_messages (app_id, notify_no, biz_card_no, notify_type, info, occur_time, created_at) values (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        ctx.app.appId,
+        notifyNo,
+        card.bizCardNo,
+        type,
+        JSON.stringify({ expired_point: point, expired_time: time }),
+        occurTime,
+        new Date().toISOString(),
+      )
+    return {}
+  },
+}
+
 /**
  * The merchant-dynamic-code notification (§3.11): sent when the user opens a card whose template uses
  * mdqrcode/mdbarcode: `BizCardNo` and every key of `ext_params`, as the docs describe.
@@ -760,4 +864,5 @@ export const cardMethods: Record<string, MethodDef> = {
   'alipay.marketing.card.query': cardQuery,
   'alipay.marketing.card.update': cardUpdate,
   'alipay.marketing.card.delete': cardDelete,
+  'alipay.marketing.card.message.notify': cardMessageNotify,
 }

@@ -12,9 +12,11 @@ import {
   findClaimLink,
   submitClaim,
 } from '../claim.js'
+import { listCardMessages } from '../methods/card-methods.js'
 import { findActivityByItem } from '../methods/koubei-methods.js'
 import type { AppRecord, Runtime, ShopRecord, UserRecord } from '../runtime.js'
 import { json } from '../store.js'
+import { hexToken } from '../ids.js'
 import { code128Svg } from './barcode.js'
 import { esc, page } from './html.js'
 
@@ -173,6 +175,20 @@ function columnsHtml(card: CardRecord, template: TemplateRecord | undefined): st
   return `<div class="panel columns" data-testid="columns">${columns.map((c) => `<div><b data-column="${esc(c.code)}">${esc(value(c))}</b><span class="muted">${esc(c.title)}</span></div>`).join('')}</div>`
 }
 
+/** The card's POINT_REMIND messages, as Alipay shows an expiry reminder to the holder. */
+function messagesHtml(rt: Runtime, card: CardRecord): string {
+  const messages = listCardMessages(rt, card.bizCardNo)
+  if (messages.length === 0) {
+    return ''
+  }
+  return `<div class="panel"><h3>积分过期提醒</h3><ul class="plain" data-testid="card-messages">${messages
+    .map(
+      (m) =>
+        `<li class="row" data-notify-no="${esc(m.notifyNo)}"><span>${esc(m.expiredPoint)} 将于 ${esc(m.expiredTime)} 过期</span></li>`,
+    )
+    .join('')}</ul></div>`
+}
+
 function actionsHtml(template: TemplateRecord | undefined): string {
   const actions = Array.isArray(template?.data.card_action_list)
     ? (template.data.card_action_list as Record<string, unknown>[])
@@ -231,6 +247,51 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
 <a class="btn" href="/wallet/cards">卡包</a><p></p><a class="btn secondary" href="/wallet/pay">付款</a><p></p>${userPicker(rt, '/wallet')}`,
       ),
     )
+  })
+
+  // Web authorization (网页授权, auth_base): a page opened in Alipay — a card's action point —
+  // sends the user here; the signed-in user comes back to redirect_uri with a single-use auth_code
+  // (and app_id, source, scope, state), as Alipay appends them. redirect_uri must be on the origin
+  // of one of the app's registered callback URLs (授权回调地址).
+  app.get('/oauth2/publicAppAuthorize.htm', async (request, reply) => {
+    const q = request.query as Record<string, string | undefined>
+    const app = findApp(rt, q.app_id ?? '')
+    if (app === undefined) {
+      return errorPage(reply, `应用不存在:${q.app_id ?? ''}`, 404)
+    }
+    let target: URL
+    try {
+      target = new URL(q.redirect_uri ?? '')
+    } catch {
+      return errorPage(reply, 'redirect_uri 不合法', 400)
+    }
+    const allowed = app.callbackUrls.some((u) => {
+      try {
+        return new URL(u).origin === target.origin
+      } catch {
+        return false
+      }
+    })
+    if (!allowed) {
+      return errorPage(reply, '系统异常，请联系商家(ERR010)', 403)
+    }
+    const user = currentUser(rt, request)
+    if (user === undefined) {
+      return html(reply, page('支付宝授权', userPicker(rt, request.url)))
+    }
+    const authCode = hexToken(16)
+    rt.db
+      .prepare('insert into auth_codes (code, app_id, user_id, expires_at) values (?, ?, ?, ?)')
+      .run(authCode, app.appId, user.userId, Date.now() + rt.behaviour.authCodeTtlSeconds * 1000)
+    const scope = q.scope ?? 'auth_base'
+    target.searchParams.set('app_id', app.appId)
+    target.searchParams.set('source', 'alipay_wallet')
+    target.searchParams.set('scope', scope)
+    target.searchParams.set('auth_code', authCode)
+    if (q.state !== undefined) {
+      target.searchParams.set('state', q.state)
+    }
+    return reply.redirect(target.toString(), 302)
   })
 
   app.get('/wallet/login', async (request, reply) => {
@@ -349,7 +410,7 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
       reply,
       page(
         styleOf(rt, template).name,
-        `${refresh}${cardFace(rt, shown.card, template)}${await codeHtml(shown.code)}${columnsHtml(shown.card, template)}${actionsHtml(template)}${shopsHtml(rt, template, user)}
+        `${refresh}${cardFace(rt, shown.card, template)}${await codeHtml(shown.code)}${columnsHtml(shown.card, template)}${messagesHtml(rt, shown.card)}${actionsHtml(template)}${shopsHtml(rt, template, user)}
 <form method="post" action="/wallet/cards/${esc(bizCardNo)}/remove"><button class="btn danger" type="submit">删除会员卡</button></form>`,
         { back: '/wallet/cards' },
       ),

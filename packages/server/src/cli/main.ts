@@ -33,7 +33,8 @@ Usage:
                                                   set a new password, clear the lock-out, end the user's sessions
   kaguan crm-check --url URL --token TOKEN [--public-key KEY|FILE] [--json] [--timeout-ms N]
                                                   check a CRM's three endpoints against the contract (pass/fail table with fixes)
-  kaguan reconcile [--merchant ID] [--limit N]    compare cards with alipay.marketing.card.query and repair drift
+  kaguan reconcile [--merchant ID] [--limit N]    compare cards with alipay.marketing.card.query and repair drift;
+                                                  compare Koubei-bound stamp accounts with points.query, report drift (exit 1)
   kaguan outbox list [--status parked|pending]    deliveries waiting or parked, with the reason
   kaguan outbox retry ID... | --all               deliver parked entries again
 

@@ -23,6 +23,7 @@ import type {
   StampActivitiesTable,
   StampEntriesTable,
   StampHoldsTable,
+  StampRemindersTable,
 } from '../modules/stamps/stamps.table.js'
 
 /** The whole schema, composed from the tables each module owns. */
@@ -48,4 +49,5 @@ export interface Database {
   stamp_accounts: StampAccountsTable
   stamp_entries: StampEntriesTable
   stamp_holds: StampHoldsTable
+  stamp_reminders: StampRemindersTable
 }

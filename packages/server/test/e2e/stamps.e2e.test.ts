@@ -1,6 +1,16 @@
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
 import { generateKeyPair, signParams, withReplayGuard } from '@kaguan/crm-sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cancelExpiredHolds, withCardPush } from '../../src/modules/stamps/index.js'
+import { listOutbox } from '../../src/modules/outbox/index.js'
+import {
+  cancelExpiredHolds,
+  expireDueStamps,
+  reconcileStamps,
+  STAMPS_MIRROR_TOPIC,
+  stampsOutboxHandlers,
+  withCardPush,
+} from '../../src/modules/stamps/index.js'
 import { fixedClock } from '../helpers/deps.js'
 import {
   adminClient,
@@ -14,6 +24,8 @@ import {
   type EmulatorCard,
   type Stack,
 } from '../helpers/kaguan.js'
+
+const root = new URL('../../../../', import.meta.url).pathname
 
 type Notification = { id: string; kind: string; params: Record<string, string>; status: string }
 
@@ -283,7 +295,7 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
     ])
   })
 
-  it('an exchange left unclaimed is cancelled after its TTL and the stamps come back', async () => {
+  it('the card’s action point: the exchange link goes through Alipay’s authorization; left unclaimed it is cancelled after its TTL', async () => {
     const adj = await admin.request(
       'POST',
       `/api/merchants/mch_default/stamp-activities/${stampId}/adjustments`,
@@ -298,22 +310,49 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
       },
     )
     expect(adj.status).toBe(200)
-    const { authCode } = await emulatorJson<{ authCode: string }>(
-      stack.emulator,
-      'POST',
-      '/__emulator/auth-codes',
-      { appId: stack.appId, userId },
+    // The link the merchant puts on the card (a URL action point) or in a QR code.
+    const link = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-activities/${exchangeId}/exchange-link?shopId=${SHOP}`,
     )
-    const res = await fetch(
-      `${stack.kaguan.urls.mini}/stamps/exchange/${exchangeId}?auth_code=${authCode}`,
-      { redirect: 'manual' },
+    expect(link.status).toBe(200)
+    expect(link.body.url).toBe(
+      `${stack.kaguan.urls.mini}/stamps/exchange/${exchangeId}?shopId=${SHOP}`,
     )
+    // Opened in the wallet: kaguan → Alipay's web authorization (silent, auth_base) → back with
+    // an auth code → the coupon page.
+    const toAlipay = await fetch(link.body.url, { redirect: 'manual' })
+    expect(toAlipay.status).toBe(302)
+    const authorize = new URL(toAlipay.headers.get('location')!)
+    expect(authorize.pathname).toBe('/oauth2/publicAppAuthorize.htm')
+    expect(authorize.searchParams.get('scope')).toBe('auth_base')
+    const back = await fetch(authorize, {
+      redirect: 'manual',
+      headers: { cookie: `emu_uid=${userId}` },
+    })
+    expect(back.status).toBe(302)
+    const withCode = new URL(back.headers.get('location')!)
+    expect(withCode.searchParams.get('auth_code')).toBeTruthy()
+    expect(withCode.searchParams.get('shopId')).toBe(SHOP)
+    const res = await fetch(withCode, { redirect: 'manual' })
     expect(res.status).toBe(302)
+    const coupon = new URL(res.headers.get('location')!)
+    expect(coupon.pathname).toBe('/p/z/pointset/index.html')
+    expect(coupon.searchParams.get('shopId')).toBe(SHOP)
     expect(await account()).toMatchObject({ available: 0, frozen: 5 })
-    // The worker's step with a clock past the 1-minute TTL.
+    // The 1-minute TTL passes: moved back in the data rather than the clock, so what the CANCEL
+    // queues (the card push, the Koubei mirror) is due now for the stack's real-time worker.
     const deps = stack.kaguan.deps
-    const later = fixedClock(new Date(Date.now() + 61_000))
-    expect(await cancelExpiredHolds({ ...deps, clock: later }, 100, withCardPush(deps))).toBe(1)
+    const hold = await deps.db
+      .updateTable('stamp_holds')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('status', '=', 'held')
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    expect(new Date(hold.expires_at).getTime()).toBeLessThan(
+      new Date(hold.created_at).getTime() + 61_000,
+    )
+    expect(await cancelExpiredHolds(deps, 100, withCardPush(deps))).toBe(1)
     expect(await account()).toMatchObject({ available: 5, frozen: 0 })
     await cardShows('5/5')
   })
@@ -370,5 +409,170 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
       activityId: stampId,
     })
     expect(query.accounts[0]).toMatchObject({ available: before + 1 })
+  })
+
+  it('mirrors every ledger change to Koubei once, in order; reconcile reports a drift made there', async () => {
+    const deps = stack.kaguan.deps
+    const undelivered = async () =>
+      (await listOutbox(deps.db, { topic: STAMPS_MIRROR_TOPIC })).filter((o) => o.status !== 'done')
+    await eventually(async () => (await undelivered()).length === 0 || undefined, 'the mirror')
+    const activity = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-activities/${stampId}`,
+    )
+    const campId = activity.body.koubei.campId as string
+    type Koubei = {
+      total: number
+      available: number
+      frozen: number
+      entries: { reqId: string; transType: string; amount: number }[]
+    }
+    const koubei = () =>
+      emulatorJson<Koubei>(
+        stack.emulator,
+        'GET',
+        `/__emulator/points?activityAccount=${campId}&userId=${userId}`,
+      )
+    const mine = await account()
+    const history = await admin.request(
+      'GET',
+      `/api/merchants/mch_default/stamp-accounts/${mine.id}`,
+    )
+    const entries = (
+      history.body.entries as { id: string; idempotencyKey: string; type: string; amount: number }[]
+    ).filter((e) => e.amount > 0)
+    const there = await koubei()
+    // Each entry once, under its own idempotency key, in ledger order.
+    expect(there.entries.map((e) => [e.reqId, e.transType, e.amount])).toEqual(
+      entries.map((e) => [e.idempotencyKey, e.type, e.amount]),
+    )
+    expect(there).toMatchObject({
+      total: (history.body.account as { earned: number }).earned,
+      available: mine.available,
+      frozen: mine.frozen,
+    })
+    // A redelivery (the worker lost the answer) collapses by req_id on Koubei's side.
+    const mirror = stampsOutboxHandlers(deps)[STAMPS_MIRROR_TOPIC]!
+    for (const e of entries.slice(0, 3)) {
+      await mirror({
+        id: 'obx_again',
+        merchantId: 'mch_default',
+        topic: STAMPS_MIRROR_TOPIC,
+        payload: { entryId: e.id, accountId: mine.id },
+        attempt: 2,
+      })
+    }
+    expect((await koubei()).entries).toHaveLength(entries.length)
+
+    const clean = await reconcileStamps(deps, 'mch_default')
+    expect(clean).toMatchObject({ drift: [], failed: [], inFlight: 0 })
+    expect(clean.inStep).toBeGreaterThanOrEqual(1)
+
+    await emulatorJson(stack.emulator, 'POST', '/__emulator/points', {
+      activityAccount: campId,
+      userId,
+      transType: 'DEPOSIT',
+      amount: 2,
+    })
+    const drifted = await reconcileStamps(deps, 'mch_default')
+    expect(drifted.drift).toEqual([
+      {
+        accountId: mine.id,
+        memberId: expect.any(String),
+        activityId: stampId,
+        kaguan: { total: there.total, available: mine.available, frozen: mine.frozen },
+        koubei: { total: there.total + 2, available: mine.available + 2, frozen: mine.frozen },
+      },
+    ])
+    // kaguan's ledger is the truth: nothing changed here.
+    expect(await account()).toMatchObject({ available: mine.available, frozen: mine.frozen })
+
+    // The command an operator runs says the same, and fails.
+    const config = deps.config
+    const run = await new Promise<{ code: number; out: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          '--conditions=@kaguan/source',
+          '--import',
+          'tsx',
+          join(root, 'packages/server/src/cli/main.ts'),
+          'reconcile',
+        ],
+        {
+          cwd: root,
+          timeout: 60_000,
+          env: {
+            ...Object.fromEntries(
+              Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_')),
+            ),
+            KAGUAN_DATABASE_URL: config.database.url,
+            KAGUAN_MASTER_KEY: config.masterKey!.toString('base64'),
+          },
+        },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number(error.code) : 0, out: stdout + stderr }),
+      )
+    })
+    expect(run.code, run.out).toBe(1)
+    expect(run.out).toMatch(/drift: +1/)
+    expect(run.out).toContain(
+      `${mine.id} (member ${drifted.drift[0]!.memberId}, activity ${stampId}): kaguan total/available/frozen ${there.total}/${mine.available}/${mine.frozen}, Koubei ${there.total + 2}/${mine.available + 2}/${mine.frozen}`,
+    )
+  }, 60_000)
+
+  // Last: publishing another stamp activity moves the card column to it.
+  it('stamps that expire are reminded of on the card (POINT_REMIND) once, then expire', async () => {
+    const shops = await admin.request('GET', '/api/merchants/mch_default/shops')
+    const ends = new Date(Date.now() + 2 * 86_400_000)
+    const created = await admin.request('POST', '/api/merchants/mch_default/stamp-activities', {
+      type: 'POINT_SEND',
+      spec: {
+        name: '年末集点',
+        startTime: '2026-01-01T00:00:00+08:00',
+        endTime: ends.toISOString(),
+        shopIds: [shops.body.items[0].id],
+        card: { name: '年末集点卡', description: '活动结束即过期' },
+        rule: {},
+        stampsToComplete: 5,
+        expiry: { type: 'ACTIVITY_END' },
+      },
+    })
+    expect(created.status).toBe(201)
+    const id = created.body.id as string
+    expect(
+      (await admin.request('POST', `/api/merchants/mch_default/stamp-activities/${id}/publish`))
+        .status,
+    ).toBe(200)
+    const { memberId } = (await account()) as unknown as { memberId: string }
+    const adj = await admin.request(
+      'POST',
+      `/api/merchants/mch_default/stamp-activities/${id}/adjustments`,
+      { memberId, delta: 3, reason: '补点', idempotencyKey: 'expiring-1' },
+    )
+    expect(adj.status).toBe(200)
+    await cardShows('3/5')
+    // The worker's sweep finds the end within the 3-day window and sends the reminder once.
+    type Message = { notifyNo: string; expiredPoint: string; expiredTime: string }
+    const messages = async () => ((await card()) as unknown as { messages: Message[] }).messages
+    await eventually(async () => (await messages()).length > 0 || undefined, 'the reminder')
+    const [message] = await messages()
+    expect(message).toMatchObject({ expiredPoint: '3' })
+    expect(new Date(`${message!.expiredTime.replace(' ', 'T')}+08:00`).getTime()).toBe(
+      Math.floor(ends.getTime() / 1000) * 1000,
+    )
+    const calls = await emulatorJson<unknown[]>(
+      stack.emulator,
+      'GET',
+      '/__emulator/calls?method=alipay.marketing.card.message.notify',
+    )
+    expect(calls).toHaveLength(1)
+
+    // Past the end: the worker's step expires them and the card shows it.
+    const deps = stack.kaguan.deps
+    const later = fixedClock(new Date(ends.getTime() + 1000))
+    expect(await expireDueStamps({ ...deps, clock: later }, withCardPush(deps))).toBe(3)
+    await cardShows('0/5')
+    expect(await messages()).toHaveLength(1)
   })
 })

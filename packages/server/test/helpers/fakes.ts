@@ -173,6 +173,17 @@ export function fakeAlipay(): FakeAlipay {
           cards.delete(biz.target_card_no)
           return {}
         },
+        async notifyCardMessage(biz) {
+          record('notifyCardMessage', biz)
+          if (!cards.has(biz.target_card_no)) {
+            throw new AlipayError({
+              code: '40004',
+              subCode: 'CARD_NOT_EXIST',
+              method: 'notifyCardMessage',
+            })
+          }
+          return {}
+        },
         createCampaignActivity: unsupported('createCampaignActivity'),
         queryCampaignActivity: unsupported('queryCampaignActivity'),
         updateToolPoints: unsupported('updateToolPoints'),

@@ -4,13 +4,16 @@ import { migrateToLatest } from '../../db/migrate.js'
 import { createDeps } from '../../deps.js'
 import { reconcileCards } from '../../modules/cards/index.js'
 import { DEFAULT_MERCHANT_ID } from '../../modules/merchants/index.js'
+import { reconcileStamps } from '../../modules/stamps/index.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
 import { createLogger } from '../../shared/log.js'
 
 /**
  * `kaguan reconcile`: compares every active card of a merchant with alipay.marketing.card.query and
  * repairs drift (cards gone from the wallet are deleted and the CRM told; differing values are
- * pushed again by the worker).
+ * pushed again by the worker). Then the stamps check: the stamp accounts of Koubei-bound
+ * activities against koubei.marketing.tool.points.query; kaguan's ledger is the truth, so a
+ * difference is reported (exit code 1), not copied back.
  */
 export async function runReconcile(opts: {
   merchant?: string
@@ -40,7 +43,24 @@ export async function runReconcile(opts: {
         `  not checked:   ${report.failed.length}\n` +
         report.failed.map((f) => `    ${f.cardId}: ${f.error}\n`).join(''),
     )
-    return report.failed.length ? 1 : 0
+    const stamps = await reconcileStamps(deps, merchantId, limit === undefined ? {} : { limit })
+    process.stdout.write(
+      `compared ${stamps.checked} stamp account(s) of ${merchantId} with Koubei:\n` +
+        `  in step:       ${stamps.inStep}\n` +
+        `  drift:         ${stamps.drift.length}\n` +
+        stamps.drift
+          .map(
+            (d) =>
+              `    ${d.accountId} (member ${d.memberId}, activity ${d.activityId}): ` +
+              `kaguan total/available/frozen ${d.kaguan.total}/${d.kaguan.available}/${d.kaguan.frozen}, ` +
+              `Koubei ${d.koubei.total}/${d.koubei.available}/${d.koubei.frozen}\n`,
+          )
+          .join('') +
+        `  mirror queued: ${stamps.inFlight} (not compared; run again once the worker sent them)\n` +
+        `  not checked:   ${stamps.failed.length}\n` +
+        stamps.failed.map((f) => `    ${f.accountId}: ${f.error}\n`).join(''),
+    )
+    return report.failed.length || stamps.drift.length || stamps.failed.length ? 1 : 0
   } finally {
     await handle.close()
   }

@@ -6,6 +6,8 @@ import * as membersCards from './2026_11_21_0300_members_cards.js'
 import * as outboxOrderKey from './2026_12_02_0100_outbox_order_key.js'
 import * as templatePublishLease from './2026_12_02_0110_template_publish_lease.js'
 import * as stamps from './2026_12_02_0200_stamps.js'
+import * as stampReminders from './2026_12_06_0100_stamp_reminders.js'
+import * as stampsKoubeiMirror from './2026_12_06_0200_stamps_koubei_mirror.js'
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so the same list works
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0100_outbox_order_key': outboxOrderKey,
   '2026_12_02_0110_template_publish_lease': templatePublishLease,
   '2026_12_02_0200_stamps': stamps,
+  '2026_12_06_0100_stamp_reminders': stampReminders,
+  '2026_12_06_0200_stamps_koubei_mirror': stampsKoubeiMirror,
 }

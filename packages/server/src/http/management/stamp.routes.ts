@@ -160,6 +160,29 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
     async (req) =>
       stamps.endActivity(deps, req.params.merchantId, req.params.activityId, actorOf(req)),
   )
+  app.get(
+    '/api/merchants/:merchantId/stamp-activities/:activityId/exchange-link',
+    {
+      preValidation: requirePermission('templates.read'),
+      schema: {
+        tags,
+        summary: 'The exchange page of an exchange activity',
+        description:
+          'The link to put on the card as a URL action point (or in a QR code): opened in Alipay it goes through web authorization (auth_base) and starts the exchange. `shopId` is passed on to the coupon page.',
+        params: ActivityParams,
+        querystring: Type.Object({ shopId: Type.Optional(Type.String({ minLength: 1 })) }),
+        response: {
+          200: Type.Object({ url: Type.String(), authorizeUrl: Type.String() }),
+          ...Errors,
+        },
+      },
+    },
+    async (req) =>
+      stamps.exchangeLink(deps, req.params.activityId, {
+        merchantId: req.params.merchantId,
+        ...(req.query.shopId ? { shopId: req.query.shopId } : {}),
+      }),
+  )
   app.post(
     '/api/merchants/:merchantId/stamp-activities/:activityId/adjustments',
     {

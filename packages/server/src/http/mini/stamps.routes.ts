@@ -90,20 +90,27 @@ export function registerStampMiniRoutes(root: FastifyInstance, deps: AppDeps): v
   )
 
   app.get(
-    '/stamps/exchange/:activityId',
+    `${stamps.EXCHANGE_PATH}/:activityId`,
     {
       schema: {
         summary: 'Exchange stamps for a coupon',
         description:
-          'The card’s exchange action: the user’s auth code names them; kaguan freezes the cost, asks Koubei for a claim token (prizesend.auth) and redirects to the coupon page (itemId, token, outBizNo, buyerId, shopId, type=pointcard).',
+          'The card’s exchange action: without auth_code it sends the user through Alipay’s web authorization (auth_base) and back; the user’s auth code names them; kaguan freezes the cost, asks Koubei for a claim token (prizesend.auth) and redirects to the coupon page (itemId, token, outBizNo, buyerId, shopId, type=pointcard).',
         params: Type.Object({ activityId: Type.String({ minLength: 1 }) }),
         querystring: Type.Object({
-          auth_code: Type.String({ minLength: 1 }),
+          auth_code: Type.Optional(Type.String({ minLength: 1 })),
           shopId: Type.Optional(Type.String({ minLength: 1 })),
         }),
       },
     },
     async (req, reply) => {
+      if (!req.query.auth_code) {
+        // An action point or a QR code: Alipay names the user, then sends them back here.
+        const link = await stamps.exchangeLink(deps, req.params.activityId, {
+          ...(req.query.shopId ? { shopId: req.query.shopId } : {}),
+        })
+        return reply.header('cache-control', 'no-store').redirect(link.authorizeUrl, 302)
+      }
       const activity = await stamps.findActivityAnywhere(deps, req.params.activityId)
       const ctx = await alipayContext(deps, activity.merchantId)
       let userId: string | undefined

@@ -106,6 +106,7 @@ async function checkSpec(
     if (s.card.logoImageId && !images.has(s.card.logoImageId)) {
       problems.push({ field: 'spec.card.logoImageId', message: 'no such uploaded image' })
     }
+    problems.push(...expiryProblems(s))
   } else {
     const s = spec as ExchangeActivitySpec
     const stamp = await repo.findActivity(db, s.stampActivityId)
@@ -136,6 +137,39 @@ async function checkSpec(
     throw StampErrors.invalid(problems)
   }
   return { spec, stampActivityId }
+}
+
+/** The expiry rule's fields that only make sense together. */
+function expiryProblems(spec: StampActivitySpec): FieldProblem[] {
+  const rule = spec.expiry
+  if (!rule) {
+    return []
+  }
+  const problems: FieldProblem[] = []
+  if (rule.type === 'AFTER_EARNED') {
+    if (rule.days === undefined) {
+      problems.push({
+        field: 'spec.expiry.days',
+        message: 'AFTER_EARNED needs the days stamps live',
+      })
+    }
+    if (rule.graceDays !== undefined) {
+      problems.push({ field: 'spec.expiry.graceDays', message: 'is for ACTIVITY_END only' })
+    }
+    if (
+      rule.days !== undefined &&
+      rule.remindDaysBefore !== undefined &&
+      rule.remindDaysBefore >= rule.days
+    ) {
+      problems.push({
+        field: 'spec.expiry.remindDaysBefore',
+        message: `must be less than expiry.days (${rule.days})`,
+      })
+    }
+  } else if (rule.days !== undefined) {
+    problems.push({ field: 'spec.expiry.days', message: 'is for AFTER_EARNED only' })
+  }
+  return problems
 }
 
 function ttlSeconds(
@@ -170,6 +204,7 @@ export async function createActivity(
       stamp_activity_id: stampActivityId,
       hold_ttl_seconds: ttlSeconds(body.type, spec),
       alipay_camp_id: null,
+      koubei_account: null,
       alipay_item_id: null,
       coupon_url: null,
       created_at: now,
@@ -264,7 +299,7 @@ export interface PublishPorts {
   createPointCampaign: (
     biz: ReturnType<typeof pointSendCampaign>,
     notifyUrl: string | undefined,
-  ) => Promise<{ campId: string }>
+  ) => Promise<{ campId: string; activityAccount?: string | undefined }>
   notifyUrl: string | undefined
 }
 
@@ -273,11 +308,28 @@ export async function koubeiPorts(deps: ActivityDeps, merchantId: string): Promi
   const ctx = await alipayContext(deps, merchantId)
   return {
     vouchers: koubeiVoucherProvider(ctx.client, ctx.appAuthToken),
-    createPointCampaign: async (biz, notifyUrl) => ({
-      campId: (
-        await ctx.client.createCampaignActivity(biz, { appAuthToken: ctx.appAuthToken, notifyUrl })
-      ).camp_id,
-    }),
+    createPointCampaign: async (biz, notifyUrl) => {
+      const opts = { appAuthToken: ctx.appAuthToken }
+      const { camp_id: campId } = await ctx.client.createCampaignActivity(biz, {
+        ...opts,
+        notifyUrl,
+      })
+      // The point account stamps are mirrored to "comes from the activity's detail query"
+      // (koubei-points-api.md §3); where in it is unconfirmed: ext_info.activity_account here.
+      const { camp_detail: detail } = await ctx.client.queryCampaignActivity(
+        { camp_id: campId },
+        opts,
+      )
+      let activityAccount: string | undefined
+      try {
+        const ext = JSON.parse(detail.ext_info ?? '{}') as { activity_account?: unknown }
+        activityAccount =
+          typeof ext.activity_account === 'string' ? ext.activity_account : undefined
+      } catch {
+        activityAccount = undefined
+      }
+      return { campId, activityAccount }
+    },
     // The merchant in the path, as for the card notifications: one ISV app may serve several.
     notifyUrl: ctx.publicBaseUrl
       ? `${ctx.publicBaseUrl}${KOUBEI_NOTIFY_PATH}/${merchantId}`
@@ -311,7 +363,12 @@ export async function publishActivity(
       ])
     }
   }
-  let koubei: { campId: string; itemId: string | null; couponUrl: string | null } | null = null
+  let koubei: {
+    campId: string
+    itemId: string | null
+    couponUrl: string | null
+    activityAccount?: string | undefined
+  } | null = null
   if (mirror) {
     const shops = await findShops(deps, merchantId, activity.spec.shopIds)
     const problems: FieldProblem[] = []
@@ -370,6 +427,7 @@ export async function publishActivity(
         ...(koubei
           ? {
               alipay_camp_id: koubei.campId,
+              koubei_account: koubei.activityAccount ?? null,
               alipay_item_id: koubei.itemId,
               coupon_url: koubei.couponUrl,
             }

@@ -5,6 +5,8 @@ import { activeCardsOf } from '../cards/index.js'
 import { alipayContext } from '../merchants/index.js'
 import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
 import { toActivity } from './activity.service.js'
+import { expiryOutboxHandlers } from './expiry.service.js'
+import { mirrorOutboxHandlers } from './mirror.service.js'
 import * as repo from './stamps.repository.js'
 import { stampColumn } from './stamps.rules.js'
 import type { LedgerOptions } from './stamps.service.js'
@@ -67,11 +69,13 @@ export async function stampColumnOf(
   return stampColumn(Number(account?.available ?? 0), activity.spec.stampsToComplete)
 }
 
-/** The worker's delivery of the stamp column to every active card of the member. */
+/** The stamps module's outbox topics: the card column, the expiry reminder, the Koubei mirror. */
 export function stampsOutboxHandlers(
   deps: Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>,
 ): Record<string, OutboxHandler> {
   return {
+    ...expiryOutboxHandlers(deps),
+    ...mirrorOutboxHandlers(deps),
     [STAMPS_CARD_TOPIC]: async (entry: OutboxEntry) => {
       const { memberId } = entry.payload as StampsCardPayload
       const value = await stampColumnOf(deps, entry.merchantId, memberId)

@@ -1,7 +1,8 @@
+import { webAuthorizeUrl } from '@kaguan/alipay'
 import type { AppDeps } from '../../deps.js'
 import { acceptOnce, forgetMessage } from '../inbox/index.js'
-import { explainAlipayError } from '../merchants/index.js'
-import { getActivity, koubeiPorts } from './activity.service.js'
+import { alipayContext, explainAlipayError } from '../merchants/index.js'
+import { findActivityAnywhere, getActivity, koubeiPorts } from './activity.service.js'
 import { memberOfTrade } from './earning.service.js'
 import { StampErrors } from './stamps.errors.js'
 import * as repo from './stamps.repository.js'
@@ -12,6 +13,55 @@ export type ExchangeDeps = Pick<
   AppDeps,
   'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher' | 'log'
 >
+
+/** The mini role's exchange page of an activity (the card's action point, a link, a QR code). */
+export const EXCHANGE_PATH = '/stamps/exchange'
+
+export interface ExchangeLink {
+  /** Put this on the card (a URL action point), in a link or a QR code: opened in Alipay it works. */
+  url: string
+  /** Where `url` sends a user who arrives without an auth code: Alipay's web authorization. */
+  authorizeUrl: string
+}
+
+/**
+ * The exchange page of a published exchange activity. Opened in Alipay without an `auth_code`
+ * (an action point, a QR code) it sends the user through web authorization (`auth_base`, silent)
+ * and back with one; `shopId` (kaguan's or the Alipay shop id) rides along to the coupon page.
+ */
+export async function exchangeLink(
+  deps: Pick<AppDeps, 'db' | 'alipay' | 'cipher' | 'clock' | 'ids'>,
+  activityId: string,
+  options: { merchantId?: string; shopId?: string } = {},
+): Promise<ExchangeLink> {
+  const activity = options.merchantId
+    ? await getActivity(deps, options.merchantId, activityId)
+    : await findActivityAnywhere(deps, activityId)
+  if (activity.type !== 'DIRECT_SEND') {
+    throw StampErrors.invalid([{ field: 'activityId', message: 'is not an exchange activity' }])
+  }
+  const ctx = await alipayContext(deps.db, deps, activity.merchantId)
+  if (!ctx.publicBaseUrl) {
+    throw StampErrors.invalid([
+      {
+        field: 'publicBaseUrl',
+        message: 'the merchant needs its public URL for the exchange page',
+      },
+    ])
+  }
+  const url = new URL(`${ctx.publicBaseUrl}${EXCHANGE_PATH}/${activity.id}`)
+  if (options.shopId) {
+    url.searchParams.set('shopId', options.shopId)
+  }
+  return {
+    url: url.toString(),
+    authorizeUrl: webAuthorizeUrl(ctx.client.gateway, {
+      appId: ctx.client.appId,
+      redirectUri: url.toString(),
+      scope: 'auth_base',
+    }),
+  }
+}
 
 export interface ExchangeStart {
   /** Where to send the member: the coupon page with its token. */

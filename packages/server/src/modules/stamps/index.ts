@@ -8,6 +8,7 @@ export type {
   StampActivitiesTable,
   StampEntriesTable,
   StampHoldsTable,
+  StampRemindersTable,
   StampEntryType,
   StampSource,
 } from './stamps.table.js'
@@ -33,6 +34,13 @@ export {
 } from './stamps.service.js'
 export { createHoldSweeper, type HoldSweeper } from './stamps.worker.js'
 export {
+  DEFAULT_REMIND_DAYS,
+  STAMPS_REMIND_TOPIC,
+  expireDueStamps,
+  remindExpiringStamps,
+  type StampsRemindPayload,
+} from './expiry.service.js'
+export {
   DEFAULT_HOLD_TTL_MINUTES,
   KOUBEI_NOTIFY_PATH,
   createActivity,
@@ -55,8 +63,11 @@ export {
   type TradeInput,
 } from './earning.service.js'
 export {
+  EXCHANGE_PATH,
+  exchangeLink,
   onCouponClaimed,
   startExchange,
+  type ExchangeLink,
   type CouponOutcome,
   type ExchangeStart,
 } from './exchange.service.js'
@@ -68,6 +79,13 @@ export {
   withCardPush,
 } from './card-column.service.js'
 export { stampsForTrade, stampColumn } from './stamps.rules.js'
+export {
+  STAMPS_MIRROR_TOPIC,
+  reconcileStamps,
+  type StampsDrift,
+  type StampsMirrorPayload,
+  type StampsReconcileReport,
+} from './mirror.service.js'
 export {
   couponPageUrl,
   koubeiVoucherProvider,

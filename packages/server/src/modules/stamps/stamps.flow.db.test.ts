@@ -7,6 +7,7 @@ import { ensureDefaultMerchant } from '../merchants/index.js'
 import { listOutbox } from '../outbox/index.js'
 import { createShop } from '../shops/index.js'
 import {
+  accountHistory,
   accountOf,
   adjustStamps,
   createActivity,
@@ -16,7 +17,9 @@ import {
   refundTrade,
   startExchange,
   STAMPS_CARD_TOPIC,
+  STAMPS_MIRROR_TOPIC,
   withCardPush,
+  type StampsMirrorPayload,
   type PublishPorts,
   type VoucherProvider,
 } from './index.js'
@@ -402,6 +405,26 @@ for (const dialect of DIALECTS) {
         .where('action', '=', 'stamps.adjust')
         .execute()
       expect(audit.length).toBeGreaterThanOrEqual(4)
+    })
+
+    it('queues the Koubei mirror of every entry that moved stamps, ordered by account', async () => {
+      const account = await accountOf(deps, { merchantId: M, memberId, activityId: stampId })
+      const { entries } = await accountHistory(deps, M, account.id)
+      const mirrors = (await listOutbox(db.db, { topic: STAMPS_MIRROR_TOPIC, limit: 1000 })).map(
+        (o) => o.payload as StampsMirrorPayload,
+      )
+      const moved = entries.filter((e) => e.amount > 0)
+      // The take-back that found no stamps (all shortfall) moved nothing: nothing to mirror.
+      expect(entries.filter((e) => e.amount === 0)).toHaveLength(1)
+      expect(mirrors.map((m) => m.entryId).sort()).toEqual(moved.map((e) => e.id).sort())
+      expect(new Set(mirrors.map((m) => m.accountId))).toEqual(new Set([account.id]))
+      const orderKeys = await db.db
+        .selectFrom('outbox')
+        .select('order_key')
+        .where('topic', '=', STAMPS_MIRROR_TOPIC)
+        .distinct()
+        .execute()
+      expect(orderKeys).toEqual([{ order_key: account.id }])
     })
   })
 }

@@ -1,9 +1,11 @@
+import { sql } from 'kysely'
 import type { DatabaseDialect } from '../../config.js'
 import type { Executor } from '../../db/db.js'
 import type {
   NewStampActivityRow,
   NewStampEntryRow,
   NewStampHoldRow,
+  NewStampReminderRow,
   StampAccountRow,
   StampActivityPatch,
   StampActivityRow,
@@ -45,6 +47,17 @@ export function listActivities(
     q = q.where('type', '=', filter.type as StampActivityRow['type'])
   }
   return q.orderBy('id').execute()
+}
+
+/** Every merchant's stamp activities whose stamps may still expire (published or ended). */
+export function listLiveStampActivities(db: Executor): Promise<StampActivityRow[]> {
+  return db
+    .selectFrom('stamp_activities')
+    .selectAll()
+    .where('type', '=', 'POINT_SEND')
+    .where('status', 'in', ['published', 'ended'])
+    .orderBy('id')
+    .execute()
 }
 
 /** Updates an activity only while it is in one of `from` (a lifecycle step taken once). */
@@ -168,6 +181,10 @@ export function findEntryByKey(
     .executeTakeFirst()
 }
 
+export function findEntry(db: Executor, id: string): Promise<StampEntryRow | undefined> {
+  return db.selectFrom('stamp_entries').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
 export function listEntries(
   db: Executor,
   accountId: string,
@@ -248,6 +265,11 @@ export function findHoldByOutBizNo(
     .executeTakeFirst()
 }
 
+/** Remembers Koubei's number of a hold's mirrored FREEZE. */
+export async function setHoldKoubeiLogNo(db: Executor, id: string, logNo: string): Promise<void> {
+  await db.updateTable('stamp_holds').set({ koubei_log_no: logNo }).where('id', '=', id).execute()
+}
+
 /** Resolves a hold that is still held; undefined when another resolution got there first. */
 export function resolveHold(
   db: Executor,
@@ -287,4 +309,110 @@ export function listHolds(db: Executor, accountId: string, limit: number): Promi
     .orderBy('id')
     .limit(limit)
     .execute()
+}
+
+// --- expiry ---
+
+/**
+ * What expiry needs of an account: the stamps deposited before `earnedBefore`, and everything that
+ * ever left it for good (CONSUME, including earlier expiries, and COMMIT). Stamps leave oldest
+ * first, so `deposited - spent - frozen` of them are still there and past their time.
+ */
+export async function expiryTotals(
+  db: Executor,
+  accountId: string,
+  earnedBefore: string,
+): Promise<{ deposited: number; spent: number }> {
+  const row = await db
+    .selectFrom('stamp_entries')
+    .select((eb) => [
+      eb.fn
+        .sum<number>(
+          eb
+            .case()
+            .when(eb.and([eb('type', '=', 'DEPOSIT'), eb('created_at', '<', earnedBefore)]))
+            .then(eb.ref('amount'))
+            .else(0)
+            .end(),
+        )
+        .as('deposited'),
+      eb.fn
+        .sum<number>(
+          eb.case().when('type', 'in', ['CONSUME', 'COMMIT']).then(eb.ref('amount')).else(0).end(),
+        )
+        .as('spent'),
+    ])
+    .where('account_id', '=', accountId)
+    .executeTakeFirst()
+  return { deposited: Number(row?.deposited ?? 0), spent: Number(row?.spent ?? 0) }
+}
+
+/** `deposited before earnedBefore − spent − frozen` of an account row, in SQL. */
+function dueStamps(earnedBefore: string) {
+  return sql<number>`(select coalesce(sum(d.amount), 0) from stamp_entries d
+      where d.account_id = stamp_accounts.id and d.type = 'DEPOSIT' and d.created_at < ${earnedBefore})
+    - (select coalesce(sum(s.amount), 0) from stamp_entries s
+      where s.account_id = stamp_accounts.id and s.type in ('CONSUME', 'COMMIT'))
+    - stamp_accounts.frozen`
+}
+
+/** Accounts of an activity that hold stamps earned before `earnedBefore` and not yet spent. */
+export function accountsWithStampsDue(
+  db: Executor,
+  activityId: string,
+  earnedBefore: string,
+  limit: number,
+): Promise<StampAccountRow[]> {
+  return db
+    .selectFrom('stamp_accounts')
+    .selectAll()
+    .where('activity_id', '=', activityId)
+    .where('available', '>', 0)
+    .where(sql<boolean>`${dueStamps(earnedBefore)} > 0`)
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+}
+
+/**
+ * Accounts of an activity with stamps that expire by the moment `expiresAt` (earned before
+ * `earnedBefore`) and that the worker has not looked at for that moment yet.
+ */
+export function accountsToRemind(
+  db: Executor,
+  activityId: string,
+  earnedBefore: string,
+  expiresAt: string,
+  limit: number,
+): Promise<StampAccountRow[]> {
+  return db
+    .selectFrom('stamp_accounts')
+    .selectAll()
+    .where('activity_id', '=', activityId)
+    .where('available', '>', 0)
+    .where(sql<boolean>`${dueStamps(earnedBefore)} > 0`)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('stamp_reminders')
+            .select('stamp_reminders.id')
+            .whereRef('stamp_reminders.account_id', '=', 'stamp_accounts.id')
+            .where('stamp_reminders.expires_at', '=', expiresAt),
+        ),
+      ),
+    )
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+}
+
+/** Records that an account was reminded of one expiry moment; false when it already was. */
+export async function insertReminder(db: Executor, row: NewStampReminderRow): Promise<boolean> {
+  const inserted = await db
+    .insertInto('stamp_reminders')
+    .values(row)
+    .onConflict((oc) => oc.columns(['account_id', 'expires_at']).doNothing())
+    .returning('id')
+    .executeTakeFirst()
+  return inserted !== undefined
 }

@@ -4,6 +4,7 @@ import type { AppDeps } from '../../deps.js'
 import type { FieldProblem } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { StampErrors } from './stamps.errors.js'
+import { queueMirror } from './mirror.service.js'
 import * as repo from './stamps.repository.js'
 import type {
   StampAccountRow,
@@ -101,7 +102,24 @@ export type LedgerOp =
       exchangeActivityId?: string
       outBizNo?: string
     }
+  | {
+      /**
+       * The worker's expiry: a CONSUME (source `expiry`) of what was earned before `earnedBefore`
+       * and is still there, counted under the account lock (stamps leave oldest first; frozen
+       * stamps count as spent, so a hold is never expired). Nothing due: {@link NothingToExpire}.
+       */
+      type: 'EXPIRE'
+      account: AccountRef
+      earnedBefore: string
+    }
   | ResolveOp
+
+/** Thrown by an EXPIRE when the account has nothing past its time: no entry is made. */
+export class NothingToExpire extends Error {
+  constructor() {
+    super('nothing to expire')
+  }
+}
 
 /** COMMIT (the stamps are spent) or CANCEL (they are available again) of a FREEZE's hold. */
 export interface ResolveOp {
@@ -182,16 +200,24 @@ export function toHoldView(row: StampHoldRow): StampHoldView {
 function fingerprint(op: LedgerOp): string {
   const what = isResolve(op)
     ? [op.type, op.merchantId, op.holdId]
-    : [
-        op.type,
-        op.account.merchantId,
-        op.account.memberId,
-        op.account.activityId,
-        op.amount,
-        op.type === 'FREEZE' ? '' : (op.bizNo ?? ''),
-        op.type === 'CONSUME' && op.allowShortfall ? 'shortfall' : '',
-        op.type === 'FREEZE' ? (op.outBizNo ?? '') : '',
-      ]
+    : op.type === 'EXPIRE'
+      ? [
+          op.type,
+          op.account.merchantId,
+          op.account.memberId,
+          op.account.activityId,
+          op.earnedBefore,
+        ]
+      : [
+          op.type,
+          op.account.merchantId,
+          op.account.memberId,
+          op.account.activityId,
+          op.amount,
+          op.type === 'FREEZE' ? '' : (op.bizNo ?? ''),
+          op.type === 'CONSUME' && op.allowShortfall ? 'shortfall' : '',
+          op.type === 'FREEZE' ? (op.outBizNo ?? '') : '',
+        ]
   return createHash('sha256').update(JSON.stringify(what)).digest('hex')
 }
 
@@ -203,7 +229,7 @@ function problemsOf(op: LedgerOp, meta: LedgerMeta): FieldProblem[] {
   if (!meta.reason.trim()) {
     problems.push({ field: 'reason', message: 'is required' })
   }
-  if (!isResolve(op)) {
+  if (!isResolve(op) && op.type !== 'EXPIRE') {
     if (!Number.isSafeInteger(op.amount) || op.amount <= 0) {
       problems.push({ field: 'amount', message: 'must be a whole number ≥ 1' })
     }
@@ -327,6 +353,15 @@ export async function applyLedger(
           shortfall = op.amount - amount
           available -= amount
           break
+        case 'EXPIRE': {
+          const totals = await repo.expiryTotals(trx, accountId, op.earnedBefore)
+          amount = Math.min(available, totals.deposited - totals.spent - frozen)
+          if (amount <= 0) {
+            throw new NothingToExpire()
+          }
+          available -= amount
+          break
+        }
         case 'FREEZE':
           if (available < op.amount) {
             throw StampErrors.insufficient(available, op.amount)
@@ -361,7 +396,8 @@ export async function applyLedger(
         merchant_id: merchantId,
         account_id: accountId,
         seq: Number(account.last_seq) + 1,
-        type: op.type,
+        // An expiry is a CONSUME whose source says why.
+        type: op.type === 'EXPIRE' ? 'CONSUME' : op.type,
         amount,
         shortfall,
         available_after: available,
@@ -396,9 +432,12 @@ export async function applyLedger(
           expires_at: op.expiresAt,
           created_at: now,
           resolved_at: null,
+          koubei_log_no: null,
         }
         await repo.insertHold(trx, hold)
       }
+      // Koubei-bound activities: the change goes there too, after this commits (the outbox).
+      await queueMirror(trx, deps, entry)
       const result = resultOf(entry, hold, false)
       await options.onApplied?.(trx, result)
       return result

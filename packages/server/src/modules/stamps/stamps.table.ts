@@ -16,6 +16,8 @@ export interface StampActivitiesTable {
   /** How long an exchange's FREEZE waits for the coupon notification before it is cancelled. */
   hold_ttl_seconds: number
   alipay_camp_id: string | null
+  /** POINT_SEND mirrored to Koubei: its point account (`activity_account`) there. */
+  koubei_account: string | null
   alipay_item_id: string | null
   coupon_url: string | null
   created_at: string
@@ -84,6 +86,19 @@ export interface StampHoldsTable {
   expires_at: string
   created_at: string
   resolved_at: string | null
+  /** Koubei's `point_log_no` of the mirrored FREEZE (biz_no of its COMMIT/CANCEL there). */
+  koubei_log_no: string | null
 }
 export type StampHoldRow = Selectable<StampHoldsTable>
 export type NewStampHoldRow = Insertable<StampHoldsTable>
+
+/** One expiry moment of an account the worker has reminded about (POINT_REMIND), once. */
+export interface StampRemindersTable {
+  id: string
+  merchant_id: string
+  account_id: string
+  expires_at: string
+  amount: number
+  created_at: string
+}
+export type NewStampReminderRow = Insertable<StampRemindersTable>

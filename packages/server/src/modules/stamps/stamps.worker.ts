@@ -1,9 +1,13 @@
 import type { Logger } from '../../shared/log.js'
 import { withCardPush } from './card-column.service.js'
+import { expireDueStamps, remindExpiringStamps } from './expiry.service.js'
 import { cancelExpiredHolds, type LedgerDeps } from './stamps.service.js'
 
 export interface HoldSweeper {
-  /** Cancels one batch of expired holds; resolves to how many it cancelled. */
+  /**
+   * Cancels one batch of expired holds, expires stamps past their time and queues the expiry
+   * reminders; resolves to how many holds it cancelled.
+   */
   runOnce(): Promise<number>
   start(): void
   /** Stops and waits for the sweep in flight. */
@@ -13,8 +17,9 @@ export interface HoldSweeper {
 const BATCH = 100
 
 /**
- * The worker's periodic job for stamp holds: an exchange whose coupon is not claimed within its
- * activity's time to live gets its FREEZE cancelled. Runs beside the outbox worker, in the
+ * The worker's periodic job for stamp holds and expiry: an exchange whose coupon is not claimed
+ * within its activity's time to live gets its FREEZE cancelled; stamps past their activity's
+ * expiry leave the ledger; members hear of an expiry some days before (POINT_REMIND). Runs beside the outbox worker, in the
  * `worker` role; several workers may sweep at once (the CANCEL key is per hold).
  */
 export function createHoldSweeper(
@@ -30,6 +35,12 @@ export function createHoldSweeper(
     const n = await cancelExpiredHolds(deps, BATCH, withCardPush(deps))
     if (n) {
       deps.log.info({ cancelled: n }, 'expired stamp holds cancelled')
+    }
+    // After the holds: a cancelled hold's stamps are the member's again, and may be past their time.
+    const expired = await expireDueStamps(deps, withCardPush(deps), BATCH)
+    const reminded = await remindExpiringStamps(deps, BATCH)
+    if (expired || reminded) {
+      deps.log.info({ expired, reminded }, 'stamps expired and expiries reminded')
     }
     return n
   }

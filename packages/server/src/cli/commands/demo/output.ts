@@ -81,7 +81,10 @@ export function renderDemoText(t: DemoText): string {
       ? [
           `集点 point collection: 在演示门店付款 ≥ ¥10 得 1 点，5 点换 5 元券 (activity ${info.stamps.stampActivityId})`,
           '  Pay ≥ ¥10 at a demo shop in the wallet (付款) to earn a stamp; the card shows 集点 n/5.',
-          `  兑换 exchange: ${info.roles.mini}${info.stamps.exchangePath}?auth_code=<the user's auth code>`,
+          `  兑换 exchange: ${info.roles.mini}${info.stamps.exchangePath}`,
+          '  在同一浏览器登录模拟钱包后打开（模拟支付宝授权后跳到领券页）；也可作为会员卡的链接按钮。',
+          '  Open it in the browser signed in to the wallet (Alipay authorization, then the coupon page),',
+          '  or put it on the card as a URL action point.',
           '',
         ]
       : []),
