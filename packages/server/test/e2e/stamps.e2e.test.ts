@@ -414,7 +414,7 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
   it('mirrors every ledger change to Koubei once, in order; reconcile reports a drift made there', async () => {
     const deps = stack.kaguan.deps
     const undelivered = async () =>
-      (await listOutbox(deps.db, { topic: STAMPS_MIRROR_TOPIC })).filter((o) => o.status !== 'done')
+      (await listOutbox(deps, { topic: STAMPS_MIRROR_TOPIC })).filter((o) => o.status !== 'done')
     await eventually(async () => (await undelivered()).length === 0 || undefined, 'the mirror')
     const activity = await admin.request(
       'GET',

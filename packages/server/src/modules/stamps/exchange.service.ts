@@ -40,7 +40,7 @@ export async function exchangeLink(
   if (activity.type !== 'DIRECT_SEND') {
     throw StampErrors.invalid([{ field: 'activityId', message: 'is not an exchange activity' }])
   }
-  const ctx = await alipayContext(deps.db, deps, activity.merchantId)
+  const ctx = await alipayContext(deps, activity.merchantId)
   if (!ctx.publicBaseUrl) {
     throw StampErrors.invalid([
       {

@@ -225,11 +225,14 @@ export async function remindExpiringStamps(
             amount,
             expiresAt: moment.at.toISOString(),
           }
-          await enqueue(trx, deps, {
-            merchantId: account.merchant_id,
-            topic: STAMPS_REMIND_TOPIC,
-            payload,
-          })
+          await enqueue(
+            { ...deps, db: trx },
+            {
+              merchantId: account.merchant_id,
+              topic: STAMPS_REMIND_TOPIC,
+              payload,
+            },
+          )
           queued++
         })
       }
@@ -245,11 +248,11 @@ export function expiryOutboxHandlers(
   return {
     [STAMPS_REMIND_TOPIC]: async (entry: OutboxEntry) => {
       const p = entry.payload as StampsRemindPayload
-      const cards = await activeCardsOf(deps.db, p.memberId)
+      const cards = await activeCardsOf(deps, p.memberId)
       if (!cards.length) {
         return
       }
-      const ctx = await alipayContext(deps.db, deps, entry.merchantId)
+      const ctx = await alipayContext(deps, entry.merchantId)
       for (const [i, card] of cards.entries()) {
         await ctx.client.notifyCardMessage(
           {

@@ -53,12 +53,15 @@ export async function queueMirror(
     return
   }
   const payload: StampsMirrorPayload = { entryId: entry.id, accountId: entry.account_id }
-  await enqueue(trx, deps, {
-    merchantId: entry.merchant_id,
-    topic: STAMPS_MIRROR_TOPIC,
-    orderKey: entry.account_id,
-    payload,
-  })
+  await enqueue(
+    { ...deps, db: trx },
+    {
+      merchantId: entry.merchant_id,
+      topic: STAMPS_MIRROR_TOPIC,
+      orderKey: entry.account_id,
+      payload,
+    },
+  )
 }
 
 async function alipayUserOf(
@@ -67,7 +70,6 @@ async function alipayUserOf(
   memberId: string,
 ): Promise<string | undefined> {
   const { items } = await pageMembers(
-    deps.db,
     deps,
     merchantId,
     { memberIds: [memberId] },
@@ -104,7 +106,7 @@ export function mirrorOutboxHandlers(deps: MirrorDeps): Record<string, OutboxHan
         // Koubei wants the trade and a shop; kaguan's ledger keeps neither for an admin deposit.
         biz.biz_no = entry.biz_no ?? entry.id
         const spec = JSON.parse(activity.spec_json) as { shopIds: string[] }
-        const [shop] = await findShops(db, entry.merchant_id, spec.shopIds.slice(0, 1))
+        const [shop] = await findShops(deps, entry.merchant_id, spec.shopIds.slice(0, 1))
         if (shop?.alipayShopId) {
           biz.shop_id = shop.alipayShopId
         }
@@ -118,7 +120,7 @@ export function mirrorOutboxHandlers(deps: MirrorDeps): Record<string, OutboxHan
         }
         biz.biz_no = hold.koubei_log_no
       }
-      const ctx = await alipayContext(db, deps, entry.merchant_id)
+      const ctx = await alipayContext(deps, entry.merchant_id)
       const answer = await ctx.client.updateToolPoints(biz, { appAuthToken: ctx.appAuthToken })
       if (entry.type === 'FREEZE') {
         const frozen = await repo.findHoldByFreeze(db, entry.id)
@@ -173,7 +175,7 @@ export async function reconcileStamps(
   }
   const waiting = new Set<string>()
   for (const status of [OutboxStatus.Pending, OutboxStatus.Running]) {
-    for (const item of await listOutbox(db, {
+    for (const item of await listOutbox(deps, {
       merchantId,
       status,
       topic: STAMPS_MIRROR_TOPIC,
@@ -182,7 +184,7 @@ export async function reconcileStamps(
       waiting.add((item.payload as StampsMirrorPayload).accountId)
     }
   }
-  const ctx = await alipayContext(db, deps, merchantId)
+  const ctx = await alipayContext(deps, merchantId)
   const limit = options.limit ?? 10_000
   for (const activity of activities) {
     for (const account of await repo.listAccounts(

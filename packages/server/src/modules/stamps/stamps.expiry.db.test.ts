@@ -65,22 +65,16 @@ for (const dialect of DIALECTS) {
         actor,
       )
     const reminders = async () =>
-      (await listOutbox(db.db, { topic: STAMPS_REMIND_TOPIC }))
+      (await listOutbox(db, { topic: STAMPS_REMIND_TOPIC }))
         .map((o) => o.payload as StampsRemindPayload)
         .sort((x, y) => x.expiresAt.localeCompare(y.expiresAt))
 
     beforeAll(async () => {
       db = await createTestDb(dialect)
       deps = testDeps(db, { clock })
-      await ensureDefaultMerchant(db.db, clock)
+      await ensureDefaultMerchant({ db: db.db, clock })
       shopId = (
-        await createShop(
-          db.db,
-          deps,
-          M,
-          { name: 'A', address: 'x', latitude: 30, longitude: 120 },
-          actor,
-        )
+        await createShop(deps, M, { name: 'A', address: 'x', latitude: 30, longitude: 120 }, actor)
       ).id
       memberId = deps.ids.next('mbr')
       const now = clock.nowIso()
@@ -215,7 +209,7 @@ for (const dialect of DIALECTS) {
         expect.objectContaining({ type: 'CONSUME', amount: 2, availableAfter: 2, actor: 'system' }),
       ])
       expect(expiries[0]!.idempotencyKey).toMatch(/^expire:/)
-      const pushes = await listOutbox(db.db, { topic: STAMPS_CARD_TOPIC })
+      const pushes = await listOutbox(db, { topic: STAMPS_CARD_TOPIC })
       expect(pushes.filter((p) => p.status === 'pending')).toHaveLength(1)
     })
 
@@ -234,7 +228,7 @@ for (const dialect of DIALECTS) {
       expect(await remindExpiringStamps(deps)).toBe(0)
       expect(await reminders()).toHaveLength(2)
       // Not bound to Koubei (mirrorToKoubei: false): nothing is mirrored.
-      expect(await listOutbox(db.db, { topic: STAMPS_MIRROR_TOPIC })).toEqual([])
+      expect(await listOutbox(db, { topic: STAMPS_MIRROR_TOPIC })).toEqual([])
     })
 
     it('ACTIVITY_END: every stamp expires graceDays after the end; a held one waits', async () => {

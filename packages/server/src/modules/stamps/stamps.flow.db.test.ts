@@ -410,7 +410,7 @@ for (const dialect of DIALECTS) {
     it('queues the Koubei mirror of every entry that moved stamps, ordered by account', async () => {
       const account = await accountOf(deps, { merchantId: M, memberId, activityId: stampId })
       const { entries } = await accountHistory(deps, M, account.id)
-      const mirrors = (await listOutbox(db.db, { topic: STAMPS_MIRROR_TOPIC, limit: 1000 })).map(
+      const mirrors = (await listOutbox(db, { topic: STAMPS_MIRROR_TOPIC, limit: 1000 })).map(
         (o) => o.payload as StampsMirrorPayload,
       )
       const moved = entries.filter((e) => e.amount > 0)
