@@ -38,6 +38,7 @@ export {
 } from './card-state.service.js'
 export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
 export { cardStats, type CardStats } from './card-stats.service.js'
+export { cardFigures, type CardFigures } from './card-metrics.service.js'
 export {
   activeCardsOf,
   listMembers,

@@ -89,3 +89,21 @@ export function retryParked(
 export function outboxCounts(db: Executor, merchantId?: string): Promise<Record<string, number>> {
   return repo.countByStatus(db, merchantId)
 }
+
+/** The outbox's figures for metrics: every undelivered group and when its oldest entry was made. */
+export interface OutboxDepth {
+  topic: string
+  status: OutboxStatus
+  count: number
+  oldestCreatedAt: string
+}
+
+/** Entries not yet delivered (pending, running, parked) by topic and status, all merchants. */
+export async function outboxDepth(db: Executor): Promise<OutboxDepth[]> {
+  return (await repo.undeliveredByTopic(db)).map((r) => ({
+    topic: r.topic,
+    status: r.status as OutboxStatus,
+    count: r.n,
+    oldestCreatedAt: r.oldest,
+  }))
+}

@@ -74,3 +74,4 @@ export {
   type PublishedVouchers,
   type VoucherProvider,
 } from './voucher-provider.js'
+export { stampEntryFigures } from './stamp-metrics.service.js'
