@@ -20,8 +20,9 @@ Usage:
   kaguan demo [--data-dir DIR] [--port-offset N] [--crm-url URL --crm-token T --crm-public-key KEY|FILE]
                                                   the offline demo (npm start): emulator, every role on SQLite, sample CRM,
                                                   a published demo template; prints the URLs and claim link (and <data dir>/demo.json)
-  kaguan emulator [--port 8090] [--db FILE] [--public-url URL]
-                                                  the offline Alipay (gateway, wallet, driver API) on its own
+  kaguan emulator [--port 8090] [--data-dir DIR | --db FILE] [--public-url URL]
+                                                  the offline Alipay (gateway, wallet, driver API) on its own;
+                                                  state in <data dir>/emulator.sqlite, liveness at /healthz
   kaguan migrate [--config FILE]                  bring the database schema up to date
   kaguan config check [--role ROLE]... [--config FILE]
                                                   print the effective configuration (secrets redacted)
@@ -143,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
           port: { type: 'string' },
           host: { type: 'string' },
           db: { type: 'string' },
+          'data-dir': { type: 'string' },
           'public-url': { type: 'string' },
           config: { type: 'string' },
         }),

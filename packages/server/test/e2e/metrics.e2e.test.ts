@@ -1,5 +1,5 @@
 import { createCoreClient, generateKeyPair, type CoreClient } from '@kaguan/crm-sdk'
-import { startSampleCrm, type RunningSampleCrm } from '@kaguan/sample-crm'
+import { startSampleCrm, type SampleCrm } from '@kaguan/sample-crm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   adminClient,
@@ -54,7 +54,7 @@ async function scrape(base: string): Promise<Sample[]> {
 describe('/metrics after a claim and a /card/update through the emulator', () => {
   let stack: Stack
   let admin: AdminClient
-  let crm: RunningSampleCrm
+  let crm: SampleCrm
   let client: CoreClient
   let card: { templateId: string; alipayTemplateId: string; claimUrl: string }
 
