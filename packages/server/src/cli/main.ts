@@ -33,7 +33,9 @@ Usage:
   kaguan admin reset-password --username NAME [--password-file FILE] [--config FILE]
                                                   set a new password, clear the lock-out, end the user's sessions
   kaguan crm-check --url URL --token TOKEN [--public-key KEY|FILE] [--json] [--timeout-ms N]
-                                                  check a CRM's three endpoints against the contract (pass/fail table with fixes)
+                   [--template ID [--config FILE]]
+                                                  check a CRM's three endpoints against the contract (pass/fail table with fixes);
+                                                  --template (tpl_… or Alipay's id) also checks the answered level is one of its codes
   kaguan reconcile [--merchant ID] [--limit N]    compare cards with alipay.marketing.card.query and repair drift
   kaguan outbox list [--status parked|pending]    deliveries waiting or parked, with the reason
   kaguan outbox retry ID... | --all               deliver parked entries again
@@ -136,6 +138,8 @@ async function main(argv: string[]): Promise<number> {
           'public-key': { type: 'string' },
           json: { type: 'boolean' },
           'timeout-ms': { type: 'string' },
+          template: { type: 'string' },
+          config: { type: 'string' },
         }),
       )
     case 'emulator':

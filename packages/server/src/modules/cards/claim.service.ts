@@ -349,10 +349,15 @@ async function runClaim(
   }
   const targetSpec = target.spec
   if (level !== undefined && !targetSpec.levels.some((l) => l.code === level)) {
+    const defined = targetSpec.levels.map((l) => l.code)
+    const list = defined.length ? defined.join(', ') : 'none'
     throw new AppError(
       ErrorKind.Invalid,
-      system.mode === 'crm' ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN',
-      `level ${level} is not defined in template ${target.id}; define it in the template's levels`,
+      system.mode === 'crm' ? 'CRM_LEVEL_UNKNOWN' : 'TEMPLATE_LEVEL_UNKNOWN',
+      system.mode === 'crm'
+        ? `the CRM answered level "${level}" from /card/openCardInfo, which template ${target.id} does not define (defined level codes: ${list}): the CRM must answer one of those codes (not a level's name), or add "${level}" to the template's levels`
+        : `the default level "${level}" is not defined in template ${target.id} (defined level codes: ${list}): define it in the template's levels`,
+      { field: 'level', level, definedLevels: defined, templateId: target.id },
     )
   }
   const alipayTemplateId = target.alipayTemplateId!
