@@ -85,7 +85,7 @@ describe('kaguan CLI', () => {
     })
     expect(viaNpx.code).toBe(0)
     expect(Buffer.from(viaNpx.stdout.trim(), 'base64')).toHaveLength(32)
-  })
+  }, 90_000)
 
   it('config check connects to the database and names the setting when it cannot', async () => {
     const run = await kaguan(['config', 'check'], {
@@ -122,7 +122,7 @@ describe('kaguan CLI', () => {
       expect(run.stdout).toContain(`kaguan ${commands[i]}`)
       expect(run.stdout).not.toContain('Unknown option')
     })
-  })
+  }, 90_000) // ten processes at once: slow on a shared machine
 
   it('exits 1 naming the key for an unknown role, a malformed database URL, and a missing master key', async () => {
     const role = await kaguan(['config', 'check'], {
