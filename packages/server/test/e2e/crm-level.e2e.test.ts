@@ -99,6 +99,13 @@ describe('a CRM answering a level the template does not define', () => {
     expect(latest.errcode).toBe('CRM_LEVEL_UNKNOWN')
     expect(latest.reason).toContain('普通会员')
     expect(latest.reason).toContain('defined level codes: SILVER, GOLD')
+
+    // And in the metrics: the failed claim by its errcode, the CRM call itself a success.
+    const metrics = await (await fetch(`${stack.kaguan.urls.core}/metrics`)).text()
+    expect(metrics).toContain('kaguan_claims{outcome="failed",errcode="CRM_LEVEL_UNKNOWN"} 1')
+    expect(metrics).toMatch(
+      /kaguan_crm_call_duration_seconds_count\{path="\/card\/openCardInfo",result="success"\} 1\n/,
+    )
   })
 
   it('crm-check --template fails the level row for that CRM and passes it for the sample CRM', async () => {
