@@ -3,7 +3,13 @@
  * show CRM mode. It issues its own member card numbers (`CRM00000001`…), answers kaguan's three
  * CRM endpoints, and pushes point/level changes to kaguan core with signed `/card/update` calls.
  */
-export { startSampleCrm, type SampleCrm, type SampleCrmOptions } from './sample-crm.js'
+export {
+  DEFAULT_LEVELS,
+  startSampleCrm,
+  type SampleCrm,
+  type SampleCrmOptions,
+  type SampleLevel,
+} from './sample-crm.js'
 export {
   CardStatus,
   openMemberStore,

@@ -5,7 +5,8 @@
  *     --private-key-file crm-private.pem --core-url http://127.0.0.1:8083
  *
  * Every option also reads an environment variable (SAMPLE_CRM_HOST, SAMPLE_CRM_PORT,
- * SAMPLE_CRM_TOKEN, SAMPLE_CRM_PRIVATE_KEY_FILE, KAGUAN_CORE_URL, SAMPLE_CRM_DATA_FILE).
+ * SAMPLE_CRM_TOKEN, SAMPLE_CRM_PRIVATE_KEY_FILE, KAGUAN_CORE_URL, SAMPLE_CRM_DATA_FILE,
+ * SAMPLE_CRM_LEVELS).
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     'private-key-file': { type: 'string' },
     'core-url': { type: 'string' },
     'data-file': { type: 'string' },
+    levels: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -28,7 +30,8 @@ const env = process.env
 if (values.help) {
   console.log(
     'usage: sample-crm --token <token> [--private-key-file crm.pem] [--core-url http://127.0.0.1:8083]\n' +
-      '                  [--host 127.0.0.1] [--port 8082] [--data-file var/sample-crm/members.json]',
+      '                  [--host 127.0.0.1] [--port 8082] [--data-file var/sample-crm/members.json]\n' +
+      '                  [--levels SILVER:银卡,GOLD:金卡]  the level codes of the kaguan card template, lowest first',
   )
   process.exit(0)
 }
@@ -60,7 +63,19 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2)
 }
 
+// `CODE[:name],…` as the template's levels say (kaguan refuses a level the template lacks).
+const levelsText = values.levels ?? env.SAMPLE_CRM_LEVELS
+const levels = levelsText
+  ?.split(',')
+  .map((item) => item.trim())
+  .filter(Boolean)
+  .map((item) => {
+    const [code = '', ...name] = item.split(':')
+    return name.length ? { code: code.trim(), name: name.join(':').trim() } : { code: code.trim() }
+  })
+
 const crm = await startSampleCrm({
+  ...(levels ? { levels } : {}),
   host: values.host ?? env.SAMPLE_CRM_HOST ?? '127.0.0.1',
   port,
   token,

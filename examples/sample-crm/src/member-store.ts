@@ -49,6 +49,8 @@ export interface MemberStore {
   findOrCreate(
     input: NewMember,
     welcomePoints: number,
+    /** The new member's level code: one the card template defines; none when undefined. */
+    level: string | undefined,
   ): Promise<{ member: Member; created: boolean }>
   update(
     bizCardNo: string,
@@ -97,7 +99,7 @@ export async function openMemberStore(dataFile?: string): Promise<MemberStore> {
     list: () => data.members,
     findByCardNo: (bizCardNo) => data.members.find((m) => m.bizCardNo === bizCardNo),
     findByAlipayUserId: (userId) => data.members.find((m) => m.alipayUserId === userId),
-    async findOrCreate(input, welcomePoints) {
+    async findOrCreate(input, welcomePoints, level) {
       // Find and create happen in one synchronous step, so two concurrent calls for one user
       // (kaguan retrying a claim) cannot both register.
       const existing = data.members.find((m) => m.alipayUserId === input.alipayUserId)
@@ -110,7 +112,7 @@ export async function openMemberStore(dataFile?: string): Promise<MemberStore> {
         bizCardNo: 'CRM' + String(data.nextSeq).padStart(8, '0'),
         point: welcomePoints,
         // A level code the card template defines (kaguan checks it against the template's levels).
-        level: 'SILVER',
+        level: level ?? '',
         balance: '0.00',
         cardStatus: CardStatus.None,
         createdAt: at,

@@ -1,7 +1,6 @@
 import type { Member } from './member-store.js'
 
 /** Levels offered by the page's form: codes the demo card template defines, with their names. */
-export const LEVELS: Record<string, string> = { SILVER: '银卡会员', GOLD: '金卡会员' }
 
 /** The outcome of the last update, shown as a banner above the list. */
 export interface Notice {
@@ -55,12 +54,14 @@ const STATUS_LABEL: Record<Member['cardStatus'], string> = {
   DELETED: '已删卡',
 }
 
-function memberRow(member: Member): string {
+function memberRow(member: Member, levels: readonly { code: string; name?: string }[]): string {
   const card = escapeHtml(member.bizCardNo)
-  const levelOptions = [...new Set([...Object.keys(LEVELS), member.level])]
+  const names = new Map(levels.map((l) => [l.code, l.name ?? l.code]))
+  const levelOptions = [...new Set([...names.keys(), member.level])]
+    .filter(Boolean)
     .map(
       (level) =>
-        `<option value="${escapeHtml(level)}"${level === member.level ? ' selected' : ''}>${escapeHtml(LEVELS[level] ?? level)}</option>`,
+        `<option value="${escapeHtml(level)}"${level === member.level ? ' selected' : ''}>${escapeHtml(names.get(level) ?? level)}</option>`,
     )
     .join('')
   return `<tr>
@@ -69,7 +70,7 @@ function memberRow(member: Member): string {
   <td><code>${escapeHtml(member.alipayUserId)}</code><div class="sub">${escapeHtml(member.alipayCardNo ?? '')}</div></td>
   <td><span class="tag tag-${member.cardStatus.toLowerCase()}">${STATUS_LABEL[member.cardStatus]}</span></td>
   <td class="num">${member.point}</td>
-  <td>${escapeHtml(LEVELS[member.level] ?? member.level)}</td>
+  <td>${escapeHtml(names.get(member.level) ?? member.level)}</td>
   <td>
     <form method="post" action="/members/update" class="inline">
       <input type="hidden" name="bizCardNo" value="${card}">
@@ -88,9 +89,11 @@ export function renderPage(input: {
   notice?: Notice
   requests: readonly RecordedRequest[]
   kaguanCoreUrl: string
+  /** The card template's levels, offered in each member's level menu. */
+  levels: readonly { code: string; name?: string }[]
 }): string {
   const rows = input.members.length
-    ? input.members.map(memberRow).join('\n')
+    ? input.members.map((m) => memberRow(m, input.levels)).join('\n')
     : '<tr><td colspan="7" class="empty">还没有会员。用户在支付宝领卡时，卡管会调用 /card/openCardInfo 在这里注册会员。</td></tr>'
   const notice = input.notice
     ? `<div class="notice ${input.notice.ok ? 'ok' : 'fail'}" role="status">${escapeHtml(input.notice.text)}</div>`

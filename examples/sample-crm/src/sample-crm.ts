@@ -30,7 +30,26 @@ export interface SampleCrmOptions {
   log?: (line: string) => void
   /** Points a new member starts with (default 100, so the card visibly shows CRM data). */
   welcomePoints?: number
+  /**
+   * The level codes of kaguan's card template (its 等级 settings), lowest first: a new member gets
+   * the first, the members page offers them all. kaguan refuses a claim whose level the template
+   * does not define (CRM_LEVEL_UNKNOWN), so these must be the template's codes, not level names.
+   * Default: the demo template's SILVER and GOLD. An empty list answers no level at all.
+   */
+  levels?: readonly SampleLevel[]
 }
+
+/** One level of the card template: its code (what kaguan checks) and a name for the page. */
+export interface SampleLevel {
+  code: string
+  name?: string
+}
+
+/** The demo template's levels (packages/server/src/cli/commands/demo/setup.ts). */
+export const DEFAULT_LEVELS: readonly SampleLevel[] = [
+  { code: 'SILVER', name: '银卡会员' },
+  { code: 'GOLD', name: '金卡会员' },
+]
 
 /** A running sample CRM. */
 export interface SampleCrm {
@@ -50,6 +69,7 @@ const MAX_FORM_BYTES = 16 * 1024
  */
 export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleCrm> {
   const log = options.log ?? (() => {})
+  const levels = options.levels ?? DEFAULT_LEVELS
   const store = await openMemberStore(options.dataFile)
   const core = createCoreClient({ baseUrl: options.kaguanCoreUrl, privateKey: options.privateKey })
   const requests: RecordedRequest[] = []
@@ -86,6 +106,7 @@ export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleC
           templateId: input.templateId,
         },
         options.welcomePoints ?? 100,
+        levels[0]?.code,
       )
       if (created) {
         log(`registered ${member.bizCardNo} for ${member.alipayUserId}`)
@@ -206,6 +227,7 @@ export async function startSampleCrm(options: SampleCrmOptions): Promise<SampleC
           notice,
           requests,
           kaguanCoreUrl: options.kaguanCoreUrl,
+          levels,
         }),
       )
     }
@@ -254,7 +276,8 @@ function answer(member: { bizCardNo: string; point: number; level: string; balan
     bizCardNo: member.bizCardNo,
     cardNo: member.bizCardNo,
     point: member.point,
-    level: member.level,
+    // Only a code of the template's levels, and none when the template has no levels.
+    ...(member.level ? { level: member.level } : {}),
     balance: member.balance,
   }
 }

@@ -282,3 +282,43 @@ describe('sample CRM with kaguan unreachable', () => {
     }
   })
 })
+
+describe('sample CRM levels', () => {
+  const open = async (crm: SampleCrm, alipayUserId: string) => {
+    const res = await fetch(`${crm.url}/card/openCardInfo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', token: TOKEN },
+      body: JSON.stringify({ alipayUserId, templateId: TEMPLATE }),
+    })
+    return (await res.json()) as Record<string, unknown>
+  }
+
+  it("answers the first of the template's level codes it was given, and no level for none", async () => {
+    const withLevels = await startSampleCrm({
+      port: 0,
+      token: TOKEN,
+      privateKey: keys.privateKey,
+      kaguanCoreUrl: 'http://127.0.0.1:1',
+      levels: [{ code: 'V1', name: '普通会员' }, { code: 'V2' }],
+    })
+    const without = await startSampleCrm({
+      port: 0,
+      token: TOKEN,
+      privateKey: keys.privateKey,
+      kaguanCoreUrl: 'http://127.0.0.1:1',
+      levels: [],
+    })
+    try {
+      expect((await open(withLevels, '2088000000000101')).level).toBe('V1')
+      const page = await (await fetch(`${withLevels.url}/`)).text()
+      expect(page).toContain('<option value="V2">V2</option>')
+      expect(page).toContain('普通会员')
+      const answer = await open(without, '2088000000000102')
+      expect(answer.bizCardNo).toBeTruthy()
+      expect('level' in answer).toBe(false)
+    } finally {
+      await withLevels.close()
+      await without.close()
+    }
+  })
+})

@@ -57,6 +57,19 @@ export interface AlipayAppConfig {
   gateway: string
   /** Per-call timeout in ms (default {@link DEFAULT_TIMEOUT_MS}). */
   timeoutMs?: number
+  /**
+   * Told after every gateway call, success or failure (metrics). Must not throw; it is not given
+   * parameters or answers, so nothing secret or personal reaches it.
+   */
+  observe?: (call: AlipayCallObservation) => void
+}
+
+/** One finished gateway call: which method, how it ended, how long it took. */
+export interface AlipayCallObservation {
+  method: string
+  /** `success`, or the {@link AlipayError} code (`40004`, `TIMEOUT`, `HTTP_ERROR`, …). */
+  result: string
+  ms: number
 }
 
 /** Per-call options. Empty strings are treated as absent (the SDK would sign `app_auth_token=`). */
@@ -200,6 +213,34 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
   }
 
   async function exec(
+    method: string,
+    params: Record<string, unknown>,
+    opts: CallOptions,
+    formData?: AlipayFormData,
+  ): Promise<Record<string, unknown>> {
+    const started = performance.now()
+    try {
+      const body = await execOnce(method, params, opts, formData)
+      report(method, 'success', started)
+      return body
+    } catch (err) {
+      report(method, err instanceof AlipayError ? err.code : 'ERROR', started)
+      throw err
+    }
+  }
+
+  function report(method: string, result: string, started: number): void {
+    if (!config.observe) {
+      return
+    }
+    try {
+      config.observe({ method, result, ms: performance.now() - started })
+    } catch {
+      // An observer's bug must not turn a good call into a failed one.
+    }
+  }
+
+  async function execOnce(
     method: string,
     params: Record<string, unknown>,
     opts: CallOptions,

@@ -5,6 +5,7 @@ export {
   DEFAULT_TIMEOUT_MS,
   createAlipayClient,
   type AlipayAppConfig,
+  type AlipayCallObservation,
   type AlipayClient,
   type CallOptions,
   type UserCallOptions,

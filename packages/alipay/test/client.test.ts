@@ -383,3 +383,27 @@ describe('response signature', () => {
     expect(result.apply_card_url).toBe('https://render.alipay.com/p/x')
   })
 })
+
+describe('observe', () => {
+  it('reports each call with its method, result and duration, and survives a throwing observer', async () => {
+    const seen: { method: string; result: string; ms: number }[] = []
+    const observed = createAlipayClient({
+      appId: '2021000000000001',
+      privateKey: appKeys.privateKey,
+      alipayPublicKey: alipayKeys.publicKeyBase64,
+      gateway: gateway.url,
+      observe: (call) => {
+        seen.push(call)
+        throw new Error('observer bug')
+      },
+    })
+    await observed.queryCard({ target_card_no: 'C1', target_card_no_type: 'BIZ_CARD' })
+    gateway.answer = () => ({ node: { code: '40004', msg: 'Business Failed', sub_code: 'X' } })
+    await failure(observed.queryCard({ target_card_no: 'C1', target_card_no_type: 'BIZ_CARD' }))
+    expect(seen.map(({ method, result }) => ({ method, result }))).toEqual([
+      { method: 'alipay.marketing.card.query', result: 'success' },
+      { method: 'alipay.marketing.card.query', result: '40004' },
+    ])
+    expect(seen.every((s) => s.ms >= 0)).toBe(true)
+  })
+})

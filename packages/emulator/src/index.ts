@@ -81,6 +81,8 @@ export function buildEmulatorApp(options: EmulatorOptions & { publicUrl: string 
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (_req, body, done) => {
     done(null, body)
   })
+  // Liveness for process managers and scripts waiting for the emulator to come up.
+  app.get('/healthz', () => ({ status: 'ok', service: 'alipay-emulator' }))
   registerGateway(app, runtime)
   void app.register(async (scope) => registerDriver(scope, runtime))
   void app.register(async (scope) => registerWallet(scope, runtime))

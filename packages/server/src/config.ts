@@ -111,7 +111,9 @@ export function loadConfig(input: LoadConfigInput): Config {
   const file = input.configFile ?? input.env.KAGUAN_CONFIG
   if (file) {
     const path = resolve(cwd, file)
-    const fromFile = readConfigFile(path, read, problems)
+    // Named as the operator gave it: a --config flag is not the KAGUAN_CONFIG variable.
+    const origin = input.configFile !== undefined ? '--config' : 'KAGUAN_CONFIG'
+    const fromFile = readConfigFile(path, origin, read, problems)
     if (fromFile) {
       sources.push(path)
       for (const [key, value] of fromFile) {
@@ -353,11 +355,12 @@ function parseDatabaseUrl(text: string, name: string, problems: FieldProblem[]) 
 
 function readConfigFile(
   path: string,
+  origin: string,
   read: (p: string) => string,
   problems: FieldProblem[],
 ): Map<string, string> | undefined {
   if (!existsSync(path)) {
-    problems.push({ field: 'KAGUAN_CONFIG', message: `config file ${path} does not exist` })
+    problems.push({ field: `${origin} ${path}`, message: 'the config file does not exist' })
     return undefined
   }
   let doc: unknown

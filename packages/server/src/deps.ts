@@ -7,6 +7,7 @@ import { AppError, ErrorKind } from './shared/errors.js'
 import { createFieldCipher, type FieldCipher } from './shared/field-crypto.js'
 import { createIds, type Ids } from './shared/ids.js'
 import type { Logger } from './shared/log.js'
+import { createMetrics, type Metrics } from './metrics/metrics.js'
 
 /**
  * What every surface, module and the worker are built from: made once per process, passed down.
@@ -24,6 +25,8 @@ export interface AppDeps {
   cipher: FieldCipher
   alipay: AlipayPort
   crm: CrmPort
+  /** This process's Prometheus registry; the ports and the HTTP surfaces feed it. */
+  metrics: Metrics
 }
 
 /** The parts a process supplies; the rest is made from the config. Tests pass fakes for the ports. */
@@ -34,6 +37,7 @@ export interface DepsParts {
   clock?: Clock
   alipay?: AlipayPort
   crm?: CrmPort
+  metrics?: Metrics
 }
 
 export function createDeps(config: Config, parts: DepsParts): AppDeps {
@@ -45,6 +49,7 @@ export function createDeps(config: Config, parts: DepsParts): AppDeps {
     )
   }
   const clock = parts.clock ?? systemClock
+  const metrics = parts.metrics ?? createMetrics({ processMetrics: false })
   return {
     config,
     db: parts.db,
@@ -53,7 +58,16 @@ export function createDeps(config: Config, parts: DepsParts): AppDeps {
     clock,
     ids: createIds(() => clock.now().getTime()),
     cipher: createFieldCipher(config.masterKey),
-    alipay: parts.alipay ?? createAlipayPort(),
-    crm: parts.crm ?? createCrmPort(),
+    alipay:
+      parts.alipay ??
+      createAlipayPort(undefined, ({ method, result, ms }) =>
+        metrics.alipay.observe({ method, result }, ms / 1000),
+      ),
+    crm:
+      parts.crm ??
+      createCrmPort(undefined, ({ path, result, ms }) =>
+        metrics.crm.observe({ path, result }, ms / 1000),
+      ),
+    metrics,
   }
 }

@@ -20,8 +20,9 @@ Usage:
   kaguan demo [--data-dir DIR] [--port-offset N] [--crm-url URL --crm-token T --crm-public-key KEY|FILE]
                                                   the offline demo (npm start): emulator, every role on SQLite, sample CRM,
                                                   a published demo template; prints the URLs and claim link (and <data dir>/demo.json)
-  kaguan emulator [--port 8090] [--db FILE] [--public-url URL]
-                                                  the offline Alipay (gateway, wallet, driver API) on its own
+  kaguan emulator [--port 8090] [--data-dir DIR | --db FILE] [--public-url URL]
+                                                  the offline Alipay (gateway, wallet, driver API) on its own;
+                                                  state in <data dir>/emulator.sqlite, liveness at /healthz
   kaguan migrate [--config FILE]                  bring the database schema up to date
   kaguan config check [--role ROLE]... [--config FILE]
                                                   print the effective configuration (secrets redacted)
@@ -32,7 +33,9 @@ Usage:
   kaguan admin reset-password --username NAME [--password-file FILE] [--config FILE]
                                                   set a new password, clear the lock-out, end the user's sessions
   kaguan crm-check --url URL --token TOKEN [--public-key KEY|FILE] [--json] [--timeout-ms N]
-                                                  check a CRM's three endpoints against the contract (pass/fail table with fixes)
+                   [--template ID [--config FILE]]
+                                                  check a CRM's three endpoints against the contract (pass/fail table with fixes);
+                                                  --template (tpl_… or Alipay's id) also checks the answered level is one of its codes
   kaguan reconcile [--merchant ID] [--limit N]    compare cards with alipay.marketing.card.query and repair drift;
                                                   compare Koubei-bound stamp accounts with points.query, report drift (exit 1)
   kaguan outbox list [--status parked|pending]    deliveries waiting or parked, with the reason
@@ -136,6 +139,8 @@ async function main(argv: string[]): Promise<number> {
           'public-key': { type: 'string' },
           json: { type: 'boolean' },
           'timeout-ms': { type: 'string' },
+          template: { type: 'string' },
+          config: { type: 'string' },
         }),
       )
     case 'emulator':
@@ -144,6 +149,7 @@ async function main(argv: string[]): Promise<number> {
           port: { type: 'string' },
           host: { type: 'string' },
           db: { type: 'string' },
+          'data-dir': { type: 'string' },
           'public-url': { type: 'string' },
           config: { type: 'string' },
         }),

@@ -2,6 +2,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -65,6 +66,17 @@ export async function buildRoleApp(
     done()
   })
   app.addHook('onResponse', (request: FastifyRequest, reply, done) => {
+    deps.metrics.http.observe(
+      {
+        role,
+        method: request.method,
+        // The route's pattern (`/api/cards/:id`), never the URL: ids and queries would make a
+        // series per request.
+        route: request.routeOptions.url ?? UNMATCHED_ROUTE,
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    )
     const line = {
       method: request.method,
       url: redactQuery(request.url),
@@ -90,6 +102,10 @@ export async function buildRoleApp(
       health: '/healthz',
       ready: '/readyz',
     }))
+  }
+  // Management shows its metrics only behind the login (http/management/index.ts).
+  if (role !== 'management') {
+    app.get('/metrics', { schema: { hide: true } }, metricsHandler(deps))
   }
   app.get(
     '/healthz',
@@ -131,6 +147,17 @@ export async function buildRoleApp(
     await app.register(async (scope) => register(scope))
   }
   return app
+}
+
+/** The `route` label of requests no route matched (404s, scanners). */
+export const UNMATCHED_ROUTE = '(unmatched)'
+
+/** `GET /metrics`: this process's registry in Prometheus text format. */
+export function metricsHandler(deps: AppDeps) {
+  return async (_request: FastifyRequest, reply: FastifyReply) => {
+    const text = await deps.metrics.registry.metrics()
+    return reply.type(deps.metrics.registry.contentType).send(text)
+  }
 }
 
 /**

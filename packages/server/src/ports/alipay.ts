@@ -1,4 +1,4 @@
-import { createAlipayClient, type AlipayClient } from '@kaguan/alipay'
+import { createAlipayClient, type AlipayCallObservation, type AlipayClient } from '@kaguan/alipay'
 
 /**
  * Alipay behind one port: the merchants module says which app and keys, the port makes (and keeps)
@@ -28,15 +28,24 @@ export interface AlipayPort {
   forMerchant(app: AlipayApp): AlipayClient
 }
 
+/**
+ * `observe` is told of every gateway call of every merchant's client (metrics); a `makeClient` of
+ * one's own decides for itself.
+ */
 export function createAlipayPort(
-  makeClient: (app: AlipayApp) => AlipayClient = (app) =>
-    createAlipayClient({
-      appId: app.appId,
-      privateKey: app.privateKey,
-      alipayPublicKey: app.alipayPublicKey,
-      gateway: app.gateway,
-    }),
+  makeClient?: (app: AlipayApp) => AlipayClient,
+  observe?: (call: AlipayCallObservation) => void,
 ): AlipayPort {
+  const make =
+    makeClient ??
+    ((app: AlipayApp) =>
+      createAlipayClient({
+        appId: app.appId,
+        privateKey: app.privateKey,
+        alipayPublicKey: app.alipayPublicKey,
+        gateway: app.gateway,
+        ...(observe ? { observe } : {}),
+      }))
   const clients = new Map<string, { app: AlipayApp; client: AlipayClient }>()
   return {
     forMerchant(app) {
@@ -44,7 +53,7 @@ export function createAlipayPort(
       if (cached && sameApp(cached.app, app)) {
         return cached.client
       }
-      const client = makeClient(app)
+      const client = make(app)
       clients.set(app.merchantId, { app, client })
       return client
     },

@@ -1,3 +1,4 @@
+import { AppError } from '../shared/errors.js'
 import { crmError, sendToCrm, type CrmSend } from './crm.js'
 
 /** Where and how kaguan calls a merchant's CRM (the seed's three endpoints, header `token`). */
@@ -232,11 +233,49 @@ export interface CrmPort {
   mdCodeChange(endpoint: CrmEndpoint, body: MdCodeChangeRequest): Promise<MdCode>
 }
 
-export function createCrmPort(send: CrmSend = sendToCrm): CrmPort {
+/** One finished contract call: which path, `success` or the errcode, how long it took. */
+export interface CrmCallObservation {
+  path: string
+  result: string
+  ms: number
+}
+
+/**
+ * `observe` is told of every contract call (metrics), whatever failed: the network, the status or
+ * the answer's shape. It sees no body, token or personal data.
+ */
+export function createCrmPort(
+  send: CrmSend = sendToCrm,
+  observe?: (call: CrmCallObservation) => void,
+): CrmPort {
+  const timed = async <T>(path: string, call: () => Promise<T>): Promise<T> => {
+    if (!observe) {
+      return call()
+    }
+    const started = performance.now()
+    const report = (result: string) => {
+      try {
+        observe({ path, result, ms: performance.now() - started })
+      } catch {
+        // A metrics bug must not fail a claim.
+      }
+    }
+    try {
+      const value = await call()
+      report('success')
+      return value
+    } catch (error) {
+      report(error instanceof AppError ? error.code : 'ERROR')
+      throw error
+    }
+  }
   return {
     send,
-    openCardInfo: (endpoint, body) => openCardInfo(send, endpoint, body),
-    cardChange: (endpoint, body) => cardChange(send, endpoint, body),
-    mdCodeChange: (endpoint, body) => mdCodeChange(send, endpoint, body),
+    openCardInfo: (endpoint, body) =>
+      timed('/card/openCardInfo', () => openCardInfo(send, endpoint, body)),
+    cardChange: (endpoint, body) =>
+      timed('/card/cardChange', () => cardChange(send, endpoint, body)),
+    mdCodeChange: (endpoint, body) =>
+      timed('/card/mdCodeChange', () => mdCodeChange(send, endpoint, body)),
   }
 }

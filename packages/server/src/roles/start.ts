@@ -23,6 +23,8 @@ import { type Clock } from '../shared/clock.js'
 import { AppError, ErrorKind } from '../shared/errors.js'
 import type { Logger } from '../shared/log.js'
 import { hostname } from 'node:os'
+import { readDomainFigures } from '../metrics/domain.js'
+import { createMetrics, registerDomainGauges } from '../metrics/metrics.js'
 
 export interface RunningKaguan {
   deps: AppDeps
@@ -50,6 +52,8 @@ const OUTBOX_HANDLERS = (deps: AppDeps): Record<string, OutboxHandler> => ({
 export interface StartOptions {
   log: Logger
   clock?: Clock
+  /** Node's process figures (CPU, memory, event loop) in /metrics; on unless told otherwise. */
+  processMetrics?: boolean
 }
 
 /**
@@ -74,6 +78,11 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
       dialect: handle.dialect,
       log: options.log,
       ...(options.clock ? { clock: options.clock } : {}),
+      metrics: createMetrics({ processMetrics: options.processMetrics ?? true }),
+    })
+    registerDomainGauges(deps.metrics, () => readDomainFigures(deps), {
+      onError: (error) =>
+        options.log.warn({ err: error.message }, 'metrics: cannot read the domain figures'),
     })
   } catch (error) {
     await handle.close()

@@ -35,6 +35,58 @@ function noStack(run: Run) {
 }
 
 describe('kaguan CLI', () => {
+  it('reports a missing --config file as that file, not as KAGUAN_CONFIG', async () => {
+    const run = await kaguan(['config', 'check', '--config', 'missing.yaml'], {
+      KAGUAN_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+    })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(
+      `--config ${join(root, 'missing.yaml')}: the config file does not exist`,
+    )
+    expect(run.stderr).not.toContain('KAGUAN_CONFIG')
+    const fromEnv = await kaguan(['config', 'check'], {
+      KAGUAN_CONFIG: 'gone.yaml',
+      KAGUAN_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+    })
+    expect(fromEnv.stderr).toContain(`KAGUAN_CONFIG ${join(root, 'gone.yaml')}`)
+    noStack(run)
+  })
+
+  it('runs as the `kaguan` bin from any folder (npx kaguan in the repository)', async () => {
+    const bin = join(root, 'node_modules/.bin/kaguan')
+    const elsewhere = mkdtempSync(join(tmpdir(), 'kaguan-bin-'))
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('KAGUAN_')),
+    )
+    const run = (args: string[]) =>
+      new Promise<Run>((resolve) => {
+        execFile(
+          bin,
+          args,
+          { cwd: elsewhere, env: clean, timeout: 30_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+        )
+      })
+    const help = await run(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('kaguan start')
+    const usage = await run(['nonsense'])
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('nonsense')
+    const viaNpx = await new Promise<Run>((resolve) => {
+      execFile(
+        'npx',
+        ['--no-install', 'kaguan', 'keys', 'master'],
+        { cwd: root, env: clean, timeout: 60_000 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+      )
+    })
+    expect(viaNpx.code).toBe(0)
+    expect(Buffer.from(viaNpx.stdout.trim(), 'base64')).toHaveLength(32)
+  }, 90_000)
+
   it('config check connects to the database and names the setting when it cannot', async () => {
     const run = await kaguan(['config', 'check'], {
       KAGUAN_DATABASE_URL: 'postgres://kaguan:s3cret@127.0.0.1:1/x',

@@ -115,3 +115,28 @@ describe('role app', () => {
     )
   })
 })
+
+describe('/metrics on a role app', () => {
+  it('answers on the worker role, one registry per deps (two kaguans in one process do not mix)', async () => {
+    const db = await createTestDb('sqlite')
+    const first = testDeps(db)
+    const second = testDeps(db)
+    const worker = await buildRoleApp('worker', first)
+    const core = await buildRoleApp('core', second)
+    try {
+      await worker.inject('/healthz')
+      const res = await worker.inject('/metrics')
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
+      expect(res.body).toMatch(
+        /kaguan_http_request_duration_seconds_count\{role="worker",method="GET",route="\/healthz",status="200"\} 1/,
+      )
+      const other = await core.inject('/metrics')
+      expect(other.body).not.toContain('role="worker"')
+    } finally {
+      await worker.close()
+      await core.close()
+      await db.destroy()
+    }
+  })
+})

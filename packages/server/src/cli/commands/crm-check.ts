@@ -6,6 +6,10 @@ import {
   type CrmCheckReport,
   type CrmCheckRow,
 } from '../../modules/crm/index.js'
+import { loadConfigFromProcess } from '../../config.js'
+import { openDb } from '../../db/db.js'
+import { getTemplate, templateByAlipayId } from '../../modules/templates/index.js'
+import { AppError, ErrorKind } from '../../shared/errors.js'
 import { UsageError } from '../usage.js'
 
 const DEFAULT_TIMEOUT_MS = 5_000
@@ -18,8 +22,8 @@ const MARK: Readonly<Record<CheckStatus, string>> = {
 }
 
 /**
- * `kaguan crm-check --url URL --token TOKEN [--public-key KEY|FILE] [--json] [--timeout-ms N]`:
- * runs the CRM conformance checks and prints a table (or the report as JSON). Exit 0 when nothing
+ * `kaguan crm-check --url URL --token TOKEN [--public-key KEY|FILE] [--json] [--timeout-ms N]
+ * [--template ID [--config FILE]]`: runs the CRM conformance checks and prints a table (or the report as JSON). Exit 0 when nothing
  * failed, 1 otherwise; a missing or malformed flag is a UsageError (exit 2).
  */
 export async function runCrmCheck(opts: {
@@ -28,6 +32,8 @@ export async function runCrmCheck(opts: {
   'public-key'?: string
   json?: boolean
   'timeout-ms'?: string
+  template?: string
+  config?: string
 }): Promise<number> {
   if (!opts.url) {
     throw new UsageError('crm-check: --url is required (the CRM base URL)')
@@ -49,16 +55,57 @@ export async function runCrmCheck(opts: {
   if (!/^\d+$/.test(timeoutText) || timeoutMs < 1) {
     throw new UsageError(`crm-check: --timeout-ms "${timeoutText}" must be a positive whole number`)
   }
+  const template = opts.template === undefined ? undefined : await templateLevels(opts)
   const report = await checkCrm(createCrmPort(), {
     baseUrl: opts.url,
     token: opts.token,
     timeoutMs,
+    ...(template
+      ? {
+          levelCodes: template.levelCodes,
+          ...(template.alipayTemplateId ? { templateId: template.alipayTemplateId } : {}),
+        }
+      : {}),
     ...(opts['public-key'] === undefined ? {} : { publicKey: readKeyArgument(opts['public-key']) }),
   })
   process.stdout.write(
     opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatCrmCheck(report, timeoutMs),
   )
   return report.ok ? 0 : 1
+}
+
+/**
+ * `--template`: kaguan's template id (`tpl_…`) or Alipay's, read from kaguan's database (the
+ * configured one), so the check can say when the CRM answers a level the template lacks.
+ */
+async function templateLevels(opts: {
+  template?: string
+  config?: string
+}): Promise<{ levelCodes: string[]; alipayTemplateId: string | undefined }> {
+  const id = opts.template ?? ''
+  if (!id) {
+    throw new UsageError("crm-check: --template needs a template id (tpl_… or Alipay's)")
+  }
+  const config = loadConfigFromProcess({ configFile: opts.config })
+  const handle = openDb(config.database)
+  try {
+    const template = id.startsWith('tpl_')
+      ? await getTemplate(handle, id)
+      : await templateByAlipayId(handle, id)
+    if (!template) {
+      throw new AppError(
+        ErrorKind.NotFound,
+        'TEMPLATE_NOT_FOUND',
+        `--template ${id}: no template of this kaguan (${config.database.url.startsWith('sqlite:') ? config.database.url : 'the configured database'}) has that id`,
+      )
+    }
+    return {
+      levelCodes: template.spec.levels.map((l) => l.code),
+      alipayTemplateId: template.alipayTemplateId ?? undefined,
+    }
+  } finally {
+    await handle.close()
+  }
 }
 
 /** `--public-key` takes the key itself (PEM or base64) or a path to a file holding it. */

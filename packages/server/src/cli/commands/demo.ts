@@ -14,6 +14,7 @@ import { renderDemoText, type DemoInfo } from './demo/output.js'
 import {
   configureMerchant,
   DEMO_APP_ID,
+  DEMO_LEVELS,
   DEMO_SHOPS,
   DEMO_TEMPLATE_NAME,
   ensureAdmin,
@@ -136,6 +137,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
           privateKey: secrets.privateKeyPem,
           kaguanCoreUrl: urls.core,
           dataFile: join(dataDir, DemoFiles.sampleCrmData),
+          levels: DEMO_LEVELS,
         }),
       )
       const started = sampleCrm

@@ -1,4 +1,5 @@
-import { join } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { startEmulator } from '@kaguan/emulator'
 import { loadConfigFromProcess } from '../../config.js'
 import { AppError, ErrorKind } from '../../shared/errors.js'
@@ -11,10 +12,19 @@ export async function runEmulator(opts: {
   port?: string
   host?: string
   db?: string
+  /** As for `demo`: the folder whose emulator.sqlite keeps the state (KAGUAN_DATA_DIR otherwise). */
+  'data-dir'?: string
   'public-url'?: string
   config?: string
 }): Promise<number> {
   const config = loadConfigFromProcess({ configFile: opts.config })
+  if (opts.db && opts['data-dir']) {
+    throw new AppError(
+      ErrorKind.Invalid,
+      'REQUEST_INVALID',
+      '--db and --data-dir both name where the state goes: give one of them',
+    )
+  }
   const port = Number(opts.port ?? 8090)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new AppError(
@@ -23,10 +33,14 @@ export async function runEmulator(opts: {
       `--port "${opts.port}" is not a port number`,
     )
   }
+  const dataDir = opts['data-dir'] ? resolve(opts['data-dir']) : config.dataDir
+  if (!opts.db) {
+    mkdirSync(dataDir, { recursive: true })
+  }
   const emulator = await startEmulator({
     host: opts.host ?? config.host,
     port,
-    dbFile: opts.db ?? join(config.dataDir, 'emulator.sqlite'),
+    dbFile: opts.db ?? join(dataDir, 'emulator.sqlite'),
     ...(opts['public-url'] ? { publicUrl: opts['public-url'] } : {}),
   })
   process.stdout.write(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
-import { registerAuth } from './auth.js'
+import { metricsHandler } from '../app.js'
+import { registerAuth, requirePermission } from './auth.js'
 import { registerDashboardRoutes } from './dashboard.routes.js'
 import { registerApiDocs } from './docs.js'
 import { addSecurityHeaders, findConsoleDist, registerConsole } from './console.js'
@@ -31,6 +32,13 @@ export async function registerManagement(
   registerMemberRoutes(app, deps)
   registerDashboardRoutes(app, deps)
   registerStampRoutes(app, deps)
+  // The process's metrics, behind the login: the management role is never exposed, but an
+  // anonymous caller on the office network should not read the figures either.
+  app.get(
+    '/metrics',
+    { preValidation: requirePermission('settings.read'), schema: { hide: true } },
+    metricsHandler(deps),
+  )
 
   const consoleDir = options.consoleDir === undefined ? findConsoleDist() : options.consoleDir
   if (consoleDir) {

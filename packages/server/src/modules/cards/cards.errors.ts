@@ -6,6 +6,7 @@ export type CardErrorCode =
   | 'CARD_ALREADY_DELETED'
   | 'TEMPLATE_NOT_FOUND'
   | 'TEMPLATE_LEVEL_UNKNOWN'
+  | 'CRM_LEVEL_UNKNOWN'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'POINTS_OWNED_BY_CRM'
   | 'POINTS_INSUFFICIENT'
@@ -30,13 +31,18 @@ export const CardErrors = {
       'TEMPLATE_NOT_FOUND',
       `templateId ${alipayTemplateId} is not a published kaguan template`,
     ),
-  /** A level the template does not define: the CRM's answer, or kaguan's own member system. */
-  levelUnknown: (fromCrm: boolean, level: string, templateId: string) =>
-    cardError(
+  /** A level the template does not define: the CRM's answer, or kaguan's own default level. */
+  levelUnknown: (fromCrm: boolean, level: string, templateId: string, defined: string[]) => {
+    const list = defined.length ? defined.join(', ') : 'none'
+    return new AppError(
       ErrorKind.Invalid,
-      fromCrm ? 'CRM_BAD_ANSWER' : 'TEMPLATE_LEVEL_UNKNOWN',
-      `level ${level} is not defined in template ${templateId}; define it in the template's levels`,
-    ),
+      fromCrm ? 'CRM_LEVEL_UNKNOWN' : 'TEMPLATE_LEVEL_UNKNOWN',
+      fromCrm
+        ? `the CRM answered level "${level}" from /card/openCardInfo, which template ${templateId} does not define (defined level codes: ${list}): the CRM must answer one of those codes (not a level's name), or add "${level}" to the template's levels`
+        : `the default level "${level}" is not defined in template ${templateId} (defined level codes: ${list}): define it in the template's levels`,
+      { field: 'level', level, definedLevels: defined, templateId },
+    )
+  },
   keyReused: () =>
     cardError(
       ErrorKind.Conflict,

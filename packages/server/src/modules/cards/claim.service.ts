@@ -338,7 +338,12 @@ async function runClaim(
   }
   const targetSpec = target.spec
   if (level !== undefined && !targetSpec.levels.some((l) => l.code === level)) {
-    throw CardErrors.levelUnknown(system.mode === 'crm', level, target.id)
+    throw CardErrors.levelUnknown(
+      system.mode === 'crm',
+      level,
+      target.id,
+      targetSpec.levels.map((l) => l.code),
+    )
   }
   const alipayTemplateId = target.alipayTemplateId!
   // Counted over every template: a card that changeTemplate moved keeps the serial it opened with.

@@ -28,6 +28,7 @@ export {
   type ClaimCallback,
   type ClaimOutcome,
 } from './claim.service.js'
+export { cardFigures, type CardFigures } from './card-metrics.service.js'
 export {
   activeCardsOf,
   listMembers,

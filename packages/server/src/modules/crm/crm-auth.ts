@@ -64,6 +64,16 @@ export async function verifyCrmCall(
   if (!params.templateId) {
     throw new AppError(ErrorKind.Invalid, 'REQUEST_INVALID', 'templateId is required')
   }
+  // kaguan's own id (shown first in the console) is the most common mix-up; said before any look-up.
+  if (/^tpl_/.test(params.templateId)) {
+    throw new AppError(
+      ErrorKind.Invalid,
+      'CRM_TEMPLATE_ID_KAGUAN',
+      `templateId ${params.templateId} is kaguan's own template id: send Alipay's template id (支付宝模板 ID, digits, shown beside it in the console and in openCardInfo's templateId)`,
+      { field: 'templateId' },
+    )
+  }
+  // The template says whose key verifies the call: the only look-up before the signature is checked.
   const template = await templateByAlipayId(deps, params.templateId)
   if (!template) {
     throw new AppError(

@@ -59,9 +59,14 @@ export interface CrmCheckOptions {
   probeUserId?: string
   /**
    * The level codes the merchant's templates define: a level the CRM answers outside them makes
-   * every claim fail (`CARD_LEVEL_UNKNOWN`), so the check says so before a customer sees it.
+   * every claim fail (`CRM_LEVEL_UNKNOWN`), so the check says so before a customer sees it.
    */
   levelCodes?: readonly string[]
+  /**
+   * The Alipay template id the openCardInfo probe names (`crm-check --template`), so a CRM that
+   * picks levels by template answers as it would for a real claim; the other probes keep a dummy.
+   */
+  templateId?: string
   /** Whether kaguan requires timestamp + nonce of this merchant's CRM; false adds a warning. */
   replayStrict?: boolean
 }
@@ -518,7 +523,7 @@ export async function checkCrm(crm: CrmPort, options: CrmCheckOptions): Promise<
       name: '卡管自检',
       mobile: '13800138000',
       gender: 'MALE',
-      templateId: PROBE_TEMPLATE_ID,
+      templateId: options.templateId ?? PROBE_TEMPLATE_ID,
       outString: 'kaguan-crm-check',
     },
     add: (row) => rows.push(row),
@@ -915,7 +920,7 @@ function judgeLevel(level: string | undefined, codes: readonly string[]): CrmChe
   return {
     ...row,
     status: CheckStatus.Fail,
-    detail: `level "${level}" is not a level code of the published templates (${codes.join(', ') || 'none defined'}): claims of such members fail with CARD_LEVEL_UNKNOWN`,
+    detail: `level "${level}" is not a level code of the published templates (${codes.join(', ') || 'none defined'}): claims of such members fail with CRM_LEVEL_UNKNOWN`,
     fix: `answer one of the template's level codes (${codes.join(', ') || 'define levels in the template first'}), not the level's name`,
   }
 }

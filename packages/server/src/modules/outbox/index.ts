@@ -8,6 +8,8 @@ export {
   pageOutbox,
   retryParked,
   type EnqueueCommand,
+  outboxDepth,
+  type OutboxDepth,
 } from './outbox.service.js'
 export { OutboxStatus } from './outbox.table.js'
 export type { OutboxTable } from './outbox.table.js'

@@ -348,3 +348,21 @@ export async function page(
     .executeTakeFirstOrThrow()
   return { rows, total: Number(count.n) }
 }
+
+/** Undelivered entries by topic and status, with the oldest `created_at` of each group. */
+export async function undeliveredByTopic(
+  db: Executor,
+): Promise<{ topic: string; status: string; n: number; oldest: string }[]> {
+  const rows = await db
+    .selectFrom('outbox')
+    .select([
+      'topic',
+      'status',
+      sql<number>`count(*)`.as('n'),
+      sql<string>`min(created_at)`.as('oldest'),
+    ])
+    .where('status', 'in', ['pending', 'running', 'parked'])
+    .groupBy(['topic', 'status'])
+    .execute()
+  return rows.map((r) => ({ ...r, n: Number(r.n) }))
+}

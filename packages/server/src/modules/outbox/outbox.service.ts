@@ -103,3 +103,21 @@ export function outboxCounts(
   const { db } = deps
   return repo.countByStatus(db, merchantId)
 }
+
+/** The outbox's figures for metrics: every undelivered group and when its oldest entry was made. */
+export interface OutboxDepth {
+  topic: string
+  status: OutboxStatus
+  count: number
+  oldestCreatedAt: string
+}
+
+/** Entries not yet delivered (pending, running, parked) by topic and status, all merchants. */
+export async function outboxDepth(deps: Pick<AppDeps, 'db'>): Promise<OutboxDepth[]> {
+  return (await repo.undeliveredByTopic(deps.db)).map((r) => ({
+    topic: r.topic,
+    status: r.status as OutboxStatus,
+    count: r.n,
+    oldestCreatedAt: r.oldest,
+  }))
+}

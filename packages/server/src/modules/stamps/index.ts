@@ -92,3 +92,4 @@ export {
   type PublishedVouchers,
   type VoucherProvider,
 } from './voucher-provider.js'
+export { stampEntryFigures } from './stamp-metrics.service.js'

@@ -35,6 +35,11 @@ export const DEMO_APP_ID = '2021000000000001'
 export const DEMO_TEMPLATE_NAME = '咖啡会员卡'
 /** The claim link's channel mark (`out_string`). */
 export const DEMO_OUT_STRING = 'demo'
+/** The demo template's levels; the sample CRM answers these codes (never a code the template lacks). */
+export const DEMO_LEVELS = [
+  { code: 'SILVER', name: '银卡会员' },
+  { code: 'GOLD', name: '金卡会员', description: '全场 9 折' },
+]
 export const DEMO_ADMIN_USERNAME = 'admin'
 
 /** Two shops in Shanghai, so the wallet's card detail has something to sort by distance. */
@@ -216,10 +221,7 @@ async function demoSpec(deps: AppDeps, shops: Shop[]): Promise<TemplateSpec> {
       { kind: 'level', title: '等级' },
       { kind: 'balance', title: '余额' },
     ],
-    levels: [
-      { code: 'SILVER', name: '银卡会员' },
-      { code: 'GOLD', name: '金卡会员', description: '全场 9 折' },
-    ],
+    levels: DEMO_LEVELS,
     actions: [
       {
         code: 'MENU',
