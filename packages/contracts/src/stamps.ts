@@ -236,3 +236,19 @@ export const StampAdjustmentBody = Type.Object(
   { additionalProperties: false },
 )
 export type StampAdjustmentBody = Static<typeof StampAdjustmentBody>
+
+/** A hold as the exchanges-in-progress list shows it: whose, in which stamp activity. */
+export const StampHoldListItem = Type.Intersect([
+  StampHoldView,
+  Type.Object({
+    memberId: Type.String(),
+    activityId: Type.String({ description: 'The stamp activity (POINT_SEND) of the account' }),
+  }),
+])
+export type StampHoldListItem = Static<typeof StampHoldListItem>
+
+export const StampHoldStatus = Type.Union([
+  Type.Literal('held'),
+  Type.Literal('committed'),
+  Type.Literal('cancelled'),
+])
