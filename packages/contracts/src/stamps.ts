@@ -189,6 +189,7 @@ export const StampAccountView = Type.Object({
   earned: Type.Integer(),
   updatedAt: Type.String(),
 })
+export type StampAccountView = Static<typeof StampAccountView>
 
 export const StampEntryView = Type.Object({
   id: Type.String(),
@@ -207,6 +208,7 @@ export const StampEntryView = Type.Object({
   bizNo: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
 })
+export type StampEntryView = Static<typeof StampEntryView>
 
 export const StampHoldView = Type.Object({
   id: Type.String(),
@@ -219,6 +221,7 @@ export const StampHoldView = Type.Object({
   createdAt: Type.String(),
   resolvedAt: Type.Union([Type.String(), Type.Null()]),
 })
+export type StampHoldView = Static<typeof StampHoldView>
 
 /** A manual change by an admin: audited. */
 export const StampAdjustmentBody = Type.Object(

@@ -1,7 +1,16 @@
 import { Alert, Card, Col, Row, Segmented, Statistic, Table } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Legend,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts'
 import { api, queryString } from '../api/client.js'
 import type { Dashboard } from '../api/types.js'
 import { useLoad } from '../components/hooks.js'
@@ -52,11 +61,13 @@ export function DashboardPage() {
               ['activeCards', d?.activeCards],
               ['pointsIssued', d?.pointsIssued],
               ['pointsRedeemed', d?.pointsRedeemed],
+              ['stampsIssued', d?.stampsIssued],
+              ['stampsRedeemed', d?.stampsRedeemed],
               ['outboxPending', d?.outbox.pending],
               ['outboxParked', d?.outbox.parked],
             ] as const
           ).map(([key, value]) => (
-            <Col key={key} xs={12} md={8} xl={4}>
+            <Col key={key} flex="1 0 170px">
               <Card loading={data.loading}>
                 <Statistic
                   title={t(`dashboard.${key}`)}
@@ -68,7 +79,7 @@ export function DashboardPage() {
               </Card>
             </Col>
           ))}
-          <Col span={24}>
+          <Col xs={24} xl={16}>
             <Card title={t('dashboard.claimsPerDay')} loading={data.loading}>
               <div style={{ height: 260 }} data-testid="claims-chart">
                 <ResponsiveContainer width="100%" height="100%">
@@ -78,6 +89,36 @@ export function DashboardPage() {
                     <YAxis allowDecimals={false} />
                     <Tooltip />
                     <Bar dataKey="count" name={t('dashboard.claims')} fill="#1677ff" />
+                  </BarChart>
+                </ResponsiveContainer>
+              </div>
+            </Card>
+          </Col>
+          <Col xs={24} xl={8}>
+            <Card title={t('dashboard.pointsAndStamps')} loading={data.loading}>
+              <div style={{ height: 260 }} data-testid="points-stamps-chart">
+                <ResponsiveContainer width="100%" height="100%">
+                  <BarChart
+                    data={[
+                      {
+                        kind: t('dashboard.points'),
+                        issued: d?.pointsIssued ?? 0,
+                        redeemed: d?.pointsRedeemed ?? 0,
+                      },
+                      {
+                        kind: t('dashboard.stamps'),
+                        issued: d?.stampsIssued ?? 0,
+                        redeemed: d?.stampsRedeemed ?? 0,
+                      },
+                    ]}
+                  >
+                    <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                    <XAxis dataKey="kind" />
+                    <YAxis allowDecimals={false} />
+                    <Tooltip />
+                    <Legend />
+                    <Bar dataKey="issued" name={t('dashboard.issued')} fill="#1677ff" />
+                    <Bar dataKey="redeemed" name={t('dashboard.redeemed')} fill="#fa8c16" />
                   </BarChart>
                 </ResponsiveContainer>
               </div>
