@@ -523,6 +523,7 @@ export const en: Messages = {
       exchangeUrl: 'Exchange address',
       exchangeUrlHelp: 'Put it on a card button or a QR code; Alipay adds the member’s auth_code',
       notMirrored: 'Not mirrored to Koubei',
+      koubeiAfterPublish: 'The Koubei campaign id and coupon page show here once published',
       settings: 'Settings',
       accounts: 'Member accounts',
       accountsEmpty: 'No member has collected stamps in this activity yet',
@@ -633,5 +634,6 @@ export const en: Messages = {
     noFailures: 'No claim failures lately',
     reason: 'Reason',
     member: 'Member',
+    errcode: 'Error code',
   },
 }

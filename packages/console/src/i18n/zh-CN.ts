@@ -510,6 +510,7 @@ export const zhCN = {
       exchangeUrl: '兑换地址',
       exchangeUrlHelp: '放在会员卡的按钮或二维码上；支付宝会带上会员的 auth_code',
       notMirrored: '未同步到口碑',
+      koubeiAfterPublish: '发布后在这里显示口碑活动 ID 和领券页',
       settings: '活动设置',
       accounts: '会员集点账户',
       accountsEmpty: '还没有会员在这个活动里集点',
@@ -617,6 +618,7 @@ export const zhCN = {
     noFailures: '最近没有领卡失败',
     reason: '原因',
     member: '会员',
+    errcode: '错误码',
   },
 }
 

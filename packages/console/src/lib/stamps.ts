@@ -70,7 +70,13 @@ export function newStampForm(type: StampActivityType, now: Dayjs = dayjs()): Sta
     endTime: start.add(3, 'month'),
   }
   return type === 'POINT_SEND'
-    ? { ...common, card: { name: '', description: '' }, rule: {}, stampsToComplete: 5 }
+    ? {
+        ...common,
+        card: { name: '', description: '' },
+        rule: {},
+        stampsToComplete: 5,
+        mirrorToKoubei: true,
+      }
     : {
         ...common,
         stampsPerVoucher: 5,

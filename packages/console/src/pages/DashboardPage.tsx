@@ -67,7 +67,7 @@ export function DashboardPage() {
               ['outboxParked', d?.outbox.parked],
             ] as const
           ).map(([key, value]) => (
-            <Col key={key} flex="1 0 170px">
+            <Col key={key} flex="1 0 140px">
               <Card loading={data.loading}>
                 <Statistic
                   title={t(`dashboard.${key}`)}
@@ -79,6 +79,10 @@ export function DashboardPage() {
               </Card>
             </Col>
           ))}
+        </Row>
+      )}
+      {!data.error && (
+        <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
           <Col xs={24} xl={16}>
             <Card title={t('dashboard.claimsPerDay')} loading={data.loading}>
               <div style={{ height: 260 }} data-testid="claims-chart">
@@ -88,7 +92,12 @@ export function DashboardPage() {
                     <XAxis dataKey="date" tickFormatter={(v: string) => v.slice(5)} />
                     <YAxis allowDecimals={false} />
                     <Tooltip />
-                    <Bar dataKey="count" name={t('dashboard.claims')} fill="#1677ff" />
+                    <Bar
+                      dataKey="count"
+                      name={t('dashboard.claims')}
+                      fill="#1677ff"
+                      isAnimationActive={false}
+                    />
                   </BarChart>
                 </ResponsiveContainer>
               </div>
@@ -117,8 +126,18 @@ export function DashboardPage() {
                     <YAxis allowDecimals={false} />
                     <Tooltip />
                     <Legend />
-                    <Bar dataKey="issued" name={t('dashboard.issued')} fill="#1677ff" />
-                    <Bar dataKey="redeemed" name={t('dashboard.redeemed')} fill="#fa8c16" />
+                    <Bar
+                      dataKey="issued"
+                      name={t('dashboard.issued')}
+                      fill="#1677ff"
+                      isAnimationActive={false}
+                    />
+                    <Bar
+                      dataKey="redeemed"
+                      name={t('dashboard.redeemed')}
+                      fill="#fa8c16"
+                      isAnimationActive={false}
+                    />
                   </BarChart>
                 </ResponsiveContainer>
               </div>
@@ -135,7 +154,7 @@ export function DashboardPage() {
                 locale={{ emptyText: t('dashboard.noFailures') }}
                 columns={[
                   { title: t('audit.at'), dataIndex: 'at', render: (v: string) => formatTime(v) },
-                  { title: 'errcode', dataIndex: 'errcode' },
+                  { title: t('dashboard.errcode'), dataIndex: 'errcode' },
                   { title: t('dashboard.reason'), dataIndex: 'reason' },
                   {
                     title: t('dashboard.member'),

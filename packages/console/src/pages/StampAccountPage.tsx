@@ -102,12 +102,15 @@ export function StampAccountPage() {
             locale={{ emptyText: t('stamps.account.ledgerEmpty') }}
             pagination={{ pageSize: 20, hideOnSinglePage: true }}
             data-testid="ledger"
+            scroll={{ x: 'max-content' }}
             columns={[
               { title: t('stamps.account.seq'), dataIndex: 'seq', width: 64 },
               {
                 title: t('audit.at'),
                 dataIndex: 'createdAt',
-                render: (v: string) => formatTime(v),
+                render: (v: string) => (
+                  <span style={{ whiteSpace: 'nowrap' }}>{formatTime(v)}</span>
+                ),
               },
               {
                 title: t('stamps.account.entryType'),
@@ -141,11 +144,6 @@ export function StampAccountPage() {
                 render: (v: string) => t(`stamps.account.sources.${v}`, { defaultValue: v }),
               },
               { title: t('stamps.account.actor'), dataIndex: 'actor' },
-              {
-                title: t('stamps.account.bizNo'),
-                dataIndex: 'bizNo',
-                render: (v: string | null) => v ?? '—',
-              },
             ]}
           />
         </Card>

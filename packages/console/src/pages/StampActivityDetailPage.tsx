@@ -151,11 +151,6 @@ export function StampActivityDetailPage() {
             description={
               <>
                 <div>{failure.message}</div>
-                {failure.fields.map((f) => (
-                  <div key={f.field}>
-                    <code>{f.field}</code> {f.message}
-                  </div>
-                ))}
                 {advice.map((a) => (
                   <div key={a.key + JSON.stringify(a.values)} style={{ marginTop: 8 }}>
                     <b>{t('stamps.detail.whatToDo')}</b> {t(a.key, a.values)}
@@ -213,7 +208,7 @@ export function StampActivityDetailPage() {
           ) : (
             <span style={{ color: '#888' }}>
               {activity.status === 'draft'
-                ? t('stamps.status.draft')
+                ? t('stamps.detail.koubeiAfterPublish')
                 : t('stamps.detail.notMirrored')}
             </span>
           )}

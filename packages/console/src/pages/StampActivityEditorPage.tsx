@@ -117,14 +117,15 @@ function Editor({ type, data }: { type: StampActivityType; data: EditorData }) {
     }
   }
 
-  const typeName = t(`stamps.types.${type}`)
   return (
     <>
       <PageHeader
         title={
           data.activity
             ? t('stamps.editTitle', { name: data.activity.name })
-            : t('stamps.newTitle', { type: typeName })
+            : type === 'POINT_SEND'
+              ? t('stamps.newStamp')
+              : t('stamps.newExchange')
         }
         subtitle={t(`stamps.typeHelp.${type}`)}
       />
@@ -189,50 +190,7 @@ function Editor({ type, data }: { type: StampActivityType; data: EditorData }) {
                 <Select mode="multiple" options={shopOptions} data-testid="stamp-shops" />
               </Form.Item>
             </Card>
-          </Col>
-          {type === 'POINT_SEND' ? (
-            <Col xs={24} xl={12}>
-              <Card size="small" title={t('stamps.sections.card')} style={{ marginBottom: 16 }}>
-                <Form.Item
-                  name={['card', 'name']}
-                  label={t('stamps.card.name')}
-                  rules={[{ required: true, max: 16 }]}
-                >
-                  <Input data-testid="stamp-card-name" />
-                </Form.Item>
-                <Form.Item
-                  name={['card', 'description']}
-                  label={t('stamps.card.description')}
-                  extra={t('stamps.card.descriptionHelp')}
-                  rules={[{ required: true, max: 16 }]}
-                >
-                  <Input data-testid="stamp-card-description" />
-                </Form.Item>
-                <Form.Item name={['card', 'logoImageId']} label={t('stamps.card.logo')}>
-                  <ImagePicker
-                    merchantId={merchant.id}
-                    images={images}
-                    onUploaded={(image) => setImages((list) => [...list, image])}
-                    testId="stamp-logo"
-                  />
-                </Form.Item>
-                <Form.Item
-                  name="stampsToComplete"
-                  label={t('stamps.stampsToComplete')}
-                  extra={t('stamps.stampsToCompleteHelp')}
-                  rules={[{ required: true }]}
-                >
-                  <InputNumber min={1} max={100} precision={0} data-testid="stamps-to-complete" />
-                </Form.Item>
-                <Form.Item
-                  name="mirrorToKoubei"
-                  label={t('stamps.mirrorToKoubei')}
-                  extra={t('stamps.mirrorToKoubeiHelp')}
-                  valuePropName="checked"
-                >
-                  <Switch />
-                </Form.Item>
-              </Card>
+            {type === 'POINT_SEND' ? (
               <Card size="small" title={t('stamps.sections.rule')} style={{ marginBottom: 16 }}>
                 <Form.Item
                   name={['rule', 'minAmount']}
@@ -278,9 +236,7 @@ function Editor({ type, data }: { type: StampActivityType; data: EditorData }) {
                   <InputNumber min={1} max={1000} precision={0} data-testid="stamp-max-per-day" />
                 </Form.Item>
               </Card>
-            </Col>
-          ) : (
-            <Col xs={24} xl={12}>
+            ) : (
               <Card size="small" title={t('stamps.sections.exchange')} style={{ marginBottom: 16 }}>
                 <Form.Item
                   name="stampActivityId"
@@ -328,6 +284,54 @@ function Editor({ type, data }: { type: StampActivityType; data: EditorData }) {
                   </Form.Item>
                 </Space>
               </Card>
+            )}
+          </Col>
+          {type === 'POINT_SEND' ? (
+            <Col xs={24} xl={12}>
+              <Card size="small" title={t('stamps.sections.card')} style={{ marginBottom: 16 }}>
+                <Form.Item
+                  name={['card', 'name']}
+                  label={t('stamps.card.name')}
+                  rules={[{ required: true, max: 16 }]}
+                >
+                  <Input data-testid="stamp-card-name" />
+                </Form.Item>
+                <Form.Item
+                  name={['card', 'description']}
+                  label={t('stamps.card.description')}
+                  extra={t('stamps.card.descriptionHelp')}
+                  rules={[{ required: true, max: 16 }]}
+                >
+                  <Input data-testid="stamp-card-description" />
+                </Form.Item>
+                <Form.Item name={['card', 'logoImageId']} label={t('stamps.card.logo')}>
+                  <ImagePicker
+                    merchantId={merchant.id}
+                    images={images}
+                    onUploaded={(image) => setImages((list) => [...list, image])}
+                    testId="stamp-logo"
+                  />
+                </Form.Item>
+                <Form.Item
+                  name="stampsToComplete"
+                  label={t('stamps.stampsToComplete')}
+                  extra={t('stamps.stampsToCompleteHelp')}
+                  rules={[{ required: true }]}
+                >
+                  <InputNumber min={1} max={100} precision={0} data-testid="stamps-to-complete" />
+                </Form.Item>
+                <Form.Item
+                  name="mirrorToKoubei"
+                  label={t('stamps.mirrorToKoubei')}
+                  extra={t('stamps.mirrorToKoubeiHelp')}
+                  valuePropName="checked"
+                >
+                  <Switch />
+                </Form.Item>
+              </Card>
+            </Col>
+          ) : (
+            <Col xs={24} xl={12}>
               <Card size="small" title={t('stamps.sections.voucher')} style={{ marginBottom: 16 }}>
                 <Form.Item name={['voucher', 'type']} label={t('stamps.voucher.type')}>
                   <Radio.Group

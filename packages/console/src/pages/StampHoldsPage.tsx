@@ -67,11 +67,17 @@ export function HoldsTable({
       }}
       onChange={(p) => setPaging({ page: p.current ?? 1, pageSize: p.pageSize ?? paging.pageSize })}
       columns={[
-        {
-          title: t('stamps.account.memberId'),
-          dataIndex: 'memberId',
-          render: (v: string, h) => <Link to={`/stamps/accounts/${h.accountId}`}>{v}</Link>,
-        },
+        ...(filter.memberId
+          ? []
+          : [
+              {
+                title: t('stamps.account.memberId'),
+                dataIndex: 'memberId',
+                render: (v: string, h: StampHoldListItem) => (
+                  <Link to={`/stamps/accounts/${h.accountId}`}>{v}</Link>
+                ),
+              },
+            ]),
         {
           title: t('stamps.account.activity'),
           dataIndex: 'activityId',
