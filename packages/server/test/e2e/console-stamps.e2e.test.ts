@@ -262,11 +262,11 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
     await page.waitForSelector('[data-testid="stamp-account-link"]')
     await shot(page, 'zh-CN', '25-stamp-detail')
     await page.click('[data-testid="stamp-account-link"]')
-    await page.waitForSelector('[data-testid="ledger"] tbody tr')
+    await page.waitForSelector('[data-testid="ledger"] tbody tr.ant-table-row')
     expect(await page.locator('[data-testid="account-frozen"]').textContent()).toBe('5')
     expect(await page.locator('[data-testid="account-available"]').textContent()).toBe('0')
     const types = await page
-      .locator('[data-testid="ledger"] tbody tr td:nth-child(3)')
+      .locator('[data-testid="ledger"] tbody tr.ant-table-row td:nth-child(3)')
       .allTextContents()
     expect(types).toEqual(['冻结', '获得', '获得', '获得', '获得', '获得'])
 
