@@ -143,7 +143,12 @@ export function StampAccountPage() {
                 dataIndex: 'source',
                 render: (v: string) => t(`stamps.account.sources.${v}`, { defaultValue: v }),
               },
-              { title: t('stamps.account.actor'), dataIndex: 'actor' },
+              {
+                title: t('stamps.account.actor'),
+                dataIndex: 'actor',
+                width: 160,
+                ellipsis: { showTitle: true },
+              },
             ]}
           />
         </Card>
