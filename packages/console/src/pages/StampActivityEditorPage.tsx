@@ -219,7 +219,8 @@ function Editor({ type, data }: { type: StampActivityType; data: EditorData }) {
                       <InputNumber
                         min={0.01}
                         precision={2}
-                        addonBefore={t('stamps.rule.stepAmount')}
+                        prefix={t('stamps.rule.stepAmount')}
+                        style={{ width: 180 }}
                       />
                     </Form.Item>
                     <Form.Item name={['rule', 'perAmountStep', 'stamps']} noStyle>
@@ -227,7 +228,8 @@ function Editor({ type, data }: { type: StampActivityType; data: EditorData }) {
                         min={1}
                         max={100}
                         precision={0}
-                        addonBefore={t('stamps.rule.stepStamps')}
+                        prefix={t('stamps.rule.stepStamps')}
+                        style={{ width: 140 }}
                       />
                     </Form.Item>
                   </Space>

@@ -322,6 +322,17 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
     await page.click('.ant-popconfirm-buttons .ant-btn-primary')
     await page.waitForSelector('[data-testid="stamp-status"]:has-text("已结束")')
 
+    // The audit log finds the adjustment by its action, named in words.
+    await open(page, '/audit')
+    await page.locator('[data-testid="audit-action"] input').fill('调整集点')
+    await page.locator('.ant-select-item-option', { hasText: 'stamps.adjust' }).click()
+    await page.locator('.ant-card button[type="submit"]').click()
+    await page.waitForSelector('tr.ant-table-row:has-text("开业补点")')
+    const actions = await page.locator('tr.ant-table-row td:nth-child(3)').allTextContents()
+    expect(actions).toEqual(['调整集点stamps.adjust'])
+    expect(await page.locator('tr.ant-table-row td:nth-child(2)').textContent()).toContain('管理员')
+    await shot(page, 'zh-CN', '10-audit-stamps')
+
     const pages: [string, string][] = [
       ['20-stamps', '/stamps'],
       ['21-stamp-editor-new', '/stamps/new/POINT_SEND'],
@@ -332,6 +343,7 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
       ['27-exchanges', '/exchanges'],
       ['08-member-card-stamps', `/members/cards/${cardId}`],
       ['02-dashboard-stamps', '/dashboard'],
+      ['10-audit', '/audit'],
     ]
     for (const [name, route] of pages) {
       await open(page, route)
