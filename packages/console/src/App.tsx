@@ -1,6 +1,6 @@
 import { App as AntApp, ConfigProvider, Spin } from 'antd'
-import enUS from 'antd/locale/en_US'
-import zhCNLocale from 'antd/locale/zh_CN'
+import enUS from 'antd/es/locale/en_US'
+import zhCNLocale from 'antd/es/locale/zh_CN'
 import dayjs from 'dayjs'
 import 'dayjs/locale/zh-cn'
 import { useEffect } from 'react'

@@ -324,6 +324,10 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
 
     // The audit log finds the adjustment by its action, named in words.
     await open(page, '/audit')
+    // Ant Design's own texts are Chinese too (its locale, not only ours).
+    expect(await page.locator('.ant-picker input').first().getAttribute('placeholder')).toBe(
+      '开始日期',
+    )
     await page.locator('[data-testid="audit-action"] input').fill('调整集点')
     await page.locator('.ant-select-item-option', { hasText: 'stamps.adjust' }).click()
     await page.locator('.ant-card button[type="submit"]').click()
