@@ -350,6 +350,7 @@ export const en: Messages = {
     deltaZero: 'Enter a number other than 0',
     reason: 'Reason',
     by: 'By',
+    pointSources: { claim: 'Card opened', crm: 'CRM', api: 'CRM API' },
     pointAfter: 'After',
     pointsHistory: 'Points history',
     noPoints: 'No point changes yet',

@@ -342,6 +342,7 @@ export const zhCN = {
     deltaZero: '请填写非 0 的数',
     reason: '原因',
     by: '操作人',
+    pointSources: { claim: '开卡', crm: 'CRM', api: 'CRM 接口' },
     pointAfter: '调整后',
     pointsHistory: '积分明细',
     noPoints: '还没有积分变动',

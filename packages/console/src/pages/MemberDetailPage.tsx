@@ -20,7 +20,7 @@ import type { CardDetail, PointEntry } from '../api/types.js'
 import type { StampAccountView } from '@kaguan/contracts'
 import { get, queryString } from '../api/client.js'
 import { asPage } from '../api/paged.js'
-import { AuditTable } from '../components/AuditTable.js'
+import { ActorCell, AuditTable } from '../components/AuditTable.js'
 import { AdjustStampsForm, useStampActivities } from '../components/stamps.js'
 import { useErrorReporter, useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
@@ -128,7 +128,16 @@ export function MemberDetailPage() {
               },
               { title: t('members.pointAfter'), dataIndex: 'pointAfter' },
               { title: t('members.reason'), dataIndex: 'reason' },
-              { title: t('members.by'), dataIndex: 'source' },
+              {
+                title: t('members.by'),
+                dataIndex: 'source',
+                render: (v: string) =>
+                  v.includes(':') ? (
+                    <ActorCell actor={v} />
+                  ) : (
+                    t(`members.pointSources.${v}`, { defaultValue: v })
+                  ),
+              },
             ]}
           />
         </Card>
