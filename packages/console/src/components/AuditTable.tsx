@@ -102,6 +102,7 @@ export function AuditTable({
         {
           title: t('audit.before'),
           dataIndex: 'before',
+          width: '22%',
           render: (v: unknown) => <Json value={v} />,
         },
         { title: t('audit.after'), dataIndex: 'after', render: (v: unknown) => <Json value={v} /> },

@@ -223,6 +223,11 @@ function MemberStamps({ memberId }: { memberId: string }) {
   const list = activities.data ?? []
   const name = (id: string) => list.find((a) => a.id === id)?.name ?? id
   const toComplete = (id: string) => list.find((a) => a.id === id)?.spec.stampsToComplete
+  const running = list.some((a) => a.type === 'POINT_SEND' && a.status === 'published')
+  // A merchant without point collection sees nothing of it here.
+  if (activities.data && !list.some((a) => a.type === 'POINT_SEND')) {
+    return null
+  }
   return (
     <Card size="small" title={t('stamps.account.memberStamps')} data-testid="member-stamps">
       {accounts.error ? (
@@ -265,7 +270,7 @@ function MemberStamps({ memberId }: { memberId: string }) {
           ]}
         />
       )}
-      {can('members.write') && activities.data && (
+      {can('members.write') && running && (
         <div style={{ marginTop: 16 }}>
           <AdjustStampsForm
             merchantId={merchant.id}
