@@ -646,6 +646,7 @@ export const en: Messages = {
         cancelled: 'No cancelled exchange',
       },
       status: { held: 'Waiting for claim', committed: 'Claimed', cancelled: 'Returned' },
+      allActivities: 'All stamp activities',
       amount: 'Frozen',
       exchange: 'Exchange activity',
       createdAt: 'Exchanged at',

@@ -633,6 +633,7 @@ export const zhCN = {
         cancelled: '没有已取消的兑换',
       },
       status: { held: '等待领券', committed: '已领券', cancelled: '已退回' },
+      allActivities: '全部集点活动',
       amount: '冻结点数',
       exchange: '兑换活动',
       createdAt: '兑换时间',

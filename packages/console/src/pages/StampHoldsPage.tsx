@@ -1,5 +1,5 @@
 import type { StampActivityView, StampHoldListItem } from '@kaguan/contracts'
-import { Button, Card, Segmented, Space, Table } from 'antd'
+import { Button, Card, Segmented, Select, Space, Table } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { Link } from 'react-router-dom'
@@ -140,6 +140,7 @@ export function StampHoldsPage() {
   const merchant = useMerchant()
   const activities = useStampActivities(merchant.id)
   const [status, setStatus] = useState<HoldStatus>('held')
+  const [activityId, setActivityId] = useState<string>()
   const [tick, setTick] = useState(0)
   return (
     <>
@@ -149,19 +150,31 @@ export function StampHoldsPage() {
         extra={<Button onClick={() => setTick((n) => n + 1)}>{t('common.refresh')}</Button>}
       />
       <Card>
-        <Segmented<HoldStatus>
-          style={{ marginBottom: 16 }}
-          value={status}
-          onChange={setStatus}
-          options={(['held', 'committed', 'cancelled'] as const).map((s) => ({
-            value: s,
-            label: t(`stamps.holds.status.${s}`),
-          }))}
-          data-testid="hold-status"
-        />
+        <Space style={{ marginBottom: 16 }} wrap>
+          <Segmented<HoldStatus>
+            value={status}
+            onChange={setStatus}
+            options={(['held', 'committed', 'cancelled'] as const).map((s) => ({
+              value: s,
+              label: t(`stamps.holds.status.${s}`),
+            }))}
+            data-testid="hold-status"
+          />
+          <Select<string | undefined>
+            style={{ width: 220 }}
+            allowClear
+            value={activityId}
+            onChange={setActivityId}
+            placeholder={t('stamps.holds.allActivities')}
+            options={(activities.data ?? [])
+              .filter((a) => a.type === 'POINT_SEND')
+              .map((a) => ({ value: a.id, label: a.name }))}
+            data-testid="hold-activity"
+          />
+        </Space>
         <HoldsTable
-          key={`${status}-${tick}`}
-          filter={{ status }}
+          key={`${status}-${activityId ?? ''}-${tick}`}
+          filter={{ status, ...(activityId ? { activityId } : {}) }}
           activities={activities.data ?? []}
         />
       </Card>

@@ -290,6 +290,13 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
     expect(await row.textContent()).toMatch(/还剩 (29|30) 分钟/)
     expect(await row.textContent()).toContain('5点换5元券')
     await shot(page, 'zh-CN', '27-exchanges')
+    // Narrowed to the stamp activity: still this exchange.
+    await page.locator('.ant-select:has([id]) .ant-select-selector').last().click()
+    await page
+      .locator('.ant-select-dropdown:visible .ant-select-item-option', { hasText: '集5点送5元' })
+      .click()
+    await page.waitForLoadState('networkidle')
+    expect(await page.locator('[data-testid="holds-table"] tbody tr.ant-table-row').count()).toBe(1)
   }, 120_000)
 
   it('the member page shows the stamps and the waiting exchange; the dashboard counts them', async () => {
