@@ -1,6 +1,6 @@
 import { App as AntApp, ConfigProvider, Spin } from 'antd'
-import enUS from 'antd/locale/en_US'
-import zhCNLocale from 'antd/locale/zh_CN'
+import enUS from 'antd/es/locale/en_US'
+import zhCNLocale from 'antd/es/locale/zh_CN'
 import dayjs from 'dayjs'
 import 'dayjs/locale/zh-cn'
 import { useEffect } from 'react'
@@ -17,6 +17,11 @@ import { MemberDetailPage } from './pages/MemberDetailPage.js'
 import { MembersPage } from './pages/MembersPage.js'
 import { MerchantPage } from './pages/MerchantPage.js'
 import { ShopsPage } from './pages/ShopsPage.js'
+import { StampAccountPage } from './pages/StampAccountPage.js'
+import { StampActivitiesPage } from './pages/StampActivitiesPage.js'
+import { StampActivityDetailPage } from './pages/StampActivityDetailPage.js'
+import { StampActivityEditorPage } from './pages/StampActivityEditorPage.js'
+import { StampHoldsPage } from './pages/StampHoldsPage.js'
 import { TemplateDetailPage } from './pages/TemplateDetailPage.js'
 import { TemplateEditorPage } from './pages/TemplateEditorPage.js'
 import { TemplatesPage } from './pages/TemplatesPage.js'
@@ -44,6 +49,12 @@ function Routed() {
           <Route path="/templates/:templateId" element={<TemplateDetailPage />} />
           <Route path="/members" element={<MembersPage />} />
           <Route path="/members/cards/:cardId" element={<MemberDetailPage />} />
+          <Route path="/stamps" element={<StampActivitiesPage />} />
+          <Route path="/stamps/new/:type" element={<StampActivityEditorPage />} />
+          <Route path="/stamps/accounts/:accountId" element={<StampAccountPage />} />
+          <Route path="/stamps/:activityId/edit" element={<StampActivityEditorPage />} />
+          <Route path="/stamps/:activityId" element={<StampActivityDetailPage />} />
+          <Route path="/exchanges" element={<StampHoldsPage />} />
           <Route path="/deliveries" element={<DeliveriesPage />} />
           <Route path="/audit" element={<AuditPage />} />
           <Route path="/users" element={<AdminUsersPage />} />

@@ -75,6 +75,10 @@ export const DashboardView = Type.Object({
   activeCards: Type.Integer({ description: 'Cards active now' }),
   pointsIssued: Type.Integer({ description: 'Points added in the period' }),
   pointsRedeemed: Type.Integer({ description: 'Points taken away in the period' }),
+  stampsIssued: Type.Integer({ description: 'Stamps deposited (earned, given) in the period' }),
+  stampsRedeemed: Type.Integer({
+    description: 'Stamps spent in the period: exchanged for vouchers (COMMIT) or taken (CONSUME)',
+  }),
   outbox: Type.Object(
     {
       pending: Type.Integer({ description: 'Deliveries waiting or in flight' }),

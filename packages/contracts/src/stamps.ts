@@ -225,6 +225,7 @@ export const StampAccountView = Type.Object({
   earned: Type.Integer(),
   updatedAt: Type.String(),
 })
+export type StampAccountView = Static<typeof StampAccountView>
 
 export const StampEntryView = Type.Object({
   id: Type.String(),
@@ -243,6 +244,7 @@ export const StampEntryView = Type.Object({
   bizNo: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
 })
+export type StampEntryView = Static<typeof StampEntryView>
 
 export const StampHoldView = Type.Object({
   id: Type.String(),
@@ -255,6 +257,7 @@ export const StampHoldView = Type.Object({
   createdAt: Type.String(),
   resolvedAt: Type.Union([Type.String(), Type.Null()]),
 })
+export type StampHoldView = Static<typeof StampHoldView>
 
 /** A manual change by an admin: audited. */
 export const StampAdjustmentBody = Type.Object(
@@ -272,3 +275,19 @@ export const StampAdjustmentBody = Type.Object(
   { additionalProperties: false },
 )
 export type StampAdjustmentBody = Static<typeof StampAdjustmentBody>
+
+/** A hold as the exchanges-in-progress list shows it: whose, in which stamp activity. */
+export const StampHoldListItem = Type.Intersect([
+  StampHoldView,
+  Type.Object({
+    memberId: Type.String(),
+    activityId: Type.String({ description: 'The stamp activity (POINT_SEND) of the account' }),
+  }),
+])
+export type StampHoldListItem = Static<typeof StampHoldListItem>
+
+export const StampHoldStatus = Type.Union([
+  Type.Literal('held'),
+  Type.Literal('committed'),
+  Type.Literal('cancelled'),
+])

@@ -32,7 +32,9 @@ const keys = [
       const text = readFileSync(file, 'utf8')
       return [
         ...[...text.matchAll(/\bt\('([a-zA-Z0-9_.]+)'/g)].map((m) => m[1]!),
-        ...[...text.matchAll(/'((?:templates\.rules|advice)\.[a-zA-Z]+)'/g)].map((m) => m[1]!),
+        ...[...text.matchAll(/'((?:templates\.rules|advice|stamps\.advice)\.[a-zA-Z]+)'/g)].map(
+          (m) => m[1]!,
+        ),
       ]
     }),
   ),

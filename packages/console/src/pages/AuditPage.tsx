@@ -1,4 +1,4 @@
-import { Button, Card, DatePicker, Form, Input } from 'antd'
+import { AutoComplete, Button, Card, DatePicker, Form, Input } from 'antd'
 import type { Dayjs } from 'dayjs'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
@@ -9,6 +9,7 @@ import { AuditTable } from '../components/AuditTable.js'
 import { useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
 import { PageHeader } from '../components/PageHeader.js'
+import { AUDIT_ACTIONS, auditActionKey } from '../lib/audit.js'
 import { useMerchant } from '../session.js'
 
 interface Filter {
@@ -54,13 +55,27 @@ export function AuditPage() {
           }}
         >
           <Form.Item name="actor" label={t('audit.actor')}>
-            <Input placeholder="admin:usr_…" allowClear />
+            <Input placeholder={t('audit.actorPlaceholder')} allowClear style={{ width: 220 }} />
           </Form.Item>
           <Form.Item name="action" label={t('audit.action')}>
-            <Input placeholder="template.publish" allowClear />
+            <AutoComplete
+              allowClear
+              style={{ width: 220 }}
+              placeholder={t('audit.actionPlaceholder')}
+              options={AUDIT_ACTIONS.map((a) => ({
+                value: a,
+                label: `${t(auditActionKey(a)!)} · ${a}`,
+              }))}
+              filterOption={(input, option) =>
+                String(option?.label ?? '')
+                  .toLowerCase()
+                  .includes(input.toLowerCase())
+              }
+              data-testid="audit-action"
+            />
           </Form.Item>
           <Form.Item name="object" label={t('audit.object')}>
-            <Input placeholder="card:crd_…" allowClear />
+            <Input placeholder={t('audit.objectPlaceholder')} allowClear style={{ width: 240 }} />
           </Form.Item>
           <Form.Item name="range" label={t('audit.time')}>
             {/* Remounted on a language switch: a mounted picker keeps the placeholders it started with. */}

@@ -1,7 +1,16 @@
 import { Alert, Card, Col, Row, Segmented, Statistic, Table } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Legend,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts'
 import { api, queryString } from '../api/client.js'
 import type { Dashboard } from '../api/types.js'
 import { useLoad } from '../components/hooks.js'
@@ -52,11 +61,13 @@ export function DashboardPage() {
               ['activeCards', d?.activeCards],
               ['pointsIssued', d?.pointsIssued],
               ['pointsRedeemed', d?.pointsRedeemed],
+              ['stampsIssued', d?.stampsIssued],
+              ['stampsRedeemed', d?.stampsRedeemed],
               ['outboxPending', d?.outbox.pending],
               ['outboxParked', d?.outbox.parked],
             ] as const
           ).map(([key, value]) => (
-            <Col key={key} xs={12} md={8} xl={4}>
+            <Col key={key} flex="1 0 140px">
               <Card loading={data.loading}>
                 <Statistic
                   title={t(`dashboard.${key}`)}
@@ -68,7 +79,11 @@ export function DashboardPage() {
               </Card>
             </Col>
           ))}
-          <Col span={24}>
+        </Row>
+      )}
+      {!data.error && (
+        <Row gutter={[16, 16]} style={{ marginTop: 16 }}>
+          <Col xs={24} xl={16}>
             <Card title={t('dashboard.claimsPerDay')} loading={data.loading}>
               <div style={{ height: 260 }} data-testid="claims-chart">
                 <ResponsiveContainer width="100%" height="100%">
@@ -77,7 +92,52 @@ export function DashboardPage() {
                     <XAxis dataKey="date" tickFormatter={(v: string) => v.slice(5)} />
                     <YAxis allowDecimals={false} />
                     <Tooltip />
-                    <Bar dataKey="count" name={t('dashboard.claims')} fill="#1677ff" />
+                    <Bar
+                      dataKey="count"
+                      name={t('dashboard.claims')}
+                      fill="#1677ff"
+                      isAnimationActive={false}
+                    />
+                  </BarChart>
+                </ResponsiveContainer>
+              </div>
+            </Card>
+          </Col>
+          <Col xs={24} xl={8}>
+            <Card title={t('dashboard.pointsAndStamps')} loading={data.loading}>
+              <div style={{ height: 260 }} data-testid="points-stamps-chart">
+                <ResponsiveContainer width="100%" height="100%">
+                  <BarChart
+                    data={[
+                      {
+                        kind: t('dashboard.points'),
+                        issued: d?.pointsIssued ?? 0,
+                        redeemed: d?.pointsRedeemed ?? 0,
+                      },
+                      {
+                        kind: t('dashboard.stamps'),
+                        issued: d?.stampsIssued ?? 0,
+                        redeemed: d?.stampsRedeemed ?? 0,
+                      },
+                    ]}
+                  >
+                    <CartesianGrid strokeDasharray="3 3" vertical={false} />
+                    <XAxis dataKey="kind" />
+                    <YAxis allowDecimals={false} />
+                    <Tooltip />
+                    <Legend />
+                    <Bar
+                      dataKey="issued"
+                      name={t('dashboard.issued')}
+                      fill="#1677ff"
+                      isAnimationActive={false}
+                    />
+                    <Bar
+                      dataKey="redeemed"
+                      name={t('dashboard.redeemed')}
+                      fill="#fa8c16"
+                      isAnimationActive={false}
+                    />
                   </BarChart>
                 </ResponsiveContainer>
               </div>
@@ -94,7 +154,7 @@ export function DashboardPage() {
                 locale={{ emptyText: t('dashboard.noFailures') }}
                 columns={[
                   { title: t('audit.at'), dataIndex: 'at', render: (v: string) => formatTime(v) },
-                  { title: 'errcode', dataIndex: 'errcode' },
+                  { title: t('dashboard.errcode'), dataIndex: 'errcode' },
                   { title: t('dashboard.reason'), dataIndex: 'reason' },
                   {
                     title: t('dashboard.member'),

@@ -14,15 +14,20 @@ import {
 } from 'antd'
 import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
-import { useNavigate, useParams } from 'react-router-dom'
+import { Link, useNavigate, useParams } from 'react-router-dom'
 import { api } from '../api/client.js'
 import type { CardDetail, PointEntry } from '../api/types.js'
-import { AuditTable } from '../components/AuditTable.js'
+import type { StampAccountView } from '@kaguan/contracts'
+import { get, queryString } from '../api/client.js'
+import { asPage } from '../api/paged.js'
+import { ActorCell, AuditTable } from '../components/AuditTable.js'
+import { AdjustStampsForm, useStampActivities } from '../components/stamps.js'
 import { useErrorReporter, useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
 import { PageHeader } from '../components/PageHeader.js'
 import { formatTime, idempotencyKey } from '../lib/format.js'
 import { useMerchant, useSession } from '../session.js'
+import { HoldsTable } from './StampHoldsPage.js'
 
 export function MemberDetailPage() {
   const { cardId } = useParams()
@@ -100,6 +105,7 @@ export function MemberDetailPage() {
         {can('members.write') && card.status === 'active' && (
           <AdjustPoints cardId={card.id} onDone={detail.reload} />
         )}
+        {member && can('members.read') && <MemberStamps memberId={member.id} />}
         <Card size="small" title={t('members.pointsHistory')}>
           <Table<PointEntry>
             rowKey="id"
@@ -122,7 +128,16 @@ export function MemberDetailPage() {
               },
               { title: t('members.pointAfter'), dataIndex: 'pointAfter' },
               { title: t('members.reason'), dataIndex: 'reason' },
-              { title: t('members.by'), dataIndex: 'source' },
+              {
+                title: t('members.by'),
+                dataIndex: 'source',
+                render: (v: string) =>
+                  v.includes(':') ? (
+                    <ActorCell actor={v} />
+                  ) : (
+                    t(`members.pointSources.${v}`, { defaultValue: v })
+                  ),
+              },
             ]}
           />
         </Card>
@@ -186,6 +201,90 @@ function AdjustPoints({ cardId, onDone }: { cardId: string; onDone: () => void }
           {t('members.adjustSubmit')}
         </Button>
       </Form>
+    </Card>
+  )
+}
+
+/** The member's stamps in every activity (each linking to its ledger), a manual change, the holds. */
+function MemberStamps({ memberId }: { memberId: string }) {
+  const { t } = useTranslation()
+  const merchant = useMerchant()
+  const { can } = useSession()
+  const activities = useStampActivities(merchant.id)
+  const accounts = useLoad(
+    async () =>
+      asPage<StampAccountView>(
+        await get(`/api/merchants/${merchant.id}/stamp-accounts${queryString({ memberId })}`),
+        { page: 1, pageSize: 50 },
+      ).items,
+    [merchant.id, memberId],
+  )
+  const [tick, setTick] = useState(0)
+  const list = activities.data ?? []
+  const name = (id: string) => list.find((a) => a.id === id)?.name ?? id
+  const toComplete = (id: string) => list.find((a) => a.id === id)?.spec.stampsToComplete
+  const running = list.some((a) => a.type === 'POINT_SEND' && a.status === 'published')
+  // A merchant without point collection sees nothing of it here.
+  if (activities.data && !list.some((a) => a.type === 'POINT_SEND')) {
+    return null
+  }
+  return (
+    <Card size="small" title={t('stamps.account.memberStamps')} data-testid="member-stamps">
+      {accounts.error ? (
+        <LoadError error={accounts.error} onRetry={accounts.reload} />
+      ) : (
+        <Table<StampAccountView>
+          rowKey="id"
+          size="small"
+          loading={accounts.loading}
+          dataSource={accounts.data ?? []}
+          pagination={false}
+          locale={{ emptyText: t('stamps.account.memberStampsEmpty') }}
+          columns={[
+            {
+              title: t('stamps.account.activity'),
+              dataIndex: 'activityId',
+              render: (v: string) => <Link to={`/stamps/${v}`}>{name(v)}</Link>,
+            },
+            {
+              title: t('stamps.account.available'),
+              key: 'available',
+              render: (_, a) => {
+                const n = toComplete(a.activityId)
+                return (
+                  <span data-testid="member-stamps-available">
+                    {n ? `${a.available}/${String(n)}` : a.available}
+                  </span>
+                )
+              },
+            },
+            { title: t('stamps.account.frozen'), dataIndex: 'frozen' },
+            { title: t('stamps.account.earned'), dataIndex: 'earned' },
+            {
+              title: t('common.actions'),
+              key: 'open',
+              render: (_, a) => (
+                <Link to={`/stamps/accounts/${a.id}`}>{t('stamps.account.open')}</Link>
+              ),
+            },
+          ]}
+        />
+      )}
+      {can('members.write') && running && (
+        <div style={{ marginTop: 16 }}>
+          <AdjustStampsForm
+            merchantId={merchant.id}
+            memberId={memberId}
+            activities={list}
+            onDone={() => {
+              accounts.reload()
+              setTick((n) => n + 1)
+            }}
+          />
+        </div>
+      )}
+      <div style={{ marginTop: 16, fontWeight: 600 }}>{t('stamps.account.memberHolds')}</div>
+      <HoldsTable key={tick} compact filter={{ memberId, status: 'held' }} activities={list} />
     </Card>
   )
 }

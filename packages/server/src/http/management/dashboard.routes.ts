@@ -6,6 +6,7 @@ import type { AppDeps } from '../../deps.js'
 import { cardStats } from '../../modules/cards/index.js'
 import { DEFAULT_MERCHANT_ID, getMerchant } from '../../modules/merchants/index.js'
 import { outboxCounts, OutboxStatus } from '../../modules/outbox/index.js'
+import { stampStats } from '../../modules/stamps/index.js'
 import { requirePermission } from './auth.js'
 
 const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
@@ -13,8 +14,6 @@ const Errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody 
 /** The dashboard's numbers, each counted by the module that owns the data. */
 export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): void {
   const app = root.withTypeProvider<TypeBoxTypeProvider>()
-  const db = deps.db
-
   app.get(
     '/api/dashboard',
     {
@@ -23,7 +22,7 @@ export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): v
         tags: ['operations'],
         summary: 'Dashboard numbers',
         description:
-          'Cards claimed per China-time day, active cards, points issued and redeemed over the last `days` days (today included); deliveries pending and parked now; the latest claim failures with their errcode and reason.',
+          'Cards claimed per China-time day, active cards, points and stamps issued and redeemed over the last `days` days (today included); deliveries pending and parked now; the latest claim failures with their errcode and reason.',
         querystring: Type.Object({
           merchantId: Type.Optional(Type.String({ minLength: 1 })),
           days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })),
@@ -34,14 +33,16 @@ export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): v
     async (req) => {
       const merchant = await getMerchant(deps, req.query.merchantId ?? DEFAULT_MERCHANT_ID)
       const days = req.query.days ?? 30
-      const [stats, counts] = await Promise.all([
-        cardStats({ db, dialect: deps.dialect, clock: deps.clock }, merchant.id, days),
+      const [stats, counts, stamps] = await Promise.all([
+        cardStats(deps, merchant.id, days),
         outboxCounts(deps, merchant.id),
+        stampStats(deps, merchant.id, days),
       ])
       return {
         merchantId: merchant.id,
         days,
         ...stats,
+        ...stamps,
         outbox: {
           pending: (counts[OutboxStatus.Pending] ?? 0) + (counts[OutboxStatus.Running] ?? 0),
           parked: counts[OutboxStatus.Parked] ?? 0,

@@ -6,13 +6,18 @@ import {
   StampActivityView,
   StampAdjustmentBody,
   StampEntryView,
+  StampHoldListItem,
+  StampHoldStatus,
   StampHoldView,
+  PageQuery,
+  Paged,
 } from '@kaguan/contracts'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import * as merchants from '../../modules/merchants/index.js'
 import * as stamps from '../../modules/stamps/index.js'
+import { pageRequest } from '../../shared/paging.js'
 import { actorOf } from './actor.js'
 import { requirePermission } from './auth.js'
 
@@ -255,5 +260,38 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
       },
     },
     async (req) => stamps.accountHistory(deps, req.params.merchantId, req.params.accountId),
+  )
+  app.get(
+    '/api/merchants/:merchantId/stamp-holds',
+    {
+      preValidation: requirePermission('members.read'),
+      schema: {
+        tags,
+        summary: 'List holds (exchanges in progress)',
+        description:
+          'Stamps frozen by exchanges, paged, with the member and stamp activity of their account. `status=held`: the exchanges waiting for the coupon claim, each cancelled by the worker at `expiresAt` unless claimed; soonest to expire first by default.',
+        params: MerchantParams,
+        querystring: Type.Object({
+          status: Type.Optional(StampHoldStatus),
+          activityId: Type.Optional(
+            Type.String({ minLength: 1, description: 'The stamp activity of the account' }),
+          ),
+          exchangeActivityId: Type.Optional(Type.String({ minLength: 1 })),
+          memberId: Type.Optional(Type.String({ minLength: 1 })),
+          ...PageQuery(['expiresAt', 'createdAt']),
+        }),
+        response: { 200: Paged(StampHoldListItem), ...Errors },
+      },
+    },
+    async (req) => {
+      await merchant(req.params.merchantId)
+      const { page, pageSize, sort, order, ...filter } = req.query
+      return stamps.listHolds(
+        deps,
+        req.params.merchantId,
+        filter,
+        pageRequest({ page, pageSize, sort, order }, { sort: 'expiresAt', order: 'asc' }),
+      )
+    },
   )
 }

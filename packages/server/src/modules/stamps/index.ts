@@ -32,6 +32,13 @@ export {
   type StampEntryView,
   type StampHoldView,
 } from './stamps.service.js'
+export {
+  listHolds,
+  stampStats,
+  type HoldFilter,
+  type HoldSort,
+  type StampHoldListItem,
+} from './reports.service.js'
 export { createHoldSweeper, type HoldSweeper } from './stamps.worker.js'
 export {
   DEFAULT_REMIND_DAYS,
