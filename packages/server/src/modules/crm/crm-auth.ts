@@ -1,6 +1,6 @@
+import { CrmErrors } from './crm.errors.js'
 import { verifyParams } from '@kaguan/crm-sdk'
 import type { Clock } from '../../shared/clock.js'
-import { AppError, ErrorKind } from '../../shared/errors.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import { acceptOnce, forgetMessage } from '../inbox/index.js'
 import { crmCallPolicy } from '../merchants/index.js'
@@ -9,9 +9,6 @@ import type { AppDeps } from '../../deps.js'
 
 /** How far a signed call's timestamp may be from our clock. */
 export const REPLAY_WINDOW_MS = 5 * 60_000
-
-const unauthenticated = (code: string, message: string) =>
-  new AppError(ErrorKind.Unauthenticated, code, message)
 
 /** `&` then a parameter-like name then `=`: what the sign string cannot tell from a separator. */
 const AMBIGUOUS_VALUE = /&[^&=]*=/
@@ -24,10 +21,7 @@ function checkTimestamp(clock: Clock, timestamp: string): void {
     Math.abs(clock.now().getTime() - (timestamp.length === 10 ? sent * 1000 : sent)) >
       REPLAY_WINDOW_MS
   ) {
-    throw unauthenticated(
-      'CRM_TIMESTAMP_SKEW',
-      `timestamp ${timestamp} is more than 5 minutes from kaguan's clock (${clock.now().getTime()} ms)`,
-    )
+    throw CrmErrors.timestampSkew(timestamp, clock.now().getTime())
   }
 }
 
@@ -43,10 +37,7 @@ export async function verifyCrmCall(
   params: Record<string, string>,
 ): Promise<string> {
   if (!params.sign && !params.signature) {
-    throw unauthenticated(
-      'CRM_SIGNATURE_MISSING',
-      'sign is missing: sign the parameters with the CRM private key (see docs/crm-integration.md)',
-    )
+    throw CrmErrors.signatureMissing()
   }
   // The seed's sign string does not escape `&` or `=`: a value carrying `&level=GOLD` signs the same
   // as a separate `level` parameter, so one signed request could be read as another.
@@ -54,64 +45,36 @@ export async function verifyCrmCall(
     (name) => name !== 'sign' && name !== 'signature' && AMBIGUOUS_VALUE.test(params[name]!),
   )
   if (ambiguous) {
-    throw new AppError(
-      ErrorKind.Invalid,
-      'SIGN_AMBIGUOUS',
-      `${ambiguous}: a value must not contain "&name=": the sign string could not tell it from another parameter`,
-      { field: ambiguous },
-    )
+    throw CrmErrors.signAmbiguous(ambiguous)
   }
   if (!params.templateId) {
-    throw new AppError(ErrorKind.Invalid, 'REQUEST_INVALID', 'templateId is required')
+    throw CrmErrors.templateIdMissing()
   }
   // kaguan's own id (shown first in the console) is the most common mix-up; said before any look-up.
   if (/^tpl_/.test(params.templateId)) {
-    throw new AppError(
-      ErrorKind.Invalid,
-      'CRM_TEMPLATE_ID_KAGUAN',
-      `templateId ${params.templateId} is kaguan's own template id: send Alipay's template id (支付宝模板 ID, digits, shown beside it in the console and in openCardInfo's templateId)`,
-      { field: 'templateId' },
-    )
+    throw CrmErrors.templateIdIsKaguans(params.templateId)
   }
   // The template says whose key verifies the call: the only look-up before the signature is checked.
   const template = await templateByAlipayId(deps, params.templateId)
   if (!template) {
-    throw new AppError(
-      ErrorKind.NotFound,
-      'TEMPLATE_NOT_FOUND',
-      `templateId ${params.templateId} is not a published kaguan template`,
-    )
+    throw CrmErrors.templateNotPublished(params.templateId)
   }
   const merchantId = template.merchantId
   const { publicKey, replayStrict } = await crmCallPolicy(deps, merchantId)
   if (!publicKey) {
-    throw unauthenticated(
-      'CRM_KEY_NOT_CONFIGURED',
-      'the merchant has no CRM public key configured in kaguan, so no call can be verified',
-    )
+    throw CrmErrors.keyNotConfigured()
   }
   if (!verifyParams(params, publicKey)) {
-    throw unauthenticated(
-      'CRM_SIGNATURE_INVALID',
-      'the signature does not verify: check the signing rule, the parameters sent and the key pair',
-    )
+    throw CrmErrors.signatureInvalid()
   }
 
   const { timestamp, nonce } = params
   if (nonce !== undefined && timestamp === undefined) {
     // A nonce is only remembered for the window: without a timestamp it guards nothing after that.
-    throw new AppError(
-      ErrorKind.Invalid,
-      'CRM_TIMESTAMP_MISSING',
-      'nonce was sent without timestamp: send both (the nonce is checked within the timestamp window)',
-      { field: 'timestamp' },
-    )
+    throw CrmErrors.timestampMissing()
   }
   if (replayStrict && (timestamp === undefined || nonce === undefined)) {
-    throw unauthenticated(
-      'CRM_REPLAY_GUARD_REQUIRED',
-      'timestamp and nonce are required (strict mode)',
-    )
+    throw CrmErrors.replayGuardRequired()
   }
   if (timestamp !== undefined) {
     checkTimestamp(deps.clock, timestamp)
@@ -126,7 +89,7 @@ export async function verifyCrmCall(
       merchantId,
     }))
   ) {
-    throw unauthenticated('CRM_NONCE_REPLAYED', `nonce ${nonce} was already used`)
+    throw CrmErrors.nonceReplayed(nonce)
   }
   return merchantId
 }

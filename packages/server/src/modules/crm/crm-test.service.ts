@@ -1,6 +1,6 @@
+import { CrmErrors } from './crm.errors.js'
 import type { AppDeps } from '../../deps.js'
 import type { CrmPort } from '../../ports/crm-client.js'
-import { AppError, ErrorKind } from '../../shared/errors.js'
 import { crmConnection, memberSystem, type MerchantDeps } from '../merchants/index.js'
 import { listTemplates } from '../templates/index.js'
 import { checkCrm, type CrmCheckReport } from './crm-check.js'
@@ -19,11 +19,7 @@ export async function testCrmConnection(
 ): Promise<CrmCheckReport> {
   const conn = await crmConnection(deps, merchantId)
   if (!conn) {
-    throw new AppError(
-      ErrorKind.Conflict,
-      'CRM_NOT_CONFIGURED',
-      'CRM mode is off or incomplete: set mode crm, the base URL, the token and the CRM public key',
-    )
+    throw CrmErrors.notConfigured()
   }
   const templates = await listTemplates(deps, merchantId)
   const levelCodes = [

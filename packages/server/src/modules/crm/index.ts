@@ -17,3 +17,4 @@ export {
   type CrmCheckRow,
 } from './crm-check.js'
 export { testCrmConnection } from './crm-test.service.js'
+export { CrmErrors, type CrmErrorCode } from './crm.errors.js'

@@ -1,3 +1,4 @@
+import type { StampsDeps } from './stamps.deps.js'
 import {
   ExchangeActivitySpec,
   StampActivitySpec,
@@ -21,7 +22,6 @@ import {
   type VoucherProvider,
 } from './voucher-provider.js'
 
-export type ActivityDeps = Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>
 type Actor = { actor: string; requestId?: string }
 
 export const DEFAULT_HOLD_TTL_MINUTES = 30
@@ -71,7 +71,7 @@ function schemaProblems(schema: TSchema, spec: unknown): FieldProblem[] {
 
 /** Checks a spec: its schema, then what needs the database (shops, images, the stamp activity). */
 async function checkSpec(
-  deps: ActivityDeps,
+  deps: StampsDeps,
   merchantId: string,
   body: StampActivityBody,
 ): Promise<{ spec: StampActivitySpec | ExchangeActivitySpec; stampActivityId: string | null }> {
@@ -185,7 +185,7 @@ function ttlSeconds(
 
 /** A new draft; nothing reaches Alipay before publish. */
 export async function createActivity(
-  deps: ActivityDeps,
+  deps: StampsDeps,
   merchantId: string,
   body: StampActivityBody,
   actor: Actor,
@@ -228,7 +228,7 @@ export async function createActivity(
 
 /** Replaces a draft's spec; a published activity cannot change (Koubei keeps what it got). */
 export async function updateActivity(
-  deps: ActivityDeps,
+  deps: StampsDeps,
   merchantId: string,
   activityId: string,
   body: StampActivityBody,
@@ -304,7 +304,7 @@ export interface PublishPorts {
 }
 
 /** The Koubei ports of a merchant, through its Alipay client (ALIPAY_NOT_CONFIGURED without one). */
-export async function koubeiPorts(deps: ActivityDeps, merchantId: string): Promise<PublishPorts> {
+export async function koubeiPorts(deps: StampsDeps, merchantId: string): Promise<PublishPorts> {
   const ctx = await alipayContext(deps, merchantId)
   return {
     vouchers: koubeiVoucherProvider(ctx.client, ctx.appAuthToken),
@@ -343,7 +343,7 @@ export async function koubeiPorts(deps: ActivityDeps, merchantId: string): Promi
  * shop must carry its Alipay shop id then; a missing one is a 400 naming it, nothing sent.
  */
 export async function publishActivity(
-  deps: ActivityDeps,
+  deps: StampsDeps,
   merchantId: string,
   activityId: string,
   actor: Actor,
@@ -454,7 +454,7 @@ export async function publishActivity(
 
 /** published → ended: no more earning or exchanges; the stamps stay in the ledger. */
 export async function endActivity(
-  deps: ActivityDeps,
+  deps: StampsDeps,
   merchantId: string,
   activityId: string,
   actor: Actor,

@@ -1,3 +1,4 @@
+import type { StampsDeps } from './stamps.deps.js'
 import type { Executor } from '../../db/db.js'
 import type { AppDeps } from '../../deps.js'
 import { chinaTime } from '../../shared/china-time.js'
@@ -70,9 +71,7 @@ export async function stampColumnOf(
 }
 
 /** The stamps module's outbox topics: the card column, the expiry reminder, the Koubei mirror. */
-export function stampsOutboxHandlers(
-  deps: Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>,
-): Record<string, OutboxHandler> {
+export function stampsOutboxHandlers(deps: StampsDeps): Record<string, OutboxHandler> {
   return {
     ...expiryOutboxHandlers(deps),
     ...mirrorOutboxHandlers(deps),

@@ -1,4 +1,4 @@
-import type { AppDeps } from '../../deps.js'
+import type { StampsDeps } from './stamps.deps.js'
 import { pageMembers } from '../members/index.js'
 import { listShops } from '../shops/index.js'
 import { toActivity } from './activity.service.js'
@@ -7,8 +7,6 @@ import * as repo from './stamps.repository.js'
 import { chinaDayStart, stampsForTrade } from './stamps.rules.js'
 import { applyLedger, type LedgerOptions } from './stamps.service.js'
 import type { StampEntryRow } from './stamps.table.js'
-
-export type EarningDeps = Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>
 
 export interface TradeInput {
   merchantId: string
@@ -35,7 +33,7 @@ export interface EarnedStamps {
 
 /** The member a trade names, or STAMPS_MEMBER_NOT_FOUND. */
 export async function memberOfTrade(
-  deps: EarningDeps,
+  deps: StampsDeps,
   merchantId: string,
   ref: { memberId?: string; alipayUserId?: string },
 ): Promise<string> {
@@ -60,7 +58,7 @@ export async function memberOfTrade(
  * notification or the till) reports it first; a repeat answers what the first earned.
  */
 export async function earnForTrade(
-  deps: EarningDeps,
+  deps: StampsDeps,
   input: TradeInput,
   options: LedgerOptions = {},
 ): Promise<EarnedStamps[]> {
@@ -165,7 +163,7 @@ export interface TakenBack {
 
 /** A refunded trade gives back what it earned, in every account it earned in. */
 export async function refundTrade(
-  deps: EarningDeps,
+  deps: StampsDeps,
   input: { merchantId: string; tradeNo: string; actor: string },
   options: LedgerOptions = {},
 ): Promise<TakenBack[]> {

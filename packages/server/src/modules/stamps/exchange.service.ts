@@ -1,3 +1,4 @@
+import type { StampsDeps } from './stamps.deps.js'
 import { webAuthorizeUrl } from '@kaguan/alipay'
 import type { AppDeps } from '../../deps.js'
 import { acceptOnce, forgetMessage } from '../inbox/index.js'
@@ -8,11 +9,6 @@ import { StampErrors } from './stamps.errors.js'
 import * as repo from './stamps.repository.js'
 import { applyLedger, type LedgerOptions, type StampHoldView } from './stamps.service.js'
 import type { VoucherProvider } from './voucher-provider.js'
-
-export type ExchangeDeps = Pick<
-  AppDeps,
-  'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher' | 'log'
->
 
 /** The mini role's exchange page of an activity (the card's action point, a link, a QR code). */
 export const EXCHANGE_PATH = '/stamps/exchange'
@@ -75,7 +71,7 @@ export interface ExchangeStart {
  * When the provider refuses, the hold is cancelled at once: the member keeps the stamps.
  */
 export async function startExchange(
-  deps: ExchangeDeps,
+  deps: StampsDeps,
   input: {
     merchantId: string
     exchangeActivityId: string
@@ -163,7 +159,7 @@ export type CouponOutcome = 'committed' | 'duplicate' | 'unknown' | 'late'
  * they are there, the rest recorded as a shortfall.
  */
 export async function onCouponClaimed(
-  deps: ExchangeDeps,
+  deps: StampsDeps,
   merchantId: string,
   notice: { notifyId: string | undefined; isvOutBizId: string; buyerId: string },
   options: LedgerOptions = {},

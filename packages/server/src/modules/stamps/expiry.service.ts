@@ -1,3 +1,4 @@
+import type { StampsDeps } from './stamps.deps.js'
 import type { StampActivitySpec, StampExpiryRule } from '@kaguan/contracts'
 import type { AppDeps } from '../../deps.js'
 import { chinaDate, chinaDayStart, chinaTime } from '../../shared/china-time.js'
@@ -6,12 +7,7 @@ import { alipayContext } from '../merchants/index.js'
 import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
 import { toActivity } from './activity.service.js'
 import * as repo from './stamps.repository.js'
-import {
-  applyLedger,
-  NothingToExpire,
-  type LedgerDeps,
-  type LedgerOptions,
-} from './stamps.service.js'
+import { applyLedger, NothingToExpire, type LedgerOptions } from './stamps.service.js'
 
 const DAY_MS = 86_400_000
 
@@ -119,7 +115,7 @@ async function expiringActivities(deps: Pick<AppDeps, 'db'>) {
  * Bounded per activity per call; resolves to the number of stamps expired.
  */
 export async function expireDueStamps(
-  deps: LedgerDeps,
+  deps: StampsDeps,
   options: LedgerOptions = {},
   limit = 100,
 ): Promise<number> {

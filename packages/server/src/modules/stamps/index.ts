@@ -23,7 +23,6 @@ export {
   getHold,
   listAccounts,
   type AccountRef,
-  type LedgerDeps,
   type LedgerMeta,
   type LedgerOptions,
   type LedgerOp,
@@ -100,3 +99,4 @@ export {
   type VoucherProvider,
 } from './voucher-provider.js'
 export { stampEntryFigures } from './stamp-metrics.service.js'
+export type { StampsDeps } from './stamps.deps.js'

@@ -1,3 +1,4 @@
+import type { StampsDeps } from './stamps.deps.js'
 import type { ToolPointsUpdate } from '@kaguan/alipay'
 import type { Executor } from '../../db/db.js'
 import type { AppDeps } from '../../deps.js'
@@ -21,8 +22,6 @@ export interface StampsMirrorPayload {
   entryId: string
   accountId: string
 }
-
-type MirrorDeps = Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids' | 'cipher'>
 
 /** A stamp activity bound to Koubei: its ledger changes are mirrored there. */
 export function isMirrored(activity: StampActivityRow | undefined): activity is StampActivityRow {
@@ -65,7 +64,7 @@ export async function queueMirror(
 }
 
 async function alipayUserOf(
-  deps: MirrorDeps,
+  deps: StampsDeps,
   merchantId: string,
   memberId: string,
 ): Promise<string | undefined> {
@@ -79,7 +78,7 @@ async function alipayUserOf(
 }
 
 /** The worker's delivery: `points.update` with the entry's idempotency key as `req_id`. */
-export function mirrorOutboxHandlers(deps: MirrorDeps): Record<string, OutboxHandler> {
+export function mirrorOutboxHandlers(deps: StampsDeps): Record<string, OutboxHandler> {
   return {
     [STAMPS_MIRROR_TOPIC]: async (outbox: OutboxEntry) => {
       const { entryId } = outbox.payload as StampsMirrorPayload
@@ -155,7 +154,7 @@ export interface StampsReconcileReport {
  * reported (total = stamps ever earned, available, frozen), not copied back.
  */
 export async function reconcileStamps(
-  deps: MirrorDeps,
+  deps: StampsDeps,
   merchantId: string,
   options: { limit?: number } = {},
 ): Promise<StampsReconcileReport> {

@@ -1,3 +1,4 @@
+import type { StampsDeps } from './stamps.deps.js'
 import { createHash } from 'node:crypto'
 import type { Executor } from '../../db/db.js'
 import type { AppDeps } from '../../deps.js'
@@ -16,7 +17,6 @@ import type {
 } from './stamps.table.js'
 
 /** What the ledger needs: the database (and its engine, for the row lock), time and ids. */
-export type LedgerDeps = Pick<AppDeps, 'db' | 'dialect' | 'alipay' | 'clock' | 'ids'>
 
 /** A member's stamps in one activity. `total` = `available` + `frozen`, what the member holds. */
 export interface StampAccountView {
@@ -255,7 +255,7 @@ class KeyTaken extends Error {
 }
 
 async function replayOf(
-  deps: LedgerDeps,
+  deps: StampsDeps,
   earlier: StampEntryRow,
   print: string,
 ): Promise<LedgerResult> {
@@ -296,7 +296,7 @@ function resultOf(
  *  - a hold is resolved once (and a unique index on the resolving entry backs that up).
  */
 export async function applyLedger(
-  deps: LedgerDeps,
+  deps: StampsDeps,
   op: LedgerOp,
   meta: LedgerMeta,
   options: LedgerOptions = {},
@@ -534,7 +534,7 @@ export async function getHold(
  * Bounded per call; returns how many it cancelled.
  */
 export async function cancelExpiredHolds(
-  deps: LedgerDeps,
+  deps: StampsDeps,
   limit = 100,
   options: LedgerOptions = {},
 ): Promise<number> {
@@ -571,7 +571,7 @@ export async function cancelExpiredHolds(
  * same transaction. The caller's idempotency key makes a double-click one change.
  */
 export async function adjustStamps(
-  deps: LedgerDeps,
+  deps: StampsDeps,
   input: AccountRef & { delta: number; reason: string; idempotencyKey: string },
   actor: { actor: string; requestId?: string },
   options: LedgerOptions = {},

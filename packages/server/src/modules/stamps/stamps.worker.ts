@@ -1,7 +1,8 @@
+import type { StampsDeps } from './stamps.deps.js'
 import type { Logger } from '../../shared/log.js'
 import { withCardPush } from './card-column.service.js'
 import { expireDueStamps, remindExpiringStamps } from './expiry.service.js'
-import { cancelExpiredHolds, type LedgerDeps } from './stamps.service.js'
+import { cancelExpiredHolds } from './stamps.service.js'
 
 export interface HoldSweeper {
   /**
@@ -23,7 +24,7 @@ const BATCH = 100
  * `worker` role; several workers may sweep at once (the CANCEL key is per hold).
  */
 export function createHoldSweeper(
-  deps: LedgerDeps & { log: Logger },
+  deps: StampsDeps & { log: Logger },
   options: { everyMs: number },
 ): HoldSweeper {
   let running = false
