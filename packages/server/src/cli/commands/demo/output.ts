@@ -45,10 +45,9 @@ export function renderDemoText(t: DemoText): string {
     `kaguan 演示已启动 · kaguan demo is running${t.reused ? '（沿用上次的设置 · reusing the previous set-up）' : ''}`,
     `数据目录 data folder: ${shown(t.dataDir)}   数据库 database: ${t.database}`,
     '',
-    row(
-      '管理接口 management (JSON API; no web console yet)',
-      `${info.roles.management}   ${info.roles.management}/readyz`,
-    ),
+    // The console first: it is where a merchant's staff start (sign in with the admin login below).
+    row('管理后台 console (web)', `${info.roles.management}/`),
+    row('管理 management', `${info.roles.management}   ${info.roles.management}/readyz`),
     row('支付宝接入 mini (Alipay-facing)', `${info.roles.mini}   ${info.roles.mini}/readyz`),
     row('CRM 接口 core (CRM-facing)', `${info.roles.core}   ${info.roles.core}/readyz`),
     row(
