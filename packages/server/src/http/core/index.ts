@@ -199,9 +199,9 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
       const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
       return {
         card: {
-          bizCardNo: card.biz_card_no,
-          alipayCardNo: card.alipay_card_no,
-          point: Number(card.point),
+          bizCardNo: card.bizCardNo,
+          alipayCardNo: card.alipayCardNo,
+          point: card.point,
           level: card.level,
           balance: card.balance,
           status: card.status,

@@ -31,10 +31,10 @@ export function registerStampCoreRoutes(
       ])
     }
     const card = await findCardForCrm(cards, p.templateId, p.bizCardNo)
-    if (card.merchant_id !== merchantId) {
+    if (card.merchantId !== merchantId) {
       throw stamps.StampErrors.memberNotFound(p.bizCardNo)
     }
-    return card.member_id
+    return card.memberId
   }
 
   app.post(

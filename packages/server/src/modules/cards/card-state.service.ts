@@ -39,6 +39,10 @@ export interface CardView {
   createdAt: string
 }
 
+function toCardViewOrUndefined(row: CardRow | undefined): CardView | undefined {
+  return row && toCardView(row)
+}
+
 export function toCardView(row: CardRow): CardView {
   return {
     id: row.id,
@@ -98,7 +102,7 @@ export async function findCardForCrm(
   alipayTemplateId: string,
   bizCardNo: string,
   merchantId?: string,
-): Promise<CardRow> {
+): Promise<CardView> {
   const template = merchantId ? { merchantId } : await templateByAlipayId(deps, alipayTemplateId)
   if (!template) {
     throw CardErrors.templateNotPublished(alipayTemplateId)
@@ -115,7 +119,7 @@ export async function findCardForCrm(
   if (!card) {
     throw CardErrors.notFound(`bizCardNo ${bizCardNo} has no active card`)
   }
-  return card
+  return toCardView(card)
 }
 
 function checkLevel(levels: { code: string }[], level: string | undefined | null): void {
@@ -147,14 +151,16 @@ export async function setCardState(
   deps: CardsDeps,
   cardId: string,
   change: StateChange,
-  known?: CardRow,
+  /** The card as the caller just read it (findCardForCrm): spares reading it again. */
+  known?: CardView,
 ): Promise<CardView> {
-  const current = known?.id === cardId ? known : await repo.findCard(deps.db, cardId)
+  const current =
+    known?.id === cardId ? known : toCardViewOrUndefined(await repo.findCard(deps.db, cardId))
   if (!current || current.status !== 'active') {
     throw CardErrors.notFound(`card ${cardId} is not active`)
   }
   if (change.level !== undefined) {
-    checkLevel((await getTemplate(deps, current.template_id)).spec.levels, change.level)
+    checkLevel((await getTemplate(deps, current.templateId)).spec.levels, change.level)
   }
   const updated = await deps.db.transaction().execute(async (trx) => {
     const now = deps.clock.nowIso()
@@ -163,7 +169,7 @@ export async function setCardState(
     const delta = change.point !== undefined ? change.point - Number(fresh!.point) : 0
     const first = await repo.insertEntryOnce(trx, {
       id: deps.ids.next('pe'),
-      merchant_id: current.merchant_id,
+      merchant_id: current.merchantId,
       card_id: cardId,
       delta,
       point_after: change.point ?? Number(fresh!.point),
@@ -175,7 +181,7 @@ export async function setCardState(
     if (!first) {
       const earlier = await repo.findEntry(
         trx,
-        current.merchant_id,
+        current.merchantId,
         change.source,
         change.idempotencyKey,
       )
