@@ -98,6 +98,27 @@ export default tseslint.config(
     },
   },
   {
+    // Alipay clients are made (and cached per set of keys) by the alipay port alone: a client built
+    // in a module would miss the cache invalidation on key changes and the call metrics.
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['packages/server/src/ports/alipay.ts', 'packages/server/src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@kaguan/alipay',
+              importNames: ['createAlipayClient'],
+              message: 'Reach Alipay through deps.alipay.forMerchant(…), not a client of your own.',
+            },
+            { name: 'alipay-sdk', message: 'The SDK is wrapped once, in @kaguan/alipay.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests poke at JSON answers; typing every body would add noise, not safety.
     files: ['**/*.test.ts', '**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
