@@ -1,28 +1,15 @@
-import { CardErrors } from './cards.errors.js'
 import type { AppDeps } from '../../deps.js'
 import { AlipayError, parseActivateFormInfos } from '@kaguan/alipay'
-import type { TemplateSpec } from '@kaguan/contracts'
-import { chinaTime } from '../../shared/china-time.js'
 import { AppError } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
-import {
-  activateMember,
-  recordCrmMember,
-  reserveMember,
-  type MemberProfile,
-} from '../members/index.js'
-import {
-  alipayContext,
-  crmConnection,
-  memberSystem,
-  usesAlipayApp,
-  type AlipayContext,
-} from '../merchants/index.js'
-import { enqueue } from '../outbox/index.js'
+import type { MemberProfile } from '../members/index.js'
+import { alipayContext, usesAlipayApp, type AlipayContext } from '../merchants/index.js'
 import { templateByAlipayId, type CardTemplate } from '../templates/index.js'
+import { toCardOpenRequest } from './card-open-request.js'
+import { CardErrors } from './cards.errors.js'
 import * as repo from './cards.repository.js'
-import type { CardRow } from './cards.table.js'
-import { CARD_CHANGE_TOPIC, type CardChangePayload } from './topics.js'
+import { findHeldCard, resolveMember, toHeldCard, type HeldCard } from './claim-member.service.js'
+import { storeCard } from './claim-store.service.js'
 
 export type CardsDeps = Pick<AppDeps, 'db' | 'clock' | 'ids' | 'cipher' | 'log' | 'alipay' | 'crm'>
 
@@ -97,12 +84,12 @@ function userMessage(error: unknown): { code: string; message: string; retryable
   }
 }
 
-function toDone(card: CardRow, alreadyHeld: boolean, cardUrl?: string): ClaimOutcome {
+function toDone(card: HeldCard, alreadyHeld: boolean, cardUrl?: string): ClaimOutcome {
   return {
     status: 'done',
     cardId: card.id,
-    alipayCardNo: card.alipay_card_no,
-    bizCardNo: card.biz_card_no,
+    alipayCardNo: card.alipayCardNo,
+    bizCardNo: card.bizCardNo,
     alreadyHeld,
     ...(cardUrl ? { cardUrl } : {}),
   }
@@ -118,17 +105,6 @@ async function cardUrlOf(ctx: AlipayContext, alipayCardNo: string): Promise<stri
   } catch {
     return undefined
   }
-}
-
-function validDate(spec: TemplateSpec, now: Date): string {
-  const v = spec.basic.validity
-  if (v.type === 'permanent') {
-    return '2099-12-31 23:59:59'
-  }
-  if (v.type === 'fixedEnd') {
-    return `${v.endDate} 23:59:59`
-  }
-  return chinaTime(new Date(now.getTime() + v.days * 86_400_000))
 }
 
 /**
@@ -229,7 +205,7 @@ async function awaitClaim(
     const claim = (await repo.findClaim(deps.db, merchantId, requestId))!
     if (claim.status === 'done' && claim.card_id) {
       const card = (await repo.findCard(deps.db, claim.card_id))!
-      return toDone(card, true)
+      return toDone(toHeldCard(card), true)
     }
     if (claim.status === 'failed') {
       return failure(claim.error_code ?? 'CLAIM_FAILED', '这次领卡没有成功，请重新领取。', true)
@@ -245,37 +221,29 @@ async function awaitClaim(
   }
 }
 
-async function runClaim(
-  deps: CardsDeps,
-  merchantId: string,
-  template: CardTemplate,
-  cb: ClaimCallback,
-  claimId: string,
-): Promise<ClaimOutcome> {
-  const { db, clock } = deps
-  const ctx = await alipayContext(deps, merchantId)
-  const opts = { appAuthToken: ctx.appAuthToken }
-  const token = await ctx.client.exchangeAuthCode(cb.authCode, opts)
+/** The Alipay user behind the callback's auth code, and their token for the user-scoped calls. */
+async function claimingUser(
+  ctx: AlipayContext,
+  authCode: string,
+): Promise<{ userId: string; accessToken: string }> {
+  const token = await ctx.client.exchangeAuthCode(authCode, { appAuthToken: ctx.appAuthToken })
   const userId = token.user_id
   const accessToken = (token as { access_token?: string }).access_token
   if (!userId || !accessToken) {
     throw CardErrors.claimNoUser()
   }
-  await repo.finishClaim(db, claimId, { alipay_user_id: userId, updated_at: clock.nowIso() })
+  return { userId, accessToken }
+}
 
-  const held = await repo.findActiveForUser(db, merchantId, cb.templateId, userId)
-  if (held) {
-    await repo.finishClaim(db, claimId, {
-      status: 'done',
-      card_id: held.id,
-      updated_at: clock.nowIso(),
-    })
-    return toDone(held, true, await cardUrlOf(ctx, held.alipay_card_no))
-  }
-
+/** What the user filled in on Alipay's form (`activateform.query`), as a member profile. */
+async function submittedProfile(
+  ctx: AlipayContext,
+  cb: ClaimCallback,
+  accessToken: string,
+): Promise<MemberProfile> {
   const form = await ctx.client.queryActivateForm(
     { biz_type: 'MEMBER_CARD', template_id: cb.templateId, request_id: cb.requestId },
-    { ...opts, authToken: accessToken },
+    { appAuthToken: ctx.appAuthToken, authToken: accessToken },
   )
   const profile: MemberProfile = {}
   for (const [field, value] of Object.entries(
@@ -286,181 +254,85 @@ async function runClaim(
       profile[key] = value
     }
   }
+  return profile
+}
 
-  const system = await memberSystem(deps, merchantId)
-  let target = template
-  let member: { id: string; bizCardNo: string }
-  let point: number
-  let level: string | undefined
-  let balance: string | undefined
-  if (system.mode === 'crm') {
-    const conn = await crmConnection(deps, merchantId)
-    if (!conn) {
-      throw CardErrors.crmNotConfigured()
-    }
-    const answer = await deps.crm.openCardInfo(
-      { baseUrl: conn.baseUrl, token: conn.token },
-      {
-        alipayUserId: userId,
-        templateId: cb.templateId,
-        ...(cb.outString ? { outString: cb.outString } : {}),
-        ...profile,
-      },
-    )
-    if (answer.templateId && answer.templateId !== cb.templateId) {
-      const other = await templateByAlipayId(deps, answer.templateId)
-      if (!other || other.merchantId !== merchantId) {
-        throw CardErrors.crmUnknownTemplate(answer.templateId)
-      }
-      target = other
-      const heldOther = await repo.findActiveForUser(db, merchantId, answer.templateId, userId)
-      if (heldOther) {
-        await repo.finishClaim(db, claimId, {
-          status: 'done',
-          card_id: heldOther.id,
-          updated_at: clock.nowIso(),
-        })
-        return toDone(heldOther, true, await cardUrlOf(ctx, heldOther.alipay_card_no))
-      }
-    }
-    const snapshot = await recordCrmMember(deps, merchantId, userId, answer.bizCardNo, profile)
-    member = { id: snapshot.id, bizCardNo: answer.bizCardNo }
-    point = answer.point
-    level = answer.level
-    balance = answer.balance
-  } else {
-    const spec = template.spec
-    const own = await reserveMember(deps, merchantId, userId, profile, system.numbering)
-    member = { id: own.id, bizCardNo: own.bizCardNo }
-    point = spec.defaults.point
-    level = spec.defaults.level
-    balance = spec.defaults.balance
+/** The user already holds the card: the claim is done with it, nothing is opened. */
+async function settleHeld(
+  deps: CardsDeps,
+  ctx: AlipayContext,
+  claimId: string,
+  held: HeldCard,
+): Promise<ClaimOutcome> {
+  await repo.finishClaim(deps.db, claimId, {
+    status: 'done',
+    card_id: held.id,
+    updated_at: deps.clock.nowIso(),
+  })
+  return toDone(held, true, await cardUrlOf(ctx, held.alipayCardNo))
+}
+
+/** The claimed user → the member → card.open → the card stored (its steps are reused by flow 7). */
+async function runClaim(
+  deps: CardsDeps,
+  merchantId: string,
+  template: CardTemplate,
+  cb: ClaimCallback,
+  claimId: string,
+): Promise<ClaimOutcome> {
+  const { db, clock } = deps
+  const ctx = await alipayContext(deps, merchantId)
+  const { userId, accessToken } = await claimingUser(ctx, cb.authCode)
+  await repo.finishClaim(db, claimId, { alipay_user_id: userId, updated_at: clock.nowIso() })
+
+  // Checked before the form query: a user who holds the card needs no second open.
+  const held = await findHeldCard(deps, merchantId, cb.templateId, userId)
+  if (held) {
+    return settleHeld(deps, ctx, claimId, held)
   }
-  const targetSpec = target.spec
-  if (level !== undefined && !targetSpec.levels.some((l) => l.code === level)) {
-    throw CardErrors.levelUnknown(
-      system.mode === 'crm',
-      level,
-      target.id,
-      targetSpec.levels.map((l) => l.code),
-    )
+  const profile = await submittedProfile(ctx, cb, accessToken)
+  const resolved = await resolveMember(deps, {
+    merchantId,
+    template,
+    alipayUserId: userId,
+    profile,
+    outString: cb.outString,
+  })
+  if (resolved.kind === 'held') {
+    return settleHeld(deps, ctx, claimId, resolved.card)
   }
-  const alipayTemplateId = target.alipayTemplateId!
+  const { member } = resolved
+
   // Counted over every template: a card that changeTemplate moved keeps the serial it opened with.
   const generation = await repo.countForUser(db, merchantId, userId)
-  const now = clock.now()
-  const openDate = chinaTime(now)
-  const valid = validDate(targetSpec, now)
-  const opened = await ctx.client.openCard(
-    {
-      out_serial_no: `${alipayTemplateId}_${userId}_${generation}`,
-      card_template_id: alipayTemplateId,
-      card_user_info: { user_uni_id: userId, user_uni_id_type: 'UID' },
-      card_ext_info: {
-        external_card_no: member.bizCardNo,
-        open_date: openDate,
-        valid_date: valid,
-        point: String(point),
-        ...(level !== undefined ? { level } : {}),
-        ...(balance !== undefined ? { balance } : {}),
-      },
-      member_ext_info: {
-        ...(profile.name ? { name: profile.name } : {}),
-        ...(profile.mobile ? { cell: profile.mobile } : {}),
-        ...(profile.gender ? { gende: profile.gender } : {}),
-        ...(profile.birthday ? { birth: profile.birthday } : {}),
-      },
-      ...(cb.outString && /^\w{1,64}$/.test(cb.outString)
-        ? { open_card_channel: cb.outString }
-        : {}),
-    },
-    { ...opts, authToken: accessToken },
-  )
+  const request = toCardOpenRequest({
+    spec: member.template.spec,
+    alipayTemplateId: member.template.alipayTemplateId!,
+    member,
+    alipayUserId: userId,
+    profile,
+    generation,
+    now: clock.now(),
+    outString: cb.outString,
+  })
+  const opened = await ctx.client.openCard(request, {
+    appAuthToken: ctx.appAuthToken,
+    authToken: accessToken,
+  })
   const alipayCardNo = opened.card_info?.biz_card_no
   if (!alipayCardNo) {
     throw CardErrors.badOpen()
   }
 
-  const card = await db.transaction().execute(async (trx) => {
-    const nowIso = clock.nowIso()
-    const row: CardRow = {
-      id: deps.ids.next('card'),
-      merchant_id: merchantId,
-      member_id: member.id,
-      template_id: target.id,
-      alipay_template_id: alipayTemplateId,
-      alipay_user_id: userId,
-      biz_card_no: member.bizCardNo,
-      alipay_card_no: alipayCardNo,
-      status: 'active',
-      out_string: cb.outString ?? null,
-      point,
-      level: level ?? null,
-      balance: balance ?? null,
-      state_version: 1,
-      pushed_version: 1,
-      open_date: openDate,
-      valid_date: valid,
-      deleted_at: null,
-      delete_reason: null,
-      created_at: nowIso,
-      updated_at: nowIso,
-    }
-    const created = await repo.insertCardOnce(trx, row)
-    const stored = created ? row : (await repo.findByAlipayCardNo(trx, merchantId, alipayCardNo))!
-    if (created) {
-      await activateMember({ ...deps, db: trx }, member.id)
-      await repo.insertEntryOnce(trx, {
-        id: deps.ids.next('pe'),
-        merchant_id: merchantId,
-        card_id: row.id,
-        delta: point,
-        point_after: point,
-        reason: 'open',
-        source: 'claim',
-        idempotency_key: row.id,
-        created_at: nowIso,
-      })
-      if (system.mode === 'crm') {
-        const payload: CardChangePayload = {
-          type: 'ADD',
-          templateId: alipayTemplateId,
-          alipayUserId: userId,
-          bizCardNo: member.bizCardNo,
-          alipayCardNo,
-        }
-        // One order key per card: its DEL is delivered only after this ADD.
-        await enqueue(
-          { ...deps, db: trx },
-          {
-            merchantId,
-            topic: CARD_CHANGE_TOPIC,
-            orderKey: row.id,
-            payload,
-          },
-        )
-      }
-      await recordAudit(
-        { ...deps, db: trx },
-        {
-          merchantId,
-          actor: `alipay:${userId}`,
-          action: 'card.open',
-          target: { type: 'card', id: row.id },
-          after: {
-            templateId: target.id,
-            bizCardNo: member.bizCardNo,
-            alipayCardNo,
-            point,
-            level,
-            balance,
-            outString: cb.outString ?? null,
-          },
-        },
-      )
-    }
-    await repo.finishClaim(trx, claimId, { status: 'done', card_id: stored.id, updated_at: nowIso })
-    return { stored, created }
+  const { card, created } = await storeCard(deps, {
+    merchantId,
+    member,
+    alipayUserId: userId,
+    alipayCardNo,
+    openDate: request.card_ext_info.open_date,
+    validDate: request.card_ext_info.valid_date,
+    outString: cb.outString,
+    claimId,
   })
-  return toDone(card.stored, !card.created, await cardUrlOf(ctx, alipayCardNo))
+  return toDone(card, !created, await cardUrlOf(ctx, alipayCardNo))
 }

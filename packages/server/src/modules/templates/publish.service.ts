@@ -1,14 +1,21 @@
 import { TemplateErrors } from './templates.errors.js'
+import type { CardTemplateBody } from '@kaguan/alipay'
 import type { TemplateSpec } from '@kaguan/contracts'
 import { createHash, randomUUID } from 'node:crypto'
 import type { AppDeps } from '../../deps.js'
 import { type FieldProblem } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
-import { alipayContext, explainAlipayError, merchantPaths } from '../merchants/index.js'
-import { listShops } from '../shops/index.js'
+import {
+  alipayContext,
+  explainAlipayError,
+  merchantPaths,
+  type AlipayContext,
+} from '../merchants/index.js'
+import { listShops, type Shop } from '../shops/index.js'
 import { omittedShops } from './template-preview.js'
 import { formHash, toAlipayForm, toAlipayTemplate } from './template-rules.js'
 import * as repo from './templates.repository.js'
+import type { CardTemplateRow } from './templates.table.js'
 import {
   type Actor,
   type CardTemplate,
@@ -24,6 +31,8 @@ export interface PublishOutcome {
   warnings: string[]
 }
 
+type PublishDeps = TemplatesDeps & Pick<AppDeps, 'db'>
+
 // Longer than a publish can take (three Alipay calls, each with its own timeout), so a lease runs
 // out only when its holder died.
 const PUBLISH_LEASE_MS = 120_000
@@ -36,7 +45,7 @@ const PUBLISH_LEASE_MS = 120_000
  * Alipay templates; the second is answered 409 TEMPLATE_PUBLISH_RUNNING.
  */
 export async function publishTemplate(
-  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
+  deps: PublishDeps,
   id: string,
   actor: Actor,
 ): Promise<PublishOutcome> {
@@ -59,19 +68,41 @@ export async function publishTemplate(
   }
 }
 
-async function doPublish(
-  deps: TemplatesDeps & Pick<AppDeps, 'db'>,
-  id: string,
-  actor: Actor,
-): Promise<PublishOutcome> {
-  const { db } = deps
+/** The publish steps, in order; each Alipay call is made outside any transaction. */
+async function doPublish(deps: PublishDeps, id: string, actor: Actor): Promise<PublishOutcome> {
   const row = await requireTemplate(deps, id)
   const spec = JSON.parse(row.spec_json) as TemplateSpec
   const ctx = await alipayContext(deps, row.merchant_id)
+  const shops = await listShops(deps, row.merchant_id)
+  const warnings = await checkPublishable(deps, row, spec, ctx, shops)
+  const body = await templateBody(deps, row.merchant_id, spec, ctx, shops)
+  const sent = await sendTemplate(ctx, row, body)
+  const calls = [sent.call]
+  await recordPublished(deps, row, actor, sent.alipayTemplateId, calls)
+  if (await sendForm(deps, ctx, row, spec, sent.alipayTemplateId)) {
+    calls.push('alipay.marketing.card.formtemplate.set')
+  }
+  return {
+    template: toTemplate(await requireTemplate(deps, id)),
+    alipayCalls: calls,
+    warnings,
+  }
+}
+
+/**
+ * Refuses a draft Alipay would reject or that kaguan cannot send (field problems, 400), and
+ * answers the warnings: what a modify will not change, and shops Alipay will not list.
+ */
+async function checkPublishable(
+  deps: PublishDeps,
+  row: CardTemplateRow,
+  spec: TemplateSpec,
+  ctx: AlipayContext,
+  shops: Shop[],
+): Promise<string[]> {
   const published = row.published_json
     ? (JSON.parse(row.published_json) as TemplateSpec)
     : undefined
-  const shops = await listShops(deps, row.merchant_id)
   const extra: FieldProblem[] = []
   if (!ctx.publicBaseUrl) {
     extra.push({
@@ -103,21 +134,42 @@ async function doPublish(
   for (const shop of omittedShops(spec, shops)) {
     warnings.push(`${shop.name}: ${shop.reason}`)
   }
+  return warnings
+}
 
-  const images = await repo.findImages(db, row.merchant_id, [
+/** The create/modify body: the spec with the Alipay ids of its uploaded images and of its shops. */
+async function templateBody(
+  deps: Pick<AppDeps, 'db'>,
+  merchantId: string,
+  spec: TemplateSpec,
+  ctx: AlipayContext,
+  shops: Shop[],
+): Promise<CardTemplateBody> {
+  const images = await repo.findImages(deps.db, merchantId, [
     spec.style.logoImageId,
     spec.style.backgroundImageId,
   ])
-  const body = toAlipayTemplate(spec, {
+  return toAlipayTemplate(spec, {
     appId: ctx.appId,
     alipayImageIds: new Map(images.map((i) => [i.id, i.alipay_image_id])),
     alipayShopIds: new Map(
       shops.flatMap((s) => (s.alipayShopId ? [[s.id, s.alipayShopId] as const] : [])),
     ),
+    // checkPublishable refused a merchant without one.
     publicBaseUrl: ctx.publicBaseUrl!,
-    paths: merchantPaths(row.merchant_id),
+    paths: merchantPaths(merchantId),
   })
-  const calls: string[] = []
+}
+
+/**
+ * `template.create` the first time, `template.modify` after. The request id is fixed per revision,
+ * so Alipay treats a retried publish of the same revision as the same request.
+ */
+async function sendTemplate(
+  ctx: AlipayContext,
+  row: CardTemplateRow,
+  body: CardTemplateBody,
+): Promise<{ alipayTemplateId: string; call: string }> {
   const requestId = createHash('sha256')
     .update(`${row.id}:${row.revision}`)
     .digest('hex')
@@ -126,29 +178,42 @@ async function doPublish(
     appAuthToken: ctx.appAuthToken,
     notifyUrl: `${ctx.publicBaseUrl}${merchantPaths(row.merchant_id).notify}`,
   }
-  let alipayTemplateId = row.alipay_template_id
   try {
-    if (alipayTemplateId) {
+    if (row.alipay_template_id) {
       const { field_rule_list: _ignoredOnModify, ...modifiable } = body
       await ctx.client.modifyCardTemplate(
-        { ...modifiable, request_id: requestId, template_id: alipayTemplateId },
+        { ...modifiable, request_id: requestId, template_id: row.alipay_template_id },
         opts,
       )
-      calls.push('alipay.marketing.card.template.modify')
-    } else {
-      const created = await ctx.client.createCardTemplate(
-        { ...body, request_id: requestId, card_type: 'OUT_MEMBER_CARD', biz_no_suffix_len: '20' },
-        opts,
-      )
-      alipayTemplateId = created.template_id
-      calls.push('alipay.marketing.card.template.create')
+      return {
+        alipayTemplateId: row.alipay_template_id,
+        call: 'alipay.marketing.card.template.modify',
+      }
+    }
+    const created = await ctx.client.createCardTemplate(
+      { ...body, request_id: requestId, card_type: 'OUT_MEMBER_CARD', biz_no_suffix_len: '20' },
+      opts,
+    )
+    return {
+      alipayTemplateId: created.template_id,
+      call: 'alipay.marketing.card.template.create',
     }
   } catch (error) {
     throw explainAlipayError(error, 'template.publish')
   }
-  await db.transaction().execute(async (trx) => {
-    await repo.markPublished(trx, id, {
-      alipayTemplateId: alipayTemplateId!,
+}
+
+/** The published revision and its Alipay template id, with the audit entry, in one transaction. */
+async function recordPublished(
+  deps: PublishDeps,
+  row: CardTemplateRow,
+  actor: Actor,
+  alipayTemplateId: string,
+  calls: string[],
+): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    await repo.markPublished(trx, row.id, {
+      alipayTemplateId,
       publishedJson: row.spec_json,
       revision: row.revision,
       now: deps.clock.nowIso(),
@@ -159,27 +224,37 @@ async function doPublish(
         merchantId: row.merchant_id,
         ...actor,
         action: 'template.publish',
-        target: { type: 'template', id },
+        target: { type: 'template', id: row.id },
         after: { alipayTemplateId, revision: row.revision, calls },
       },
     )
   })
+}
+
+/**
+ * `formtemplate.set`, only when the form changed since it was last sent; true when it was sent.
+ * After recordPublished, so the template Alipay now holds is recorded even when the form fails;
+ * the hash is saved only once Alipay took the form, so the next publish sends it again.
+ */
+async function sendForm(
+  deps: Pick<AppDeps, 'db'>,
+  ctx: AlipayContext,
+  row: CardTemplateRow,
+  spec: TemplateSpec,
+  alipayTemplateId: string,
+): Promise<boolean> {
   const hash = formHash(spec)
-  if (hash !== row.form_hash) {
-    try {
-      await ctx.client.setFormTemplate(
-        { template_id: alipayTemplateId, fields: toAlipayForm(spec) },
-        { appAuthToken: ctx.appAuthToken },
-      )
-    } catch (error) {
-      throw explainAlipayError(error, 'form.set')
-    }
-    await repo.setFormHash(db, id, hash)
-    calls.push('alipay.marketing.card.formtemplate.set')
+  if (hash === row.form_hash) {
+    return false
   }
-  return {
-    template: toTemplate(await requireTemplate(deps, id)),
-    alipayCalls: calls,
-    warnings,
+  try {
+    await ctx.client.setFormTemplate(
+      { template_id: alipayTemplateId, fields: toAlipayForm(spec) },
+      { appAuthToken: ctx.appAuthToken },
+    )
+  } catch (error) {
+    throw explainAlipayError(error, 'form.set')
   }
+  await repo.setFormHash(deps.db, row.id, hash)
+  return true
 }
