@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   adminClient,
@@ -158,6 +159,35 @@ describe('management API against the emulator', () => {
       },
       defaults: { point: 10, level: 'SILVER', balance: '0' },
     }
+  })
+
+  it('uploads only clean pixels under a safe name: a script after a GIF is stripped, a fake image refused', async () => {
+    const script = '<script>alert(document.cookie)</script>'
+    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#0a0' } })
+      .gif()
+      .toBuffer()
+    const before = (await callList('alipay.offline.material.image.upload')).length
+    const uploaded = await operator.request('POST', `/api/merchants/${merchantId}/images`, {
+      name: '../../etc/evil<b>',
+      type: 'gif',
+      contentBase64: Buffer.concat([gif, Buffer.from(script)]).toString('base64'),
+    })
+    expect(uploaded.status, uploaded.text).toBe(201)
+    expect(uploaded.body.name).not.toMatch(/[/\\<>]|\.\./)
+    // What Alipay received (the emulator keeps the bytes): the pixels, without the script.
+    const stored = Buffer.from(await (await fetch(uploaded.body.url)).arrayBuffer())
+    expect((await sharp(stored).metadata()).format).toBe('gif')
+    expect(stored.includes(Buffer.from(script))).toBe(false)
+
+    const fake = await operator.request('POST', `/api/merchants/${merchantId}/images`, {
+      name: 'fake',
+      type: 'gif',
+      contentBase64: Buffer.from(`GIF89a${script}`).toString('base64'),
+    })
+    expect(fake.status).toBe(400)
+    expect(fake.body).toMatchObject({ errcode: 'IMAGE_INVALID' })
+    expect(fake.text).toContain('contentBase64')
+    expect(await callList('alipay.offline.material.image.upload')).toHaveLength(before + 1)
   })
 
   it('refuses bad input with 400 naming the field, sending nothing to Alipay', async () => {
