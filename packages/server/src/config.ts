@@ -41,15 +41,12 @@ const oneOf = <const T extends readonly string[]>(values: T, options: SchemaOpti
     options,
   ) as unknown as TUnion<Literals<T>>
 
+/** A whole number from `minimum` to `maximum`; `title` names it in problems. */
+const int = (minimum: number, maximum: number, options: SchemaOptions) =>
+  Type.Integer({ minimum, maximum, ...options })
+
 const port = (env: string, value: number, description: string) =>
-  Type.Integer({
-    minimum: 0,
-    maximum: 65535,
-    title: 'port number',
-    env,
-    default: value,
-    description,
-  })
+  int(0, 65535, { title: 'port number', env, default: value, description })
 
 const Settings = Type.Object({
   roles: Type.Array(oneOf(Roles, { title: 'role' }), {
@@ -91,9 +88,7 @@ const Settings = Type.Object({
     )
       .Decode(checkDatabaseUrl)
       .Encode((url) => url),
-    poolSize: Type.Integer({
-      minimum: 1,
-      maximum: 1000,
+    poolSize: int(1, 1000, {
       env: 'KAGUAN_DATABASE_POOL_SIZE',
       default: 10,
       description:
@@ -120,25 +115,19 @@ const Settings = Type.Object({
       description: '`fatal` … `trace`, `silent`',
     }),
   }),
-  shutdownGraceMs: Type.Integer({
-    minimum: 0,
-    maximum: 600_000,
+  shutdownGraceMs: int(0, 600_000, {
     title: 'duration in milliseconds',
     env: 'KAGUAN_SHUTDOWN_GRACE_MS',
     default: 10_000,
     description: 'how long Ctrl-C / SIGTERM waits for in-flight requests and outbox work',
   }),
   worker: Type.Object({
-    alipayCallsPerSecond: Type.Integer({
-      minimum: 1,
-      maximum: 10_000,
+    alipayCallsPerSecond: int(1, 10_000, {
       env: 'KAGUAN_ALIPAY_CALLS_PER_SECOND',
       default: 20,
-      description: 'pace of card pushes per Alipay app (stay under Alipay’s limits)',
+      description: 'pace of card pushes per Alipay app; stay under Alipay’s limits',
     }),
-    pollMs: Type.Integer({
-      minimum: 1,
-      maximum: 60_000,
+    pollMs: int(1, 60_000, {
       env: 'KAGUAN_WORKER_POLL_MS',
       default: 500,
       description: 'how often an idle worker looks for due deliveries',
@@ -198,7 +187,8 @@ const NOT_SETTINGS = new Set(['KAGUAN_CONFIG'])
 /** The settings table of docs/configuration.md, one row per way of giving a setting. */
 export function settingsReference(): { key: string; env: string; default: unknown; doc: string }[] {
   return SETTINGS.flatMap(({ key, env, schema }) => {
-    const row = { key, env, default: schema.default, doc: schema.description as string }
+    const range = schema.type === 'integer' ? ` (${schema.minimum}-${schema.maximum})` : ''
+    const row = { key, env, default: schema.default, doc: `${schema.description}${range}` }
     return schema.secret
       ? [
           { ...row, key: `${key}File`, env: `${env}_FILE`, doc: `a file holding ${row.doc}` },
