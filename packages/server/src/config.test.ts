@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadConfig, redactedConfig } from './config.js'
+import { loadConfig, redactedConfig, settingsReference } from './config.js'
 import { AppError } from './shared/errors.js'
 import { generateMasterKey } from './shared/field-crypto.js'
 
@@ -116,5 +116,55 @@ describe('loadConfig', () => {
     expect(text).not.toContain(key)
     expect(text).not.toContain('s3cret')
     expect(text).toContain('postgres://kaguan:***@db/kaguan')
+  })
+})
+
+/**
+ * A setting is declared once, in config.ts's schema. These tests fail when something else would
+ * need a second edit: the documented table, or `kaguan config check`'s output.
+ */
+describe('the settings schema', () => {
+  const docs = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8')
+
+  it('is the table in docs/configuration.md, row for row (paste the expected table there)', () => {
+    const cell = (v: unknown) =>
+      v === undefined
+        ? '—'
+        : typeof v === 'number'
+          ? String(v)
+          : `\`${Array.isArray(v) ? v.join(',') : String(v)}\``
+    const expected = [
+      '| YAML key | variable | default | meaning |',
+      '|---|---|---|---|',
+      ...settingsReference().map(
+        (r) => `| \`${r.key}\` | \`${r.env}\` | ${cell(r.default)} | ${r.doc} |`,
+      ),
+    ].join('\n')
+    const documented = /<!-- settings:[^\n]*\n([\s\S]*?)\n<!-- \/settings -->/.exec(docs)?.[1]
+    expect(documented).toBe(expected)
+  })
+
+  it('knows every KAGUAN_* variable the page names, and the page names every setting', () => {
+    const named = new Set(docs.match(/KAGUAN_[A-Z_]*[A-Z]/g))
+    const declared = new Set([...settingsReference().map((r) => r.env), 'KAGUAN_CONFIG'])
+    expect([...named].sort()).toEqual([...declared].sort())
+  })
+
+  it('reads every variable it declares: an empty one is refused, not ignored', () => {
+    const env = { KAGUAN_MASTER_KEY: generateMasterKey() }
+    for (const { env: name } of settingsReference()) {
+      expect(() => loadConfig({ env: { ...env, [name]: '' } }), name).toThrow(AppError)
+    }
+  })
+
+  it('drives `kaguan config check`: every setting is printed, secrets hidden', () => {
+    const view = redactedConfig(loadConfig({ env: {} }))
+    for (const { key } of settingsReference()) {
+      if (!key.endsWith('File')) {
+        const value = key.split('.').reduce<unknown>((node, part) => (node as never)?.[part], view)
+        expect(value, key).not.toBeUndefined()
+      }
+    }
+    expect(view.masterKey).toBe('<not set>')
   })
 })

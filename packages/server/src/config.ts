@@ -1,87 +1,202 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
+import {
+  Type,
+  type SchemaOptions,
+  type StaticDecode,
+  type TLiteral,
+  type TSchema,
+  type TUnion,
+} from '@sinclair/typebox'
+import { TransformDecodeError, Value } from '@sinclair/typebox/value'
 import { parse as parseYaml } from 'yaml'
 import { AppError, ErrorKind, type FieldProblem } from './shared/errors.js'
 import { parseMasterKey } from './shared/field-crypto.js'
 
 /**
- * The one reader of the environment (DESIGN.md). Settings come from, in rising precedence: the
- * defaults below, a YAML file (`--config` or KAGUAN_CONFIG), then KAGUAN_* variables. A secret may
- * be given as a file path (`masterKeyFile:` / KAGUAN_MASTER_KEY_FILE). Every problem is reported at
+ * The one reader of the environment (DESIGN.md). Settings come from, in rising precedence: their
+ * defaults, a YAML file (`--config` or KAGUAN_CONFIG), then KAGUAN_* variables. A secret may be
+ * given as a file path (`masterKeyFile:` / KAGUAN_MASTER_KEY_FILE). Every problem is reported at
  * once, naming the key the way the operator wrote it (YAML path or variable name).
+ *
+ * Every setting is declared once, in `Settings` below: its YAML key is its path in the schema, and
+ * its options carry its variable (`env`), its constraints, its `default` and its doc line
+ * (`description`, the "meaning" column of docs/configuration.md). The parser, the defaults, the
+ * `Config` type, `kaguan config check`'s output and the documented table all come from it.
  */
 
 export const Roles = ['management', 'mini', 'core', 'worker'] as const
 export type Role = (typeof Roles)[number]
 
-export const DatabaseDialects = ['sqlite', 'postgres'] as const
-export type DatabaseDialect = (typeof DatabaseDialects)[number]
-
-export interface Config {
-  readonly roles: readonly Role[]
-  /** The address every role binds to. */
-  readonly host: string
-  readonly ports: Readonly<Record<Role, number>>
-  readonly dataDir: string
-  readonly database: Readonly<{ url: string; dialect: DatabaseDialect; poolSize: number }>
-  /** 32 bytes; absent only where nothing is encrypted (`kaguan migrate`, `kaguan config check` without roles). */
-  readonly masterKey: Buffer | undefined
-  readonly log: Readonly<{ level: LogLevel }>
-  /** How long shutdown waits for in-flight requests and outbox work before giving up. */
-  readonly shutdownGraceMs: number
-  readonly worker: Readonly<{ alipayCallsPerSecond: number; pollMs: number }>
-  /** Where the settings came from, for `kaguan config check`. */
-  readonly sources: readonly string[]
-}
+export type DatabaseDialect = 'sqlite' | 'postgres'
 
 const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-type LogLevel = (typeof LogLevels)[number]
 
-type Kind = 'roles' | 'string' | 'port' | 'level' | 'databaseUrl' | 'secret' | 'duration'
+type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> }
 
+/** One of the given words; `title` names it in problems ("unknown role \"x\""). */
+const oneOf = <const T extends readonly string[]>(values: T, options: SchemaOptions) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as unknown as TUnion<Literals<T>>
+
+/** A whole number from `minimum` to `maximum`; `title` names it in problems. */
+const int = (minimum: number, maximum: number, options: SchemaOptions) =>
+  Type.Integer({ minimum, maximum, ...options })
+
+const port = (env: string, value: number, description: string) =>
+  int(0, 65535, { title: 'port number', env, default: value, description })
+
+const Settings = Type.Object({
+  roles: Type.Array(oneOf(Roles, { title: 'role' }), {
+    minItems: 1,
+    env: 'KAGUAN_ROLES',
+    default: [...Roles],
+    description: 'comma list (or YAML list) of `management`, `mini`, `core`, `worker`',
+  }),
+  host: Type.String({
+    minLength: 1,
+    env: 'KAGUAN_HOST',
+    default: '127.0.0.1',
+    description: 'address every role binds to (`0.0.0.0` behind a proxy)',
+  }),
+  ports: Type.Object({
+    management: port('KAGUAN_MANAGEMENT_PORT', 8080, 'the console and its admin API'),
+    mini: port('KAGUAN_MINI_PORT', 8081, 'Alipay’s gateway and callbacks, the card component API'),
+    core: port('KAGUAN_CORE_PORT', 8083, 'the CRM-facing API'),
+    worker: port(
+      'KAGUAN_WORKER_PORT',
+      0,
+      '0: the worker has no HTTP port; another number adds `/healthz`, `/readyz` and `/metrics`',
+    ),
+  }),
+  dataDir: Type.String({
+    minLength: 1,
+    env: 'KAGUAN_DATA_DIR',
+    default: './var',
+    description: 'where the embedded database and the demo’s files live',
+  }),
+  database: Type.Object({
+    url: Type.Transform(
+      Type.String({
+        minLength: 1,
+        env: 'KAGUAN_DATABASE_URL',
+        description:
+          '`sqlite:<file>` or `postgres://user:password@host:5432/db`; without it, `sqlite:<dataDir>/kaguan.sqlite`',
+      }),
+    )
+      .Decode(checkDatabaseUrl)
+      .Encode((url) => url),
+    poolSize: int(1, 1000, {
+      env: 'KAGUAN_DATABASE_POOL_SIZE',
+      default: 10,
+      description:
+        'PostgreSQL connections per kaguan process; keep processes × pool under the server’s `max_connections`. SQLite always uses one connection',
+    }),
+  }),
+  masterKey: Type.Optional(
+    Type.Transform(
+      Type.String({
+        env: 'KAGUAN_MASTER_KEY',
+        secret: true,
+        description:
+          'the master key (32 bytes, base64 or hex) that encrypts personal data and stored keys; required by every role',
+      }),
+    )
+      .Decode(parseMasterKey)
+      .Encode((key) => key.toString('base64')),
+  ),
+  log: Type.Object({
+    level: oneOf(LogLevels, {
+      title: 'log level',
+      env: 'KAGUAN_LOG_LEVEL',
+      default: 'info',
+      description: '`fatal` … `trace`, `silent`',
+    }),
+  }),
+  shutdownGraceMs: int(0, 600_000, {
+    title: 'duration in milliseconds',
+    env: 'KAGUAN_SHUTDOWN_GRACE_MS',
+    default: 10_000,
+    description: 'how long Ctrl-C / SIGTERM waits for in-flight requests and outbox work',
+  }),
+  worker: Type.Object({
+    alipayCallsPerSecond: int(1, 10_000, {
+      env: 'KAGUAN_ALIPAY_CALLS_PER_SECOND',
+      default: 20,
+      description: 'pace of card pushes per Alipay app; stay under Alipay’s limits',
+    }),
+    pollMs: int(1, 60_000, {
+      env: 'KAGUAN_WORKER_POLL_MS',
+      default: 500,
+      description: 'how often an idle worker looks for due deliveries',
+    }),
+  }),
+})
+
+type Settings = StaticDecode<typeof Settings>
+
+/** Deeply read-only, leaving Buffers as they are. */
+type Frozen<T> = T extends Buffer
+  ? T
+  : T extends readonly (infer U)[]
+    ? readonly Frozen<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: Frozen<T[K]> }
+      : T
+
+/** The settings as the schema declares them, plus what follows from them. */
+export type Config = Frozen<
+  Omit<Settings, 'database' | 'masterKey'> & {
+    database: Settings['database'] & { dialect: DatabaseDialect }
+    /** Absent only where nothing is encrypted (`kaguan migrate`, `kaguan config check` without roles). */
+    masterKey: Buffer | undefined
+    /** Where the settings came from, for `kaguan config check`. */
+    sources: string[]
+  }
+>
+
+/** One leaf of the schema: a setting. */
 interface Setting {
-  /** The key in the YAML file (dotted path). */
+  /** The YAML key: the dotted path in the schema. */
   key: string
   env: string
-  kind: Kind
+  schema: TSchema
 }
 
-const SETTINGS: readonly Setting[] = [
-  { key: 'roles', env: 'KAGUAN_ROLES', kind: 'roles' },
-  { key: 'host', env: 'KAGUAN_HOST', kind: 'string' },
-  { key: 'ports.management', env: 'KAGUAN_MANAGEMENT_PORT', kind: 'port' },
-  { key: 'ports.mini', env: 'KAGUAN_MINI_PORT', kind: 'port' },
-  { key: 'ports.core', env: 'KAGUAN_CORE_PORT', kind: 'port' },
-  { key: 'ports.worker', env: 'KAGUAN_WORKER_PORT', kind: 'port' },
-  { key: 'dataDir', env: 'KAGUAN_DATA_DIR', kind: 'string' },
-  { key: 'database.url', env: 'KAGUAN_DATABASE_URL', kind: 'databaseUrl' },
-  { key: 'database.poolSize', env: 'KAGUAN_DATABASE_POOL_SIZE', kind: 'duration' },
-  { key: 'masterKey', env: 'KAGUAN_MASTER_KEY', kind: 'secret' },
-  { key: 'log.level', env: 'KAGUAN_LOG_LEVEL', kind: 'level' },
-  { key: 'shutdownGraceMs', env: 'KAGUAN_SHUTDOWN_GRACE_MS', kind: 'duration' },
-  { key: 'worker.alipayCallsPerSecond', env: 'KAGUAN_ALIPAY_CALLS_PER_SECOND', kind: 'duration' },
-  { key: 'worker.pollMs', env: 'KAGUAN_WORKER_POLL_MS', kind: 'duration' },
-]
-
-const DEFAULTS: Record<string, string> = {
-  roles: Roles.join(','),
-  host: '127.0.0.1',
-  'ports.management': '8080',
-  'ports.mini': '8081',
-  'ports.core': '8083',
-  // The worker has no public surface; a port here only adds /healthz and /readyz for probes.
-  'ports.worker': '0',
-  dataDir: './var',
-  'log.level': 'info',
-  shutdownGraceMs: '10000',
-  // Alipay limits calls per app; card pushes are paced below it.
-  'worker.alipayCallsPerSecond': '20',
-  'worker.pollMs': '500',
-  'database.poolSize': '10',
+function settingsOf(schema: TSchema, prefix = ''): Setting[] {
+  return Object.entries(schema.properties as Record<string, TSchema>).flatMap(([name, child]) => {
+    const key = prefix ? `${prefix}.${name}` : name
+    return typeof child.env === 'string'
+      ? [{ key, env: child.env, schema: child }]
+      : settingsOf(child, key)
+  })
 }
+
+const SETTINGS = settingsOf(Settings)
+const byKey = new Map(SETTINGS.map((s) => [s.key, s]))
+const byEnv = new Map(SETTINGS.map((s) => [s.env, s]))
+const bySecretFile = new Map(
+  SETTINGS.filter((s) => s.schema.secret).map((s) => [`${s.env}_FILE`, s]),
+)
 
 /** Environment variables that are ours but are not settings. */
 const NOT_SETTINGS = new Set(['KAGUAN_CONFIG'])
+
+/** The settings table of docs/configuration.md, one row per way of giving a setting. */
+export function settingsReference(): { key: string; env: string; default: unknown; doc: string }[] {
+  return SETTINGS.flatMap(({ key, env, schema }) => {
+    const range = schema.type === 'integer' ? ` (${schema.minimum}-${schema.maximum})` : ''
+    const row = { key, env, default: schema.default, doc: `${schema.description}${range}` }
+    return schema.secret
+      ? [
+          { ...row, key: `${key}File`, env: `${env}_FILE`, doc: `a file holding ${row.doc}` },
+          { ...row, doc: 'the value itself (prefer the file)' },
+        ]
+      : [row]
+  })
+}
 
 export interface LoadConfigInput {
   env: Record<string, string | undefined>
@@ -102,10 +217,12 @@ export function loadConfig(input: LoadConfigInput): Config {
   const problems: FieldProblem[] = []
   const sources = ['defaults']
 
-  // raw: setting key -> [value, how the operator named it]
-  const raw = new Map<string, [string, string]>()
-  for (const [key, value] of Object.entries(DEFAULTS)) {
-    raw.set(key, [value, key])
+  // setting key -> [value, how the operator named it]
+  const raw = new Map<string, [unknown, string]>()
+  for (const { key, schema } of SETTINGS) {
+    if (schema.default !== undefined) {
+      raw.set(key, [schema.default, key])
+    }
   }
 
   const file = input.configFile ?? input.env.KAGUAN_CONFIG
@@ -113,12 +230,8 @@ export function loadConfig(input: LoadConfigInput): Config {
     const path = resolve(cwd, file)
     // Named as the operator gave it: a --config flag is not the KAGUAN_CONFIG variable.
     const origin = input.configFile !== undefined ? '--config' : 'KAGUAN_CONFIG'
-    const fromFile = readConfigFile(path, origin, read, problems)
-    if (fromFile) {
+    if (readConfigFile(path, origin, read, problems, raw)) {
       sources.push(path)
-      for (const [key, value] of fromFile) {
-        raw.set(key, [value, key])
-      }
     }
   }
 
@@ -131,17 +244,15 @@ export function loadConfig(input: LoadConfigInput): Config {
     ) {
       continue
     }
-    const secretFile = name.endsWith('_FILE')
-      ? SETTINGS.find((s) => s.kind === 'secret' && `${s.env}_FILE` === name)
-      : undefined
-    if (secretFile) {
+    const secret = bySecretFile.get(name)
+    if (secret) {
       const content = readSecretFile(resolve(cwd, value), name, read, problems)
       if (content !== undefined) {
-        raw.set(secretFile.key, [content, name])
+        raw.set(secret.key, [content, name])
       }
       continue
     }
-    const setting = SETTINGS.find((s) => s.env === name)
+    const setting = byEnv.get(name)
     if (!setting) {
       problems.push({ field: name, message: 'unknown setting (see docs/configuration.md)' })
       continue
@@ -155,92 +266,16 @@ export function loadConfig(input: LoadConfigInput): Config {
   }
 
   if (input.overrides?.roles?.length) {
-    raw.set('roles', [input.overrides.roles.join(','), '--role'])
+    raw.set('roles', [input.overrides.roles, '--role'])
     sources.push('command line')
   }
 
-  const value = <T>(
-    key: string,
-    parse: (text: string, name: string) => T | undefined,
-  ): T | undefined => {
+  // In the schema's order, which `kaguan config check` prints.
+  const values: Record<string, unknown> = {}
+  for (const { key, schema } of SETTINGS) {
     const entry = raw.get(key)
-    if (!entry) {
-      return undefined
-    }
-    return parse(entry[0], entry[1])
+    setPath(values, key, entry && decode(schema, entry[0], entry[1], problems))
   }
-  const fail = (name: string, message: string) => {
-    problems.push({ field: name, message })
-    return undefined
-  }
-
-  const roles = value('roles', (text, name) => {
-    const list = text
-      .split(',')
-      .map((r) => r.trim())
-      .filter(Boolean)
-    const unknown = list.filter((r) => !(Roles as readonly string[]).includes(r))
-    if (unknown.length) {
-      return fail(
-        name,
-        `unknown role ${unknown.map((r) => `"${r}"`).join(', ')} (expected ${Roles.join(', ')})`,
-      )
-    }
-    if (!list.length) {
-      return fail(name, `no role given (expected some of ${Roles.join(', ')})`)
-    }
-    return [...new Set(list)] as Role[]
-  })
-  const port = (text: string, name: string) => {
-    const n = Number(text)
-    return Number.isInteger(n) && n >= 0 && n <= 65535
-      ? n
-      : fail(name, `"${text}" is not a port number (0-65535)`)
-  }
-  const ports = {
-    management: value('ports.management', port),
-    mini: value('ports.mini', port),
-    core: value('ports.core', port),
-    worker: value('ports.worker', port),
-  }
-  const host = value('host', (text, name) =>
-    text.trim() ? text.trim() : fail(name, 'must not be empty'),
-  )
-  const dataDir = value('dataDir', (text, name) =>
-    text.trim() ? resolve(cwd, text.trim()) : fail(name, 'must not be empty'),
-  )
-  const database =
-    value('database.url', (text, name) => parseDatabaseUrl(text, name, problems)) ??
-    (dataDir && !raw.has('database.url')
-      ? { url: `sqlite:${resolve(dataDir, 'kaguan.sqlite')}`, dialect: 'sqlite' as const }
-      : undefined)
-  const level = value('log.level', (text, name) =>
-    (LogLevels as readonly string[]).includes(text)
-      ? (text as LogLevel)
-      : fail(name, `"${text}" is not a log level (${LogLevels.join(', ')})`),
-  )
-  const shutdownGraceMs = value('shutdownGraceMs', (text, name) => {
-    const n = Number(text)
-    return Number.isInteger(n) && n >= 0 && n <= 600_000
-      ? n
-      : fail(name, `"${text}" is not a duration in milliseconds (0-600000)`)
-  })
-  const positive = (max: number) => (text: string, name: string) => {
-    const n = Number(text)
-    return Number.isInteger(n) && n >= 1 && n <= max
-      ? n
-      : fail(name, `"${text}" is not a whole number from 1 to ${max}`)
-  }
-  const alipayCallsPerSecond = value('worker.alipayCallsPerSecond', positive(10_000))
-  const pollMs = value('worker.pollMs', positive(60_000))
-  const poolSize = value('database.poolSize', positive(1_000))
-  const masterKey = value('masterKey', (text, name) => {
-    try {
-      return parseMasterKey(text)
-    } catch (error) {
-      return fail(name, (error as Error).message)
-    }
-  })
   if (input.requireMasterKey && !raw.has('masterKey')) {
     problems.push({
       field: 'KAGUAN_MASTER_KEY_FILE',
@@ -248,41 +283,101 @@ export function loadConfig(input: LoadConfigInput): Config {
         'a master key is required to encrypt personal data and stored keys: create one with `kaguan keys master > master.key` and set KAGUAN_MASTER_KEY_FILE (or masterKeyFile: in the config file)',
     })
   }
-
-  // Two roles in one process cannot share a port (0 means "any free port" and may repeat).
-  if (roles && !problems.length) {
-    const seen = new Map<number, Role>()
-    for (const role of roles) {
-      const p = ports[role]
-      if (role === 'worker' || p === undefined || p === 0) {
-        continue
-      }
-      const other = seen.get(p)
-      if (other) {
-        problems.push({
-          field: `ports.${role}`,
-          message: `port ${p} is already used by role ${other}`,
-        })
-      }
-      seen.set(p, role)
-    }
-  }
-
   if (problems.length) {
     throw configError(problems)
   }
-  return Object.freeze({
-    roles: Object.freeze(roles!),
-    host: host!,
-    ports: Object.freeze(ports as Record<Role, number>),
-    dataDir: dataDir!,
-    database: Object.freeze({ ...database!, poolSize: poolSize! }),
-    masterKey,
-    log: Object.freeze({ level: level! }),
-    shutdownGraceMs: shutdownGraceMs!,
-    worker: Object.freeze({ alipayCallsPerSecond: alipayCallsPerSecond!, pollMs: pollMs! }),
-    sources: Object.freeze(sources),
+
+  const settings = values as Settings
+  // Two roles in one process cannot share a port (0 means "any free port" and may repeat).
+  const seen = new Map<number, Role>()
+  for (const role of settings.roles) {
+    const p = settings.ports[role]
+    if (role === 'worker' || p === 0) {
+      continue
+    }
+    const other = seen.get(p)
+    if (other) {
+      problems.push({
+        field: `ports.${role}`,
+        message: `port ${p} is already used by role ${other}`,
+      })
+    }
+    seen.set(p, role)
+  }
+  if (problems.length) {
+    throw configError(problems)
+  }
+
+  const dataDir = resolve(cwd, settings.dataDir)
+  const url = settings.database.url ?? `sqlite:${resolve(dataDir, 'kaguan.sqlite')}`
+  return deepFreeze({
+    ...settings,
+    dataDir,
+    database: { ...settings.database, url, dialect: dialectOf(url) },
+    masterKey: settings.masterKey,
+    sources,
   })
+}
+
+/** Brings a value as written (YAML scalar or list, variable text) to the setting's type and checks it. */
+function decode(schema: TSchema, value: unknown, name: string, problems: FieldProblem[]): unknown {
+  const given = coerce(schema, value)
+  try {
+    return Value.Decode(schema, given)
+  } catch (error) {
+    problems.push({
+      field: name,
+      message:
+        error instanceof TransformDecodeError
+          ? (error.error as Error).message
+          : problemText(schema, value, given),
+    })
+    return undefined
+  }
+}
+
+function coerce(schema: TSchema, value: unknown): unknown {
+  if (schema.type === 'array') {
+    const list = typeof value === 'string' ? value.split(',') : value
+    return Array.isArray(list)
+      ? [...new Set(list.map((v) => coerce(schema.items as TSchema, v)).filter((v) => v !== ''))]
+      : list
+  }
+  if (schema.type === 'integer') {
+    return typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  }
+  return typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : typeof value === 'string'
+      ? value.trim()
+      : value
+}
+
+/** What is wrong with a value, in the words of the setting's schema. */
+function problemText(schema: TSchema, written: unknown, given: unknown): string {
+  const literals = (s: TSchema) =>
+    Array.isArray(s.anyOf) ? (s.anyOf as TSchema[]).map((l) => String(l.const)) : undefined
+  if (schema.type === 'array' && Array.isArray(given)) {
+    const items = schema.items as TSchema
+    const allowed = literals(items) ?? []
+    const unknown = given.filter((v) => !allowed.includes(String(v)))
+    if (unknown.length) {
+      return `unknown ${items.title} ${unknown.map((v) => `"${String(v)}"`).join(', ')} (expected ${allowed.join(', ')})`
+    }
+    return `no ${items.title} given (expected some of ${allowed.join(', ')})`
+  }
+  const allowed = literals(schema)
+  if (allowed) {
+    return `unknown ${schema.title} "${String(written)}" (expected ${allowed.join(', ')})`
+  }
+  if (schema.type === 'integer') {
+    const what = (schema.title as string | undefined) ?? 'whole number'
+    return `"${String(written)}" is not a ${what} (${schema.minimum}-${schema.maximum})`
+  }
+  if (schema.type === 'string' && given === '') {
+    return 'must not be empty'
+  }
+  return Value.Errors(schema, given).First()?.message ?? 'invalid value'
 }
 
 export function configError(problems: FieldProblem[]): AppError {
@@ -294,20 +389,18 @@ export function configError(problems: FieldProblem[]): AppError {
   )
 }
 
-/** The configuration with secrets replaced, for logs and `kaguan config check`. */
+/** The configuration with secrets replaced, for logs and `kaguan config check`: every setting, and what follows from them. */
 export function redactedConfig(config: Config): Record<string, unknown> {
-  return {
-    roles: config.roles,
-    host: config.host,
-    ports: config.ports,
-    dataDir: config.dataDir,
-    database: { dialect: config.database.dialect, url: redactUrl(config.database.url) },
-    masterKey: config.masterKey ? '<redacted>' : '<not set>',
-    log: config.log,
-    shutdownGraceMs: config.shutdownGraceMs,
-    worker: config.worker,
-    sources: config.sources,
+  const view = structuredClone({ ...config, masterKey: undefined }) as Record<string, unknown>
+  for (const { key, schema } of SETTINGS) {
+    const value = getPath(config, key)
+    if (schema.secret) {
+      setPath(view, key, value === undefined ? '<not set>' : '<redacted>')
+    } else if (typeof value === 'string') {
+      setPath(view, key, redactUrl(value))
+    }
   }
+  return view
 }
 
 /** Hides a password in a connection URL: `postgres://kaguan:***@db/kaguan`. */
@@ -315,53 +408,49 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:@/]+):[^@/]*@/i, '$1:***@')
 }
 
-function parseDatabaseUrl(text: string, name: string, problems: FieldProblem[]) {
-  const url = text.trim()
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length)
-    if (!path) {
-      problems.push({
-        field: name,
-        message: 'sqlite: needs a file path (sqlite:./var/kaguan.sqlite) or sqlite::memory:',
-      })
-      return undefined
-    }
-    return { url, dialect: 'sqlite' as const }
-  }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    try {
-      const parsed = new URL(url)
-      if (!parsed.hostname) {
-        throw new Error('no host')
-      }
-      if (parsed.port && !/^\d+$/.test(parsed.port)) {
-        throw new Error('bad port')
-      }
-      return { url, dialect: 'postgres' as const }
-    } catch {
-      problems.push({
-        field: name,
-        message: `"${redactUrl(url)}" is not a valid postgres URL (postgres://user:password@host:5432/database)`,
-      })
-      return undefined
-    }
-  }
-  problems.push({
-    field: name,
-    message: `"${redactUrl(url)}" is not a database URL: use sqlite:<file> or postgres://user:password@host:5432/database`,
-  })
-  return undefined
+function dialectOf(url: string): DatabaseDialect {
+  return url.startsWith('sqlite:') ? 'sqlite' : 'postgres'
 }
 
+/** A database URL kaguan can open: `sqlite:<file>`, `sqlite::memory:` or a postgres URL. */
+function checkDatabaseUrl(url: string): string {
+  if (url.startsWith('sqlite:')) {
+    if (url === 'sqlite:') {
+      throw new Error('sqlite: needs a file path (sqlite:./var/kaguan.sqlite) or sqlite::memory:')
+    }
+    return url
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    let valid = false
+    try {
+      const parsed = new URL(url)
+      valid = parsed.hostname !== '' && (!parsed.port || /^\d+$/.test(parsed.port))
+    } catch {
+      // not a URL at all
+    }
+    if (valid) {
+      return url
+    }
+    throw new Error(
+      `"${redactUrl(url)}" is not a valid postgres URL (postgres://user:password@host:5432/database)`,
+    )
+  }
+  throw new Error(
+    `"${redactUrl(url)}" is not a database URL: use sqlite:<file> or postgres://user:password@host:5432/database`,
+  )
+}
+
+/** Adds the file's settings to `raw`; false (with the problem recorded) when the file is unusable. */
 function readConfigFile(
   path: string,
   origin: string,
   read: (p: string) => string,
   problems: FieldProblem[],
-): Map<string, string> | undefined {
+  raw: Map<string, [unknown, string]>,
+): boolean {
   if (!existsSync(path)) {
     problems.push({ field: `${origin} ${path}`, message: 'the config file does not exist' })
-    return undefined
+    return false
   }
   let doc: unknown
   try {
@@ -371,51 +460,41 @@ function readConfigFile(
       field: path,
       message: `not valid YAML: ${(error as Error).message.split('\n')[0]}`,
     })
-    return undefined
+    return false
   }
   if (doc === null || doc === undefined) {
-    return new Map()
+    return true
   }
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     problems.push({ field: path, message: 'the config file must be a YAML mapping of settings' })
-    return undefined
+    return false
   }
-  const out = new Map<string, string>()
   const walk = (node: Record<string, unknown>, prefix: string) => {
     for (const [k, v] of Object.entries(node)) {
       const key = prefix ? `${prefix}.${k}` : k
-      if (key === 'masterKeyFile') {
-        const content =
-          typeof v === 'string'
-            ? readSecretFile(resolve(path, '..', v), key, read, problems)
-            : undefined
+      const secret = key.endsWith('File') ? byKey.get(key.slice(0, -'File'.length)) : undefined
+      if (secret?.schema.secret) {
         if (typeof v !== 'string') {
           problems.push({ field: key, message: 'must be a file path' })
+          continue
         }
+        const content = readSecretFile(resolve(path, '..', v), key, read, problems)
         if (content !== undefined) {
-          out.set('masterKey', content)
+          raw.set(secret.key, [content, key])
         }
-        continue
-      }
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      } else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
         walk(v as Record<string, unknown>, key)
-        continue
-      }
-      if (!SETTINGS.some((s) => s.key === key)) {
+      } else if (!byKey.has(key)) {
         problems.push({ field: key, message: 'unknown setting (see docs/configuration.md)' })
-        continue
-      }
-      if (Array.isArray(v)) {
-        out.set(key, v.map(String).join(','))
       } else if (v === null) {
         problems.push({ field: key, message: 'has no value' })
       } else {
-        out.set(key, String(v))
+        raw.set(key, [v, key])
       }
     }
   }
   walk(doc as Record<string, unknown>, '')
-  return out
+  return true
 }
 
 function readSecretFile(
@@ -425,11 +504,35 @@ function readSecretFile(
   problems: FieldProblem[],
 ): string | undefined {
   try {
-    return read(isAbsolute(path) ? path : resolve(path)).trim()
+    return read(path).trim()
   } catch {
     problems.push({ field: name, message: `cannot read secret file ${path}` })
     return undefined
   }
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown) {
+  const parts = key.split('.')
+  const last = parts.pop()!
+  let node = target
+  for (const part of parts) {
+    node = (node[part] ??= {}) as Record<string, unknown>
+  }
+  node[last] = value
+}
+
+function getPath(source: object, key: string): unknown {
+  return key
+    .split('.')
+    .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], source)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    Object.values(value).forEach(deepFreeze)
+    Object.freeze(value)
+  }
+  return value
 }
 
 /** loadConfig over this process's environment: the CLI's entry point. */
