@@ -23,7 +23,7 @@ function kaguan(args: string[], env: Record<string, string> = {}): Promise<Run> 
     execFile(
       process.execPath,
       ['--conditions=@kaguan/source', '--import', 'tsx', main, ...args],
-      { cwd: root, env: { ...clean, ...env }, timeout: 30_000 },
+      { cwd: root, env: { ...clean, ...env }, timeout: 80_000 },
       (error, stdout, stderr) =>
         resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
     )
