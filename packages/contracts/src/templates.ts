@@ -104,6 +104,33 @@ const Level = Type.Object(
   { additionalProperties: false },
 )
 
+/**
+ * When a card's points expire (no-CRM mode; in CRM mode the CRM owns points). Points are spent
+ * oldest first, so an expiry takes only what was earned long enough ago and is still there.
+ */
+export const PointExpiryRule = Type.Object(
+  {
+    type: Type.Literal('AFTER_EARNED', {
+      description:
+        'Points earned on a day expire at the end of the `days`-th day after it (China time)',
+    }),
+    days: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 3650, description: 'Days points live (required)' }),
+    ),
+    remindDaysBefore: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 30,
+        description:
+          "Days before points expire that the member gets Alipay's POINT_REMIND message " +
+          '(default 3, at most days - 1; 0: no reminder)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type PointExpiryRule = Static<typeof PointExpiryRule>
+
 /** A card template as staff edit it: every section of the operations manual. */
 export const TemplateSpec = Type.Object(
   {
@@ -184,6 +211,7 @@ export const TemplateSpec = Type.Object(
       },
       { additionalProperties: false, default: { point: 0 } },
     ),
+    pointExpiry: Type.Optional(PointExpiryRule),
   },
   { additionalProperties: false },
 )

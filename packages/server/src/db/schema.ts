@@ -9,6 +9,7 @@ import type {
   ClaimsTable,
   DynamicCodesTable,
   PointEntriesTable,
+  PointRemindersTable,
 } from '../modules/cards/cards.table.js'
 import type { MembersTable, MerchantCountersTable } from '../modules/members/members.table.js'
 import type {
@@ -50,4 +51,5 @@ export interface Database {
   stamp_entries: StampEntriesTable
   stamp_holds: StampHoldsTable
   stamp_reminders: StampRemindersTable
+  point_reminders: PointRemindersTable
 }

@@ -7,7 +7,12 @@ import { buildRoleApp } from '../http/app.js'
 import { registerManagement } from '../http/management/index.js'
 import { registerMini } from '../http/mini/index.js'
 import { registerCore } from '../http/core/index.js'
-import { cardOutboxHandlers } from '../modules/cards/index.js'
+import {
+  cardOutboxHandlers,
+  createPointsExpirySweeper,
+  pointsExpiryOutboxHandlers,
+  type PointsExpirySweeper,
+} from '../modules/cards/index.js'
 import { ensureDefaultMerchant } from '../modules/merchants/index.js'
 import {
   createOutboxWorker,
@@ -47,6 +52,7 @@ const OUTBOX_HANDLERS = (deps: AppDeps): Record<string, OutboxHandler> => ({
     alipayCallsPerSecond: deps.config.worker.alipayCallsPerSecond,
   }),
   ...stampsOutboxHandlers(deps),
+  ...pointsExpiryOutboxHandlers(deps),
 })
 
 export interface StartOptions {
@@ -92,9 +98,11 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   const apps: FastifyInstance[] = []
   let worker: OutboxWorker | undefined
   let sweeper: HoldSweeper | undefined
+  let pointsSweeper: PointsExpirySweeper | undefined
   const close = async () => {
     await worker?.stop()
     await sweeper?.stop()
+    await pointsSweeper?.stop()
     await Promise.allSettled(apps.map((a) => a.close()))
     await handle.close()
   }
@@ -137,6 +145,12 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
         { everyMs: Math.max(1_000, config.worker.pollMs * 4) },
       )
       sweeper.start()
+      // Card points expire at China midnights (no-CRM mode): once a minute is soon enough.
+      pointsSweeper = createPointsExpirySweeper(
+        { ...deps, log: options.log.child({ role: 'worker', job: 'points-expiry' }) },
+        { everyMs: Math.max(60_000, config.worker.pollMs * 4) },
+      )
+      pointsSweeper.start()
     }
     return { deps, urls, close }
   } catch (error) {

@@ -8,6 +8,7 @@ import * as templatePublishLease from './2026_12_02_0110_template_publish_lease.
 import * as stamps from './2026_12_02_0200_stamps.js'
 import * as stampReminders from './2026_12_06_0100_stamp_reminders.js'
 import * as stampsKoubeiMirror from './2026_12_06_0200_stamps_koubei_mirror.js'
+import * as pointReminders from './2026_12_06_0300_point_reminders.js'
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so the same list works
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0200_stamps': stamps,
   '2026_12_06_0100_stamp_reminders': stampReminders,
   '2026_12_06_0200_stamps_koubei_mirror': stampsKoubeiMirror,
+  '2026_12_06_0300_point_reminders': pointReminders,
 }

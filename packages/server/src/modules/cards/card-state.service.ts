@@ -66,7 +66,8 @@ export function toCardView(row: CardRow): CardView {
   }
 }
 
-async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): Promise<void> {
+/** Queues the card's push to Alipay (collapsed per card: the worker sends the latest state). */
+export async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): Promise<void> {
   const payload: CardPushPayload = { cardId: card.id }
   await enqueue(
     { ...deps, db: trx },

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import type { DatabaseDialect } from '../../config.js'
 import { chinaDaySql } from '../../db/china-day.js'
 import type { Executor } from '../../db/db.js'
-import type { CardRow, ClaimRow, PointEntryRow } from './cards.table.js'
+import type { CardRow, ClaimRow, NewPointReminderRow, PointEntryRow } from './cards.table.js'
 
 export function findCard(db: Executor, id: string): Promise<CardRow | undefined> {
   return db.selectFrom('cards').selectAll().where('id', '=', id).executeTakeFirst()
@@ -413,4 +413,100 @@ export function listClaimsOfUser(
     .orderBy('id', 'desc')
     .limit(limit)
     .execute()
+}
+
+/**
+ * A card's points earned before `earnedBefore` (positive entries) and every point that left it
+ * (negative entries, expiries included): spent oldest first, what is due is `earned − spent`.
+ */
+export async function pointExpiryTotals(
+  db: Executor,
+  cardId: string,
+  earnedBefore: string,
+): Promise<{ earned: number; spent: number }> {
+  const row = await db
+    .selectFrom('point_entries')
+    .select([
+      sql<number>`coalesce(sum(case when delta > 0 and created_at < ${earnedBefore} then delta else 0 end), 0)`.as(
+        'earned',
+      ),
+      sql<number>`coalesce(sum(case when delta < 0 then -delta else 0 end), 0)`.as('spent'),
+    ])
+    .where('card_id', '=', cardId)
+    .executeTakeFirst()
+  return { earned: Number(row?.earned ?? 0), spent: Number(row?.spent ?? 0) }
+}
+
+/** `earned before earnedBefore − spent` of a card row, in SQL. */
+function duePoints(earnedBefore: string) {
+  return sql<number>`(select coalesce(sum(d.delta), 0) from point_entries d
+      where d.card_id = cards.id and d.delta > 0 and d.created_at < ${earnedBefore})
+    - (select coalesce(sum(-s.delta), 0) from point_entries s
+      where s.card_id = cards.id and s.delta < 0)`
+}
+
+/** Active cards of a template holding points earned before `earnedBefore` and not yet spent. */
+export function cardsWithPointsDue(
+  db: Executor,
+  templateId: string,
+  earnedBefore: string,
+  limit: number,
+): Promise<CardRow[]> {
+  return db
+    .selectFrom('cards')
+    .selectAll()
+    .where('template_id', '=', templateId)
+    .where('status', '=', 'active')
+    .where('point', '>', 0)
+    .where(sql<boolean>`${duePoints(earnedBefore)} > 0`)
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+}
+
+/**
+ * Active cards of a template with points that expire by the moment `expiresAt` (earned before
+ * `earnedBefore`) and that the worker has not looked at for that moment yet.
+ */
+export function cardsToRemind(
+  db: Executor,
+  templateId: string,
+  earnedBefore: string,
+  expiresAt: string,
+  limit: number,
+): Promise<CardRow[]> {
+  return db
+    .selectFrom('cards')
+    .selectAll()
+    .where('template_id', '=', templateId)
+    .where('status', '=', 'active')
+    .where('point', '>', 0)
+    .where(sql<boolean>`${duePoints(earnedBefore)} > 0`)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('point_reminders')
+            .select('point_reminders.id')
+            .whereRef('point_reminders.card_id', '=', 'cards.id')
+            .where('point_reminders.expires_at', '=', expiresAt),
+        ),
+      ),
+    )
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+}
+
+/** Records that a card was reminded of one expiry moment; false when it already was. */
+export async function insertPointReminder(
+  db: Executor,
+  row: NewPointReminderRow,
+): Promise<boolean> {
+  const inserted = await db
+    .insertInto('point_reminders')
+    .values(row)
+    .onConflict((oc) => oc.columns(['card_id', 'expires_at']).doNothing())
+    .returning('id')
+    .executeTakeFirst()
+  return inserted !== undefined
 }

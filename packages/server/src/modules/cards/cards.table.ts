@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely'
+import type { Insertable, Selectable } from 'kysely'
 
 export interface CardsTable {
   id: string
@@ -65,3 +65,14 @@ export interface DynamicCodesTable {
   used_at: string | null
   created_at: string
 }
+
+/** One expiry moment of a card's points the worker has reminded about (POINT_REMIND), once. */
+export interface PointRemindersTable {
+  id: string
+  merchant_id: string
+  card_id: string
+  expires_at: string
+  amount: number
+  created_at: string
+}
+export type NewPointReminderRow = Insertable<PointRemindersTable>

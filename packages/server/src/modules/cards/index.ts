@@ -21,6 +21,7 @@ export type {
   ClaimsTable,
   DynamicCodesTable,
   PointEntriesTable,
+  PointRemindersTable,
 } from './cards.table.js'
 export {
   claimCard,
@@ -35,6 +36,15 @@ export {
   type MemberQuery,
   type MemberWithCards,
 } from './member-list.service.js'
+export {
+  createPointsExpirySweeper,
+  expireDuePoints,
+  pointsExpiryOutboxHandlers,
+  POINTS_REMIND_TOPIC,
+  remindExpiringPoints,
+  type PointsExpirySweeper,
+  type PointsRemindPayload,
+} from './points-expiry.service.js'
 export { reconcileCards, type ReconcileReport } from './reconcile.service.js'
 export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
 export { CardErrors, type CardErrorCode } from './cards.errors.js'

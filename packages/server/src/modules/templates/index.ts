@@ -21,6 +21,7 @@ export {
   createTemplate,
   draftPreview,
   getTemplate,
+  listPublishedSpecs,
   listTemplates,
   templateByAlipayId,
   templatePreview,

@@ -134,6 +134,16 @@ export function checkSpec(spec: TemplateSpec, ctx: SpecContext): FieldProblem[] 
   if (!spec.form.fields.some((f) => f.required)) {
     add('form.fields', 'at least one field must be required (Alipay)')
   }
+
+  const expiry = spec.pointExpiry
+  if (expiry) {
+    if (expiry.days === undefined) {
+      add('pointExpiry.days', 'AFTER_EARNED needs the days points live')
+    } else if (expiry.remindDaysBefore !== undefined && expiry.remindDaysBefore >= expiry.days) {
+      // A reminder as early as the points' whole life would come before they were earned.
+      add('pointExpiry.remindDaysBefore', `must be less than days (${expiry.days})`)
+    }
+  }
   return problems
 }
 

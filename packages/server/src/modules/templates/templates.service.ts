@@ -186,6 +186,21 @@ export async function listTemplates(
   return (await repo.listTemplates(db, merchantId)).map(toTemplate)
 }
 
+/**
+ * The merchant's published templates with the spec as last published (what the cards live by, not
+ * a draft edited since): for rules the worker applies, such as points expiry.
+ */
+export async function listPublishedSpecs(
+  deps: Pick<AppDeps, 'db'>,
+  merchantId: string,
+): Promise<{ id: string; spec: TemplateSpec }[]> {
+  return (await repo.listTemplates(deps.db, merchantId)).flatMap((row) =>
+    row.published_json
+      ? [{ id: row.id, spec: JSON.parse(row.published_json) as TemplateSpec }]
+      : [],
+  )
+}
+
 /** The kaguan template that Alipay knows by this id. */
 export async function templateByAlipayId(
   deps: Pick<AppDeps, 'db'>,
