@@ -20,7 +20,7 @@ label{display:block;margin:8px 0 4px;color:#666;font-size:14px}input,select{widt
 .row{display:flex;justify-content:space-between;padding:8px 0;border-bottom:1px solid #f0f0f0}.row:last-child{border-bottom:0}
 .card{border-radius:12px;min-height:170px;padding:16px;color:#fff;background:#555 center/cover;position:relative;box-shadow:0 2px 8px rgba(0,0,0,.15);display:block;text-decoration:none;margin-bottom:12px}
 .card img.logo{width:44px;height:44px;border-radius:50%;background:#fff;object-fit:cover;vertical-align:middle}
-.card .name{font-size:18px;font-weight:600;margin-left:8px;vertical-align:middle}.card .no{position:absolute;bottom:14px;left:16px;letter-spacing:1px}
+.card .name{font-size:18px;font-weight:600;margin-left:8px;vertical-align:middle}.card .no{position:absolute;bottom:14px;left:16px;letter-spacing:1px}.card .front{position:absolute;right:16px;bottom:14px;display:flex;gap:10px;font-weight:600}
 .columns{display:flex;text-align:center}.columns div{flex:1}.columns b{display:block;font-size:18px}
 .code{text-align:center}.code svg{max-width:240px;width:100%}.code .barcode{max-width:100%;height:80px}
 .muted{color:#999;font-size:13px}.error{color:#ff4d4f;text-align:center;font-size:16px;padding:24px 8px}

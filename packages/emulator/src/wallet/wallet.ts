@@ -91,7 +91,23 @@ function cardFace(
   const bg = s.background === '' ? '' : `background-image:url('${esc(s.background)}');`
   const tag = link === undefined ? 'div' : 'a'
   const href = link === undefined ? '' : ` href="${esc(link)}"`
-  return `<${tag} class="card" data-testid="card"${href} style="${bg}color:${esc(s.color)}">${s.logo === '' ? '' : `<img class="logo" alt="logo" src="${esc(s.logo)}">`}<span class="name">${esc(s.name)}</span>${card === undefined ? '' : `<span class="no">${esc(card.externalCardNo)}</span>`}</${tag}>`
+  return `<${tag} class="card" data-testid="card"${href} style="${bg}color:${esc(s.color)}">${s.logo === '' ? '' : `<img class="logo" alt="logo" src="${esc(s.logo)}">`}<span class="name">${esc(s.name)}</span>${card === undefined ? '' : `${frontTextsHtml(card)}<span class="no">${esc(card.externalCardNo)}</span>`}</${tag}>`
+}
+
+/** `front_text_list` (card.open / card.update): short texts Alipay prints on the card face, e.g. 集点 3/5. */
+function frontTextsHtml(card: CardRecord): string {
+  const texts = Array.isArray(card.data.front_text_list)
+    ? (card.data.front_text_list as Record<string, unknown>[])
+    : []
+  if (texts.length === 0) {
+    return ''
+  }
+  return `<span class="front" data-testid="front-texts">${texts
+    .map(
+      (t) =>
+        `<span data-front-label="${esc(String(t.label ?? ''))}">${esc(String(t.label ?? ''))} ${esc(String(t.value ?? ''))}</span>`,
+    )
+    .join('')}</span>`
 }
 
 function levelName(template: TemplateRecord | undefined, level: unknown): string {

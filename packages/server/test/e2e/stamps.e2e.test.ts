@@ -214,6 +214,11 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
       })
     }
     await cardShows('5/5')
+    // As the member sees it: the wallet's card page prints the front text on the card face.
+    const page = await fetch(`${stack.emulator.url}/wallet/cards/${(await card()).bizCardNo}`, {
+      headers: { cookie: `emu_uid=${userId}` },
+    })
+    expect(await page.text()).toMatch(/data-front-label="集点">集点 5\/5</)
     const [first] = (await notifications('trade')).filter((n) => n.status === 'delivered')
     expect(await resend(gateway(), first!.params)).toBe('success')
     // The same notify_id again (Alipay's retry): deduplicated, no stamp more.
