@@ -209,3 +209,18 @@ export const ImageView = Type.Object({
   createdAt: Type.String(),
 })
 export type ImageView = Static<typeof ImageView>
+
+/**
+ * Before publishing: the level the CRM answers a new member of this template, against the
+ * template's level codes. `checked` is false when the merchant has no CRM (kaguan gives levels).
+ */
+export const CrmLevelCheck = Type.Object({
+  checked: Type.Boolean(),
+  ok: Type.Boolean(),
+  /** The level the CRM answered; null when it answered none. */
+  level: Type.Union([Type.String(), Type.Null()]),
+  definedLevels: Type.Array(Type.String()),
+  /** Why the check could not run (the CRM unreachable, refusing, …): the CRM test says more. */
+  problem: Type.Optional(Type.String()),
+})
+export type CrmLevelCheck = Static<typeof CrmLevelCheck>

@@ -270,6 +270,10 @@ export const en: Messages = {
       publishedRevision: 'Published revision',
       whatToDo: 'What to do:',
       shopsWithoutId: 'These shops have no Alipay shop id and are not shown on the card: {{names}}',
+      crmLevelUnknown:
+        'The CRM gives a new member the level "{{level}}", which this template does not define (defined codes: {{defined}}): claims would fail as things stand.',
+      crmLevelFix:
+        "Have the CRM answer one of the template's level codes (not a level's name), or add the code \"{{level}}\" to the template's levels.",
     },
   },
   advice: {

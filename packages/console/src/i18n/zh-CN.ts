@@ -264,6 +264,10 @@ export const zhCN = {
       publishedRevision: '已发布版本',
       whatToDo: '怎么办：',
       shopsWithoutId: '这些门店没有支付宝门店 ID，不会显示在卡面上：{{names}}',
+      crmLevelUnknown:
+        'CRM 给新会员的等级是“{{level}}”，但本模板没有这个等级编码（已定义：{{defined}}）：按现在的设置，领卡会失败。',
+      crmLevelFix:
+        '请让 CRM 返回模板里的等级编码（不是等级名称），或在模板的等级里加上编码“{{level}}”。',
     },
   },
   advice: {

@@ -1,4 +1,10 @@
-import type { ImageView, PublishResult, ShopView, TemplateView } from '@kaguan/contracts'
+import type {
+  CrmLevelCheck,
+  ImageView,
+  PublishResult,
+  ShopView,
+  TemplateView,
+} from '@kaguan/contracts'
 import {
   Alert,
   App,
@@ -45,6 +51,15 @@ export function TemplateDetailPage() {
     ])
     return { template, images, shops }
   }, [templateId, merchant.id])
+  // A CRM answering a level the template does not define fails every claim: say so before publishing.
+  const mayPublish = can('templates.publish')
+  const levelCheck = useLoad(
+    async () =>
+      mayPublish
+        ? api<CrmLevelCheck>('POST', `/api/templates/${templateId}/crm-level-check`)
+        : undefined,
+    [templateId, mayPublish],
+  )
   const [publishing, setPublishing] = useState(false)
   const [result, setResult] = useState<PublishResult>()
   const [failure, setFailure] = useState<ApiError>()
@@ -150,6 +165,18 @@ export function TemplateDetailPage() {
                     />
                   )
                 }
+              />
+            )}
+            {levelCheck.data?.checked && !levelCheck.data.ok && (
+              <Alert
+                type="warning"
+                showIcon
+                data-testid="crm-level-warning"
+                message={t('templates.detail.crmLevelUnknown', {
+                  level: levelCheck.data.level,
+                  defined: levelCheck.data.definedLevels.join('、') || '—',
+                })}
+                description={t('templates.detail.crmLevelFix', { level: levelCheck.data.level })}
               />
             )}
             {missingShopIds.length > 0 && (

@@ -42,7 +42,7 @@ export async function setUpFakeMerchant(
   const { db } = deps
   await ensureDefaultMerchant(deps)
   await updateAlipayApp(
-    { ...deps, db: db },
+    deps,
     DEFAULT_MERCHANT_ID,
     {
       appId: FAKE_APP_ID,
@@ -52,10 +52,10 @@ export async function setUpFakeMerchant(
     },
     actor,
   )
-  await updatePublicBaseUrl({ ...deps, db: db }, DEFAULT_MERCHANT_ID, 'http://127.0.0.1:9', actor)
+  await updatePublicBaseUrl(deps, DEFAULT_MERCHANT_ID, 'http://127.0.0.1:9', actor)
   if (options.crm) {
     await updateCrm(
-      { ...deps, db: db },
+      deps,
       DEFAULT_MERCHANT_ID,
       {
         mode: 'crm',
@@ -72,19 +72,19 @@ export async function setUpFakeMerchant(
 export async function draftTemplate(deps: AppDeps, name = '测试会员卡'): Promise<CardTemplate> {
   const { db } = deps
   const logo = await uploadImage(
-    { ...deps, db: db },
+    deps,
     DEFAULT_MERCHANT_ID,
     { name: 'logo', type: 'png', content: await png('#ff0000') },
     actor,
   )
   const background = await uploadImage(
-    { ...deps, db: db },
+    deps,
     DEFAULT_MERCHANT_ID,
     { name: 'background', type: 'png', content: await png('#0000ff') },
     actor,
   )
   return createTemplate(
-    { ...deps, db: db },
+    deps,
     DEFAULT_MERCHANT_ID,
     cardSpec({ logoId: logo.id, backgroundId: background.id }, { name }),
     actor,

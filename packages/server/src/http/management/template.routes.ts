@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
+  CrmLevelCheck,
   ClaimLinkBody,
   ClaimLinkView,
   ComponentBody,
@@ -16,6 +17,7 @@ import {
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
+import { checkCrmLevels } from '../../modules/crm/index.js'
 import * as merchants from '../../modules/merchants/index.js'
 import * as templates from '../../modules/templates/index.js'
 import { pageInMemory, pageRequest } from '../../shared/paging.js'
@@ -178,6 +180,24 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
       },
     },
     async (req) => templates.publishTemplate(deps, req.params.templateId, actorOf(req)),
+  )
+  app.post(
+    '/api/templates/:templateId/crm-level-check',
+    {
+      preValidation: requirePermission('templates.publish'),
+      schema: {
+        summary: "Check the CRM's level codes against the template",
+        tags,
+        description:
+          "Before publishing: asks the merchant's CRM (openCardInfo, one call, the same test member every time) what level a new member of this template gets, and says whether the template defines it. A level it does not define fails every claim (CRM_LEVEL_UNKNOWN). `checked` is false without a CRM, or with `problem` when the CRM could not answer.",
+        params: TemplateParams,
+        response: { 200: CrmLevelCheck, ...Errors },
+      },
+    },
+    async (req) => {
+      const template = await templates.getTemplate(deps, req.params.templateId)
+      return checkCrmLevels(deps, template.merchantId, template.id)
+    },
   )
   app.get(
     '/api/templates/:templateId/claim-links',

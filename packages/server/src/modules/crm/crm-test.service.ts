@@ -4,6 +4,7 @@ import type { CrmPort } from '../../ports/crm-client.js'
 import { crmConnection, memberSystem, type MerchantDeps } from '../merchants/index.js'
 import { listTemplates } from '../templates/index.js'
 import { checkCrm, type CrmCheckReport } from './crm-check.js'
+import { probeUserOf } from './crm-levels.service.js'
 
 /** How long "test the CRM" waits for each call: the claim flow's own limit. */
 const TEST_TIMEOUT_MS = 5_000
@@ -32,6 +33,8 @@ export async function testCrmConnection(
     token: conn.token,
     publicKey: conn.publicKey,
     timeoutMs: TEST_TIMEOUT_MS,
+    // The same test member every time: repeated tests must not fill the CRM with probe members.
+    probeUserId: probeUserOf(merchantId),
     levelCodes,
     replayStrict: (await memberSystem(deps, merchantId)).replayStrict,
   })

@@ -18,3 +18,4 @@ export {
 } from './crm-check.js'
 export { testCrmConnection } from './crm-test.service.js'
 export { CrmErrors, type CrmErrorCode } from './crm.errors.js'
+export { checkCrmLevels, probeUserOf } from './crm-levels.service.js'
