@@ -39,7 +39,6 @@ export async function setUpFakeMerchant(
   deps: AppDeps,
   options: { crm?: boolean } = {},
 ): Promise<void> {
-  const { db } = deps
   await ensureDefaultMerchant(deps)
   await updateAlipayApp(
     deps,
@@ -70,7 +69,6 @@ export async function setUpFakeMerchant(
 
 /** A template with the suite's usual card spec, created as a draft (images uploaded). */
 export async function draftTemplate(deps: AppDeps, name = '测试会员卡'): Promise<CardTemplate> {
-  const { db } = deps
   const logo = await uploadImage(
     deps,
     DEFAULT_MERCHANT_ID,
