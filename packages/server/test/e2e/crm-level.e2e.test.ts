@@ -77,6 +77,14 @@ describe('a CRM answering a level the template does not define', () => {
     await stack?.close()
   })
 
+  it('warns before a claim fails: the template check shows the CRM answering a level the template lacks', async () => {
+    const check = await admin.request('POST', `/api/templates/${card.templateId}/crm-level-check`)
+    expect(check.status, check.text).toBe(200)
+    expect(check.body).toMatchObject({ checked: true, ok: false, level: '普通会员' })
+    expect(check.body.definedLevels).not.toContain('普通会员')
+    expect(check.body.definedLevels.length).toBeGreaterThan(0)
+  })
+
   it('fails the claim with CRM_LEVEL_UNKNOWN naming the level and the defined ones, in the audit log and on the dashboard', async () => {
     const res = await claim(stack, card.claimUrl)
     expect(res.status).toBeGreaterThanOrEqual(400)
@@ -100,11 +108,12 @@ describe('a CRM answering a level the template does not define', () => {
     expect(latest.reason).toContain('普通会员')
     expect(latest.reason).toContain('defined level codes: SILVER, GOLD')
 
-    // And in the metrics: the failed claim by its errcode, the CRM call itself a success.
+    // And in the metrics: the failed claim by its errcode, the CRM calls themselves successes (the
+    // claim's, and the template check's before it).
     const metrics = await (await fetch(`${stack.kaguan.urls.core}/metrics`)).text()
     expect(metrics).toContain('kaguan_claims{outcome="failed",errcode="CRM_LEVEL_UNKNOWN"} 1')
     expect(metrics).toMatch(
-      /kaguan_crm_call_duration_seconds_count\{path="\/card\/openCardInfo",result="success"\} 1\n/,
+      /kaguan_crm_call_duration_seconds_count\{path="\/card\/openCardInfo",result="success"\} [1-9]\d*\n/,
     )
   })
 
