@@ -242,8 +242,8 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
       })
     }
     const account = async () =>
-      (await admin.request('GET', `/api/merchants/${M}/stamp-accounts?activityId=${stampId}`))
-        .body[0] as { id: string; available: number } | undefined
+      (await admin.request('GET', `/api/merchants/${M}/stamp-accounts?activityId=${stampId}`)).body
+        .items[0] as { id: string; available: number } | undefined
     await eventually(async () => (await account())?.available === 5, '5 stamps earned', 20_000)
     accountId = (await account())!.id
     const { authCode } = await emulatorJson<{ authCode: string }>(
@@ -260,6 +260,8 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
 
     await open(page, `/stamps/${stampId}`)
     await page.waitForSelector('[data-testid="stamp-account-link"]')
+    // The accounts table pages on the server: its total shows, and its loading veil has faded.
+    await page.waitForFunction(() => !document.querySelector('.ant-spin-blur'))
     await shot(page, 'zh-CN', '25-stamp-detail')
     await page.click('[data-testid="stamp-account-link"]')
     await page.waitForSelector('[data-testid="ledger"] tbody tr.ant-table-row')
