@@ -260,8 +260,11 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
 
     await open(page, `/stamps/${stampId}`)
     await page.waitForSelector('[data-testid="stamp-account-link"]')
-    // The accounts table pages on the server: its total shows, and its loading veil has faded.
-    await page.waitForFunction(() => !document.querySelector('.ant-spin-blur'))
+    // The accounts table loads its page from the server: shoot once its loading veil has faded.
+    await page.waitForFunction(
+      `[...document.querySelectorAll('.ant-spin-container')].every(
+        (e) => !e.classList.contains('ant-spin-blur') && getComputedStyle(e).opacity === '1')`,
+    )
     await shot(page, 'zh-CN', '25-stamp-detail')
     await page.click('[data-testid="stamp-account-link"]')
     await page.waitForSelector('[data-testid="ledger"] tbody tr.ant-table-row')
