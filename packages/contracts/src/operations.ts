@@ -97,3 +97,39 @@ export const DashboardView = Type.Object({
   ),
 })
 export type DashboardView = Static<typeof DashboardView>
+
+/** What `POST …/reconcile` takes: `limit` checks only the first cards (by id). */
+export const ReconcileBody = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) },
+  { additionalProperties: false },
+)
+export type ReconcileBody = Static<typeof ReconcileBody>
+
+/** What a finished reconcile found and repaired. */
+export const ReconcileReport = Type.Object({
+  checked: Type.Integer({ description: 'Cards compared with alipay.marketing.card.query' }),
+  repushed: Type.Array(Type.String(), {
+    description: 'Cards whose points, level or balance differed: pushed again',
+  }),
+  deleted: Type.Array(Type.String(), {
+    description: 'Cards Alipay no longer shows: deleted here, the CRM told',
+  }),
+  failed: Type.Array(Type.Object({ cardId: Type.String(), error: Type.String() }), {
+    description: 'Cards that could not be checked (the query failed)',
+  }),
+})
+export type ReconcileReport = Static<typeof ReconcileReport>
+
+/** A reconcile job: `checked` of `total` cards so far; the report once done. */
+export const ReconcileJobView = Type.Object({
+  jobId: Type.String(),
+  merchantId: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  checked: Type.Integer(),
+  total: Type.Integer({ description: 'Active cards when the run started (capped by limit)' }),
+  startedAt: Type.String(),
+  finishedAt: Nullable(Type.String()),
+  report: Type.Union([ReconcileReport, Type.Null()], { description: 'When done' }),
+  error: Nullable(Type.String({ description: 'When failed: why the run stopped' })),
+})
+export type ReconcileJobView = Static<typeof ReconcileJobView>

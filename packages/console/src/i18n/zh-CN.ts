@@ -380,6 +380,10 @@ export const zhCN = {
       repushed: '重新推送',
       deleted: '已删除（支付宝上已不存在）',
       failed: '失败',
+      progress: '已检查 {{checked}} / {{total}} 张卡',
+      stopped: '核对中断：已检查 {{checked}} / {{total}} 张卡',
+      inStep: '一致',
+      drifts: '发现并修正的不一致',
     },
   },
   audit: {

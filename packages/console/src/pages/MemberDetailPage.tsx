@@ -214,8 +214,11 @@ function MemberStamps({ memberId }: { memberId: string }) {
   const accounts = useLoad(
     async () =>
       asPage<StampAccountView>(
-        await get(`/api/merchants/${merchant.id}/stamp-accounts${queryString({ memberId })}`),
-        { page: 1, pageSize: 50 },
+        // A member has one account per stamp activity: a page of 200 holds them all.
+        await get(
+          `/api/merchants/${merchant.id}/stamp-accounts${queryString({ memberId, pageSize: 200 })}`,
+        ),
+        { page: 1, pageSize: 200 },
       ).items,
     [merchant.id, memberId],
   )

@@ -334,15 +334,17 @@ function AccountsCard({ activity }: { activity: StampActivityView }) {
   const { t } = useTranslation()
   const merchant = useMerchant()
   const toComplete = Number(activity.spec.stampsToComplete ?? 0)
+  // Paged by the server: an activity can have as many accounts as the merchant has members.
+  const [paging, setPaging] = useState({ page: 1, pageSize: 20 })
   const accounts = useLoad(
     async () =>
       asPage<StampAccountView>(
         await get(
-          `/api/merchants/${merchant.id}/stamp-accounts${queryString({ activityId: activity.id })}`,
+          `/api/merchants/${merchant.id}/stamp-accounts${queryString({ activityId: activity.id, ...paging })}`,
         ),
-        { page: 1, pageSize: 20 },
-      ).items,
-    [merchant.id, activity.id],
+        paging,
+      ),
+    [merchant.id, activity.id, paging],
   )
   return (
     <Card size="small" title={t('stamps.detail.accounts')}>
@@ -353,9 +355,19 @@ function AccountsCard({ activity }: { activity: StampActivityView }) {
           rowKey="id"
           size="small"
           loading={accounts.loading}
-          dataSource={accounts.data ?? []}
+          dataSource={accounts.data?.items ?? []}
           locale={{ emptyText: t('stamps.detail.accountsEmpty') }}
-          pagination={{ pageSize: 20, hideOnSinglePage: true }}
+          data-testid="stamp-accounts-table"
+          pagination={{
+            current: accounts.data?.page ?? paging.page,
+            pageSize: accounts.data?.pageSize ?? paging.pageSize,
+            total: accounts.data?.total ?? 0,
+            hideOnSinglePage: true,
+            showTotal: (total) => t('common.total', { total }),
+          }}
+          onChange={(p) =>
+            setPaging({ page: p.current ?? 1, pageSize: p.pageSize ?? paging.pageSize })
+          }
           columns={[
             {
               title: t('stamps.account.memberId'),

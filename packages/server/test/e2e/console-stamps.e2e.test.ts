@@ -37,7 +37,12 @@ async function open(page: Page, route: string): Promise<void> {
 
 async function shot(page: Page, lang: string, name: string): Promise<void> {
   mkdirSync(join(shots, lang), { recursive: true })
-  await page.screenshot({ path: join(shots, lang, `${name}.png`), fullPage: true })
+  // Fades (a table's loading veil) are finished, not caught half-way.
+  await page.screenshot({
+    path: join(shots, lang, `${name}.png`),
+    fullPage: true,
+    animations: 'disabled',
+  })
 }
 
 /** Picks options of the Ant Design select of form field `id`. */
@@ -242,8 +247,8 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
       })
     }
     const account = async () =>
-      (await admin.request('GET', `/api/merchants/${M}/stamp-accounts?activityId=${stampId}`))
-        .body[0] as { id: string; available: number } | undefined
+      (await admin.request('GET', `/api/merchants/${M}/stamp-accounts?activityId=${stampId}`)).body
+        .items[0] as { id: string; available: number } | undefined
     await eventually(async () => (await account())?.available === 5, '5 stamps earned', 20_000)
     accountId = (await account())!.id
     const { authCode } = await emulatorJson<{ authCode: string }>(
@@ -260,6 +265,8 @@ describe.skipIf(!haveBrowser && !requireBrowser)('point collection in the consol
 
     await open(page, `/stamps/${stampId}`)
     await page.waitForSelector('[data-testid="stamp-account-link"]')
+    // The accounts table loads its page from the server: shoot once its loading veil has faded.
+    await page.locator('.ant-spin-blur').waitFor({ state: 'detached' })
     await shot(page, 'zh-CN', '25-stamp-detail')
     await page.click('[data-testid="stamp-account-link"]')
     await page.waitForSelector('[data-testid="ledger"] tbody tr.ant-table-row')

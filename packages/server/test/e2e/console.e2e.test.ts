@@ -288,15 +288,30 @@ describe.skipIf(!haveBrowser && !requireBrowser)('the console in a real browser'
       ['11-users', '/users'],
       ['12-account', '/account'],
     ]
+    // On 运维, reconcile runs as a job: the bar counts checked/total, then the report replaces it.
+    const reconcile = async (lang: string) => {
+      await page.click('[data-testid="reconcile"]')
+      await page.waitForSelector('[data-testid="reconcile-report"]', { timeout: 20_000 })
+      expect(await page.locator('[data-testid="reconcile-report"]').textContent()).toMatch(
+        lang === 'en' ? /Done: cards checked: \d+/ : /核对完成：检查了 \d+ 张卡/,
+      )
+      await shot(page, lang, '09-deliveries-reconcile')
+    }
     for (const [name, route] of pages) {
       await open(page, route)
       await shot(page, 'zh-CN', name)
+      if (name === '09-deliveries') {
+        await reconcile('zh-CN')
+      }
     }
     await page.locator('[data-testid="language-switch"] label:has-text("English")').click()
     await page.waitForSelector('.ant-menu:has-text("Members")')
     for (const [name, route] of pages) {
       await open(page, route)
       await shot(page, 'en', name)
+      if (name === '09-deliveries') {
+        await reconcile('en')
+      }
     }
     // Ant Design's own texts follow too (the table's pagination, the date picker).
     await open(page, '/audit')

@@ -323,7 +323,7 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
     )
   }, 60_000)
 
-  it('reconciles from the admin API too, with the report; a viewer may not', async () => {
+  it('reconciles from the admin API too, as a job with progress and the report; a viewer may not', async () => {
     const drifted = await claimed()
     await stack.kaguan.deps.db
       .updateTable('cards')
@@ -334,8 +334,16 @@ describe('no-CRM mode: the till API, reconciliation and parked deliveries', () =
     expect((await viewer.request('POST', '/api/merchants/mch_default/reconcile', {})).status).toBe(
       403,
     )
-    const res = await admin.request('POST', '/api/merchants/mch_default/reconcile', {})
-    expect(res.status, res.text).toBe(200)
+    const started = await admin.request('POST', '/api/merchants/mch_default/reconcile', {})
+    expect(started.status, started.text).toBe(202)
+    let res = started
+    await eventually(async () => {
+      res = await admin.request('GET', `/api/merchants/mch_default/reconcile/${started.body.jobId}`)
+      return res.body.status !== 'running'
+    }, 'the reconcile job')
+    expect(res.body).toMatchObject({ status: 'done' })
+    expect(res.body.checked).toBe(res.body.total)
+    res = { ...res, body: res.body.report }
     const card = (
       await stack.kaguan.deps.db
         .selectFrom('cards')

@@ -55,7 +55,7 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
       'GET',
       `/api/merchants/mch_default/stamp-accounts?activityId=${stampId}`,
     )
-    return r.body[0] as { id: string; available: number; frozen: number; total: number }
+    return r.body.items[0] as { id: string; available: number; frozen: number; total: number }
   }
   const notifications = (kind: string) =>
     emulatorJson<Notification[]>(stack.emulator, 'GET', `/__emulator/notifications?kind=${kind}`)
@@ -307,7 +307,7 @@ describe('stamps: earn by paying, exchange for a coupon, on the card', () => {
       {
         memberId:
           (await card()) &&
-          (await admin.request('GET', '/api/merchants/mch_default/stamp-accounts')).body[0]
+          (await admin.request('GET', '/api/merchants/mch_default/stamp-accounts')).body.items[0]
             .memberId,
         delta: 5,
         reason: '补点',

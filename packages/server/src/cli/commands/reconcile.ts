@@ -34,7 +34,22 @@ export async function runReconcile(opts: {
       log: createLogger({ level: 'warn' }),
     })
     const merchantId = opts.merchant ?? DEFAULT_MERCHANT_ID
-    const report = await reconcileCards(deps, merchantId, limit === undefined ? {} : { limit })
+    // Progress on a terminal only (one line rewritten in place), so piped output stays the report.
+    const tty = process.stderr.isTTY === true
+    let shown = 0
+    const report = await reconcileCards(deps, merchantId, {
+      ...(limit === undefined ? {} : { limit }),
+      onProgress(checked, total) {
+        const now = Date.now()
+        if (tty && (checked === total || now - shown >= 200)) {
+          shown = now
+          process.stderr.write(`\rchecking cards: ${checked}/${total}`)
+          if (checked === total) {
+            process.stderr.write('\n')
+          }
+        }
+      },
+    })
     process.stdout.write(
       `reconciled ${report.checked} card(s) of ${merchantId} with Alipay:\n` +
         `  in step:       ${report.checked - report.repushed.length - report.deleted.length - report.failed.length}\n` +

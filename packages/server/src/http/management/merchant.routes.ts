@@ -12,6 +12,8 @@ import {
   PageQuery,
   Paged,
   PublicUrlBody,
+  ReconcileBody,
+  ReconcileJobView,
   ShopBody,
   ShopView,
 } from '@kaguan/contracts'
@@ -20,7 +22,7 @@ import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
 import { AdminErrors, can } from '../../modules/admin/index.js'
 import { searchAudit } from '../../modules/audit/index.js'
-import { reconcileCards } from '../../modules/cards/index.js'
+import { getReconcileJob, startReconcileJob } from '../../modules/cards/index.js'
 import { testCrmConnection } from '../../modules/crm/index.js'
 import { outboxCounts, OutboxStatus, pageOutbox, retryParked } from '../../modules/outbox/index.js'
 import * as merchants from '../../modules/merchants/index.js'
@@ -374,34 +376,42 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       preValidation: requirePermission('settings.write'),
       schema: {
         tags: ['operations'],
-        summary: 'Reconcile cards with Alipay',
+        summary: 'Start reconciling cards with Alipay',
         description:
-          "Compares the merchant's active cards with alipay.marketing.card.query and repairs drift: cards Alipay no longer shows are deleted here (and the CRM told), cards whose points, level or balance differ are pushed again. Answers when done, with the report; `limit` checks only the first cards (by id).",
+          "Starts a job that compares the merchant's active cards with alipay.marketing.card.query and repairs drift: cards Alipay no longer shows are deleted here (and the CRM told), cards whose points, level or balance differ are pushed again. Answers 202 at once with the job; poll `GET …/reconcile/{jobId}` for progress and the report. One job per merchant at a time: while one runs, this answers that job and starts nothing. Jobs live in the management process (lost on restart). `limit` checks only the first cards (by id).",
         params: MerchantParams,
-        body: Type.Object(
-          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })) },
-          { additionalProperties: false },
-        ),
-        response: {
-          200: Type.Object({
-            checked: Type.Integer(),
-            repushed: Type.Array(Type.String()),
-            deleted: Type.Array(Type.String()),
-            failed: Type.Array(Type.Object({ cardId: Type.String(), error: Type.String() })),
-          }),
-          ...Errors,
-          503: ErrorBody,
-        },
+        body: ReconcileBody,
+        response: { 202: ReconcileJobView, ...Errors, 503: ErrorBody },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const merchant = await merchants.getMerchant(deps, req.params.merchantId)
-      return reconcileCards(
+      const { job } = await startReconcileJob(
         deps,
         merchant.id,
         req.body.limit === undefined ? {} : { limit: req.body.limit },
       )
+      reply.header('location', `/api/merchants/${merchant.id}/reconcile/${job.jobId}`)
+      return reply.code(202).send(job)
     },
+  )
+  app.get(
+    '/api/merchants/:merchantId/reconcile/:jobId',
+    {
+      preValidation: requirePermission('settings.write'),
+      schema: {
+        tags: ['operations'],
+        summary: 'Follow a reconcile job',
+        description:
+          'The job: `status` running, done or failed; `checked` of `total` cards so far; `report` (drifts found and repaired) once done; `error` once failed. RECONCILE_JOB_NOT_FOUND (404) when this process does not know the job (it restarted): start again.',
+        params: Type.Object({
+          merchantId: Type.String({ minLength: 1 }),
+          jobId: Type.String({ minLength: 1, maxLength: 64 }),
+        }),
+        response: { 200: ReconcileJobView, ...Errors },
+      },
+    },
+    async (req) => getReconcileJob(deps, req.params.merchantId, req.params.jobId),
   )
   app.get(
     '/api/audit',

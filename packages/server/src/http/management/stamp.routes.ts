@@ -226,18 +226,26 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
       schema: {
         tags,
         summary: 'List stamp accounts',
-        description: 'Accounts (member × stamp activity) with total, available and frozen stamps.',
+        description:
+          'Accounts (member × stamp activity) with total, available and frozen stamps, paged; oldest first by default. Filters: activityId, memberId.',
         params: MerchantParams,
         querystring: Type.Object({
           activityId: Type.Optional(Type.String({ minLength: 1 })),
           memberId: Type.Optional(Type.String({ minLength: 1 })),
+          ...PageQuery(['createdAt', 'updatedAt', 'available', 'earned']),
         }),
-        response: { 200: Type.Array(StampAccountView), ...Errors },
+        response: { 200: Paged(StampAccountView), ...Errors },
       },
     },
     async (req) => {
       await merchant(req.params.merchantId)
-      return stamps.listAccounts(deps, req.params.merchantId, req.query)
+      const { page, pageSize, sort, order, ...filter } = req.query
+      return stamps.pageAccounts(
+        deps,
+        req.params.merchantId,
+        filter,
+        pageRequest({ page, pageSize, sort, order }, { sort: 'createdAt', order: 'asc' }),
+      )
     },
   )
   app.get(

@@ -15,6 +15,7 @@ export type CardErrorCode =
   | 'CRM_BAD_ANSWER'
   | 'CLAIM_NO_USER'
   | 'ALIPAY_BAD_OPEN'
+  | 'RECONCILE_JOB_NOT_FOUND'
 
 function cardError(kind: ErrorKind, code: CardErrorCode, message: string): AppError {
   return new AppError(kind, code, message)
@@ -23,6 +24,12 @@ function cardError(kind: ErrorKind, code: CardErrorCode, message: string): AppEr
 /** The cards error catalogue: every throw site of one failure gets the same code and kind. */
 export const CardErrors = {
   notFound: (message: string) => cardError(ErrorKind.NotFound, 'CARD_NOT_FOUND', message),
+  reconcileJobNotFound: (jobId: string) =>
+    cardError(
+      ErrorKind.NotFound,
+      'RECONCILE_JOB_NOT_FOUND',
+      `reconcile job ${jobId} is not known to this process (jobs live in the process that started them and are lost when it restarts): start a new one`,
+    ),
   alreadyDeleted: (cardId: string) =>
     cardError(ErrorKind.Conflict, 'CARD_ALREADY_DELETED', `card ${cardId} is already deleted`),
   templateNotPublished: (alipayTemplateId: string) =>

@@ -45,6 +45,12 @@ export {
   type PointsExpirySweeper,
   type PointsRemindPayload,
 } from './points-expiry.service.js'
-export { reconcileCards, type ReconcileReport } from './reconcile.service.js'
+export {
+  getReconcileJob,
+  startReconcileJob,
+  type ReconcileJob,
+  type ReconcileJobStatus,
+} from './reconcile-jobs.service.js'
+export { reconcileCards, type ReconcileOptions, type ReconcileReport } from './reconcile.service.js'
 export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
 export { CardErrors, type CardErrorCode } from './cards.errors.js'

@@ -11,6 +11,26 @@ export interface ReconcileReport {
   failed: { cardId: string; error: string }[]
 }
 
+export interface ReconcileOptions {
+  /** Check only the first `limit` active cards (by id). */
+  limit?: number
+  /**
+   * Called once before the first card (checked 0) and after each card, with how many are checked
+   * and how many there are to check (the active cards when the run started, capped by `limit`).
+   */
+  onProgress?: (checked: number, total: number) => void
+}
+
+/** How many cards a run with `limit` will check: what a progress bar counts up to. */
+export async function reconcileTotal(
+  deps: Pick<CardsDeps, 'db'>,
+  merchantId: string,
+  limit?: number,
+): Promise<number> {
+  const active = await repo.countActive(deps.db, merchantId)
+  return limit === undefined ? active : Math.min(active, limit)
+}
+
 /**
  * Compares every active card with `alipay.marketing.card.query` and repairs drift: a card Alipay no
  * longer shows (empty schema_url) is deleted here (and the CRM told); one whose points, level or
@@ -19,10 +39,17 @@ export interface ReconcileReport {
 export async function reconcileCards(
   deps: CardsDeps,
   merchantId: string,
-  options: { limit?: number } = {},
+  options: ReconcileOptions = {},
 ): Promise<ReconcileReport> {
   const ctx = await alipayContext(deps, merchantId)
   const report: ReconcileReport = { checked: 0, repushed: [], deleted: [], failed: [] }
+  // Cards opened during the run may be checked too: the total then grows with them.
+  let total = await reconcileTotal(deps, merchantId, options.limit)
+  const progress = () => {
+    total = Math.max(total, report.checked)
+    options.onProgress?.(report.checked, total)
+  }
+  progress()
   let after = ''
   const limit = options.limit ?? Number.MAX_SAFE_INTEGER
   while (report.checked < limit) {
@@ -51,16 +78,16 @@ export async function reconcileCards(
             reason: 'RECONCILE_GONE',
           })
           report.deleted.push(card.id)
-          continue
-        }
-        const info = q.card_info ?? {}
-        const differs =
-          Number(info.point ?? 0) !== Number(card.point) ||
-          (info.level ?? null) !== (card.level ?? null) ||
-          (card.balance !== null && Number(info.balance ?? 0) !== Number(card.balance))
-        if (differs) {
-          await repushCard(deps, card.id)
-          report.repushed.push(card.id)
+        } else {
+          const info = q.card_info ?? {}
+          const differs =
+            Number(info.point ?? 0) !== Number(card.point) ||
+            (info.level ?? null) !== (card.level ?? null) ||
+            (card.balance !== null && Number(info.balance ?? 0) !== Number(card.balance))
+          if (differs) {
+            await repushCard(deps, card.id)
+            report.repushed.push(card.id)
+          }
         }
       } catch (error) {
         report.failed.push({
@@ -68,6 +95,7 @@ export async function reconcileCards(
           error: error instanceof Error ? error.message : String(error),
         })
       }
+      progress()
     }
   }
   return report

@@ -33,7 +33,10 @@ export {
 } from './stamps.service.js'
 export {
   listHolds,
+  pageAccounts,
   stampStats,
+  type AccountFilter,
+  type AccountSort,
   type HoldFilter,
   type HoldSort,
   type StampHoldListItem,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Executor } from '../../db/db.js'
-import type { StampHoldRow, StampHoldStatus } from './stamps.table.js'
+import type { StampAccountRow, StampHoldRow, StampHoldStatus } from './stamps.table.js'
 
 /** Which holds a list shows: all of the merchant's, narrowed by status, activity or member. */
 export interface HoldFilter {
@@ -57,6 +57,55 @@ export async function pageHolds(
     .offset(request.offset)
     .execute()
   const count = await filtered(db, merchantId, by)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
+  return { rows, total: Number(count.n) }
+}
+
+/** Which accounts a list shows: the merchant's, narrowed by stamp activity or member. */
+export interface AccountFilter {
+  activityId?: string
+  memberId?: string
+}
+
+export const ACCOUNT_SORT_COLUMN = {
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  available: 'available',
+  earned: 'earned',
+} as const
+
+function filteredAccounts(db: Executor, merchantId: string, by: AccountFilter) {
+  let q = db.selectFrom('stamp_accounts').where('merchant_id', '=', merchantId)
+  if (by.activityId) {
+    q = q.where('activity_id', '=', by.activityId)
+  }
+  if (by.memberId) {
+    q = q.where('member_id', '=', by.memberId)
+  }
+  return q
+}
+
+/** One page of stamp accounts, and the total the filter matches. */
+export async function pageAccounts(
+  db: Executor,
+  merchantId: string,
+  by: AccountFilter,
+  request: {
+    sort: keyof typeof ACCOUNT_SORT_COLUMN
+    order: 'asc' | 'desc'
+    offset: number
+    limit: number
+  },
+): Promise<{ rows: StampAccountRow[]; total: number }> {
+  const rows = await filteredAccounts(db, merchantId, by)
+    .selectAll()
+    .orderBy(ACCOUNT_SORT_COLUMN[request.sort], request.order)
+    .orderBy('id', request.order)
+    .limit(request.limit)
+    .offset(request.offset)
+    .execute()
+  const count = await filteredAccounts(db, merchantId, by)
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow()
   return { rows, total: Number(count.n) }

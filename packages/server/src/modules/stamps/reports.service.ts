@@ -2,10 +2,16 @@ import type { AppDeps } from '../../deps.js'
 import { chinaDayStart, lastChinaDays } from '../../shared/china-time.js'
 import { offsetOf, pageOf, type Page, type PageRequest } from '../../shared/paging.js'
 import * as repo from './reports.repository.js'
-import { toHoldView, type StampHoldView } from './stamps.service.js'
+import {
+  toAccountView,
+  toHoldView,
+  type StampAccountView,
+  type StampHoldView,
+} from './stamps.service.js'
 
-export type { HoldFilter } from './reports.repository.js'
+export type { AccountFilter, HoldFilter } from './reports.repository.js'
 export type HoldSort = keyof typeof repo.HOLD_SORT_COLUMN
+export type AccountSort = keyof typeof repo.ACCOUNT_SORT_COLUMN
 
 /** A hold in a list: whose (member) and in which stamp activity. */
 export interface StampHoldListItem extends StampHoldView {
@@ -38,6 +44,22 @@ export async function listHolds(
     total,
     request,
   )
+}
+
+/** The merchant's stamp accounts (member × stamp activity), paged; oldest first by default. */
+export async function pageAccounts(
+  deps: Pick<AppDeps, 'db'>,
+  merchantId: string,
+  filter: repo.AccountFilter,
+  request: PageRequest<AccountSort>,
+): Promise<Page<StampAccountView>> {
+  const { rows, total } = await repo.pageAccounts(deps.db, merchantId, filter, {
+    sort: request.sort,
+    order: request.order,
+    offset: offsetOf(request),
+    limit: request.pageSize,
+  })
+  return pageOf(rows.map(toAccountView), total, request)
 }
 
 /** Stamps issued and redeemed over the merchant's last `days` China-time days (the dashboard). */
