@@ -1,3 +1,4 @@
+import { createSweeper, type Sweeper } from '../../shared/sweeper.js'
 import type { PointExpiryRule } from '@kaguan/contracts'
 import type { Logger } from '../../shared/log.js'
 import { chinaDate, chinaDayStart, chinaTime } from '../../shared/china-time.js'
@@ -259,13 +260,8 @@ export function pointsExpiryOutboxHandlers(deps: PointsExpiryDeps): Record<strin
   }
 }
 
-export interface PointsExpirySweeper {
-  /** Expires the points past their time and queues the reminders; resolves to points expired. */
-  runOnce(): Promise<number>
-  start(): void
-  /** Stops and waits for the sweep in flight. */
-  stop(): Promise<void>
-}
+/** Expires the points past their time and queues the reminders; resolves to points expired. */
+export type PointsExpirySweeper = Sweeper
 
 /**
  * The worker's periodic job for card points expiry (no-CRM mode), beside the stamp hold sweeper.
@@ -276,48 +272,17 @@ export function createPointsExpirySweeper(
   deps: PointsExpiryDeps & { log: Logger },
   options: { everyMs: number },
 ): PointsExpirySweeper {
-  let running = false
-  let timer: NodeJS.Timeout | undefined
-  let inFlight: Promise<number> | undefined
-
-  const runOnce = async () => {
-    const expired = await expireDuePoints(deps)
-    const reminded = await remindExpiringPoints(deps)
-    if (expired || reminded) {
-      deps.log.info({ expired, reminded }, 'card points expired and expiries reminded')
-    }
-    return expired
-  }
-
-  function schedule(delay: number): void {
-    if (!running) {
-      return
-    }
-    timer = setTimeout(() => {
-      inFlight = runOnce()
-      inFlight
-        .then(() => schedule(options.everyMs))
-        .catch((error: unknown) => {
-          deps.log.error({ err: error }, 'points expiry sweep failed')
-          schedule(options.everyMs * 4)
-        })
-    }, delay)
-  }
-
-  return {
-    runOnce,
-    start() {
-      if (!running) {
-        running = true
-        schedule(0)
+  return createSweeper({
+    name: 'points expiry sweep',
+    everyMs: options.everyMs,
+    log: deps.log,
+    sweep: async () => {
+      const expired = await expireDuePoints(deps)
+      const reminded = await remindExpiringPoints(deps)
+      if (expired || reminded) {
+        deps.log.info({ expired, reminded }, 'card points expired and expiries reminded')
       }
+      return expired
     },
-    async stop() {
-      running = false
-      if (timer) {
-        clearTimeout(timer)
-      }
-      await inFlight?.catch(() => 0)
-    },
-  }
+  })
 }

@@ -1,19 +1,12 @@
+import { createSweeper, type Sweeper } from '../../shared/sweeper.js'
 import type { StampsDeps } from './stamps.deps.js'
 import type { Logger } from '../../shared/log.js'
 import { withCardPush } from './card-column.service.js'
 import { expireDueStamps, remindExpiringStamps } from './expiry.service.js'
 import { cancelExpiredHolds } from './stamps.service.js'
 
-export interface HoldSweeper {
-  /**
-   * Cancels one batch of expired holds, expires stamps past their time and queues the expiry
-   * reminders; resolves to how many holds it cancelled.
-   */
-  runOnce(): Promise<number>
-  start(): void
-  /** Stops and waits for the sweep in flight. */
-  stop(): Promise<void>
-}
+/** Cancels expired holds, expires stamps past their time and queues the reminders. */
+export type HoldSweeper = Sweeper
 
 const BATCH = 100
 
@@ -27,54 +20,25 @@ export function createHoldSweeper(
   deps: StampsDeps & { log: Logger },
   options: { everyMs: number },
 ): HoldSweeper {
-  let running = false
-  let timer: NodeJS.Timeout | undefined
-  let inFlight: Promise<number> | undefined
-
-  const runOnce = async () => {
-    // The member sees the stamps back on the card too.
-    const n = await cancelExpiredHolds(deps, BATCH, withCardPush(deps))
-    if (n) {
-      deps.log.info({ cancelled: n }, 'expired stamp holds cancelled')
-    }
-    // After the holds: a cancelled hold's stamps are the member's again, and may be past their time.
-    const expired = await expireDueStamps(deps, withCardPush(deps), BATCH)
-    const reminded = await remindExpiringStamps(deps, BATCH)
-    if (expired || reminded) {
-      deps.log.info({ expired, reminded }, 'stamps expired and expiries reminded')
-    }
-    return n
-  }
-
-  function schedule(delay: number): void {
-    if (!running) {
-      return
-    }
-    timer = setTimeout(() => {
-      inFlight = runOnce()
-      inFlight
-        .then((n) => schedule(n === BATCH ? 0 : options.everyMs))
-        .catch((error: unknown) => {
-          deps.log.error({ err: error }, 'stamp hold sweep failed')
-          schedule(options.everyMs * 4)
-        })
-    }, delay)
-  }
-
-  return {
-    runOnce,
-    start() {
-      if (!running) {
-        running = true
-        schedule(0)
+  return createSweeper({
+    name: 'stamp hold sweep',
+    everyMs: options.everyMs,
+    log: deps.log,
+    // A full batch of cancelled holds: more are waiting, sweep again at once.
+    again: (cancelled) => cancelled === BATCH,
+    sweep: async () => {
+      // The member sees the stamps back on the card too.
+      const n = await cancelExpiredHolds(deps, BATCH, withCardPush(deps))
+      if (n) {
+        deps.log.info({ cancelled: n }, 'expired stamp holds cancelled')
       }
-    },
-    async stop() {
-      running = false
-      if (timer) {
-        clearTimeout(timer)
+      // After the holds: a cancelled hold's stamps are the member's again, and may be past their time.
+      const expired = await expireDueStamps(deps, withCardPush(deps), BATCH)
+      const reminded = await remindExpiringStamps(deps, BATCH)
+      if (expired || reminded) {
+        deps.log.info({ expired, reminded }, 'stamps expired and expiries reminded')
       }
-      await inFlight?.catch(() => 0)
+      return n
     },
-  }
+  })
 }
