@@ -48,7 +48,7 @@ export async function ensureStampActivities(deps: AppDeps, shops: Shop[]): Promi
             name: DEMO_STAMP_NAME,
             ...period,
             card: { name: '咖啡集点卡', description: '满10元集1点,5点换5元' },
-            rule: { minAmount: '10', maxPerDay: 3 },
+            rule: { minAmount: '10', maxPerDay: 5 },
             stampsToComplete: 5,
           },
         },
