@@ -445,13 +445,8 @@ function duePoints(earnedBefore: string) {
       where s.card_id = cards.id and s.delta < 0)`
 }
 
-/** Active cards of a template holding points earned before `earnedBefore` and not yet spent. */
-export function cardsWithPointsDue(
-  db: Executor,
-  templateId: string,
-  earnedBefore: string,
-  limit: number,
-): Promise<CardRow[]> {
+/** Active cards of a template still holding points earned before `earnedBefore`, by id. */
+function cardsHoldingPointsFrom(db: Executor, templateId: string, earnedBefore: string) {
   return db
     .selectFrom('cards')
     .selectAll()
@@ -460,8 +455,16 @@ export function cardsWithPointsDue(
     .where('point', '>', 0)
     .where(sql<boolean>`${duePoints(earnedBefore)} > 0`)
     .orderBy('id')
-    .limit(limit)
-    .execute()
+}
+
+/** Active cards of a template holding points earned before `earnedBefore` and not yet spent. */
+export function cardsWithPointsDue(
+  db: Executor,
+  templateId: string,
+  earnedBefore: string,
+  limit: number,
+): Promise<CardRow[]> {
+  return cardsHoldingPointsFrom(db, templateId, earnedBefore).limit(limit).execute()
 }
 
 /**
@@ -475,13 +478,7 @@ export function cardsToRemind(
   expiresAt: string,
   limit: number,
 ): Promise<CardRow[]> {
-  return db
-    .selectFrom('cards')
-    .selectAll()
-    .where('template_id', '=', templateId)
-    .where('status', '=', 'active')
-    .where('point', '>', 0)
-    .where(sql<boolean>`${duePoints(earnedBefore)} > 0`)
+  return cardsHoldingPointsFrom(db, templateId, earnedBefore)
     .where(({ not, exists, selectFrom }) =>
       not(
         exists(
@@ -492,7 +489,6 @@ export function cardsToRemind(
         ),
       ),
     )
-    .orderBy('id')
     .limit(limit)
     .execute()
 }
