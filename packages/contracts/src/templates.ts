@@ -160,9 +160,7 @@ export const ClaimLimits = Type.Object(
     perDevice: Type.Optional(
       claimWindow('New cards opened from one phone (kaguan’s device cookie) in a sliding window'),
     ),
-    perIp: Type.Optional(
-      claimWindow('New cards opened from one IP address in a sliding window'),
-    ),
+    perIp: Type.Optional(claimWindow('New cards opened from one IP address in a sliding window')),
     perDay: Type.Optional(
       Type.Integer({
         minimum: 1,

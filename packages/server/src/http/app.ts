@@ -46,7 +46,10 @@ export function trustedProxies(
     const hops = Number(setting)
     return (_address, hop) => hop < hops
   }
-  return setting.split(',').map((s) => s.trim()).filter(Boolean)
+  return setting
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 }
 
 /**

@@ -157,10 +157,7 @@ function registerPrivacyRoutes(root: FastifyInstance, deps: AppDeps): void {
       const data = await exportMember(deps, merchantId, req.params.memberId, actorOf(req))
       return reply
         .header('cache-control', 'no-store')
-        .header(
-          'content-disposition',
-          `attachment; filename="member-${req.params.memberId}.json"`,
-        )
+        .header('content-disposition', `attachment; filename="member-${req.params.memberId}.json"`)
         .send(data)
     },
   )
@@ -196,7 +193,8 @@ function registerPrivacyRoutes(root: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags: blockTags,
         summary: 'Users blocked from claiming',
-        description: 'Alipay users an operator blocked from claiming this merchant’s cards, newest first.',
+        description:
+          'Alipay users an operator blocked from claiming this merchant’s cards, newest first.',
         params: Type.Object({ merchantId: Type.String() }),
         response: { 200: Type.Array(ClaimBlockView), ...Errors },
       },

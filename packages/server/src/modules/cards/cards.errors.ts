@@ -22,11 +22,7 @@ export type CardErrorCode =
 
 /** Why a claim was refused before anything was opened (counted on the dashboard). */
 export type ClaimRefusalCode =
-  | 'CLAIM_BLOCKED'
-  | 'CLAIM_LIMIT_USER'
-  | 'CLAIM_LIMIT_DEVICE'
-  | 'CLAIM_LIMIT_IP'
-  | 'CLAIM_LIMIT_DAY'
+  'CLAIM_BLOCKED' | 'CLAIM_LIMIT_USER' | 'CLAIM_LIMIT_DEVICE' | 'CLAIM_LIMIT_IP' | 'CLAIM_LIMIT_DAY'
 
 /** What the user is told on the claim page, by refusal; the operator sees the errcode. */
 export const CLAIM_REFUSAL_TEXT: Record<ClaimRefusalCode, string> = {

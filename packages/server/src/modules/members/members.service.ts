@@ -66,7 +66,9 @@ function sealedProfile(profile: MemberProfile, master: FieldCipher, wrappedKey: 
     mobile_enc: seal(profile.mobile, CTX.mobile),
     mobile_hash: profile.mobile ? master.lookupHash(profile.mobile, CTX.mobile) : null,
     cert_no_enc: seal(profile.certNo, CTX.certNo),
-    cert_no_hash: profile.certNo ? master.lookupHash(profile.certNo.toUpperCase(), CTX.certNo) : null,
+    cert_no_hash: profile.certNo
+      ? master.lookupHash(profile.certNo.toUpperCase(), CTX.certNo)
+      : null,
     gender: seal(profile.gender, CTX.gender),
     birthday: seal(profile.birthday, CTX.birthday),
     erased_at: null,
