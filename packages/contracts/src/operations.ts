@@ -42,10 +42,95 @@ export const MemberWithCardsView = Type.Object({
   source: Type.Union([Type.Literal('kaguan'), Type.Literal('crm')]),
   profile: MemberProfile,
   masked: MemberProfile,
+  erasedAt: Type.Optional(
+    Type.String({ description: 'When the personal data was erased on request (PIPL)' }),
+  ),
   createdAt: Type.String(),
   cards: Type.Array(CardView),
 })
 export type MemberWithCardsView = Static<typeof MemberWithCardsView>
+
+/**
+ * Everything kaguan stores about one member, for a request under PIPL art. 45 (查阅、复制):
+ * personal data in clear, the cards, the points ledger and the claims.
+ */
+export const MemberExportView = Type.Object({
+  exportedAt: Type.String(),
+  member: Type.Object({
+    id: Type.String(),
+    merchantId: Type.String(),
+    alipayUserId: Type.String(),
+    bizCardNo: Type.String(),
+    source: Type.Union([Type.Literal('kaguan'), Type.Literal('crm')]),
+    profile: MemberProfile,
+    erasedAt: Type.Optional(Type.String()),
+    createdAt: Type.String(),
+  }),
+  cards: Type.Array(CardView),
+  pointEntries: Type.Array(
+    Type.Object({
+      cardId: Type.String(),
+      delta: Type.Integer(),
+      pointAfter: Type.Integer(),
+      reason: Type.String(),
+      source: Type.String(),
+      createdAt: Type.String(),
+    }),
+  ),
+  claims: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      alipayTemplateId: Type.String(),
+      status: Type.String(),
+      errcode: Nullable(Type.String()),
+      outString: Nullable(Type.String()),
+    }),
+  ),
+  note: Type.String({
+    description: 'What this export does not hold (the CRM’s own records, in CRM mode)',
+  }),
+})
+export type MemberExportView = Static<typeof MemberExportView>
+
+export const MemberEraseBody = Type.Object(
+  {
+    reason: Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: 'Why, for the audit log (e.g. the request’s reference)',
+    }),
+  },
+  { additionalProperties: false },
+)
+export type MemberEraseBody = Static<typeof MemberEraseBody>
+
+/** What an erasure did. */
+export const MemberEraseResult = Type.Object({
+  memberId: Type.String(),
+  erasedAt: Type.String(),
+  deletedCards: Type.Array(Type.String(), {
+    description: 'Cards that were still active: deleted in Alipay and (CRM mode) the CRM told',
+  }),
+})
+export type MemberEraseResult = Static<typeof MemberEraseResult>
+
+/** An Alipay user blocked from claiming the merchant's cards. */
+export const ClaimBlockView = Type.Object({
+  alipayUserId: Type.String(),
+  reason: Type.String(),
+  blockedBy: Type.String(),
+  createdAt: Type.String(),
+})
+export type ClaimBlockView = Static<typeof ClaimBlockView>
+
+export const ClaimBlockBody = Type.Object(
+  {
+    alipayUserId: Type.String({ minLength: 1, maxLength: 64 }),
+    reason: Type.String({ minLength: 1, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+)
+export type ClaimBlockBody = Static<typeof ClaimBlockBody>
 
 /** One audit entry: who did what to which object, with before/after (secrets elided). */
 export const AuditEntryView = Type.Object({
@@ -94,6 +179,15 @@ export const DashboardView = Type.Object({
       memberRef: Type.Optional(Type.String({ description: 'The Alipay user id, when known' })),
     }),
     { description: 'The latest 10, newest first, whenever they were' },
+  ),
+  claimRefusals: Type.Array(
+    Type.Object({
+      errcode: Type.String({
+        description: 'CLAIM_BLOCKED or a CLAIM_LIMIT_* code (docs/errcodes.md)',
+      }),
+      count: Type.Integer(),
+    }),
+    { description: 'Claims refused in the period by a claim limit or a block, per reason' },
   ),
 })
 export type DashboardView = Static<typeof DashboardView>

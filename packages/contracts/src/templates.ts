@@ -132,6 +132,47 @@ export const PointExpiryRule = Type.Object(
 export type PointExpiryRule = Static<typeof PointExpiryRule>
 
 /** A card template as staff edit it: every section of the operations manual. */
+/** At most `max` new cards within any `windowMinutes`. */
+const claimWindow = (description: string) =>
+  Type.Object(
+    {
+      max: Type.Integer({ minimum: 1, maximum: 1000 }),
+      windowMinutes: Type.Integer({ minimum: 1, maximum: 43_200, description: 'Up to 30 days' }),
+    },
+    { additionalProperties: false, description },
+  )
+
+/**
+ * Limits against farming open-card gifts (opening points, a coupon the CRM grants on ADD). kaguan
+ * checks them at the claim, before the CRM or Alipay is asked, and they apply as soon as they are
+ * saved (publishing is not needed: Alipay never sees them).
+ */
+export const ClaimLimits = Type.Object(
+  {
+    perUser: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description:
+          'Cards of this template one Alipay user may open, ever: deleting the card and claiming again counts',
+      }),
+    ),
+    perDevice: Type.Optional(
+      claimWindow('New cards opened from one phone (kaguan’s device cookie) in a sliding window'),
+    ),
+    perIp: Type.Optional(claimWindow('New cards opened from one IP address in a sliding window')),
+    perDay: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: 'New cards of this template per China-time day, all users together',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type ClaimLimits = Static<typeof ClaimLimits>
+
 export const TemplateSpec = Type.Object(
   {
     basic: Type.Object(
@@ -212,6 +253,7 @@ export const TemplateSpec = Type.Object(
       { additionalProperties: false, default: { point: 0 } },
     ),
     pointExpiry: Type.Optional(PointExpiryRule),
+    claimLimits: Type.Optional(ClaimLimits),
   },
   { additionalProperties: false },
 )

@@ -214,6 +214,16 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
         }
       }
     }
+    // What the user's browser sends with the callback (its cookies; X-Forwarded-For when a test
+    // stands in for a proxy in front of the merchant).
+    const browserHeaders: Record<string, string> = {}
+    if (body.browserHeaders !== null && typeof body.browserHeaders === 'object') {
+      for (const [k, v] of Object.entries(body.browserHeaders as Body)) {
+        if (typeof v === 'string') {
+          browserHeaders[k] = v
+        }
+      }
+    }
     const link = resolveClaimLink(rt, url)
     const result = submitClaim(rt, link, userId, form)
     if (result.redirectUrl === null) {
@@ -229,6 +239,7 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     let response: Response
     try {
       response = await fetch(result.redirectUrl, {
+        headers: browserHeaders,
         redirect: 'manual',
         signal: AbortSignal.timeout(30_000),
       })
@@ -244,6 +255,7 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
       status: response.status,
       location: response.headers.get('location'),
       body: await response.text(),
+      setCookie: response.headers.getSetCookie(),
       requestId: result.requestId,
       authCode: result.authCode,
       callbackUrl: result.redirectUrl,

@@ -61,6 +61,13 @@ const Settings = Type.Object({
     default: '127.0.0.1',
     description: 'address every role binds to (`0.0.0.0` behind a proxy)',
   }),
+  trustProxy: Type.String({
+    minLength: 1,
+    env: 'KAGUAN_TRUST_PROXY',
+    default: 'loopback,linklocal,uniquelocal',
+    description:
+      'which proxies’ `X-Forwarded-For`/`-Proto` to believe: addresses or CIDRs (comma list; `loopback`, `linklocal`, `uniquelocal` name the private ranges), a hop count, or `true` for any. The client IP of claim limits and login back-off comes from it: never `true` when clients can reach kaguan directly',
+  }),
   ports: Type.Object({
     management: port('KAGUAN_MANAGEMENT_PORT', 8080, 'the console and its admin API'),
     mini: port('KAGUAN_MINI_PORT', 8081, 'Alipay’s gateway and callbacks, the card component API'),

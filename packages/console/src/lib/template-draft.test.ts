@@ -144,3 +144,25 @@ describe('draftProblems', () => {
     expect(draftProblems(draft)).toEqual([])
   })
 })
+
+describe('claim limits in the editor', () => {
+  it('drops cleared limits and gives a window a day when only the count is set', () => {
+    const draft = draftFromSpec(spec)
+    draft.claimLimits = {
+      perUser: null as never,
+      perDevice: { max: 2, windowMinutes: null as never },
+      perIp: { max: null as never, windowMinutes: 30 },
+      perDay: 500,
+    }
+    expect(specFromDraft(draft).claimLimits).toEqual({
+      perDevice: { max: 2, windowMinutes: 1440 },
+      perDay: 500,
+    })
+  })
+
+  it('leaves claimLimits out of the spec when every limit is empty', () => {
+    const draft = draftFromSpec(spec)
+    draft.claimLimits = { perUser: null as never }
+    expect('claimLimits' in specFromDraft(draft)).toBe(false)
+  })
+})

@@ -1,4 +1,4 @@
-import { FormFields, type FormField, type TemplateSpec } from '@kaguan/contracts'
+import { FormFields, type ClaimLimits, type FormField, type TemplateSpec } from '@kaguan/contracts'
 import type { FieldPath } from './fields.js'
 
 /** Whether the open-card form asks for a field, and whether the customer must give it. */
@@ -74,6 +74,8 @@ export function specFromDraft(draft: TemplateDraft): TemplateSpec {
       delete basic[key]
     }
   }
+  delete rest.claimLimits
+  const claimLimits = cleanClaimLimits(draft.claimLimits)
   const defaults = { ...rest.defaults, point: rest.defaults?.point ?? 0 }
   if (optional(defaults.level) === undefined) {
     delete defaults.level
@@ -91,6 +93,7 @@ export function specFromDraft(draft: TemplateDraft): TemplateSpec {
     ),
     actions: (rest.actions ?? []).map(cleanAction),
     defaults,
+    ...(claimLimits ? { claimLimits } : {}),
     form: {
       fields: FormFields.filter((f) => formFields[f] !== 'off').map((f) => ({
         field: f,
@@ -182,4 +185,35 @@ export function draftProblems(draft: TemplateDraft): DraftProblem[] {
     problems.push({ name: ['columns'], key: 'templates.rules.noColumns' })
   }
   return problems
+}
+
+/** A window of the claim limits when the editor has its most: a day unless the window is given. */
+const DEFAULT_WINDOW_MINUTES = 24 * 60
+
+/**
+ * The claim limits the editor holds, without the empty ones (a cleared number is `null`): a
+ * limit with no count is no limit, and no limit at all leaves `claimLimits` out of the spec.
+ */
+export function cleanClaimLimits(
+  limits: Partial<ClaimLimits> | undefined,
+): ClaimLimits | undefined {
+  const count = (n: number | null | undefined) => (typeof n === 'number' ? n : undefined)
+  const window = (w: { max?: number | null; windowMinutes?: number | null } | undefined) => {
+    const max = count(w?.max)
+    return max === undefined
+      ? undefined
+      : { max, windowMinutes: count(w?.windowMinutes) ?? DEFAULT_WINDOW_MINUTES }
+  }
+  const clean: ClaimLimits = {
+    perUser: count(limits?.perUser),
+    perDevice: window(limits?.perDevice),
+    perIp: window(limits?.perIp),
+    perDay: count(limits?.perDay),
+  }
+  for (const key of Object.keys(clean) as (keyof ClaimLimits)[]) {
+    if (clean[key] === undefined) {
+      delete clean[key]
+    }
+  }
+  return Object.keys(clean).length > 0 ? clean : undefined
 }

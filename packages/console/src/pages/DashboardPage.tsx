@@ -143,7 +143,38 @@ export function DashboardPage() {
               </div>
             </Card>
           </Col>
-          <Col span={24}>
+          <Col xs={24} xl={8}>
+            <Card
+              title={t('dashboard.claimRefusals')}
+              extra={t('dashboard.claimRefusalsHelp')}
+              loading={data.loading}
+            >
+              <div style={{ height: 240 }} data-testid="refusals-chart">
+                <ResponsiveContainer width="100%" height="100%">
+                  <BarChart
+                    layout="vertical"
+                    data={(d?.claimRefusals ?? []).map((r) => ({
+                      reason: t(`dashboard.refusal.${r.errcode}`, { defaultValue: r.errcode }),
+                      count: r.count,
+                    }))}
+                    margin={{ left: 16 }}
+                  >
+                    <CartesianGrid strokeDasharray="3 3" horizontal={false} />
+                    <XAxis type="number" allowDecimals={false} />
+                    <YAxis type="category" dataKey="reason" width={96} />
+                    <Tooltip />
+                    <Bar
+                      dataKey="count"
+                      name={t('dashboard.refused')}
+                      fill="#cf1322"
+                      isAnimationActive={false}
+                    />
+                  </BarChart>
+                </ResponsiveContainer>
+              </div>
+            </Card>
+          </Col>
+          <Col xs={24} xl={16}>
             <Card title={t('dashboard.recentFailures')}>
               <Table
                 rowKey={(r) => `${r.at}-${r.errcode}-${r.memberRef ?? ''}`}

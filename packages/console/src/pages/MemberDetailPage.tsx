@@ -24,6 +24,7 @@ import { ActorCell, AuditTable } from '../components/AuditTable.js'
 import { AdjustStampsForm, useStampActivities } from '../components/stamps.js'
 import { useErrorReporter, useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
+import { MemberPrivacyCard } from '../components/MemberPrivacy.js'
 import { PageHeader } from '../components/PageHeader.js'
 import { formatTime, idempotencyKey } from '../lib/format.js'
 import { useMerchant, useSession } from '../session.js'
@@ -104,6 +105,9 @@ export function MemberDetailPage() {
         </Card>
         {can('members.write') && card.status === 'active' && (
           <AdjustPoints cardId={card.id} onDone={detail.reload} />
+        )}
+        {member && can('members.write') && (
+          <MemberPrivacyCard member={member} onChanged={detail.reload} />
         )}
         {member && can('members.read') && <MemberStamps memberId={member.id} />}
         <Card size="small" title={t('members.pointsHistory')}>

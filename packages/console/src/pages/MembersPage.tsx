@@ -8,13 +8,15 @@ import { asPage, memberSearchParams, type Page } from '../api/paged.js'
 import type { CardView, MemberWithCards } from '../api/types.js'
 import { useLoad } from '../components/hooks.js'
 import { LoadError } from '../components/LoadError.js'
+import { ClaimBlocksCard } from '../components/MemberPrivacy.js'
 import { PageHeader } from '../components/PageHeader.js'
 import { formatTime } from '../lib/format.js'
-import { useMerchant } from '../session.js'
+import { useMerchant, useSession } from '../session.js'
 
 export function MembersPage() {
   const { t } = useTranslation()
   const merchant = useMerchant()
+  const { can } = useSession()
   const [q, setQ] = useState('')
   const [paging, setPaging] = useState({ page: 1, pageSize: 20 })
   const list = useLoad<Page<MemberWithCards>>(
@@ -70,7 +72,12 @@ export function MembersPage() {
             }}
             columns={[
               { title: t('members.bizCardNo'), dataIndex: 'bizCardNo' },
-              { title: t('members.name'), key: 'name', render: (_, m) => m.masked.name ?? '—' },
+              {
+                title: t('members.name'),
+                key: 'name',
+                render: (_, m) =>
+                  m.erasedAt ? <Tag>{t('members.erased')}</Tag> : (m.masked.name ?? '—'),
+              },
               {
                 title: t('members.mobile'),
                 key: 'mobile',
@@ -91,6 +98,9 @@ export function MembersPage() {
           />
         )}
       </Card>
+      <div style={{ marginTop: 16 }}>
+        <ClaimBlocksCard canWrite={can('members.write')} />
+      </div>
     </>
   )
 }

@@ -12,6 +12,7 @@ import { PageHeader } from '../components/PageHeader.js'
 import {
   ActionsSection,
   BasicSection,
+  ClaimLimitsSection,
   ColumnsSection,
   FormFieldsSection,
   LevelsSection,
@@ -91,7 +92,8 @@ function Editor({ data }: { data: EditorData }) {
     }
     setBusy(true)
     try {
-      const spec = specFromDraft(draft)
+      // The whole store: what the editor has no field for (point expiry) is kept, not dropped.
+      const spec = specFromDraft({ ...form.getFieldsValue(true), ...draft })
       const saved = data.template
         ? await api<TemplateView>('PUT', `/api/templates/${data.template.id}`, {
             spec,
@@ -135,6 +137,7 @@ function Editor({ data }: { data: EditorData }) {
               <LevelsSection />
               <ActionsSection />
               <FormFieldsSection />
+              <ClaimLimitsSection />
               {problems.length > 0 && (
                 <Alert
                   type="error"

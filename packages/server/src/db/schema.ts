@@ -7,6 +7,7 @@ import type { ShopsTable } from '../modules/shops/shops.table.js'
 import type {
   CardsTable,
   ClaimsTable,
+  ClaimBlocksTable,
   DynamicCodesTable,
   PointEntriesTable,
   PointRemindersTable,
@@ -44,6 +45,7 @@ export interface Database {
   merchant_counters: MerchantCountersTable
   cards: CardsTable
   claims: ClaimsTable
+  claim_blocks: ClaimBlocksTable
   point_entries: PointEntriesTable
   dynamic_codes: DynamicCodesTable
   stamp_activities: StampActivitiesTable

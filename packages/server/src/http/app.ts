@@ -35,6 +35,23 @@ export function redactQuery(url: string): string {
   return `${url.slice(0, q)}?${params.toString()}`
 }
 
+/** The `trustProxy` setting as Fastify takes it: `true`, a hop count, or addresses and CIDRs. */
+export function trustedProxies(
+  setting: string,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (setting === 'true') {
+    return true
+  }
+  if (/^\d+$/.test(setting)) {
+    const hops = Number(setting)
+    return (_address, hop) => hop < hops
+  }
+  return setting
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+}
+
 /**
  * The Fastify app of one role: request ids (a caller's `x-request-id` is kept), JSON errors,
  * `/healthz` (the process is up) and `/readyz` (the database answers and is migrated). Each role
@@ -57,7 +74,7 @@ export async function buildRoleApp(
       requestIdLogLabel: 'requestId',
     }),
     bodyLimit: 1024 * 1024,
-    trustProxy: true,
+    trustProxy: trustedProxies(deps.config.trustProxy),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -265,6 +265,22 @@ describe.skipIf(!haveBrowser && !requireBrowser)('the console in a real browser'
     await wallet.close()
   }, 90_000)
 
+  it('blocks the customer from claiming, shown on the card and the members page, then unblocks', async () => {
+    await open(page, `/members/cards/${cardId}`)
+    await page.click('[data-testid="member-block"]')
+    await page.fill('[data-testid="reason-input"]', '多账号领取开卡礼')
+    await page.click('[data-testid="reason-ok"]')
+    await page.waitForSelector('[data-testid="member-blocked"]')
+    expect(await page.locator('[data-testid="member-blocked"]').textContent()).toContain(
+      '多账号领取开卡礼',
+    )
+    await shot(page, 'zh-CN', '08-member-card-blocked')
+    await open(page, '/members')
+    await page.waitForSelector('[data-testid="claim-blocks"] td:has-text("多账号领取开卡礼")')
+    await page.locator('[data-testid="claim-blocks"] button:has-text("解除禁止")').click()
+    await page.waitForSelector('[data-testid="claim-blocks"] .ant-table-placeholder')
+  }, 60_000)
+
   async function templateAlipayId(): Promise<string> {
     const res = await page.evaluate(
       async (id) => (await fetch(`/api/templates/${id}`)).json(),

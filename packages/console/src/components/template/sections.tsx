@@ -456,3 +456,52 @@ export function FormFieldsSection() {
     </Card>
   )
 }
+
+/** Limits against farming the opening gift: per user, per phone, per network, per day. */
+export function ClaimLimitsSection() {
+  const { t } = useTranslation()
+  const count = (name: (string | number)[], testId: string) => (
+    <Form.Item name={name} noStyle>
+      <InputNumber
+        min={1}
+        precision={0}
+        placeholder={t('templates.editor.noLimit')}
+        data-testid={testId}
+      />
+    </Form.Item>
+  )
+  const windowRow = (key: 'perDevice' | 'perIp') => (
+    <Form.Item label={t(`templates.editor.${key}`)} style={{ marginBottom: 8 }}>
+      <Space>
+        {count(['claimLimits', key, 'max'], `limit-${key}-max`)}
+        <span>{t('templates.editor.withinMinutes')}</span>
+        <Form.Item name={['claimLimits', key, 'windowMinutes']} noStyle>
+          <InputNumber min={1} max={43_200} precision={0} placeholder="1440" />
+        </Form.Item>
+      </Space>
+    </Form.Item>
+  )
+  return (
+    <Card
+      title={t('templates.editor.claimLimits')}
+      size="small"
+      extra={t('templates.editor.claimLimitsHelp')}
+      data-testid="claim-limits"
+    >
+      <Form.Item label={t('templates.editor.perUser')} style={{ marginBottom: 8 }}>
+        <Space>
+          {count(['claimLimits', 'perUser'], 'limit-perUser')}
+          <span>{t('templates.editor.cards')}</span>
+        </Space>
+      </Form.Item>
+      {windowRow('perDevice')}
+      {windowRow('perIp')}
+      <Form.Item label={t('templates.editor.perDay')} style={{ marginBottom: 0 }}>
+        <Space>
+          {count(['claimLimits', 'perDay'], 'limit-perDay')}
+          <span>{t('templates.editor.cards')}</span>
+        </Space>
+      </Form.Item>
+    </Card>
+  )
+}

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
   parseFormBody,
@@ -20,6 +21,27 @@ import { componentPublicView, latestClaimUrl } from '../../modules/templates/ind
 import { keepFormBodiesRaw } from '../app.js'
 import { claimPage } from './claim-page.js'
 import { handleTradeNotify, onCouponNotify, registerStampMiniRoutes } from './stamps.routes.js'
+
+const DEVICE_COOKIE = 'kg_dev'
+const DEVICE_COOKIE_MAX_AGE_S = 400 * 24 * 3600
+
+/**
+ * kaguan's device cookie on the user's phone, set on the first claim page it shows: the per-device
+ * claim limit counts by it. A weak signal (a user can clear cookies; Alipay's in-app browser keeps
+ * them per phone), which is why limits per IP and per day stand beside it.
+ */
+function deviceCookie(req: FastifyRequest, reply: FastifyReply): string {
+  const existing = /(?:^|;\s*)kg_dev=([A-Za-z0-9_-]{16,64})(?:;|$)/.exec(req.headers.cookie ?? '')
+  if (existing) {
+    return existing[1]!
+  }
+  const id = randomBytes(16).toString('base64url')
+  void reply.header(
+    'set-cookie',
+    `${DEVICE_COOKIE}=${id}; Max-Age=${DEVICE_COOKIE_MAX_AGE_S}; Path=/; HttpOnly; SameSite=Lax${req.protocol === 'https' ? '; Secure' : ''}`,
+  )
+  return id
+}
 
 /**
  * The public `mini` role: the claim callback (`/aliCallback`), Alipay's notifications and gateway
@@ -66,15 +88,20 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     },
     async (req, reply) => {
       const q = req.query
+      const deviceId = deviceCookie(req, reply)
       const outcome = await claimCard(cards, {
         appId: q.app_id,
         authCode: q.auth_code,
         templateId: q.template_id,
         requestId: q.request_id,
         ...(q.out_string ? { outString: q.out_string } : {}),
+        origin: { ip: req.ip, deviceId },
       })
+      // A refusal (a claim limit, a block) is final: no "try again" link to the same refusal.
       const retryUrl =
-        outcome.status === 'failed' ? await latestClaimUrl(deps, q.template_id) : undefined
+        outcome.status === 'failed' && outcome.retryable
+          ? await latestClaimUrl(deps, q.template_id)
+          : undefined
       const status =
         outcome.status === 'done'
           ? 200

@@ -16,6 +16,22 @@ export type CardErrorCode =
   | 'CLAIM_NO_USER'
   | 'ALIPAY_BAD_OPEN'
   | 'RECONCILE_JOB_NOT_FOUND'
+  | ClaimRefusalCode
+  | 'CLAIM_BLOCK_NOT_FOUND'
+  | 'MEMBER_NOT_FOUND'
+
+/** Why a claim was refused before anything was opened (counted on the dashboard). */
+export type ClaimRefusalCode =
+  'CLAIM_BLOCKED' | 'CLAIM_LIMIT_USER' | 'CLAIM_LIMIT_DEVICE' | 'CLAIM_LIMIT_IP' | 'CLAIM_LIMIT_DAY'
+
+/** What the user is told on the claim page, by refusal; the operator sees the errcode. */
+export const CLAIM_REFUSAL_TEXT: Record<ClaimRefusalCode, string> = {
+  CLAIM_BLOCKED: '您暂时无法领取该商家的会员卡，如有疑问请联系商家。',
+  CLAIM_LIMIT_USER: '您已经领取过这张会员卡，不能再次领取。',
+  CLAIM_LIMIT_DEVICE: '这台手机领取这张会员卡的次数已达上限，请稍后再试。',
+  CLAIM_LIMIT_IP: '当前网络领取这张会员卡的次数已达上限，请稍后再试或换个网络。',
+  CLAIM_LIMIT_DAY: '今天的会员卡已经领完了，请明天再来。',
+}
 
 function cardError(kind: ErrorKind, code: CardErrorCode, message: string): AppError {
   return new AppError(kind, code, message)
@@ -88,6 +104,16 @@ export const CardErrors = {
       'CLAIM_NO_USER',
       'alipay.system.oauth.token answered without user_id or access_token',
     ),
+  claimRefused: (code: ClaimRefusalCode, detail: string) =>
+    cardError(ErrorKind.Conflict, code, detail),
+  claimBlockNotFound: (alipayUserId: string) =>
+    cardError(
+      ErrorKind.NotFound,
+      'CLAIM_BLOCK_NOT_FOUND',
+      `Alipay user ${alipayUserId} is not blocked by this merchant`,
+    ),
+  memberNotFound: (memberId: string) =>
+    cardError(ErrorKind.NotFound, 'MEMBER_NOT_FOUND', `no member ${memberId} of this merchant`),
   badOpen: () =>
     cardError(
       ErrorKind.Internal,

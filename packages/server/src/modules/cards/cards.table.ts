@@ -39,10 +39,25 @@ export interface ClaimsTable {
   card_id: string | null
   error_code: string | null
   error_message: string | null
+  /** Keyed hashes of the user's IP address and kaguan's device cookie (claim limits). */
+  client_ip_hash: string | null
+  device_hash: string | null
+  /** 1 when this claim opened a new card, 0 when it gave back one the user held. */
+  opened_card: number | null
   created_at: string
   updated_at: string
 }
 export type ClaimRow = Selectable<ClaimsTable>
+
+/** An Alipay user an operator has blocked from claiming the merchant's cards. */
+export interface ClaimBlocksTable {
+  merchant_id: string
+  alipay_user_id: string
+  reason: string
+  blocked_by: string
+  created_at: string
+}
+export type ClaimBlockRow = Selectable<ClaimBlocksTable>
 
 export interface PointEntriesTable {
   id: string

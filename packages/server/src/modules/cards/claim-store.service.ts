@@ -107,6 +107,7 @@ export async function storeCard(
       await repo.finishClaim(trx, opened.claimId, {
         status: 'done',
         card_id: stored.id,
+        opened_card: created ? 1 : 0,
         updated_at: nowIso,
       })
     }

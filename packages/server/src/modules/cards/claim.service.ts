@@ -6,8 +6,10 @@ import type { MemberProfile } from '../members/index.js'
 import { alipayContext, usesAlipayApp, type AlipayContext } from '../merchants/index.js'
 import { templateByAlipayId, type CardTemplate } from '../templates/index.js'
 import { toCardOpenRequest } from './card-open-request.js'
-import { CardErrors } from './cards.errors.js'
+import { CardErrors, CLAIM_REFUSAL_TEXT, type ClaimRefusalCode } from './cards.errors.js'
 import * as repo from './cards.repository.js'
+import type { ClaimRow } from './cards.table.js'
+import { checkClaimAllowed, originHashes, type ClaimOrigin } from './claim-limits.service.js'
 import { findHeldCard, resolveMember, toHeldCard, type HeldCard } from './claim-member.service.js'
 import { storeCard } from './claim-store.service.js'
 
@@ -20,6 +22,8 @@ export interface ClaimCallback {
   templateId: string
   requestId: string
   outString?: string
+  /** The user's IP address and device cookie, for the template's claim limits. */
+  origin?: ClaimOrigin
 }
 
 export type ClaimOutcome =
@@ -73,6 +77,10 @@ function userMessage(error: unknown): { code: string; message: string; retryable
         : '商家会员系统返回了无法识别的结果，会员卡没有办理成功。商家已收到提醒，请稍后重试。',
       retryable,
     }
+  }
+  if (error instanceof AppError && error.code in CLAIM_REFUSAL_TEXT) {
+    const code = error.code as ClaimRefusalCode
+    return { code, message: CLAIM_REFUSAL_TEXT[code], retryable: false }
   }
   if (error instanceof AppError) {
     return { code: error.code, message: `会员卡没有办理成功：${error.message}`, retryable: false }
@@ -144,6 +152,8 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
     card_id: null,
     error_code: null,
     error_message: null,
+    ...originHashes(deps, cb.origin),
+    opened_card: null,
     created_at: now,
     updated_at: now,
   })
@@ -155,8 +165,7 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
   }
   const claim = (await repo.findClaim(db, merchantId, cb.requestId))!
   try {
-    const outcome = await runClaim(deps, merchantId, template, cb, claim.id)
-    return outcome
+    return await runClaim(deps, merchantId, template, cb, claim)
   } catch (error) {
     const { code, message, retryable } = userMessage(error)
     log.warn(
@@ -267,6 +276,7 @@ async function settleHeld(
   await repo.finishClaim(deps.db, claimId, {
     status: 'done',
     card_id: held.id,
+    opened_card: 0,
     updated_at: deps.clock.nowIso(),
   })
   return toDone(held, true, await cardUrlOf(ctx, held.alipayCardNo))
@@ -278,9 +288,10 @@ async function runClaim(
   merchantId: string,
   template: CardTemplate,
   cb: ClaimCallback,
-  claimId: string,
+  claim: ClaimRow,
 ): Promise<ClaimOutcome> {
   const { db, clock } = deps
+  const claimId = claim.id
   const ctx = await alipayContext(deps, merchantId)
   const { userId, accessToken } = await claimingUser(ctx, cb.authCode)
   await repo.finishClaim(db, claimId, { alipay_user_id: userId, updated_at: clock.nowIso() })
@@ -290,6 +301,7 @@ async function runClaim(
   if (held) {
     return settleHeld(deps, ctx, claimId, held)
   }
+  await checkClaimAllowed(deps, { template, alipayUserId: userId, claim })
   const profile = await submittedProfile(ctx, cb, accessToken)
   const resolved = await resolveMember(deps, {
     merchantId,

@@ -19,6 +19,7 @@ export { cardStats, type CardStats } from './card-stats.service.js'
 export type {
   CardsTable,
   ClaimsTable,
+  ClaimBlocksTable,
   DynamicCodesTable,
   PointEntriesTable,
   PointRemindersTable,
@@ -54,3 +55,11 @@ export {
 export { reconcileCards, type ReconcileOptions, type ReconcileReport } from './reconcile.service.js'
 export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
 export { CardErrors, type CardErrorCode } from './cards.errors.js'
+export {
+  blockClaims,
+  claimRefusals,
+  listClaimBlocks,
+  unblockClaims,
+  type ClaimBlock,
+} from './claim-limits.service.js'
+export { eraseMember, exportMember } from './member-privacy.service.js'

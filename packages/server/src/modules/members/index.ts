@@ -1,5 +1,7 @@
 export {
   activateMember,
+  eraseMemberData,
+  memberOfMerchant,
   getMember,
   pageMembers,
   recordCrmMember,
@@ -9,5 +11,6 @@ export {
   type MembersDeps,
   type MemberSort,
 } from './members.service.js'
+export { rewrapDataKey } from './member-data-key.js'
 export type { MembersTable, MerchantCountersTable } from './members.table.js'
 export type { Member, MemberProfile } from './members.view.js'

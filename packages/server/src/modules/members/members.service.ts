@@ -4,6 +4,7 @@ import type { FieldCipher } from '../../shared/field-crypto.js'
 import { offsetOf, type PageRequest } from '../../shared/paging.js'
 import * as repo from './members.repository.js'
 import type { MemberRow } from './members.table.js'
+import { memberCipher, newWrappedDataKey } from './member-data-key.js'
 import { CTX, toMember, type Member, type MemberProfile } from './members.view.js'
 
 export type MemberSort = 'createdAt' | 'bizCardNo'
@@ -49,17 +50,28 @@ export async function pageMembers(
 
 export type MembersDeps = Pick<AppDeps, 'clock' | 'ids' | 'cipher'>
 
-function encryptedProfile(profile: MemberProfile, cipher: FieldCipher) {
+/**
+ * A profile as stored: sealed under the member's data key (a new one when they have none: a new
+ * member, or one stored before data keys, whose fields are all sealed anew), with keyed hashes of
+ * mobile and certificate number under the master key so staff can search by them.
+ */
+function sealedProfile(profile: MemberProfile, master: FieldCipher, wrappedKey: string | null) {
+  const dataKey = wrappedKey ?? newWrappedDataKey(master)
+  const cipher = memberCipher(master, dataKey)
+  const seal = (value: string | undefined, context: string) =>
+    value ? cipher.encrypt(value, context) : null
   return {
-    name_enc: profile.name ? cipher.encrypt(profile.name, CTX.name) : null,
-    mobile_enc: profile.mobile ? cipher.encrypt(profile.mobile, CTX.mobile) : null,
-    mobile_hash: profile.mobile ? cipher.lookupHash(profile.mobile, CTX.mobile) : null,
-    cert_no_enc: profile.certNo ? cipher.encrypt(profile.certNo, CTX.certNo) : null,
+    data_key_enc: dataKey,
+    name_enc: seal(profile.name, CTX.name),
+    mobile_enc: seal(profile.mobile, CTX.mobile),
+    mobile_hash: profile.mobile ? master.lookupHash(profile.mobile, CTX.mobile) : null,
+    cert_no_enc: seal(profile.certNo, CTX.certNo),
     cert_no_hash: profile.certNo
-      ? cipher.lookupHash(profile.certNo.toUpperCase(), CTX.certNo)
+      ? master.lookupHash(profile.certNo.toUpperCase(), CTX.certNo)
       : null,
-    gender: profile.gender ?? null,
-    birthday: profile.birthday ?? null,
+    gender: seal(profile.gender, CTX.gender),
+    birthday: seal(profile.birthday, CTX.birthday),
+    erased_at: null,
   }
 }
 
@@ -111,7 +123,7 @@ export async function reserveMember(
       biz_card_no: await issueCardNo(deps, merchantId, numbering),
       source: 'kaguan',
       status: 'pending',
-      ...encryptedProfile(profile, deps.cipher),
+      ...sealedProfile(profile, deps.cipher, null),
       created_at: now,
       updated_at: now,
     }
@@ -146,7 +158,12 @@ export async function recordCrmMember(
     await repo.update(db, existing.id, {
       biz_card_no: bizCardNo,
       source: 'crm',
-      ...encryptedProfile({ ...toMember(existing, deps.cipher).profile, ...profile }, deps.cipher),
+      // A member who had their data erased and claims again gives it anew: no longer erased.
+      ...sealedProfile(
+        { ...toMember(existing, deps.cipher).profile, ...profile },
+        deps.cipher,
+        existing.erased_at ? null : existing.data_key_enc,
+      ),
       updated_at: now,
     })
     return toMember((await repo.findById(db, existing.id))!, deps.cipher)
@@ -158,7 +175,7 @@ export async function recordCrmMember(
     biz_card_no: bizCardNo,
     source: 'crm',
     status: 'pending',
-    ...encryptedProfile(profile, deps.cipher),
+    ...sealedProfile(profile, deps.cipher, null),
     created_at: now,
     updated_at: now,
   }
@@ -184,4 +201,39 @@ export async function getMember(
   const { db } = deps
   const row = await repo.findById(db, id)
   return row && toMember(row, deps.cipher)
+}
+
+/** A member of the merchant, erased or not; undefined when the id names no member of theirs. */
+export async function memberOfMerchant(
+  deps: Pick<AppDeps, 'db' | 'cipher'>,
+  merchantId: string,
+  memberId: string,
+): Promise<Member | undefined> {
+  const row = await repo.findById(deps.db, memberId)
+  return row && row.merchant_id === merchantId ? toMember(row, deps.cipher) : undefined
+}
+
+/**
+ * Erases a member's personal data on request (PIPL art. 47): their data key is destroyed, which
+ * leaves every copy of the sealed fields unreadable, and the fields and search hashes are cleared.
+ * The member's number, cards and points ledger stay, so the merchant's sums still add up.
+ */
+export async function eraseMemberData(
+  deps: Pick<AppDeps, 'db' | 'clock'>,
+  memberId: string,
+): Promise<string> {
+  const now = deps.clock.nowIso()
+  await repo.update(deps.db, memberId, {
+    data_key_enc: null,
+    name_enc: null,
+    mobile_enc: null,
+    mobile_hash: null,
+    cert_no_enc: null,
+    cert_no_hash: null,
+    gender: null,
+    birthday: null,
+    erased_at: now,
+    updated_at: now,
+  })
+  return now
 }

@@ -14,6 +14,10 @@ export interface MembersTable {
   cert_no_hash: string | null
   gender: string | null
   birthday: string | null
+  /** The member's own data key, wrapped by the master key; null once erased (crypto-shredding). */
+  data_key_enc: string | null
+  /** When the member's personal data was erased on request. */
+  erased_at: string | null
   created_at: string
   updated_at: string
 }

@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto'
+import { createFieldCipher, type FieldCipher } from '../../shared/field-crypto.js'
+
+/** The encryption context of a wrapped member data key. */
+const DATA_KEY_CONTEXT = 'members.data_key'
+
+/**
+ * A new member data key, wrapped by the master key as it is stored. Each member's personal fields
+ * are sealed under their own key, so destroying it (an erasure on request) makes every copy of
+ * those fields unreadable: in backups, replicas and exports too (crypto-shredding).
+ */
+export function newWrappedDataKey(master: FieldCipher): string {
+  return master.encrypt(randomBytes(32).toString('base64'), DATA_KEY_CONTEXT)
+}
+
+/**
+ * The cipher of one member's personal fields: under their own data key when they have one, under
+ * the master key for members stored before data keys existed (sealed anew at their next change).
+ */
+export function memberCipher(master: FieldCipher, wrappedKey: string | null): FieldCipher {
+  if (wrappedKey === null) {
+    return master
+  }
+  return createFieldCipher(Buffer.from(master.decrypt(wrappedKey, DATA_KEY_CONTEXT), 'base64'))
+}
+
+/** Re-wraps a member data key under another master key (master-key rotation). */
+export function rewrapDataKey(from: FieldCipher, to: FieldCipher, wrappedKey: string): string {
+  return to.encrypt(from.decrypt(wrappedKey, DATA_KEY_CONTEXT), DATA_KEY_CONTEXT)
+}
