@@ -75,6 +75,18 @@ export function createDeps(config: Config, parts: DepsParts): AppDeps {
         metrics.crm.observe({ path, result }, ms / 1000),
       ),
     metrics,
-    writes: createGroupCommit(parts.db),
+    writes: createGroupCommit(parts.db, { lanes: writeLanes(parts.dialect, config) }),
   }
+}
+
+/**
+ * Group-commit lanes: SQLite has one connection, so one. PostgreSQL: half the pool, at most 8;
+ * each lane holds a connection while its batch runs, the other half serves every other query
+ * (the worker, the console, the mini role). More lanes than that only add transactions: a lane's
+ * batch grows while the one before it commits.
+ */
+function writeLanes(dialect: DatabaseDialect, config: Config): number {
+  return dialect === 'sqlite'
+    ? 1
+    : Math.max(1, Math.min(8, Math.floor(config.database.poolSize / 2)))
 }

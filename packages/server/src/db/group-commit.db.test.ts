@@ -170,6 +170,42 @@ for (const dialect of DIALECTS) {
       await writes.close()
     })
 
+    it('with several lanes (PostgreSQL), keeps one key in one lane and in order', async () => {
+      const writes = createGroupCommit(db.db, { lanes: 3 })
+      const trxOf = new Map<string, Set<unknown>>()
+      await Promise.all(
+        [1, 2, 3, 4, 5, 6].flatMap((n) =>
+          ['x', 'y', 'z', 'w'].map((key) =>
+            writes.run(async (trx) => {
+              trxOf.set(key, (trxOf.get(key) ?? new Set()).add(trx))
+              await trx
+                .insertInto('inbound_messages')
+                .values({
+                  source: 'test',
+                  message_id: key,
+                  merchant_id: null,
+                  received_at: clock.nowIso(),
+                  result: String(n),
+                })
+                .onConflict((oc) =>
+                  oc.columns(['source', 'message_id']).doUpdateSet({ result: String(n) }),
+                )
+                .execute()
+            }, key),
+          ),
+        ),
+      )
+      const rows = await db.db
+        .selectFrom('inbound_messages')
+        .select(['message_id', 'result'])
+        .where('source', '=', 'test')
+        .execute()
+      expect(rows.map((r) => r.result)).toEqual(['6', '6', '6', '6'])
+      // Submitted together: each key's six changes went through one transaction of its lane.
+      expect([...trxOf.values()].map((s) => s.size)).toEqual([1, 1, 1, 1])
+      await writes.close()
+    })
+
     it('on close commits what is queued, then refuses new work', async () => {
       const writes = createGroupCommit(db.db, { maxBatch: 3 })
       const pending = Array.from({ length: 10 }, (_, i) =>

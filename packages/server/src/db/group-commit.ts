@@ -22,18 +22,26 @@ export type Work<T> = (trx: Transaction<Database>) => Promise<T>
  * - Items run one after another in arrival order inside the transaction, so two changes to one
  *   card in one batch end on the later one, as two transactions in that order would.
  *
- * One transaction at a time (`concurrency` 1): on SQLite there is one connection anyway; on
- * PostgreSQL a second concurrent batch could lock two cards in the opposite order (a deadlock
- * costs `deadlock_timeout`, 1 s by default) and saves little: while a batch runs, the next one
- * fills, so the batch grows with the load instead of the transaction count.
+ * Lanes: each lane runs one transaction at a time; while it runs, its next batch fills, so the
+ * batch grows with the load instead of the transaction count. SQLite has one connection: one
+ * lane. PostgreSQL answers each statement after a round trip, so one lane would put every
+ * statement of every request in one sequence: several lanes use several pool connections. Work
+ * is spread over lanes by its key, so two lanes never lock the same card (no deadlock between
+ * batches, which PostgreSQL would only break after `deadlock_timeout`, 1 s).
  */
 export interface GroupCommit {
-  run<T>(work: Work<T>): Promise<T>
+  /**
+   * Runs `work` in the next batch. `key` names what it changes (a card): work with one key goes
+   * to one lane, so it is never in two concurrent transactions and keeps its arrival order.
+   */
+  run<T>(work: Work<T>, key?: string): Promise<T>
   /** Runs what is queued, then refuses new work (`SHUTTING_DOWN`); resolves when all is settled. */
   close(): Promise<void>
 }
 
 export interface GroupCommitOptions {
+  /** Transactions in flight at once (1 on SQLite: its one connection). */
+  lanes?: number
   /**
    * At most this many items per transaction: it bounds how long one batch holds the (single
    * SQLite) connection, and so the wait of a read queued behind it.
@@ -60,10 +68,47 @@ class ItemFailed extends Error {
 
 export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): GroupCommit {
   const maxBatch = options.maxBatch ?? 64
+  const lanes = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () =>
+    createLane(db, maxBatch),
+  )
+  let next = 0
+  let closed = false
+  return {
+    run<T>(work: Work<T>, key?: string): Promise<T> {
+      if (closed) {
+        return Promise.reject(
+          new AppError(
+            ErrorKind.Unavailable,
+            'SHUTTING_DOWN',
+            'kaguan is shutting down; try again',
+          ),
+        )
+      }
+      const lane =
+        lanes.length === 1
+          ? lanes[0]!
+          : lanes[key === undefined ? next++ % lanes.length : hash(key) % lanes.length]!
+      return lane.run(work)
+    },
+    async close() {
+      closed = true
+      await Promise.all(lanes.map((lane) => lane.drain()))
+    },
+  }
+}
+
+/** A cheap string hash (FNV-1a) to pick a lane. */
+function hash(key: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) {
+    h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
+  }
+  return h >>> 0
+}
+
+function createLane(db: Db, maxBatch: number) {
   const queue: Item[] = []
   let flushing: Promise<void> | undefined
-  let closed = false
-
   async function runTogether(batch: Item[]): Promise<void> {
     try {
       const results = await db.transaction().execute(async (trx) => {
@@ -84,10 +129,12 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
         return
       }
       if (!(error instanceof ItemFailed)) {
-        // The begin or the commit failed (a lost connection, a busy database): nothing of the
-        // batch is known to be written, and none of it was answered. Each item gets its own try.
+        // The begin or the commit failed (a busy database, a connection lost): the outcome is
+        // not known (a commit can succeed on the server after its answer was lost), so each item
+        // is answered with the error, as a transaction of its own would be; retrying here could
+        // write a change twice. The CRM resends; its nonce tells a change already made.
         for (const item of batch) {
-          await runTogether([item])
+          item.reject(error)
         }
         return
       }
@@ -131,22 +178,13 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
 
   return {
     run<T>(work: Work<T>): Promise<T> {
-      if (closed) {
-        return Promise.reject(
-          new AppError(
-            ErrorKind.Unavailable,
-            'SHUTTING_DOWN',
-            'kaguan is shutting down; try again',
-          ),
-        )
-      }
       return new Promise<T>((resolve, reject) => {
         queue.push({ work, resolve: resolve as (value: unknown) => void, reject })
         schedule()
       })
     },
-    async close() {
-      closed = true
+    /** Runs what is queued; resolves when nothing is queued or running. */
+    async drain() {
       while (flushing || queue.length) {
         flush()
         await flushing

@@ -114,13 +114,17 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
       const params = paramsOf(request)
       const { merchantId, nonce } = await verifyCrmSignature(deps, params)
       const input = read(params)
-      const result = await deps.writes.run(async (db) => {
-        const trx = { ...deps, db }
-        if (nonce !== undefined) {
-          await claimNonce(trx, merchantId, nonce)
-        }
-        return write(trx, input, params, merchantId)
-      })
+      const result = await deps.writes.run(
+        async (db) => {
+          const trx = { ...deps, db }
+          if (nonce !== undefined) {
+            await claimNonce(trx, merchantId, nonce)
+          }
+          return write(trx, input, params, merchantId)
+        },
+        // One card's changes share a lane: in arrival order, never in two transactions at once.
+        `${merchantId}:${params.bizCardNo ?? ''}`,
+      )
       return { status: 'OK', ...result }
     }
 
@@ -138,15 +142,22 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
         return { point: wholeNumber(p, 'point'), balance: amount(p, 'balance') }
       },
       async (trx, { point, balance }, p, merchantId) => {
-        const card = await findCardForCrm(trx, p.templateId!, p.bizCardNo!, merchantId)
-        await setCardStateIn(trx, card, {
-          point,
-          ...(p.level !== undefined && p.level !== '' ? { level: p.level } : {}),
-          ...(balance !== undefined ? { balance } : {}),
-          reason: p.changeReason!,
-          source: 'crm',
-          idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
+        const card = await findCardForCrm(trx, p.templateId!, p.bizCardNo!, merchantId, {
+          lock: deps.dialect,
         })
+        await setCardStateIn(
+          trx,
+          card,
+          {
+            point,
+            ...(p.level !== undefined && p.level !== '' ? { level: p.level } : {}),
+            ...(balance !== undefined ? { balance } : {}),
+            reason: p.changeReason!,
+            source: 'crm',
+            idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
+          },
+          { locked: true },
+        )
         return {}
       },
     ),

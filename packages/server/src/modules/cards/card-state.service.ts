@@ -103,7 +103,14 @@ export async function findCardForCrm(
   alipayTemplateId: string,
   bizCardNo: string,
   merchantId?: string,
+  /**
+   * Inside a transaction that changes the card: `lock` makes the read the card's lock (PostgreSQL
+   * `for update`; on SQLite the transaction already excludes every other writer), so the change
+   * can skip `lockCard` (`setCardStateIn(…, { locked: true })`).
+   */
+  options: { lock?: 'postgres' | 'sqlite' } = {},
 ): Promise<CardView> {
+  const forUpdate = options.lock === 'postgres'
   const template = merchantId ? { merchantId } : await templateByAlipayId(deps, alipayTemplateId)
   if (!template) {
     throw CardErrors.templateNotPublished(alipayTemplateId)
@@ -116,7 +123,8 @@ export async function findCardForCrm(
       template.merchantId,
       [alipayTemplateId],
       bizCardNo,
-    )) ?? (await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo))
+      forUpdate,
+    )) ?? (await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo, forUpdate))
   if (!card) {
     throw CardErrors.notFound(`bizCardNo ${bizCardNo} has no active card`)
   }
@@ -165,7 +173,7 @@ export async function setCardState(
   }
   return deps.db
     .transaction()
-    .execute((trx) => writeCardState({ ...deps, db: trx }, current, change))
+    .execute((trx) => writeCardState({ ...deps, db: trx }, current, change, false))
 }
 
 /**
@@ -176,11 +184,13 @@ export async function setCardStateIn(
   trx: CardsDeps,
   card: CardView,
   change: StateChange,
+  /** `card` was read with `findCardForCrm(…, { lock })` in this transaction: it is current. */
+  options: { locked?: boolean } = {},
 ): Promise<CardView> {
   if (change.level !== undefined) {
     checkLevel((await getTemplate(trx, card.templateId)).spec.levels, change.level)
   }
-  return writeCardState(trx, card, change)
+  return writeCardState(trx, card, change, options.locked ?? false)
 }
 
 /** The change itself, in the transaction `deps.db`; may run again from scratch (group commit). */
@@ -188,22 +198,24 @@ async function writeCardState(
   deps: CardsDeps,
   current: CardView,
   change: StateChange,
+  locked: boolean,
 ): Promise<CardView> {
   const trx = deps.db
   const cardId = current.id
   const now = deps.clock.nowIso()
   // Lock first: two concurrent updates must not both compute their delta from the same old value.
-  const fresh = await repo.lockCard(trx, cardId)
-  if (!fresh) {
+  const fresh = locked ? undefined : await repo.lockCard(trx, cardId)
+  if (!locked && !fresh) {
     throw CardErrors.notFound(`card ${cardId} is not active`)
   }
-  const delta = change.point !== undefined ? change.point - Number(fresh.point) : 0
+  const freshPoint = fresh ? Number(fresh.point) : current.point
+  const delta = change.point !== undefined ? change.point - freshPoint : 0
   const first = await repo.insertEntryOnce(trx, {
     id: deps.ids.next('pe'),
     merchant_id: current.merchantId,
     card_id: cardId,
     delta,
-    point_after: change.point ?? Number(fresh.point),
+    point_after: change.point ?? freshPoint,
     reason: change.reason,
     source: change.source,
     idempotency_key: change.idempotencyKey,
@@ -222,7 +234,7 @@ async function writeCardState(
     ) {
       throw CardErrors.keyReused()
     }
-    return toCardView(fresh)
+    return fresh ? toCardView(fresh) : current
   }
   const row = await repo.setState(
     trx,
