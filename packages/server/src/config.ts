@@ -99,7 +99,7 @@ const Settings = Type.Object({
       env: 'KAGUAN_DATABASE_POOL_SIZE',
       default: 10,
       description:
-        'PostgreSQL connections per kaguan process; keep processes × pool under the server’s `max_connections`. SQLite always uses one connection',
+        'PostgreSQL connections per kaguan process; half of them (at most 8) commit the CRM’s writes in batches, the rest serve everything else. Keep processes × pool under the server’s `max_connections`. SQLite always uses one connection',
     }),
   }),
   masterKey: Type.Optional(

@@ -1,5 +1,6 @@
 import type { Config, DatabaseDialect } from './config.js'
 import type { Db } from './db/db.js'
+import { createGroupCommit, type GroupCommit } from './db/group-commit.js'
 import { createCrmPort, type CrmPort } from './ports/crm-client.js'
 import { createAlipayPort, type AlipayPort } from './ports/alipay.js'
 import { systemClock, type Clock } from './shared/clock.js'
@@ -27,6 +28,11 @@ export interface AppDeps {
   crm: CrmPort
   /** This process's Prometheus registry; the ports and the HTTP surfaces feed it. */
   metrics: Metrics
+  /**
+   * Group commit over `db` for the CRM-facing writes (db/group-commit.ts): concurrent changes
+   * share one transaction. Closed (flushed) by the process before the database.
+   */
+  writes: GroupCommit
 }
 
 /** The parts a process supplies; the rest is made from the config. Tests pass fakes for the ports. */
@@ -69,5 +75,18 @@ export function createDeps(config: Config, parts: DepsParts): AppDeps {
         metrics.crm.observe({ path, result }, ms / 1000),
       ),
     metrics,
+    writes: createGroupCommit(parts.db, { lanes: writeLanes(parts.dialect, config) }),
   }
+}
+
+/**
+ * Group-commit lanes: SQLite has one connection, so one. PostgreSQL: half the pool, at most 8;
+ * each lane holds a connection while its batch runs, the other half serves every other query
+ * (the worker, the console, the mini role). More lanes than that only add transactions: a lane's
+ * batch grows while the one before it commits.
+ */
+function writeLanes(dialect: DatabaseDialect, config: Config): number {
+  return dialect === 'sqlite'
+    ? 1
+    : Math.max(1, Math.min(8, Math.floor(config.database.poolSize / 2)))
 }

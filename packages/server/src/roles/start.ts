@@ -104,6 +104,8 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
     await sweeper?.stop()
     await pointsSweeper?.stop()
     await Promise.allSettled(apps.map((a) => a.close()))
+    // Changes already accepted into a batch are committed (and answered) before the database closes.
+    await deps.writes.close()
     await handle.close()
   }
   try {

@@ -2,13 +2,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { parse as parseQuery } from 'node:querystring'
 import type { AppDeps } from '../../deps.js'
 import {
-  adjustPoints,
-  changeCardTemplate,
+  adjustPointsIn,
+  changeCardTemplateIn,
   findCardForCrm,
-  setCardState,
+  setCardStateIn,
   verifyDynamicCode,
 } from '../../modules/cards/index.js'
-import { releaseNonce, verifyCrmCall } from '../../modules/crm/index.js'
+import {
+  claimNonce,
+  releaseNonce,
+  verifyCrmCall,
+  verifyCrmSignature,
+} from '../../modules/crm/index.js'
 import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
 import { keepFormBodiesRaw } from '../app.js'
 import { installErrorMapper } from '../errors.js'
@@ -73,7 +78,6 @@ function amount(params: Params, field: string): string | undefined {
  * seed's way: `{"status":"OK"}` or `{"status":"FAIL","errmsg":…}`, plus kaguan's `errcode`.
  */
 export function registerCore(app: FastifyInstance, deps: AppDeps): void {
-  const cards = deps
   keepFormBodiesRaw(app)
   installErrorMapper(app, (error, requestId) => ({
     status: 'FAIL',
@@ -95,6 +99,35 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
       }
     }
 
+  /**
+   * A signed write (issue 12): the signature is checked and the fields read first; then the
+   * nonce is claimed and the change made in one transaction shared with the writes arriving at
+   * the same time (group commit, db/group-commit.ts). The answer comes after that commit, so an OK
+   * still means the change and its outbox row are durable; a refused change records no nonce.
+   */
+  const signedWrite =
+    <I>(
+      read: (params: Params) => I,
+      write: (trx: AppDeps, input: I, params: Params, merchantId: string) => Promise<object>,
+    ) =>
+    async (request: FastifyRequest) => {
+      const params = paramsOf(request)
+      const { merchantId, nonce } = await verifyCrmSignature(deps, params)
+      const input = read(params)
+      const result = await deps.writes.run(
+        async (db) => {
+          const trx = { ...deps, db }
+          if (nonce !== undefined) {
+            await claimNonce(trx, merchantId, nonce)
+          }
+          return write(trx, input, params, merchantId)
+        },
+        // One card's changes share a lane: in arrival order, never in two transactions at once.
+        `${merchantId}:${params.bizCardNo ?? ''}`,
+      )
+      return { status: 'OK', ...result }
+    }
+
   app.post(
     '/card/update',
     {
@@ -103,26 +136,31 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
           "The CRM sets a card's points (and level, balance): signed; pushed to Alipay by the worker.",
       },
     },
-    signed(async (p, merchantId) => {
-      required(p, 'templateId', 'bizCardNo', 'point', 'changeReason')
-      const point = wholeNumber(p, 'point')
-      const balance = amount(p, 'balance')
-      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!, merchantId)
-      await setCardState(
-        cards,
-        card.id,
-        {
-          point,
-          ...(p.level !== undefined && p.level !== '' ? { level: p.level } : {}),
-          ...(balance !== undefined ? { balance } : {}),
-          reason: p.changeReason!,
-          source: 'crm',
-          idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
-        },
-        card,
-      )
-      return {}
-    }),
+    signedWrite(
+      (p) => {
+        required(p, 'templateId', 'bizCardNo', 'point', 'changeReason')
+        return { point: wholeNumber(p, 'point'), balance: amount(p, 'balance') }
+      },
+      async (trx, { point, balance }, p, merchantId) => {
+        const card = await findCardForCrm(trx, p.templateId!, p.bizCardNo!, merchantId, {
+          lock: deps.dialect,
+        })
+        await setCardStateIn(
+          trx,
+          card,
+          {
+            point,
+            ...(p.level !== undefined && p.level !== '' ? { level: p.level } : {}),
+            ...(balance !== undefined ? { balance } : {}),
+            reason: p.changeReason!,
+            source: 'crm',
+            idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
+          },
+          { locked: true },
+        )
+        return {}
+      },
+    ),
   )
 
   app.post(
@@ -132,12 +170,14 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
         description: 'The CRM moves a card to another template (e.g. a level card): signed.',
       },
     },
-    signed(async (p, merchantId) => {
-      required(p, 'templateId', 'bizCardNo', 'targetTemplateId', 'changeReason')
-      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!, merchantId)
-      await changeCardTemplate(cards, card.id, p.targetTemplateId!, p.changeReason!, 'crm')
-      return {}
-    }),
+    signedWrite(
+      (p) => required(p, 'templateId', 'bizCardNo', 'targetTemplateId', 'changeReason'),
+      async (trx, _, p, merchantId) => {
+        const card = await findCardForCrm(trx, p.templateId!, p.bizCardNo!, merchantId)
+        await changeCardTemplateIn(trx, card, p.targetTemplateId!, p.changeReason!, 'crm')
+        return {}
+      },
+    ),
   )
 
   app.post(
@@ -148,47 +188,56 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
           'No-CRM mode: add or take points with an idempotency key (a till, an app): signed.',
       },
     },
-    signed(async (p) => {
-      required(p, 'templateId', 'bizCardNo', 'delta', 'idempotencyKey', 'reason')
-      const delta = Number(p.delta)
-      if (!/^-?\d+$/.test(p.delta!) || !Number.isSafeInteger(delta) || delta === 0) {
-        throw invalidFields('REQUEST_INVALID', [
-          { field: 'delta', message: 'must be a non-zero whole number' },
-        ])
-      }
-      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
-      const result = await adjustPoints(cards, card.id, {
-        delta,
-        reason: p.reason!,
-        source: 'api',
-        idempotencyKey: p.idempotencyKey!,
-      })
-      return { card: result.card, replayed: result.replayed }
-    }),
+    signedWrite(
+      (p) => {
+        required(p, 'templateId', 'bizCardNo', 'delta', 'idempotencyKey', 'reason')
+        const delta = Number(p.delta)
+        if (!/^-?\d+$/.test(p.delta!) || !Number.isSafeInteger(delta) || delta === 0) {
+          throw invalidFields('REQUEST_INVALID', [
+            { field: 'delta', message: 'must be a non-zero whole number' },
+          ])
+        }
+        return delta
+      },
+      async (trx, delta, p) => {
+        const card = await findCardForCrm(trx, p.templateId!, p.bizCardNo!)
+        const result = await adjustPointsIn(trx, card, {
+          delta,
+          reason: p.reason!,
+          source: 'api',
+          idempotencyKey: p.idempotencyKey!,
+        })
+        return { card: result.card, replayed: result.replayed }
+      },
+    ),
   )
 
   app.post(
     '/api/cards/set',
     { schema: { description: "No-CRM mode: set a card's level and/or balance: signed." } },
-    signed(async (p) => {
-      required(p, 'templateId', 'bizCardNo', 'changeReason')
-      // Empty values are not signed (the seed's rule), so they must mean nothing here either.
-      if (!p.level && !p.balance) {
-        throw invalidFields('REQUEST_INVALID', [
-          { field: 'level', message: 'give level and/or balance' },
-        ])
-      }
-      const balance = amount(p, 'balance')
-      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
-      const view = await setCardState(cards, card.id, {
-        ...(p.level ? { level: p.level } : {}),
-        ...(balance !== undefined ? { balance } : {}),
-        reason: p.changeReason!,
-        source: 'api',
-        idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
-      })
-      return { card: view }
-    }),
+    signedWrite(
+      (p) => {
+        required(p, 'templateId', 'bizCardNo', 'changeReason')
+        // Empty values are not signed (the seed's rule), so they must mean nothing here either.
+        if (!p.level && !p.balance) {
+          throw invalidFields('REQUEST_INVALID', [
+            { field: 'level', message: 'give level and/or balance' },
+          ])
+        }
+        return amount(p, 'balance')
+      },
+      async (trx, balance, p) => {
+        const card = await findCardForCrm(trx, p.templateId!, p.bizCardNo!)
+        const view = await setCardStateIn(trx, card, {
+          ...(p.level ? { level: p.level } : {}),
+          ...(balance !== undefined ? { balance } : {}),
+          reason: p.changeReason!,
+          source: 'api',
+          idempotencyKey: p.nonce ? `nonce:${p.nonce}` : `req:${deps.ids.next('upd')}`,
+        })
+        return { card: view }
+      },
+    ),
   )
 
   app.post(
@@ -196,7 +245,7 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
     { schema: { description: 'A card by template and card number: signed.' } },
     signed(async (p) => {
       required(p, 'templateId', 'bizCardNo')
-      const card = await findCardForCrm(cards, p.templateId!, p.bizCardNo!)
+      const card = await findCardForCrm(deps, p.templateId!, p.bizCardNo!)
       return {
         card: {
           bizCardNo: card.bizCardNo,
@@ -220,7 +269,7 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
     },
     signed(async (p, merchantId) => {
       required(p, 'templateId', 'code')
-      const card = await verifyDynamicCode(cards, merchantId, p.code!)
+      const card = await verifyDynamicCode(deps, merchantId, p.code!)
       if (card.templateId !== p.templateId) {
         throw new AppError(
           ErrorKind.NotFound,

@@ -103,7 +103,14 @@ export async function findCardForCrm(
   alipayTemplateId: string,
   bizCardNo: string,
   merchantId?: string,
+  /**
+   * Inside a transaction that changes the card: `lock` makes the read the card's lock (PostgreSQL
+   * `for update`; on SQLite the transaction already excludes every other writer), so the change
+   * can skip `lockCard` (`setCardStateIn(…, { locked: true })`).
+   */
+  options: { lock?: 'postgres' | 'sqlite' } = {},
 ): Promise<CardView> {
+  const forUpdate = options.lock === 'postgres'
   const template = merchantId ? { merchantId } : await templateByAlipayId(deps, alipayTemplateId)
   if (!template) {
     throw CardErrors.templateNotPublished(alipayTemplateId)
@@ -116,7 +123,8 @@ export async function findCardForCrm(
       template.merchantId,
       [alipayTemplateId],
       bizCardNo,
-    )) ?? (await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo))
+      forUpdate,
+    )) ?? (await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo, forUpdate))
   if (!card) {
     throw CardErrors.notFound(`bizCardNo ${bizCardNo} has no active card`)
   }
@@ -163,54 +171,86 @@ export async function setCardState(
   if (change.level !== undefined) {
     checkLevel((await getTemplate(deps, current.templateId)).spec.levels, change.level)
   }
-  const updated = await deps.db.transaction().execute(async (trx) => {
-    const now = deps.clock.nowIso()
-    // Lock first: two concurrent updates must not both compute their delta from the same old value.
-    const fresh = await repo.lockCard(trx, cardId)
-    const delta = change.point !== undefined ? change.point - Number(fresh!.point) : 0
-    const first = await repo.insertEntryOnce(trx, {
-      id: deps.ids.next('pe'),
-      merchant_id: current.merchantId,
-      card_id: cardId,
-      delta,
-      point_after: change.point ?? Number(fresh!.point),
-      reason: change.reason,
-      source: change.source,
-      idempotency_key: change.idempotencyKey,
-      created_at: now,
-    })
-    if (!first) {
-      const earlier = await repo.findEntry(
-        trx,
-        current.merchantId,
-        change.source,
-        change.idempotencyKey,
-      )
-      if (
-        earlier?.card_id !== cardId ||
-        (change.point !== undefined && Number(earlier.point_after) !== change.point)
-      ) {
-        throw CardErrors.keyReused()
-      }
-      return fresh!
-    }
-    const row = await repo.setState(
-      trx,
-      cardId,
-      {
-        ...(change.point !== undefined ? { point: change.point } : {}),
-        ...(change.level !== undefined ? { level: change.level } : {}),
-        ...(change.balance !== undefined ? { balance: change.balance } : {}),
-      },
-      now,
-    )
-    if (!row) {
-      throw CardErrors.notFound(`card ${cardId} is not active`)
-    }
-    await queuePush(trx, deps, row)
-    return row
+  return deps.db
+    .transaction()
+    .execute((trx) => writeCardState({ ...deps, db: trx }, current, change, false))
+}
+
+/**
+ * `setCardState` inside a transaction the caller holds (the CRM's `/card/update` runs it in a
+ * group commit, db/group-commit.ts): `card` is the active card as read in that transaction.
+ */
+export async function setCardStateIn(
+  trx: CardsDeps,
+  card: CardView,
+  change: StateChange,
+  /** `card` was read with `findCardForCrm(…, { lock })` in this transaction: it is current. */
+  options: { locked?: boolean } = {},
+): Promise<CardView> {
+  if (change.level !== undefined) {
+    checkLevel((await getTemplate(trx, card.templateId)).spec.levels, change.level)
+  }
+  return writeCardState(trx, card, change, options.locked ?? false)
+}
+
+/** The change itself, in the transaction `deps.db`; may run again from scratch (group commit). */
+async function writeCardState(
+  deps: CardsDeps,
+  current: CardView,
+  change: StateChange,
+  locked: boolean,
+): Promise<CardView> {
+  const trx = deps.db
+  const cardId = current.id
+  const now = deps.clock.nowIso()
+  // Lock first: two concurrent updates must not both compute their delta from the same old value.
+  const fresh = locked ? undefined : await repo.lockCard(trx, cardId)
+  if (!locked && !fresh) {
+    throw CardErrors.notFound(`card ${cardId} is not active`)
+  }
+  const freshPoint = fresh ? Number(fresh.point) : current.point
+  const delta = change.point !== undefined ? change.point - freshPoint : 0
+  const first = await repo.insertEntryOnce(trx, {
+    id: deps.ids.next('pe'),
+    merchant_id: current.merchantId,
+    card_id: cardId,
+    delta,
+    point_after: change.point ?? freshPoint,
+    reason: change.reason,
+    source: change.source,
+    idempotency_key: change.idempotencyKey,
+    created_at: now,
   })
-  return toCardView(updated)
+  if (!first) {
+    const earlier = await repo.findEntry(
+      trx,
+      current.merchantId,
+      change.source,
+      change.idempotencyKey,
+    )
+    if (
+      earlier?.card_id !== cardId ||
+      (change.point !== undefined && Number(earlier.point_after) !== change.point)
+    ) {
+      throw CardErrors.keyReused()
+    }
+    return fresh ? toCardView(fresh) : current
+  }
+  const row = await repo.setState(
+    trx,
+    cardId,
+    {
+      ...(change.point !== undefined ? { point: change.point } : {}),
+      ...(change.level !== undefined ? { level: change.level } : {}),
+      ...(change.balance !== undefined ? { balance: change.balance } : {}),
+    },
+    now,
+  )
+  if (!row) {
+    throw CardErrors.notFound(`card ${cardId} is not active`)
+  }
+  await queuePush(trx, deps, row)
+  return toCardView(row)
 }
 
 /**
@@ -220,76 +260,94 @@ export async function setCardState(
 export async function adjustPoints(
   deps: CardsDeps,
   cardId: string,
-  input: {
-    delta: number
-    reason: string
-    source: string
-    idempotencyKey: string
-    /** Who asked, when it is a person: the change is written to the audit log. */
-    audit?: { actor: string; requestId?: string }
-  },
+  input: AdjustPoints,
 ): Promise<{ card: CardView; replayed: boolean }> {
-  if (!Number.isSafeInteger(input.delta) || input.delta === 0) {
-    throw invalidFields('POINTS_INVALID', [
-      { field: 'delta', message: 'must be a non-zero whole number' },
-    ])
-  }
+  checkDelta(input.delta)
   const card = await repo.findCard(deps.db, cardId)
   if (!card || card.status !== 'active') {
     throw CardErrors.notFound(`card ${cardId} is not active`)
   }
-  if ((await memberSystem(deps, card.merchant_id)).mode === 'crm') {
+  return deps.db
+    .transaction()
+    .execute((trx) => adjustPointsIn({ ...deps, db: trx }, toCardView(card), input))
+}
+
+export interface AdjustPoints {
+  delta: number
+  reason: string
+  source: string
+  idempotencyKey: string
+  /** Who asked, when it is a person: the change is written to the audit log. */
+  audit?: { actor: string; requestId?: string }
+}
+
+function checkDelta(delta: number): void {
+  if (!Number.isSafeInteger(delta) || delta === 0) {
+    throw invalidFields('POINTS_INVALID', [
+      { field: 'delta', message: 'must be a non-zero whole number' },
+    ])
+  }
+}
+
+/**
+ * `adjustPoints` inside a transaction the caller holds (the signed `/api/points/adjust` runs it
+ * in a group commit); `card` is the active card as the caller read it. May run again from scratch.
+ */
+export async function adjustPointsIn(
+  deps: CardsDeps,
+  card: CardView,
+  input: AdjustPoints,
+): Promise<{ card: CardView; replayed: boolean }> {
+  checkDelta(input.delta)
+  const cardId = card.id
+  if ((await memberSystem(deps, card.merchantId)).mode === 'crm') {
     // The CRM's next /card/update would overwrite the change without a trace on its side.
     throw CardErrors.pointsOwnedByCrm()
   }
   // The key is decided inside the transaction, after the card's lock: a twin still running holds
   // the lock, and once it commits this sees its entry and replays instead of refusing.
-  return deps.db.transaction().execute(async (trx) => {
-    await repo.lockCard(trx, cardId)
-    const earlier = await repo.findEntry(trx, card.merchant_id, input.source, input.idempotencyKey)
-    if (earlier) {
-      if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) {
-        throw CardErrors.keyReused()
-      }
-      return { card: toCardView((await repo.findCard(trx, cardId))!), replayed: true }
-    }
-    const now = deps.clock.nowIso()
-    const row = await repo.addPoints(trx, cardId, input.delta, now)
-    if (!row) {
-      throw CardErrors.pointsInsufficient(card.point, -input.delta)
-    }
-    // Another card's change with the same key can still race this one: the unique key decides.
-    const first = await repo.insertEntryOnce(trx, {
-      id: deps.ids.next('pe'),
-      merchant_id: card.merchant_id,
-      card_id: cardId,
-      delta: input.delta,
-      point_after: Number(row.point),
-      reason: input.reason,
-      source: input.source,
-      idempotency_key: input.idempotencyKey,
-      created_at: now,
-    })
-    if (!first) {
+  const trx = deps.db
+  await repo.lockCard(trx, cardId)
+  const earlier = await repo.findEntry(trx, card.merchantId, input.source, input.idempotencyKey)
+  if (earlier) {
+    if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) {
       throw CardErrors.keyReused()
     }
-    await queuePush(trx, deps, row)
-    if (input.audit) {
-      await recordAudit(
-        { ...deps, db: trx },
-        {
-          merchantId: card.merchant_id,
-          actor: input.audit.actor,
-          action: 'card.adjust_points',
-          target: { type: 'card', id: cardId },
-          before: { point: Number(row.point) - input.delta },
-          after: { point: Number(row.point), delta: input.delta, reason: input.reason },
-          ...(input.audit.requestId ? { requestId: input.audit.requestId } : {}),
-        },
-      )
-    }
-    return { card: toCardView(row), replayed: false }
+    return { card: toCardView((await repo.findCard(trx, cardId))!), replayed: true }
+  }
+  const now = deps.clock.nowIso()
+  const row = await repo.addPoints(trx, cardId, input.delta, now)
+  if (!row) {
+    throw CardErrors.pointsInsufficient(card.point, -input.delta)
+  }
+  // Another card's change with the same key can still race this one: the unique key decides.
+  const first = await repo.insertEntryOnce(trx, {
+    id: deps.ids.next('pe'),
+    merchant_id: card.merchantId,
+    card_id: cardId,
+    delta: input.delta,
+    point_after: Number(row.point),
+    reason: input.reason,
+    source: input.source,
+    idempotency_key: input.idempotencyKey,
+    created_at: now,
   })
+  if (!first) {
+    throw CardErrors.keyReused()
+  }
+  await queuePush(trx, deps, row)
+  if (input.audit) {
+    await recordAudit(deps, {
+      merchantId: card.merchantId,
+      actor: input.audit.actor,
+      action: 'card.adjust_points',
+      target: { type: 'card', id: cardId },
+      before: { point: Number(row.point) - input.delta },
+      after: { point: Number(row.point), delta: input.delta, reason: input.reason },
+      ...(input.audit.requestId ? { requestId: input.audit.requestId } : {}),
+    })
+  }
+  return { card: toCardView(row), replayed: false }
 }
 
 /** Moves a card to another published template of the merchant (the CRM's `/card/changeTemplate`). */
@@ -304,8 +362,32 @@ export async function changeCardTemplate(
   if (!card || card.status !== 'active') {
     throw CardErrors.notFound(`card ${cardId} is not active`)
   }
+  return deps.db
+    .transaction()
+    .execute((trx) =>
+      changeCardTemplateIn(
+        { ...deps, db: trx },
+        toCardView(card),
+        targetAlipayTemplateId,
+        reason,
+        actor,
+      ),
+    )
+}
+
+/**
+ * `changeCardTemplate` inside a transaction the caller holds (the CRM's `/card/changeTemplate`
+ * runs it in a group commit); `card` is the active card as read in it. May run again from scratch.
+ */
+export async function changeCardTemplateIn(
+  deps: CardsDeps,
+  card: CardView,
+  targetAlipayTemplateId: string,
+  reason: string,
+  actor: string,
+): Promise<CardView> {
   const target = await templateByAlipayId(deps, targetAlipayTemplateId)
-  if (!target || target.merchantId !== card.merchant_id) {
+  if (!target || target.merchantId !== card.merchantId) {
     throw invalidFields('TEMPLATE_NOT_FOUND', [
       {
         field: 'targetTemplateId',
@@ -314,31 +396,25 @@ export async function changeCardTemplate(
     ])
   }
   checkLevel(target.spec.levels, card.level)
-  const updated = await deps.db.transaction().execute(async (trx) => {
-    const row = await repo.setState(
-      trx,
-      cardId,
-      { templateId: target.id, alipayTemplateId: targetAlipayTemplateId },
-      deps.clock.nowIso(),
-    )
-    if (!row) {
-      throw CardErrors.notFound(`card ${cardId} is not active`)
-    }
-    await queuePush(trx, deps, row)
-    await recordAudit(
-      { ...deps, db: trx },
-      {
-        merchantId: card.merchant_id,
-        actor,
-        action: 'card.change_template',
-        target: { type: 'card', id: cardId },
-        before: { templateId: card.alipay_template_id },
-        after: { templateId: targetAlipayTemplateId, reason },
-      },
-    )
-    return row
+  const row = await repo.setState(
+    deps.db,
+    card.id,
+    { templateId: target.id, alipayTemplateId: targetAlipayTemplateId },
+    deps.clock.nowIso(),
+  )
+  if (!row) {
+    throw CardErrors.notFound(`card ${card.id} is not active`)
+  }
+  await queuePush(deps.db, deps, row)
+  await recordAudit(deps, {
+    merchantId: card.merchantId,
+    actor,
+    action: 'card.change_template',
+    target: { type: 'card', id: card.id },
+    before: { templateId: card.alipayTemplateId },
+    after: { templateId: targetAlipayTemplateId, reason },
   })
-  return toCardView(updated)
+  return toCardView(row)
 }
 
 /** Per-app pace for Alipay calls (Alipay limits calls per app): at most `perSecond`, smoothed. */

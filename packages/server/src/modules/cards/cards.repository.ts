@@ -26,6 +26,8 @@ export function findActiveByBizCardNo(
   merchantId: string,
   alipayTemplateIds: readonly string[],
   bizCardNo: string,
+  /** PostgreSQL only (SQLite has no `for update`): the read is the lock of the change. */
+  forUpdate = false,
 ): Promise<CardRow | undefined> {
   let q = db
     .selectFrom('cards')
@@ -36,7 +38,8 @@ export function findActiveByBizCardNo(
   if (alipayTemplateIds.length) {
     q = q.where('alipay_template_id', 'in', alipayTemplateIds)
   }
-  return q.orderBy('created_at', 'desc').executeTakeFirst()
+  q = q.orderBy('created_at', 'desc')
+  return (forUpdate ? q.forUpdate() : q).executeTakeFirst()
 }
 
 export function findActiveForUser(

@@ -12,6 +12,10 @@ export {
   changeCardTemplate,
   findCardForCrm,
   setCardState,
+  setCardStateIn,
+  adjustPointsIn,
+  changeCardTemplateIn,
+  type AdjustPoints,
   type CardView,
   type StateChange,
 } from './card-state.service.js'

@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.js'
 import type { FieldCipher } from '../../shared/field-crypto.js'
 import { acceptOnce, forgetMessage } from '../inbox/index.js'
 import { crmCallPolicy } from '../merchants/index.js'
-import { templateByAlipayId } from '../templates/index.js'
+import { templateOwner } from '../templates/index.js'
 import type { AppDeps } from '../../deps.js'
 
 /** How far a signed call's timestamp may be from our clock. */
@@ -36,6 +36,29 @@ export async function verifyCrmCall(
   deps: { clock: Clock; cipher: FieldCipher } & Pick<AppDeps, 'db'>,
   params: Record<string, string>,
 ): Promise<string> {
+  const { merchantId, nonce } = await verifyCrmSignature(deps, params)
+  if (nonce !== undefined) {
+    await claimNonce(deps, merchantId, nonce)
+  }
+  return merchantId
+}
+
+/** A signed call that passed every check but the nonce's: whose it is, and the nonce to claim. */
+export interface VerifiedCrmCall {
+  merchantId: string
+  /** To claim with `claimNonce` in the transaction that makes the change (when present). */
+  nonce: string | undefined
+}
+
+/**
+ * `verifyCrmCall` without recording the nonce: the write routes claim it with `claimNonce`
+ * inside the (group-committed) transaction of the change, so the nonce and the change commit
+ * together or not at all, and a refused change leaves the nonce free for a retry.
+ */
+export async function verifyCrmSignature(
+  deps: { clock: Clock; cipher: FieldCipher } & Pick<AppDeps, 'db'>,
+  params: Record<string, string>,
+): Promise<VerifiedCrmCall> {
   if (!params.sign && !params.signature) {
     throw CrmErrors.signatureMissing()
   }
@@ -55,11 +78,10 @@ export async function verifyCrmCall(
     throw CrmErrors.templateIdIsKaguans(params.templateId)
   }
   // The template says whose key verifies the call: the only look-up before the signature is checked.
-  const template = await templateByAlipayId(deps, params.templateId)
-  if (!template) {
+  const merchantId = await templateOwner(deps, params.templateId)
+  if (!merchantId) {
     throw CrmErrors.templateNotPublished(params.templateId)
   }
-  const merchantId = template.merchantId
   const { publicKey, replayStrict } = await crmCallPolicy(deps, merchantId)
   if (!publicKey) {
     throw CrmErrors.keyNotConfigured()
@@ -79,9 +101,18 @@ export async function verifyCrmCall(
   if (timestamp !== undefined) {
     checkTimestamp(deps.clock, timestamp)
   }
-  if (nonce === undefined) {
-    return merchantId
-  }
+  return { merchantId, nonce }
+}
+
+/**
+ * Records a signed call's nonce, or refuses the call when it was seen (`CRM_NONCE_REPLAYED`).
+ * Given a transaction, the nonce is recorded exactly when the change commits.
+ */
+export async function claimNonce(
+  deps: Pick<AppDeps, 'db' | 'clock'>,
+  merchantId: string,
+  nonce: string,
+): Promise<void> {
   if (
     !(await acceptOnce(deps, {
       source: 'crm.nonce',
@@ -91,7 +122,6 @@ export async function verifyCrmCall(
   ) {
     throw CrmErrors.nonceReplayed(nonce)
   }
-  return merchantId
 }
 
 /**

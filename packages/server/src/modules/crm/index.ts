@@ -8,7 +8,14 @@ export {
   type OpenCardInfoAnswer,
   type OpenCardInfoRequest,
 } from '../../ports/crm-client.js'
-export { releaseNonce, REPLAY_WINDOW_MS, verifyCrmCall } from './crm-auth.js'
+export {
+  claimNonce,
+  releaseNonce,
+  REPLAY_WINDOW_MS,
+  verifyCrmCall,
+  verifyCrmSignature,
+  type VerifiedCrmCall,
+} from './crm-auth.js'
 export {
   checkCrm,
   CheckStatus,

@@ -1,6 +1,7 @@
 import { MerchantErrors } from './merchants.errors.js'
 import { type AlipayClient } from '@kaguan/alipay'
 import type { AppDeps } from '../../deps.js'
+import { crmPolicies, type CrmCallPolicy } from './crm-policy-cache.js'
 import * as repo from './merchants.repository.js'
 import {
   APP_AUTH_TOKEN_CONTEXT,
@@ -144,10 +145,14 @@ export async function notifiedApp(
  * What checking a signed CRM call needs of the merchant, in one read: the CRM's public key (PEM)
  * and whether timestamp + nonce are required.
  */
-export async function crmCallPolicy(
-  deps: Pick<AppDeps, 'db'>,
-  id: string,
-): Promise<{ publicKey: string | undefined; replayStrict: boolean }> {
-  const row = await requireRow(deps, id)
-  return { publicKey: row.crm_public_key ?? undefined, replayStrict: row.crm_replay_strict === 1 }
+export async function crmCallPolicy(deps: Pick<AppDeps, 'db'>, id: string): Promise<CrmCallPolicy> {
+  // Every signed CRM call asks: cached for CRM_POLICY_TTL_MS, dropped at each merchant write of
+  // this process (merchants.repository.ts), so another kaguan process sees a new key within it.
+  return (await crmPolicies.get(deps.db, id, async () => {
+    const row = await requireRow(deps, id)
+    return {
+      publicKey: row.crm_public_key ?? undefined,
+      replayStrict: row.crm_replay_strict === 1,
+    }
+  }))!
 }

@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/db.js'
+import { crmPolicies } from './crm-policy-cache.js'
 import type { MerchantRow, MerchantUpdate, NewMerchantRow } from './merchants.table.js'
 
 export function findDefault(db: Executor): Promise<MerchantRow | undefined> {
@@ -23,7 +24,11 @@ export async function insertOnce(db: Executor, row: NewMerchantRow): Promise<voi
 }
 
 export async function update(db: Executor, id: string, changes: MerchantUpdate): Promise<void> {
+  // Before and after: a cached CRM policy read between the two (the write not yet committed) is
+  // dropped too; one still racing the commit lives at most CRM_POLICY_TTL_MS.
+  crmPolicies.invalidate()
   await db.updateTable('merchants').set(changes).where('id', '=', id).execute()
+  crmPolicies.invalidate()
 }
 
 /** Every merchant configured with this Alipay app: one, or several served by one ISV app. */

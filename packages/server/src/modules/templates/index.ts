@@ -24,6 +24,7 @@ export {
   listPublishedSpecs,
   listTemplates,
   templateByAlipayId,
+  templateOwner,
   templatePreview,
   updateTemplateDraft,
   type CardTemplate,

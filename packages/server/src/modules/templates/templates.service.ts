@@ -4,6 +4,7 @@ import { Value } from '@sinclair/typebox/value'
 import type { AppDeps } from '../../deps.js'
 import type { Clock } from '../../shared/clock.js'
 import { invalidFields, type FieldProblem } from '../../shared/errors.js'
+import { LookupCache } from '../../shared/lookup-cache.js'
 import { recordAudit } from '../audit/index.js'
 import { findShops } from '../shops/index.js'
 import { previewSpec } from './template-preview.js'
@@ -209,6 +210,24 @@ export async function templateByAlipayId(
   const { db } = deps
   const row = await repo.findTemplateByAlipayId(db, alipayTemplateId)
   return row && toTemplate(row)
+}
+
+/**
+ * Whose template Alipay knows by this id, for checking a signed CRM call (every `/card/update`
+ * asks). Cached without invalidation: a template gets its Alipay id when published and never
+ * changes merchant, and no template is deleted; only found templates are kept, so one published
+ * by another process is seen at once.
+ */
+const owners = new LookupCache<string>(60_000)
+
+export function templateOwner(
+  deps: Pick<AppDeps, 'db'>,
+  alipayTemplateId: string,
+): Promise<string | undefined> {
+  return owners.get(deps.db, alipayTemplateId, async () => {
+    const row = await repo.findTemplateByAlipayId(deps.db, alipayTemplateId)
+    return row?.merchant_id
+  })
 }
 
 /** What the wallet would show for a template's saved draft. */
