@@ -18,7 +18,10 @@ import type {
   ClaimLinksTable,
   ImagesTable,
 } from '../modules/templates/templates.table.js'
-import type { AdminSessionsTable } from '../modules/admin/admin.table.js'
+import type {
+  AdminMembershipsTable,
+  AdminSessionsTable,
+} from '../modules/admin/admin.table.js'
 import type {
   StampAccountsTable,
   StampActivitiesTable,
@@ -35,6 +38,7 @@ export interface Database {
   outbox: OutboxTable
   inbound_messages: InboundMessagesTable
   admin_sessions: AdminSessionsTable
+  admin_memberships: AdminMembershipsTable
   shops: ShopsTable
   images: ImagesTable
   card_templates: CardTemplatesTable

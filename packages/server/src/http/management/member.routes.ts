@@ -24,6 +24,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.get(
     '/api/merchants/:merchantId/members',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.read'),
       schema: {
         tags,
@@ -57,6 +58,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.get(
     '/api/cards/:cardId',
     {
+      config: { tenancy: 'card' },
       preValidation: requirePermission('members.read'),
       schema: {
         summary: 'Get a card with its history',
@@ -71,6 +73,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.delete(
     '/api/cards/:cardId',
     {
+      config: { tenancy: 'card' },
       preValidation: requirePermission('members.write'),
       schema: {
         summary: 'Delete a card',
@@ -88,6 +91,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.post(
     '/api/cards/:cardId/points',
     {
+      config: { tenancy: 'card' },
       preValidation: requirePermission('members.write'),
       schema: {
         summary: 'Adjust points',
