@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openDb } from '../../src/db/db.js'
 import { login } from '../../src/modules/admin/index.js'
-import { createMerchant } from '../../src/modules/merchants/index.js'
+import { DEFAULT_MERCHANT_ID, ensureDefaultMerchant } from '../../src/modules/merchants/index.js'
 import { systemClock } from '../../src/shared/clock.js'
 import { createIds } from '../../src/shared/ids.js'
 
@@ -134,13 +134,8 @@ describe('kaguan admin', { timeout: 90_000 }, () => {
     const handle = openDb({ url: `sqlite:${file}`, dialect: 'sqlite' })
     const deps = { clock: systemClock, ids: createIds() }
     try {
-      const merchant = await createMerchant(
-        { ...deps, db: handle.db },
-        { name: '甲' },
-        {
-          actor: 'cli',
-        },
-      )
+      await ensureDefaultMerchant({ db: handle.db, clock: systemClock })
+      const merchant = { id: DEFAULT_MERCHANT_ID }
       const scoped = await kaguan(
         [
           'admin',
