@@ -127,6 +127,11 @@ describe.skipIf(!haveBrowser)('the console, per merchant', () => {
     await page.reload()
     await page.waitForSelector('text=乙 旗舰店')
     expect(await page.locator('.ant-menu').textContent()).toContain('管理员')
+    // The accounts page says who sees what.
+    await open(page, '/users')
+    await page.waitForSelector('text=ops-b')
+    expect(await page.locator('.ant-layout-content').textContent()).toContain('乙商户 分店 · 运营')
+    await shot(page, '05-platform-admin-users')
     await page.context().close()
   }, 60_000)
 
