@@ -16,7 +16,13 @@ interface SessionValue {
   me: MeResponse | null | undefined
   signIn(username: string, password: string): Promise<void>
   signOut(): Promise<void>
+  /** Whether the role at the current merchant grants `permission` (ISV-wide ones: platform admins only). */
   can(permission: AdminPermission): boolean
+  /** A platform (ISV-wide) admin: sees every merchant, manages accounts and merchants. */
+  isPlatform: boolean
+  /** The signed-in account's role at the current merchant. */
+  role: MeResponse['user']['role'] | undefined
+  /** The merchants the account sees; the header shows a switcher when there are several. */
   merchants: MerchantView[]
   merchant: MerchantView | undefined
   selectMerchant(id: string): void
@@ -43,10 +49,33 @@ export function useMerchant(): MerchantView {
   return merchant
 }
 
+/** Where the current merchant is kept between visits (per browser). */
+const MERCHANT_KEY = 'kaguan.merchant'
+
+function storedMerchant(): string | undefined {
+  try {
+    return localStorage.getItem(MERCHANT_KEY) ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Permissions only an ISV-wide account has, whatever its role at a merchant. */
+const PLATFORM_PERMISSIONS: ReadonlySet<AdminPermission> = new Set(['users.manage'])
+
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<MeResponse | null | undefined>(undefined)
   const [merchants, setMerchants] = useState<MerchantView[]>([])
-  const [merchantId, setMerchantId] = useState<string>()
+  const [merchantId, setMerchantId] = useState<string | undefined>(storedMerchant)
+
+  const selectMerchant = useCallback((id: string) => {
+    setMerchantId(id)
+    try {
+      localStorage.setItem(MERCHANT_KEY, id)
+    } catch {
+      // private mode: the choice lasts for this page only
+    }
+  }, [])
 
   const loadMe = useCallback(async () => {
     try {
@@ -78,8 +107,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, [me, reloadMerchants])
 
-  const value = useMemo<SessionValue>(
-    () => ({
+  const value = useMemo<SessionValue>(() => {
+    const isPlatform = me?.scope !== 'merchant'
+    // A merchant-scoped account acts with its role at the merchant shown.
+    const access = isPlatform ? undefined : me?.merchants.find((m) => m.merchantId === merchantId)
+    const permissions = isPlatform ? (me?.permissions ?? []) : (access?.permissions ?? [])
+    return {
       me,
       async signIn(username, password) {
         const answer = await api<LoginResponse>('POST', '/api/auth/login', { username, password })
@@ -92,13 +125,15 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         setMerchants([])
         setMe(null)
       },
-      can: (permission) => me?.permissions.includes(permission) ?? false,
+      can: (permission) =>
+        permissions.includes(permission) && (isPlatform || !PLATFORM_PERMISSIONS.has(permission)),
+      isPlatform,
+      role: isPlatform ? me?.user.role : access?.role,
       merchants,
       merchant: merchants.find((m) => m.id === merchantId),
-      selectMerchant: setMerchantId,
+      selectMerchant,
       reloadMerchants,
-    }),
-    [me, merchants, merchantId, loadMe, reloadMerchants],
-  )
+    }
+  }, [me, merchants, merchantId, loadMe, reloadMerchants, selectMerchant])
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>
 }

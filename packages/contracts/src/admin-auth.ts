@@ -59,9 +59,33 @@ export const LoginResponse = Type.Object({
 })
 export type LoginResponse = Static<typeof LoginResponse>
 
+/** Whether an account sees every merchant (`platform`, the ISV's staff) or only some (`merchant`). */
+export const AdminScopeName = Type.Union([Type.Literal('platform'), Type.Literal('merchant')], {
+  description: 'platform: every merchant (ISV-wide); merchant: only the merchants listed',
+})
+export type AdminScopeName = Static<typeof AdminScopeName>
+
+/** A merchant a merchant-scoped account sees, with its role there. */
+export const MerchantAccessBody = Type.Object(
+  { merchantId: Type.String({ minLength: 1 }), role: AdminRoleName },
+  { additionalProperties: false },
+)
+export type MerchantAccessBody = Static<typeof MerchantAccessBody>
+
 /** `GET /api/auth/me` answer. */
 export const MeResponse = Type.Object({
   user: SessionUser,
+  scope: AdminScopeName,
+  merchants: Type.Array(
+    Type.Object({
+      merchantId: Type.String(),
+      role: AdminRoleName,
+      permissions: Type.Array(AdminPermission),
+    }),
+    {
+      description: 'Merchant-scoped accounts: the merchants they see, role and permissions at each',
+    },
+  ),
   csrfToken: Type.String({
     description: 'Send as the x-csrf-token header on every POST/PUT/PATCH/DELETE',
   }),
@@ -76,6 +100,8 @@ export const AdminUserBody = Type.Object({
   id: Type.String(),
   username: Type.String(),
   role: AdminRoleName,
+  scope: AdminScopeName,
+  merchants: Type.Array(MerchantAccessBody),
   disabled: Type.Boolean(),
   failedLogins: Type.Integer({ description: 'Failed sign-ins since the last success or lock' }),
   lockedUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
@@ -104,6 +130,14 @@ export const CreateAdminUserBody = Type.Object(
       description: 'At least 10 characters, not the username',
     }),
     role: AdminRoleName,
+    merchants: Type.Optional(
+      Type.Array(MerchantAccessBody, {
+        minItems: 1,
+        maxItems: 200,
+        description:
+          'Makes a merchant-scoped account that sees only these merchants, with a role at each; omit for a platform (ISV-wide) admin',
+      }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -30,7 +30,7 @@ interface Item {
 
 export function AppLayout({ children }: { children: ReactNode }) {
   const { t } = useTranslation()
-  const { me, can, signOut, merchants, merchant, selectMerchant } = useSession()
+  const { me, can, role, signOut, merchants, merchant, selectMerchant } = useSession()
   const navigate = useNavigate()
   const location = useLocation()
   const items: Item[] = [
@@ -106,9 +106,15 @@ export function AppLayout({ children }: { children: ReactNode }) {
             {merchants.length > 1 ? (
               <Select
                 style={{ minWidth: 200 }}
+                data-testid="merchant-switcher"
                 value={merchant?.id}
                 options={merchants.map((m) => ({ value: m.id, label: m.name }))}
-                onChange={selectMerchant}
+                onChange={(id: string) => {
+                  selectMerchant(id)
+                  // A detail page (a template, a card) belongs to the merchant left behind: go to
+                  // its section's list, which loads the new merchant's data.
+                  navigate(selected)
+                }}
               />
             ) : (
               <Typography.Text strong>{merchant?.name}</Typography.Text>
@@ -132,13 +138,16 @@ export function AppLayout({ children }: { children: ReactNode }) {
               }}
             >
               <Button type="text" data-testid="user-menu">
-                <UserOutlined /> {me?.user.username} ({t(`roles.${me?.user.role ?? 'viewer'}`)}){' '}
+                <UserOutlined /> {me?.user.username} ({t(`roles.${role ?? 'viewer'}`)}){' '}
                 <DownOutlined />
               </Button>
             </Dropdown>
           </Space>
         </Layout.Header>
-        <Layout.Content style={{ margin: 24 }}>{children}</Layout.Content>
+        {/* Keyed by the merchant: a switch remounts the page, which loads that merchant's data. */}
+        <Layout.Content key={merchant?.id} style={{ margin: 24 }}>
+          {children}
+        </Layout.Content>
       </Layout>
     </Layout>
   )

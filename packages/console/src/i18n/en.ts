@@ -500,6 +500,11 @@ export const en: Messages = {
     resetPassword: 'Reset password',
     resetPasswordOf: 'Reset the password of {{name}}',
     usernameRule: '3–64 of a-z 0-9 . _ @ -',
+    scope: 'Merchants',
+    platform: 'All merchants (platform admin)',
+    merchants: 'Only these merchants',
+    merchantsHelp:
+      'Empty: a platform admin who sees every merchant and manages accounts; with merchants: sees and works on only those, with the role at each',
   },
   stamps: {
     title: 'Point collection',

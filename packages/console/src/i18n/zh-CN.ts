@@ -489,6 +489,11 @@ export const zhCN = {
     resetPassword: '重置密码',
     resetPasswordOf: '重置 {{name}} 的密码',
     usernameRule: '3–64 位：小写字母、数字、. _ @ -',
+    scope: '可见商户',
+    platform: '全部商户（平台管理员）',
+    merchants: '只看这些商户',
+    merchantsHelp:
+      '留空：平台管理员，可见全部商户并管理账号；选了商户：只能看到并操作这些商户，角色在每个商户生效',
   },
   stamps: {
     title: '集点活动',

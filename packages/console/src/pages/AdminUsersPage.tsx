@@ -27,7 +27,7 @@ const ROLES: AdminRoleName[] = ['admin', 'operator', 'viewer']
 
 export function AdminUsersPage() {
   const { t } = useTranslation()
-  const { can, me } = useSession()
+  const { can, me, merchants } = useSession()
   const { message } = App.useApp()
   const report = useErrorReporter()
   const users = useLoad(() => api<AdminUserList>('GET', '/api/admin-users'), [])
@@ -79,6 +79,23 @@ export function AdminUsersPage() {
                     onChange={(role) => patch(u, { role })}
                   />
                 ),
+              },
+              {
+                title: t('users.scope'),
+                key: 'scope',
+                render: (_, u) =>
+                  u.scope === 'platform' ? (
+                    <Tag color="blue">{t('users.platform')}</Tag>
+                  ) : (
+                    <Space wrap>
+                      {u.merchants.map((m) => (
+                        <Tag key={m.merchantId}>
+                          {merchants.find((x) => x.id === m.merchantId)?.name ?? m.merchantId} ·{' '}
+                          {t(`roles.${m.role}`)}
+                        </Tag>
+                      ))}
+                    </Space>
+                  ),
               },
               {
                 title: t('users.state'),
@@ -152,7 +169,13 @@ function UserModal({
 }) {
   const { t } = useTranslation()
   const report = useErrorReporter()
-  const [form] = Form.useForm<{ username: string; password: string; role: AdminRoleName }>()
+  const { merchants } = useSession()
+  const [form] = Form.useForm<{
+    username: string
+    password: string
+    role: AdminRoleName
+    merchantIds?: string[]
+  }>()
   const [busy, setBusy] = useState(false)
   return (
     <Modal
@@ -176,7 +199,14 @@ function UserModal({
           setBusy(true)
           try {
             if (modal.kind === 'new') {
-              await api('POST', '/api/admin-users', v)
+              const { merchantIds, ...account } = v
+              await api('POST', '/api/admin-users', {
+                ...account,
+                // A merchant-scoped account: the role applies at each merchant chosen.
+                ...(merchantIds?.length
+                  ? { merchants: merchantIds.map((merchantId) => ({ merchantId, role: v.role })) }
+                  : {}),
+              })
             } else {
               await api('POST', `/api/admin-users/${modal.user.id}/reset-password`, {
                 password: v.password,
@@ -206,6 +236,19 @@ function UserModal({
                   value: r,
                   label: `${t(`roles.${r}`)} — ${t(`roles.${r}Help`)}`,
                 }))}
+              />
+            </Form.Item>
+            <Form.Item
+              name="merchantIds"
+              label={t('users.merchants')}
+              extra={t('users.merchantsHelp')}
+            >
+              <Select
+                mode="multiple"
+                allowClear
+                data-testid="user-merchants"
+                placeholder={t('users.platform')}
+                options={merchants.map((m) => ({ value: m.id, label: m.name }))}
               />
             </Form.Item>
           </>

@@ -17,7 +17,7 @@ type Status = 'pending' | 'parked' | 'done'
 export function DeliveriesPage() {
   const { t } = useTranslation()
   const merchant = useMerchant()
-  const { can } = useSession()
+  const { can, isPlatform } = useSession()
   const { message } = App.useApp()
   const report = useErrorReporter()
   const [status, setStatus] = useState<Status>('parked')
@@ -74,7 +74,8 @@ export function DeliveriesPage() {
           }}
           items={[tab('parked'), tab('pending'), tab('done')]}
         />
-        {status === 'parked' && can('settings.write') && (
+        {/* Retrying is ISV-wide (a parked delivery may be any merchant's): platform admins only. */}
+        {status === 'parked' && can('settings.write') && isPlatform && (
           <Space style={{ marginBottom: 12 }}>
             <Button
               disabled={selected.length === 0}

@@ -81,34 +81,42 @@ export function ShopsPage() {
                   ),
               },
               { title: t('shops.phone'), dataIndex: 'phone' },
-              {
-                title: t('common.actions'),
-                key: 'actions',
-                render: (_, shop) =>
-                  writable && (
-                    <Space>
-                      <Button size="small" onClick={() => setEditing(shop)}>
-                        {t('common.edit')}
-                      </Button>
-                      <Popconfirm
-                        title={t('shops.deleteConfirm', { name: shop.name })}
-                        onConfirm={async () => {
-                          try {
-                            await api('DELETE', `/api/merchants/${merchant.id}/shops/${shop.id}`)
-                            void message.success(t('common.deleted'))
-                            shops.reload()
-                          } catch (e) {
-                            report(e)
-                          }
-                        }}
-                      >
-                        <Button size="small" danger>
-                          {t('common.delete')}
-                        </Button>
-                      </Popconfirm>
-                    </Space>
-                  ),
-              },
+              // No empty actions column for a role that may not change shops.
+              ...(!writable
+                ? []
+                : [
+                    {
+                      title: t('common.actions'),
+                      key: 'actions',
+                      render: (_: unknown, shop: ShopView) =>
+                        writable && (
+                          <Space>
+                            <Button size="small" onClick={() => setEditing(shop)}>
+                              {t('common.edit')}
+                            </Button>
+                            <Popconfirm
+                              title={t('shops.deleteConfirm', { name: shop.name })}
+                              onConfirm={async () => {
+                                try {
+                                  await api(
+                                    'DELETE',
+                                    `/api/merchants/${merchant.id}/shops/${shop.id}`,
+                                  )
+                                  void message.success(t('common.deleted'))
+                                  shops.reload()
+                                } catch (e) {
+                                  report(e)
+                                }
+                              }}
+                            >
+                              <Button size="small" danger>
+                                {t('common.delete')}
+                              </Button>
+                            </Popconfirm>
+                          </Space>
+                        ),
+                    },
+                  ]),
             ]}
           />
         </Card>

@@ -28,8 +28,10 @@ Usage:
                                                   print the effective configuration (secrets redacted)
   kaguan keys master                              print a new master key (base64, 32 bytes)
   kaguan keys gen [--out DIR]                     create an RSA2 key pair (PKCS#8 private, SPKI public)
-  kaguan admin create --username NAME --role admin|operator|viewer [--password-file FILE] [--config FILE]
+  kaguan admin create --username NAME --role admin|operator|viewer [--merchant ID]... [--password-file FILE] [--config FILE]
                                                   create a console account; the password from the file or one line on stdin
+                                                  with --merchant: an account that sees only those merchants (the role at each);
+                                                  without: a platform (ISV-wide) admin
   kaguan admin reset-password --username NAME [--password-file FILE] [--config FILE]
                                                   set a new password, clear the lock-out, end the user's sessions
   kaguan crm-check --url URL --token TOKEN [--public-key KEY|FILE] [--json] [--timeout-ms N]
@@ -122,7 +124,13 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string' },
       } as const
       if (sub === 'create') {
-        return runAdminCreate(options(args, { ...common, role: { type: 'string' } }))
+        return runAdminCreate(
+          options(args, {
+            ...common,
+            role: { type: 'string' },
+            merchant: { type: 'string', multiple: true },
+          }),
+        )
       }
       if (sub === 'reset-password') {
         return runAdminResetPassword(options(args, common))

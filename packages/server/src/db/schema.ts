@@ -19,7 +19,10 @@ import type {
   ClaimLinksTable,
   ImagesTable,
 } from '../modules/templates/templates.table.js'
-import type { AdminSessionsTable } from '../modules/admin/admin.table.js'
+import type {
+  AdminMembershipsTable,
+  AdminSessionsTable,
+} from '../modules/admin/admin.table.js'
 import type {
   StampAccountsTable,
   StampActivitiesTable,
@@ -36,6 +39,7 @@ export interface Database {
   outbox: OutboxTable
   inbound_messages: InboundMessagesTable
   admin_sessions: AdminSessionsTable
+  admin_memberships: AdminMembershipsTable
   shops: ShopsTable
   images: ImagesTable
   card_templates: CardTemplatesTable

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openDb } from '../../src/db/db.js'
 import { login } from '../../src/modules/admin/index.js'
+import { DEFAULT_MERCHANT_ID, ensureDefaultMerchant } from '../../src/modules/merchants/index.js'
 import { systemClock } from '../../src/shared/clock.js'
 import { createIds } from '../../src/shared/ids.js'
 
@@ -119,5 +120,55 @@ describe('kaguan admin', { timeout: 90_000 }, () => {
     expect(
       (await kaguan(['admin', 'create', '--username', 'amy', '--password', 'x'], env)).code,
     ).toBe(2)
+  })
+
+  it('creates a merchant-scoped account with --merchant, and refuses an unknown merchant', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kaguan-admin-')), 'k.sqlite')
+    const env = { KAGUAN_DATABASE_URL: `sqlite:${file}` }
+    const platform = await kaguan(
+      ['admin', 'create', '--username', 'isv', '--role', 'admin'],
+      env,
+      'platform password 1\n',
+    )
+    expect(platform.stdout).toContain('a platform admin, sees every merchant')
+    const handle = openDb({ url: `sqlite:${file}`, dialect: 'sqlite' })
+    const deps = { clock: systemClock, ids: createIds() }
+    try {
+      await ensureDefaultMerchant({ db: handle.db, clock: systemClock })
+      const merchant = { id: DEFAULT_MERCHANT_ID }
+      const scoped = await kaguan(
+        [
+          'admin',
+          'create',
+          '--username',
+          'shop-ops',
+          '--role',
+          'operator',
+          '--merchant',
+          merchant.id,
+        ],
+        env,
+        'operator password 1\n',
+      )
+      expect(scoped.code, scoped.stderr).toBe(0)
+      expect(scoped.stdout).toContain(`sees only merchant ${merchant.id}`)
+      const session = await login(
+        { ...deps, db: handle.db },
+        { username: 'shop-ops', password: 'operator password 1' },
+      )
+      expect(session.principal).toMatchObject({
+        scope: 'merchant',
+        merchants: [{ merchantId: merchant.id, role: 'operator' }],
+      })
+      const unknown = await kaguan(
+        ['admin', 'create', '--username', 'lost', '--role', 'viewer', '--merchant', 'mch_nope'],
+        env,
+        'viewer password 1\n',
+      )
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain('merchants')
+    } finally {
+      await handle.close()
+    }
   })
 })

@@ -37,25 +37,26 @@ const png = (color: string) =>
  */
 export async function setUpFakeMerchant(
   deps: AppDeps,
-  options: { crm?: boolean } = {},
+  options: { crm?: boolean; merchantId?: string; appId?: string } = {},
 ): Promise<void> {
   await ensureDefaultMerchant(deps)
+  const merchantId = options.merchantId ?? DEFAULT_MERCHANT_ID
   await updateAlipayApp(
     deps,
-    DEFAULT_MERCHANT_ID,
+    merchantId,
     {
-      appId: FAKE_APP_ID,
+      appId: options.appId ?? FAKE_APP_ID,
       privateKey: pair().privateKey,
       alipayPublicKey: pair().publicKey,
       gateway: 'http://127.0.0.1:9/gateway.do',
     },
     actor,
   )
-  await updatePublicBaseUrl(deps, DEFAULT_MERCHANT_ID, 'http://127.0.0.1:9', actor)
+  await updatePublicBaseUrl(deps, merchantId, 'http://127.0.0.1:9', actor)
   if (options.crm) {
     await updateCrm(
       deps,
-      DEFAULT_MERCHANT_ID,
+      merchantId,
       {
         mode: 'crm',
         baseUrl: 'http://127.0.0.1:9',
@@ -68,29 +69,36 @@ export async function setUpFakeMerchant(
 }
 
 /** A template with the suite's usual card spec, created as a draft (images uploaded). */
-export async function draftTemplate(deps: AppDeps, name = '测试会员卡'): Promise<CardTemplate> {
+export async function draftTemplate(
+  deps: AppDeps,
+  name = '测试会员卡',
+  merchantId = DEFAULT_MERCHANT_ID,
+): Promise<CardTemplate> {
   const logo = await uploadImage(
     deps,
-    DEFAULT_MERCHANT_ID,
+    merchantId,
     { name: 'logo', type: 'png', content: await png('#ff0000') },
     actor,
   )
   const background = await uploadImage(
     deps,
-    DEFAULT_MERCHANT_ID,
+    merchantId,
     { name: 'background', type: 'png', content: await png('#0000ff') },
     actor,
   )
   return createTemplate(
     deps,
-    DEFAULT_MERCHANT_ID,
+    merchantId,
     cardSpec({ logoId: logo.id, backgroundId: background.id }, { name }),
     actor,
   )
 }
 
 /** Drafts and publishes a template; answers it with its Alipay template id. */
-export async function publishedTemplate(deps: AppDeps): Promise<CardTemplate> {
-  const draft = await draftTemplate(deps)
+export async function publishedTemplate(
+  deps: AppDeps,
+  merchantId = DEFAULT_MERCHANT_ID,
+): Promise<CardTemplate> {
+  const draft = await draftTemplate(deps, undefined, merchantId)
   return (await publishTemplate(deps, draft.id, actor)).template
 }

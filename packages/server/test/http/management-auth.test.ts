@@ -194,6 +194,8 @@ describe('management auth', () => {
     expect(me.statusCode).toBe(200)
     expect(me.json()).toEqual({
       user: { id: ids.operator, username: 'operator-user', role: 'operator' },
+      scope: 'platform',
+      merchants: [],
       csrfToken: sessions.operator.csrf,
       permissions: EXPECTED.operator,
     })

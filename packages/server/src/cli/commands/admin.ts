@@ -65,10 +65,14 @@ async function withDb<T>(
   }
 }
 
-/** `kaguan admin create --username NAME --role ROLE [--password-file FILE]`: makes a console account. */
+/**
+ * `kaguan admin create --username NAME --role ROLE [--merchant ID]... [--password-file FILE]`: makes
+ * a console account; with `--merchant`, one that sees only those merchants, with ROLE at each.
+ */
 export async function runAdminCreate(opts: {
   username?: string
   role?: string
+  merchant?: string[]
   'password-file'?: string
   config?: string
 }): Promise<number> {
@@ -83,11 +87,24 @@ export async function runAdminCreate(opts: {
   const user = await withDb(opts.config, (handle) =>
     createAdminUser(
       { ...{ clock: systemClock, ids: createIds() }, db: handle.db },
-      { username: opts.username!, password, role },
+      {
+        username: opts.username!,
+        password,
+        role,
+        ...(opts.merchant?.length
+          ? { merchants: opts.merchant.map((merchantId) => ({ merchantId, role })) }
+          : {}),
+      },
       'cli',
     ),
   )
-  process.stdout.write(`created admin user "${user.username}" (${user.role}, ${user.id})\n`)
+  const scope =
+    user.scope === 'platform'
+      ? 'a platform admin, sees every merchant'
+      : `sees only merchant ${user.merchants.map((m) => m.merchantId).join(', ')}`
+  process.stdout.write(
+    `created admin user "${user.username}" (${user.role}, ${user.id}): ${scope}\n`,
+  )
   return 0
 }
 

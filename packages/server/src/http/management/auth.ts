@@ -29,13 +29,14 @@ import { pageInMemory, pageRequest } from '../../shared/paging.js'
 import {
   AdminErrors,
   authenticate,
-  can,
+  canSomewhere,
   changeOwnPassword,
   createAdminUser,
   listAdminUsers,
   login,
   logout,
   permissionsOf,
+  Permissions,
   resetAdminPassword,
   updateAdminUser,
   type AdminPrincipal,
@@ -77,7 +78,10 @@ export function requirePermission(permission: Permission): preValidationAsyncHoo
     if (!request.principal) {
       throw AdminErrors.authRequired()
     }
-    if (!can(request.principal.role, permission)) {
+    // For a merchant-scoped account the tenancy hook (tenancy.ts, run before this one) has
+    // narrowed the principal to the merchant of the request: its role there decides. Lists of
+    // merchants need the permission at some merchant of the account.
+    if (!canSomewhere(request.principal, permission)) {
       throw AdminErrors.forbidden(permission)
     }
   }
@@ -102,6 +106,8 @@ function userView(user: AdminUser) {
     id: user.id,
     username: user.username,
     role: user.role,
+    scope: user.scope,
+    merchants: user.merchants,
     disabled: user.disabled,
     failedLogins: user.failedLogins,
     lockedUntil: user.lockedUntil,
@@ -180,6 +186,7 @@ export async function registerAuth(
     LOGIN_PATH,
     {
       config: {
+        tenancy: 'self',
         rateLimit: {
           max: options.loginRateMax ?? LOGIN_RATE_MAX,
           timeWindow: LOGIN_RATE_WINDOW_MS,
@@ -225,6 +232,7 @@ export async function registerAuth(
   r.post(
     '/api/auth/logout',
     {
+      config: { tenancy: 'self' },
       schema: {
         summary: 'Sign out',
         description:
@@ -251,6 +259,7 @@ export async function registerAuth(
   r.get(
     '/api/auth/me',
     {
+      config: { tenancy: 'self' },
       schema: {
         summary: 'The signed-in user and CSRF token',
         description:
@@ -264,10 +273,18 @@ export async function registerAuth(
       if (!p) {
         throw AdminErrors.authRequired()
       }
+      // A merchant-scoped account's permissions: those of some merchant it sees (the console
+      // uses the per-merchant list for the merchant it shows).
+      const permissions =
+        p.scope === 'platform'
+          ? permissionsOf(p.role)
+          : Permissions.filter((permission) => canSomewhere(p, permission))
       return {
         user: { id: p.userId, username: p.username, role: p.role },
+        scope: p.scope,
+        merchants: p.merchants.map((m) => ({ ...m, permissions: permissionsOf(m.role) })),
         csrfToken: request.csrfToken!,
-        permissions: permissionsOf(p.role),
+        permissions,
       }
     },
   )
@@ -275,6 +292,7 @@ export async function registerAuth(
   r.post(
     '/api/auth/password',
     {
+      config: { tenancy: 'self' },
       schema: {
         summary: 'Change my password',
         description:
@@ -335,7 +353,8 @@ export async function registerAuth(
       preValidation: manage,
       schema: {
         summary: 'Create an admin account',
-        description: 'Creates an admin account. Needs users.manage; audited.',
+        description:
+          'Creates an admin account: a platform (ISV-wide) admin, or with `merchants` one that sees only those merchants, with a role at each. Platform admins only; needs users.manage; audited.',
         tags: ['admin-users'],
         body: CreateAdminUserBody,
         response: { 201: AdminUserBody, 400: ErrorBody, ...E401, ...E403, 409: ErrorBody },

@@ -17,6 +17,7 @@ export function registerDashboardRoutes(root: FastifyInstance, deps: AppDeps): v
   app.get(
     '/api/dashboard',
     {
+      config: { tenancy: 'query' },
       preValidation: requirePermission('settings.read'),
       schema: {
         tags: ['operations'],

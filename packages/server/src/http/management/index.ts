@@ -9,6 +9,7 @@ import { registerMemberRoutes } from './member.routes.js'
 import { registerMerchantRoutes } from './merchant.routes.js'
 import { registerStampRoutes } from './stamp.routes.js'
 import { registerTemplateRoutes } from './template.routes.js'
+import { registerTenancy } from './tenancy.js'
 
 export interface ManagementOptions {
   /** The built console to serve at `/`; found by {@link findConsoleDist} when absent, none when null. */
@@ -26,6 +27,8 @@ export async function registerManagement(
 ): Promise<void> {
   addSecurityHeaders(app)
   await registerApiDocs(app)
+  // Tenancy before every route, so that its hook covers them all (tenancy.ts).
+  registerTenancy(app, deps)
   await registerAuth(app, deps)
   registerMerchantRoutes(app, deps)
   registerTemplateRoutes(app, deps)

@@ -39,6 +39,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.get(
     '/api/merchants/:merchantId/members',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.read'),
       schema: {
         tags,
@@ -72,6 +73,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.get(
     '/api/cards/:cardId',
     {
+      config: { tenancy: 'card' },
       preValidation: requirePermission('members.read'),
       schema: {
         summary: 'Get a card with its history',
@@ -86,6 +88,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.delete(
     '/api/cards/:cardId',
     {
+      config: { tenancy: 'card' },
       preValidation: requirePermission('members.write'),
       schema: {
         summary: 'Delete a card',
@@ -103,6 +106,7 @@ export function registerMemberRoutes(root: FastifyInstance, deps: AppDeps): void
   app.post(
     '/api/cards/:cardId/points',
     {
+      config: { tenancy: 'card' },
       preValidation: requirePermission('members.write'),
       schema: {
         summary: 'Adjust points',

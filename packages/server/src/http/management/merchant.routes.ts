@@ -20,7 +20,7 @@ import {
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { AppDeps } from '../../deps.js'
-import { AdminErrors, can } from '../../modules/admin/index.js'
+import { AdminErrors, can, roleAt } from '../../modules/admin/index.js'
 import { searchAudit } from '../../modules/audit/index.js'
 import { getReconcileJob, startReconcileJob } from '../../modules/cards/index.js'
 import { testCrmConnection } from '../../modules/crm/index.js'
@@ -58,18 +58,24 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants',
     {
+      config: { tenancy: 'list' },
       preValidation: requirePermission('settings.read'),
       schema: {
         summary: 'List merchants',
         tags,
-        description: 'All merchants (an ISV runs several), paged.',
+        description:
+          'The merchants the account sees (all of them for a platform admin; an ISV runs several), paged.',
         querystring: Type.Object(PageQuery(['name', 'createdAt'])),
         response: { 200: Paged(MerchantView), ...Errors },
       },
     },
     async (req) =>
       pageInMemory(
-        (await merchants.listMerchants(deps)).map((m) => forRole(m, req.principal!.role)),
+        (await merchants.listMerchants(deps)).flatMap((m) => {
+          // Tenancy: only the merchants the account sees, each shown with its role there.
+          const role = roleAt(req.principal!, m.id)
+          return role ? [forRole(m, role)] : []
+        }),
         pageRequest(req.query, { sort: 'createdAt', order: 'asc' }),
         { name: (m) => m.name, createdAt: (m) => m.createdAt },
       ),
@@ -81,7 +87,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
       schema: {
         summary: 'Create a merchant',
         tags,
-        description: 'Add a merchant (ISV).',
+        description: 'Add a merchant (ISV). Platform admins only.',
         body: MerchantCreateBody,
         response: { 201: MerchantView, ...Errors },
       },
@@ -92,6 +98,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.read'),
       schema: {
         summary: 'Get a merchant',
@@ -108,6 +115,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/alipay',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('keys.write'),
       schema: {
         summary: 'Set the Alipay app',
@@ -124,6 +132,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/public-url',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Set the public URL',
@@ -149,6 +158,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/crm',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Set the business system (CRM)',
@@ -176,6 +186,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/crm/test',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Test the CRM',
@@ -193,6 +204,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/shops',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.read'),
       schema: {
         summary: 'List shops',
@@ -214,6 +226,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/shops',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Create a shop',
@@ -234,6 +247,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/shops/:shopId',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Change a shop',
@@ -250,6 +264,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.delete(
     '/api/merchants/:merchantId/shops/:shopId',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Delete a shop',
@@ -268,6 +283,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/images',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'List uploaded images',
@@ -288,6 +304,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/images',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.write'),
       bodyLimit: 5 * 1024 * 1024,
       schema: {
@@ -319,6 +336,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/outbox',
     {
+      config: { tenancy: 'query' },
       preValidation: requirePermission('settings.read'),
       schema: {
         summary: 'List deliveries (outbox)',
@@ -373,6 +391,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/reconcile',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         tags: ['operations'],
@@ -398,6 +417,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/reconcile/:jobId',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         tags: ['operations'],
@@ -416,6 +436,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/audit',
     {
+      config: { tenancy: 'query' },
       preValidation: requirePermission('audit.read'),
       schema: {
         tags: ['audit'],

@@ -54,6 +54,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-activities',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.read'),
       schema: {
         tags,
@@ -79,6 +80,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.post(
     '/api/merchants/:merchantId/stamp-activities',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.write'),
       schema: {
         tags,
@@ -100,6 +102,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-activities/:activityId',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.read'),
       schema: {
         tags,
@@ -114,6 +117,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.put(
     '/api/merchants/:merchantId/stamp-activities/:activityId',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.write'),
       schema: {
         tags,
@@ -137,6 +141,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.post(
     '/api/merchants/:merchantId/stamp-activities/:activityId/publish',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.publish'),
       schema: {
         tags,
@@ -153,6 +158,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.post(
     '/api/merchants/:merchantId/stamp-activities/:activityId/end',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.publish'),
       schema: {
         tags,
@@ -168,6 +174,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-activities/:activityId/exchange-link',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.read'),
       schema: {
         tags,
@@ -191,6 +198,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.post(
     '/api/merchants/:merchantId/stamp-activities/:activityId/adjustments',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.write'),
       schema: {
         tags,
@@ -222,6 +230,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-accounts',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.read'),
       schema: {
         tags,
@@ -251,6 +260,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-accounts/:accountId',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.read'),
       schema: {
         tags,
@@ -272,6 +282,7 @@ export function registerStampRoutes(root: FastifyInstance, deps: AppDeps): void 
   app.get(
     '/api/merchants/:merchantId/stamp-holds',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.read'),
       schema: {
         tags,

@@ -43,6 +43,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/templates',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'List card templates',
@@ -69,6 +70,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/templates',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.write'),
       schema: {
         summary: 'Create a card template',
@@ -92,6 +94,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/templates/:templateId/preview',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.read'),
       schema: {
         tags,
@@ -110,6 +113,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/templates/preview',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.read'),
       schema: {
         tags,
@@ -129,6 +133,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/templates/:templateId',
     {
+      config: { tenancy: 'template' },
       preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'Get a card template',
@@ -143,6 +148,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/templates/:templateId',
     {
+      config: { tenancy: 'template' },
       preValidation: requirePermission('templates.write'),
       schema: {
         summary: 'Save a template draft',
@@ -169,6 +175,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/templates/:templateId/publish',
     {
+      config: { tenancy: 'template' },
       preValidation: requirePermission('templates.publish'),
       schema: {
         summary: 'Publish a template to Alipay',
@@ -184,6 +191,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/templates/:templateId/crm-level-check',
     {
+      config: { tenancy: 'template' },
       preValidation: requirePermission('templates.publish'),
       schema: {
         summary: "Check the CRM's level codes against the template",
@@ -202,6 +210,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/templates/:templateId/claim-links',
     {
+      config: { tenancy: 'template' },
       preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'List claim links',
@@ -222,6 +231,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/templates/:templateId/claim-links',
     {
+      config: { tenancy: 'template' },
       preValidation: requirePermission('templates.publish'),
       schema: {
         summary: 'Create a claim link',
@@ -249,6 +259,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/claim-links/:linkId/qr.:format',
     {
+      config: { tenancy: 'claim link' },
       preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'A claim link as a QR code',
@@ -266,6 +277,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.get(
     '/api/merchants/:merchantId/components',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.read'),
       schema: {
         summary: 'List card components',
@@ -291,6 +303,7 @@ export function registerTemplateRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.post(
     '/api/merchants/:merchantId/components',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('templates.write'),
       schema: {
         summary: 'Create a card component',

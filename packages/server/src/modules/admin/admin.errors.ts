@@ -59,4 +59,33 @@ export const AdminErrors = {
       { field: 'body.currentPassword', message: 'is not your current password' },
     ]),
   invalid: (problems: FieldProblem[]) => invalidFields('REQUEST_INVALID', problems),
+  // Tenancy. A 404 rather than a 403 for another merchant's things: the answer for a merchant (or
+  // template, card, claim link) of someone else is the same as for one that does not exist.
+  merchantNotVisible: (merchantId: string) =>
+    new AppError(
+      ErrorKind.NotFound,
+      'TENANCY_MERCHANT_NOT_VISIBLE',
+      `no merchant "${merchantId}" among the merchants your account may see`,
+      { merchantId },
+    ),
+  resourceNotVisible: (kind: string, id: string) =>
+    new AppError(
+      ErrorKind.NotFound,
+      'TENANCY_RESOURCE_NOT_VISIBLE',
+      `no ${kind} "${id}" among the merchants your account may see`,
+      { kind, id },
+    ),
+  platformOnly: () =>
+    new AppError(
+      ErrorKind.Forbidden,
+      'TENANCY_PLATFORM_ONLY',
+      'only a platform (ISV-wide) admin may do this; your account is scoped to merchants',
+    ),
+  merchantRequired: (field: string) =>
+    invalidFields('REQUEST_INVALID', [
+      {
+        field,
+        message: 'is required: your account sees several merchants, name the one you mean',
+      },
+    ]),
 } as const

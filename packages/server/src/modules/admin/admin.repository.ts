@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/db.js'
 import type {
+  AdminMembershipRow,
   AdminSessionRow,
   AdminUserPatch,
   AdminUserRow,
@@ -69,9 +70,40 @@ export async function countEnabledAdmins(db: Executor): Promise<number> {
     .selectFrom('admin_users')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('role', '=', 'admin')
+    .where('scope', '=', 'platform')
     .where('disabled', '=', 0)
     .executeTakeFirstOrThrow()
   return Number(row.n)
+}
+
+export async function insertMemberships(
+  db: Executor,
+  rows: readonly AdminMembershipRow[],
+): Promise<void> {
+  if (rows.length) {
+    await db
+      .insertInto('admin_memberships')
+      .values([...rows])
+      .execute()
+  }
+}
+
+/** The memberships of one account, or of every account when `userId` is omitted. */
+export function listMemberships(db: Executor, userId?: string): Promise<AdminMembershipRow[]> {
+  let query = db.selectFrom('admin_memberships').selectAll()
+  if (userId !== undefined) {
+    query = query.where('user_id', '=', userId)
+  }
+  return query.orderBy('user_id').orderBy('merchant_id').execute()
+}
+
+/** Gives a merchant-scoped account one role at every merchant it is a member of. */
+export async function setMembershipRoles(
+  db: Executor,
+  userId: string,
+  role: AdminMembershipRow['role'],
+): Promise<void> {
+  await db.updateTable('admin_memberships').set({ role }).where('user_id', '=', userId).execute()
 }
 
 export async function insertSession(db: Executor, row: NewAdminSessionRow): Promise<void> {
@@ -81,12 +113,14 @@ export async function insertSession(db: Executor, row: NewAdminSessionRow): Prom
 export function findSessionWithUser(
   db: Executor,
   tokenHash: string,
-): Promise<(AdminSessionRow & Pick<AdminUserRow, 'username' | 'role' | 'disabled'>) | undefined> {
+): Promise<
+  (AdminSessionRow & Pick<AdminUserRow, 'username' | 'role' | 'scope' | 'disabled'>) | undefined
+> {
   return db
     .selectFrom('admin_sessions as s')
     .innerJoin('admin_users as u', 'u.id', 's.user_id')
     .selectAll('s')
-    .select(['u.username', 'u.role', 'u.disabled'])
+    .select(['u.username', 'u.role', 'u.scope', 'u.disabled'])
     .where('s.token_hash', '=', tokenHash)
     .executeTakeFirst()
 }

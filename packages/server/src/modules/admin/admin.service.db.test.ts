@@ -125,6 +125,8 @@ for (const dialect of DIALECTS) {
           userId: user.id,
           username: 'dave',
           role: 'viewer',
+          scope: 'platform',
+          merchants: [],
           sessionId: expect.stringMatching(/^ses_/),
         })
         expect(session.sessionToken).toMatch(/^[A-Za-z0-9_-]{43}$/)
@@ -388,7 +390,13 @@ for (const dialect of DIALECTS) {
               actor: 'cli',
               action: 'admin.user.create',
               before: null,
-              after: { username: 'nina', role: 'viewer', disabled: false },
+              after: {
+                username: 'nina',
+                role: 'viewer',
+                scope: 'platform',
+                merchants: [],
+                disabled: false,
+              },
             },
             {
               actor: `admin:${root.id}`,

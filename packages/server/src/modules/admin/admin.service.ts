@@ -6,7 +6,8 @@ import { AdminErrors } from './admin.errors.js'
 import { burnVerify, hashPassword, passwordProblems, verifyPassword } from './admin.password.js'
 import { AdminRoles, isAdminRole, type AdminRole } from './admin.permissions.js'
 import * as repo from './admin.repository.js'
-import type { AdminUserRow } from './admin.table.js'
+import type { AdminMembershipRow, AdminUserRow } from './admin.table.js'
+import type { AdminScope, MerchantAccess } from './admin.tenancy.js'
 
 /** Failed sign-ins in a row that lock an account. */
 export const MAX_FAILED_LOGINS = 5
@@ -33,6 +34,10 @@ export interface AdminUser {
   id: string
   username: string
   role: AdminRole
+  /** `platform`: every merchant; `merchant`: only {@link merchants}. */
+  scope: AdminScope
+  /** The merchants a merchant-scoped account sees, with its role at each; empty for platform. */
+  merchants: MerchantAccess[]
   disabled: boolean
   failedLogins: number
   /** Set while sign-ins are refused after repeated failures (ISO-8601 UTC). */
@@ -45,7 +50,11 @@ export interface AdminUser {
 export interface AdminPrincipal {
   userId: string
   username: string
+  /** The account's role; for a merchant-scoped account, its role at the merchant of the request once known. */
   role: AdminRole
+  scope: AdminScope
+  /** Merchant-scoped accounts: the merchants they see and their role at each. */
+  merchants: readonly MerchantAccess[]
   sessionId: string
 }
 
@@ -58,11 +67,17 @@ export interface LoginResult {
   expiresAt: string
 }
 
-function toAdminUser(row: AdminUserRow): AdminUser {
+function accessOf(rows: readonly AdminMembershipRow[]): MerchantAccess[] {
+  return rows.map((m) => ({ merchantId: m.merchant_id, role: m.role }))
+}
+
+function toAdminUser(row: AdminUserRow, memberships: readonly AdminMembershipRow[]): AdminUser {
   return {
     id: row.id,
     username: row.username,
     role: row.role,
+    scope: row.scope,
+    merchants: row.scope === 'merchant' ? accessOf(memberships) : [],
     disabled: row.disabled === 1,
     failedLogins: row.failed_logins,
     lockedUntil: row.locked_until,
@@ -108,6 +123,37 @@ function roleProblems(role: unknown, field = 'role'): FieldProblem[] {
   return isAdminRole(role) ? [] : [{ field, message: `must be one of ${AdminRoles.join(', ')}` }]
 }
 
+function membershipProblems(merchants: readonly MerchantAccess[] | undefined): FieldProblem[] {
+  if (merchants === undefined) {
+    return []
+  }
+  if (!merchants.length) {
+    return [
+      {
+        field: 'merchants',
+        message: 'must name at least one merchant (omit it for a platform admin)',
+      },
+    ]
+  }
+  const seen = new Set<string>()
+  return merchants.flatMap((m, i) => {
+    const problems = roleProblems(m.role, `merchants[${i}].role`)
+    if (typeof m.merchantId !== 'string' || !m.merchantId) {
+      problems.push({ field: `merchants[${i}].merchantId`, message: 'must be a merchant id' })
+    } else if (seen.has(m.merchantId)) {
+      problems.push({ field: `merchants[${i}].merchantId`, message: 'is named twice' })
+    }
+    seen.add(m.merchantId)
+    return problems
+  })
+}
+
+/** A foreign-key violation on either engine: a membership naming a merchant that does not exist. */
+function isForeignKeyViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503'
+}
+
 async function findUser(
   deps: Pick<AppDeps, 'db'>,
   ref: { userId: string } | { username: string },
@@ -123,10 +169,14 @@ async function findUser(
   return row
 }
 
-/** Creates an admin user; the change is audited as `actor`. Throws ADMIN_USERNAME_TAKEN, REQUEST_INVALID. */
+/**
+ * Creates an admin user; the change is audited as `actor`. With `merchants`, the account sees only
+ * those merchants (its role at each given there; `role` is its role for display and defaults);
+ * without, it is a platform admin. Throws ADMIN_USERNAME_TAKEN, REQUEST_INVALID.
+ */
 export async function createAdminUser(
   deps: AdminDeps & Pick<AppDeps, 'db'>,
-  input: { username: string; password: string; role: AdminRole },
+  input: { username: string; password: string; role: AdminRole; merchants?: MerchantAccess[] },
   actor: string,
   context: AuditContext = {},
 ): Promise<AdminUser> {
@@ -136,6 +186,7 @@ export async function createAdminUser(
     ...usernameProblems(username),
     ...passwordProblems(input.password, username),
     ...roleProblems(input.role),
+    ...membershipProblems(input.merchants),
   ]
   if (problems.length) {
     throw AdminErrors.invalid(problems)
@@ -151,22 +202,36 @@ export async function createAdminUser(
     username,
     password_hash: passwordHash,
     role: input.role,
+    scope: input.merchants ? 'merchant' : 'platform',
     failed_logins: 0,
     locked_until: null,
     disabled: 0,
     created_at: now,
     updated_at: now,
   }
+  const memberships: AdminMembershipRow[] = (input.merchants ?? []).map((m) => ({
+    user_id: row.id,
+    merchant_id: m.merchantId,
+    role: m.role,
+    created_at: now,
+  }))
   try {
     await repo.inTransaction(db, async (tx) => {
       await repo.insertUser(tx, row)
+      await repo.insertMemberships(tx, memberships)
       await recordAudit(
         { ...deps, db: tx },
         {
           actor,
           action: 'admin.user.create',
           target: { type: 'admin_user', id: row.id },
-          after: { username, role: row.role, disabled: false },
+          after: {
+            username,
+            role: row.role,
+            scope: row.scope,
+            merchants: accessOf(memberships),
+            disabled: false,
+          },
           requestId: context.requestId,
         },
       )
@@ -176,9 +241,14 @@ export async function createAdminUser(
     if (repo.isUniqueViolation(error)) {
       throw AdminErrors.usernameTaken(username)
     }
+    if (isForeignKeyViolation(error)) {
+      throw AdminErrors.invalid([
+        { field: 'merchants', message: 'names a merchant that does not exist' },
+      ])
+    }
     throw error
   }
-  return toAdminUser(row)
+  return toAdminUser(row, memberships)
 }
 
 /**
@@ -222,7 +292,7 @@ export async function resetAdminPassword(
         requestId: context.requestId,
       },
     )
-    return { user: toAdminUser(row), sessionsEnded }
+    return { user: toAdminUser(row, await repo.listMemberships(tx, row.id)), sessionsEnded }
   })
 }
 
@@ -287,9 +357,10 @@ export async function updateAdminUser(
     const role = patch.role ?? existing.role
     const disabled = patch.disabled ?? existing.disabled === 1
     if (role === existing.role && disabled === (existing.disabled === 1)) {
-      return toAdminUser(existing)
+      return toAdminUser(existing, await repo.listMemberships(tx, userId))
     }
-    const wasActiveAdmin = existing.role === 'admin' && existing.disabled === 0
+    const wasActiveAdmin =
+      existing.role === 'admin' && existing.scope === 'platform' && existing.disabled === 0
     if (
       wasActiveAdmin &&
       (role !== 'admin' || disabled) &&
@@ -308,6 +379,10 @@ export async function updateAdminUser(
     if (disabled) {
       await repo.deleteSessionsOfUser(tx, userId)
     }
+    // A merchant-scoped account's role change applies at every merchant it sees.
+    if (row.scope === 'merchant' && role !== existing.role) {
+      await repo.setMembershipRoles(tx, userId, role)
+    }
     await recordAudit(
       { ...deps, db: tx },
       {
@@ -319,14 +394,20 @@ export async function updateAdminUser(
         requestId: context.requestId,
       },
     )
-    return toAdminUser(row)
+    return toAdminUser(row, await repo.listMemberships(tx, userId))
   })
 }
 
 /** Every admin user, by username. */
 export async function listAdminUsers(deps: Pick<AppDeps, 'db'>): Promise<AdminUser[]> {
   const { db } = deps
-  return (await repo.listUsers(db)).map(toAdminUser)
+  const memberships = await repo.listMemberships(db)
+  return (await repo.listUsers(db)).map((row) =>
+    toAdminUser(
+      row,
+      memberships.filter((m) => m.user_id === row.id),
+    ),
+  )
 }
 
 export async function getAdminUser(
@@ -335,7 +416,7 @@ export async function getAdminUser(
 ): Promise<AdminUser | undefined> {
   const { db } = deps
   const row = await repo.findUserById(db, userId)
-  return row && toAdminUser(row)
+  return row && toAdminUser(row, await repo.listMemberships(db, userId))
 }
 
 interface Backoff {
@@ -457,7 +538,14 @@ export async function login(
     expires_at: expiresAt,
   })
   return {
-    principal: { userId: row.id, username: row.username, role: row.role, sessionId },
+    principal: {
+      userId: row.id,
+      username: row.username,
+      role: row.role,
+      scope: row.scope,
+      merchants: row.scope === 'merchant' ? accessOf(await repo.listMemberships(db, row.id)) : [],
+      sessionId,
+    },
     sessionToken,
     csrfToken: csrfTokenFor(sessionToken),
     expiresAt,
@@ -491,10 +579,14 @@ export async function authenticate(
     expiresAt = addMs(nowIso, SESSION_TTL_MS)
     await repo.touchSession(db, row.id, nowIso, expiresAt)
   }
+  const merchants =
+    row.scope === 'merchant' ? accessOf(await repo.listMemberships(db, row.user_id)) : []
   return {
     userId: row.user_id,
     username: row.username,
     role: row.role,
+    scope: row.scope,
+    merchants,
     sessionId: row.id,
     csrfToken: csrfTokenFor(sessionToken),
     expiresAt,

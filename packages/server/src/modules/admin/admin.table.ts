@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely'
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
 
 export interface AdminUsersTable {
   id: string
@@ -6,6 +6,8 @@ export interface AdminUsersTable {
   /** A memory-hard hash (argon2id, PHC string); never the password. */
   password_hash: string
   role: 'admin' | 'operator' | 'viewer'
+  /** `platform`: sees every merchant; `merchant`: only those of its `admin_memberships`. */
+  scope: Generated<'platform' | 'merchant'>
   failed_logins: number
   locked_until: string | null
   disabled: number
@@ -29,3 +31,12 @@ export interface AdminSessionsTable {
 }
 export type AdminSessionRow = Selectable<AdminSessionsTable>
 export type NewAdminSessionRow = Insertable<AdminSessionsTable>
+
+/** Which merchants a merchant-scoped account sees, with its role at each. */
+export interface AdminMembershipsTable {
+  user_id: string
+  merchant_id: string
+  role: 'admin' | 'operator' | 'viewer'
+  created_at: string
+}
+export type AdminMembershipRow = Selectable<AdminMembershipsTable>

@@ -15,6 +15,14 @@ export {
   type Permission,
 } from './admin.permissions.js'
 export {
+  AdminScopes,
+  canSomewhere,
+  roleAt,
+  type AdminScope,
+  type MerchantAccess,
+  type TenancyOf,
+} from './admin.tenancy.js'
+export {
   LOCKOUT_MS,
   MAX_FAILED_LOGINS,
   SESSION_TTL_MS,
