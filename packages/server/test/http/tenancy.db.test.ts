@@ -5,7 +5,7 @@ import { buildRoleApp, type RoleApp } from '../../src/http/app.js'
 import { registerManagement } from '../../src/http/management/index.js'
 import type { AppDeps } from '../../src/deps.js'
 import { createAdminUser } from '../../src/modules/admin/index.js'
-import type { CardsTable } from '../../src/modules/cards/index.js'
+import { blockClaims, type CardsTable } from '../../src/modules/cards/index.js'
 import { activateMember, reserveMember } from '../../src/modules/members/index.js'
 import { createMerchant, DEFAULT_MERCHANT_ID } from '../../src/modules/merchants/index.js'
 import { createShop } from '../../src/modules/shops/index.js'
@@ -93,6 +93,11 @@ function plausibleBody(key: string, ids: Record<string, string>): object | undef
     'PUT /api/templates/{templateId}': { spec: {} },
     'POST /api/templates/{templateId}/claim-links': { outString: 'evil' },
     'POST /api/merchants/{merchantId}/components': { name: 'c', templateId: ids.templateId! },
+    'POST /api/merchants/{merchantId}/members/{memberId}/erase': { reason: '冒充乙的会员请求' },
+    'POST /api/merchants/{merchantId}/claim-blocks': {
+      alipayUserId: '2088000000000042',
+      reason: '冒充乙拦截',
+    },
     'POST /api/cards/{cardId}/points': {
       delta: 1000,
       reason: 'gift',
@@ -232,6 +237,8 @@ for (const dialect of DIALECTS) {
       )
       await activateMember(deps, member.id)
       ids.memberId = member.id
+      ids.alipayUserId = '2088000000000099'
+      await blockClaims(deps, B, { alipayUserId: ids.alipayUserId, reason: '乙的拦截' }, actor)
       const now = clock.nowIso()
       const card: CardsTable = {
         id: 'crd_b_1',

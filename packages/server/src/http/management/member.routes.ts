@@ -146,6 +146,7 @@ function registerPrivacyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.get(
     '/api/merchants/:merchantId/members/:memberId/export',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.write'),
       schema: {
         tags,
@@ -168,6 +169,7 @@ function registerPrivacyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.post(
     '/api/merchants/:merchantId/members/:memberId/erase',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.write'),
       schema: {
         tags,
@@ -193,6 +195,7 @@ function registerPrivacyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.get(
     '/api/merchants/:merchantId/claim-blocks',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.read'),
       schema: {
         tags: blockTags,
@@ -208,6 +211,7 @@ function registerPrivacyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.post(
     '/api/merchants/:merchantId/claim-blocks',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.write'),
       schema: {
         tags: blockTags,
@@ -225,6 +229,7 @@ function registerPrivacyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.delete(
     '/api/merchants/:merchantId/claim-blocks/:alipayUserId',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('members.write'),
       schema: {
         tags: blockTags,
