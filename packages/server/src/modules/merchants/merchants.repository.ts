@@ -36,3 +36,13 @@ export function findByAppId(db: Executor, appId: string): Promise<MerchantRow[]>
     .limit(2)
     .execute()
 }
+
+/** Merchants whose Alipay app is in certificate mode. */
+export function listCertMode(db: Executor): Promise<MerchantRow[]> {
+  return db
+    .selectFrom('merchants')
+    .selectAll()
+    .where('alipay_sign_mode', '=', 'cert')
+    .orderBy('id')
+    .execute()
+}
