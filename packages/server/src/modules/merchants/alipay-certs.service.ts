@@ -261,3 +261,12 @@ export async function certificateExpiries(
   }
   return out
 }
+
+/** Per cert-mode merchant, when its first certificate expires (no decryption: the metric reads it). */
+export async function certExpiryFigures(
+  deps: Pick<AppDeps, 'db'>,
+): Promise<{ merchantId: string; expiresAt: string }[]> {
+  return (await repo.certExpiries(deps.db))
+    .filter((r) => r.alipay_cert_expires_at !== null)
+    .map((r) => ({ merchantId: r.id, expiresAt: r.alipay_cert_expires_at as string }))
+}

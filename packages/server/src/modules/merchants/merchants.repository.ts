@@ -46,3 +46,15 @@ export function listCertMode(db: Executor): Promise<MerchantRow[]> {
     .orderBy('id')
     .execute()
 }
+
+/** Cert-mode merchants and the earliest expiry of their certificates (kept in clear for this). */
+export function certExpiries(
+  db: Executor,
+): Promise<{ id: string; alipay_cert_expires_at: string | null }[]> {
+  return db
+    .selectFrom('merchants')
+    .select(['id', 'alipay_cert_expires_at'])
+    .where('alipay_sign_mode', '=', 'cert')
+    .orderBy('id')
+    .execute()
+}
