@@ -1,13 +1,31 @@
 import { randomUUID } from 'node:crypto'
 import { AlipayFormData, AlipayRequestError } from 'alipay-sdk'
 import { AlipayError, AlipayErrorCode, GatewayCode } from './errors.js'
+import {
+  type AlipayCertificates,
+  certPublicKeyPem,
+  chainsToRoot,
+  describeCertificates,
+  parseCertificate,
+} from './certs.js'
 import { normalizePrivateKey, normalizePublicKey, publicKeyOf } from './keys.js'
-import { ResponseSignatureMismatch, VerifyingAlipaySdk } from './sdk.js'
+import { extractSignedNode } from './response-sign.js'
+import {
+  ALIPAY_CERT_DOWNLOAD_METHOD,
+  type AlipayCertKeyring,
+  ResponseSignatureMismatch,
+  trustDownloadedCert,
+  UnknownAlipayCert,
+  UntrustedAlipayCert,
+  VerifyingAlipaySdk,
+} from './sdk.js'
 import type {
   ActivateFormQuery,
   ActivateFormQueryResult,
   ActivateUrlApply,
   ActivateUrlApplyResult,
+  AuthInfoQuery,
+  AuthInfoQueryResult,
   CampaignActivityCreate,
   CampaignActivityCreateResult,
   CampaignActivityQuery,
@@ -51,8 +69,23 @@ export interface AlipayAppConfig {
   appId: string
   /** 应用私钥: PKCS#8 or PKCS#1, PEM or bare base64. */
   privateKey: string
-  /** 支付宝公钥 (not the app public key): SPKI or PKCS#1, PEM or bare base64. */
-  alipayPublicKey: string
+  /**
+   * 支付宝公钥 (not the app public key): SPKI or PKCS#1, PEM or bare base64. Key mode only; in
+   * certificate mode the key is the one of `certificates.alipayPublicCert`.
+   */
+  alipayPublicKey?: string | undefined
+  /** Certificate mode (公钥证书): the three certificates instead of `alipayPublicKey`. */
+  certificates?: AlipayCertificates | undefined
+  /**
+   * Cert mode: told when a response was signed with a newer Alipay certificate, after it was
+   * downloaded (`alipay.open.app.alipaycert.download`) and checked to chain to the root. Store it;
+   * the client already verifies with it. A failure here is reported but does not fail the call.
+   */
+  onAlipayCertRotated?: ((rotated: { sn: string; alipayPublicCert: string }) => unknown) | undefined
+  /** The app's charset: `utf-8` (default) or `GBK` (requests signed and sent in GBK). */
+  charset?: 'utf-8' | 'GBK' | undefined
+  /** `RSA2` (default). `RSA` (SHA1) is refused with `ALIPAY_SIGN_TYPE_UNSUPPORTED`. */
+  signType?: 'RSA2' | 'RSA' | undefined
   /** Gateway URL: {@link ALIPAY_GATEWAY_PRODUCTION}, {@link ALIPAY_GATEWAY_SANDBOX} or any other (the emulator). */
   gateway: string
   /** Per-call timeout in ms (default {@link DEFAULT_TIMEOUT_MS}). */
@@ -97,6 +130,8 @@ export type UserCallOptions = CallOptions & { authToken: string }
 export interface AlipayClient {
   readonly appId: string
   readonly gateway: string
+  /** Cert mode: the SN of the newest Alipay certificate the client verifies with; else undefined. */
+  readonly alipayCertSn: string | undefined
   /** `alipay.offline.material.image.upload` (图片上传): logo, background, stamp-card images. */
   uploadImage(input: ImageUpload, opts?: CallOptions): Promise<ImageUploadResult>
   /** `alipay.marketing.card.template.create` (会员卡模板创建). Pass `notifyUrl` for open/delete notifications. */
@@ -118,6 +153,11 @@ export interface AlipayClient {
   refreshAuthToken(refreshToken: string, opts?: CallOptions): Promise<OauthTokenResult>
   /** `alipay.marketing.card.activateform.query` (查询用户提交的会员卡表单信息); needs `authToken`. */
   queryActivateForm(biz: ActivateFormQuery, opts: UserCallOptions): Promise<ActivateFormQueryResult>
+  /**
+   * `alipay.marketing.card.authinfo.query` (会员卡授权信息查询, 2024): the user's details they agreed
+   * to share (name, mobile, …) from the user's `authToken`; used to prefill the open-card form.
+   */
+  queryAuthInfo(biz: AuthInfoQuery, opts: UserCallOptions): Promise<AuthInfoQueryResult>
   /** `alipay.marketing.card.open` (会员卡开卡); needs `authToken`. */
   openCard(biz: CardOpen, opts: UserCallOptions): Promise<CardOpenResult>
   /** `alipay.marketing.card.query` (会员卡查询). */
@@ -171,10 +211,24 @@ type GatewayResult = Record<string, unknown> & {
  * @throws AlipayError `ALIPAY_KEY_INVALID` or `ALIPAY_CONFIG_INVALID`
  */
 export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
-  for (const field of ['appId', 'privateKey', 'alipayPublicKey', 'gateway'] as const) {
+  for (const field of ['appId', 'privateKey', 'gateway'] as const) {
     if (!config[field]) {
       throw configError(`${field} is required`)
     }
+  }
+  if (!config.alipayPublicKey && !config.certificates) {
+    throw configError('alipayPublicKey (key mode) or certificates (cert mode) is required')
+  }
+  if (config.signType === 'RSA') {
+    throw new AlipayError({
+      code: AlipayErrorCode.SignTypeUnsupported,
+      msg: 'signType: RSA (SHA1withRSA) is not supported; switch the app to RSA2 (SHA256withRSA) in the open platform (接口加签方式) and set new keys',
+      retryable: false,
+    })
+  }
+  const charset = config.charset ?? 'utf-8'
+  if (charset !== 'utf-8' && charset !== 'GBK') {
+    throw configError(`charset must be utf-8 or GBK, not ${String(charset)}`)
   }
   try {
     new URL(config.gateway)
@@ -182,7 +236,30 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
     throw configError(`gateway is not an absolute URL: ${config.gateway}`, err)
   }
   const privateKey = normalizePrivateKey(config.privateKey)
-  const alipayPublicKey = normalizePublicKey(config.alipayPublicKey)
+  let keyring: AlipayCertKeyring | undefined
+  let alipayPublicKey: string
+  if (config.certificates) {
+    const certs = config.certificates
+    const info = describeCertificates(certs)
+    const alipayCert = parseCertificate(certs.alipayPublicCert, 'alipayPublicCert')
+    // Checked at the certificate's own start so that an expired certificate still builds a client
+    // (whose calls then fail visibly) rather than hiding the merchant's whole configuration.
+    if (!chainsToRoot(certs.alipayPublicCert, certs.alipayRootCert, new Date(alipayCert.validFrom))) {
+      throw new AlipayError({
+        code: AlipayErrorCode.CertInvalid,
+        msg: 'alipayPublicCert: is not issued under alipayRootCert',
+        retryable: false,
+      })
+    }
+    alipayPublicKey = certPublicKeyPem(alipayCert)
+    keyring = {
+      rootCert: certs.alipayRootCert,
+      keys: new Map([[info.alipayCert.sn, alipayPublicKey]]),
+      currentSn: info.alipayCert.sn,
+    }
+  } else {
+    alipayPublicKey = normalizePublicKey(config.alipayPublicKey as string)
+  }
   // The most common cause of "signature always wrong" is the app public key pasted where the
   // Alipay public key belongs (reference §5 #3); Java's checkAlipayPublicKey refuses it too.
   if (publicKeyOf(privateKey) === alipayPublicKey) {
@@ -192,7 +269,45 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
 
   // The SDK reads its timeout from its config only; one SDK instance per timeout value used
   // (normally one or two) keeps calls stateless without touching a shared config mid-flight.
+  let currentAlipayCert = config.certificates?.alipayPublicCert ?? ''
   const sdks = new Map<number, VerifyingAlipaySdk>()
+  /** Downloads under way, by SN: concurrent calls that meet a rotated certificate fetch it once. */
+  const learning = new Map<string, Promise<void>>()
+
+  /**
+   * A response named an Alipay certificate we do not know: fetch it, check it chains to the root,
+   * trust it, tell the owner to store it. The call is not sent again (it may have been applied).
+   */
+  function learnAlipayCert(sn: string, requestId: string): Promise<void> {
+    let pending = learning.get(sn)
+    if (!pending) {
+      pending = (async () => {
+        const ring = keyring as AlipayCertKeyring
+        const body = await execOnce(
+          ALIPAY_CERT_DOWNLOAD_METHOD,
+          { biz_content: { alipay_cert_sn: sn } },
+          { requestId: `${requestId}c` },
+        )
+        const content = typeof body.alipay_cert_content === 'string' ? body.alipay_cert_content : ''
+        const trusted = trustDownloadedCert(content, sn, ring.rootCert)
+        ring.keys.set(sn, trusted.publicKey)
+        ring.currentSn = sn
+        currentAlipayCert = trusted.pem
+        // SDK instances carry the SNs they send; new ones pick up the new certificate.
+        sdks.clear()
+        if (config.onAlipayCertRotated) {
+          try {
+            await config.onAlipayCertRotated({ sn, alipayPublicCert: trusted.pem })
+          } catch {
+            // Storing failed: the client still trusts it; the next response will tell again.
+          }
+        }
+      })().finally(() => learning.delete(sn))
+      learning.set(sn, pending)
+    }
+    return pending
+  }
+
   const sdkFor = (timeout: number): VerifyingAlipaySdk => {
     let sdk = sdks.get(timeout)
     if (!sdk) {
@@ -206,6 +321,15 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
         signType: 'RSA2',
         // Keep Alipay's snake_case: this package is the only one that speaks it.
         camelcase: false,
+        wireCharset: charset,
+        keyring,
+        ...(config.certificates
+          ? {
+              appCertContent: config.certificates.appCert,
+              alipayPublicCertContent: currentAlipayCert,
+              alipayRootCertContent: config.certificates.alipayRootCert,
+            }
+          : {}),
       })
       sdks.set(timeout, sdk)
     }
@@ -249,8 +373,8 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
     const requestId = opts.requestId ?? randomUUID().replaceAll('-', '')
     const protocol = protocolParams(opts)
     let result: GatewayResult
+    const sdk = sdkFor(opts.timeoutMs ?? defaultTimeout)
     try {
-      const sdk = sdkFor(opts.timeoutMs ?? defaultTimeout)
       if (formData) {
         for (const [key, value] of Object.entries(protocol)) {
           formData.addField(key, value)
@@ -264,7 +388,16 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
         )
       }
     } catch (err) {
-      throw translateFailure(err, method, requestId)
+      if (!(err instanceof UnknownAlipayCert) || method === ALIPAY_CERT_DOWNLOAD_METHOD) {
+        throw translateFailure(err, method, requestId)
+      }
+      // The Alipay certificate was rotated: learn the new one, then verify this very answer with it.
+      try {
+        await learnAlipayCert(err.sn, requestId)
+        result = verifiedAnswer(sdk, method, err.raw, err.traceId)
+      } catch (inner) {
+        throw translateFailure(inner, method, requestId)
+      }
     }
     const { code, msg, sub_code: subCode, sub_msg: subMsg, traceId, ...body } = result
     if (code !== GatewayCode.Success) {
@@ -288,6 +421,9 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
   return {
     appId: config.appId,
     gateway: config.gateway,
+    get alipayCertSn() {
+      return keyring?.currentSn
+    },
     uploadImage: async (input, opts = {}) => {
       const form = new AlipayFormData()
       form.addField('image_type', input.image_type)
@@ -346,6 +482,12 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
         content,
         requireUser(opts, 'alipay.marketing.card.activateform.query'),
       ),
+    queryAuthInfo: async (content, opts) =>
+      biz(
+        'alipay.marketing.card.authinfo.query',
+        content,
+        requireUser(opts, 'alipay.marketing.card.authinfo.query'),
+      ),
     openCard: async (content, opts) =>
       biz('alipay.marketing.card.open', content, requireUser(opts, 'alipay.marketing.card.open')),
     queryCard: (content, opts) => biz('alipay.marketing.card.query', content, opts),
@@ -372,6 +514,26 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
         opts,
       )) as T,
   }
+}
+
+/** Verifies a raw answer again (now that its certificate is known) and returns its node. */
+function verifiedAnswer(
+  sdk: VerifyingAlipaySdk,
+  method: string,
+  raw: string,
+  traceId: string | undefined,
+): GatewayResult {
+  const responseKey = `${method.replaceAll('.', '_')}_response`
+  const parsed = JSON.parse(raw) as Record<string, unknown>
+  sdk.checkResponseSign(raw, responseKey, parsed.sign as string | undefined, traceId)
+  const node = extractSignedNode(raw, responseKey) ? responseKey : 'error_response'
+  const data = parsed[node] as GatewayResult | undefined
+  if (!data) {
+    throw new AlipayRequestError(`Response 格式错误，返回值 ${responseKey} 找不到`, {
+      responseDataRaw: raw,
+    })
+  }
+  return traceId ? { ...data, traceId } : data
 }
 
 /** The protocol params a call adds; empty values are left out (the SDK would sign them, §1.4). */
@@ -416,6 +578,16 @@ function configError(msg: string, cause?: unknown): AlipayError {
 function translateFailure(err: unknown, method: string, requestId: string): AlipayError {
   if (err instanceof AlipayError) {
     return err
+  }
+  if (err instanceof UntrustedAlipayCert || err instanceof UnknownAlipayCert) {
+    return new AlipayError({
+      code: AlipayErrorCode.CertUntrusted,
+      msg: err.message,
+      method,
+      traceId: requestId,
+      retryable: false,
+      cause: err,
+    })
   }
   if (err instanceof ResponseSignatureMismatch) {
     return new AlipayError({

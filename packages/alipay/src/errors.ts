@@ -38,6 +38,15 @@ export const AlipayErrorCode = {
   KeyInvalid: 'ALIPAY_KEY_INVALID',
   /** The client configuration is unusable (missing field, public key equal to the app key). */
   ConfigInvalid: 'ALIPAY_CONFIG_INVALID',
+  /** A certificate (cert mode) could not be read, or the configured set does not fit together. */
+  CertInvalid: 'ALIPAY_CERT_INVALID',
+  /**
+   * A response named an Alipay certificate (`alipay_cert_sn`) that could not be fetched, or whose
+   * downloaded content does not chain to the configured root. Not retryable until the root is fixed.
+   */
+  CertUntrusted: 'ALIPAY_CERT_UNTRUSTED',
+  /** `RSA` (SHA1withRSA) apps are refused: switch the app to `RSA2` in the open-platform console. */
+  SignTypeUnsupported: 'ALIPAY_SIGN_TYPE_UNSUPPORTED',
 } as const
 export type AlipayErrorCode = (typeof AlipayErrorCode)[keyof typeof AlipayErrorCode]
 

@@ -11,6 +11,20 @@ export {
   type UserCallOptions,
 } from './client.js'
 export {
+  certInfo,
+  certPublicKeyPem,
+  certSn,
+  chainsToRoot,
+  describeCertificates,
+  parseCertificate,
+  parseCertificates,
+  rootCertInfo,
+  rootCertSn,
+  type AlipayCertificates,
+  type CertificateInfo,
+} from './certs.js'
+export { ALIPAY_CERT_DOWNLOAD_METHOD, responseCertSn, trustDownloadedCert } from './sdk.js'
+export {
   AlipayError,
   AlipayErrorCode,
   GatewayCode,

@@ -549,3 +549,29 @@ export interface PrizeSendAuth {
 export interface PrizeSendAuthResult {
   token: string
 }
+
+/**
+ * `alipay.marketing.card.authinfo.query` (会员卡授权信息查询, 2024) biz_content. Assumed shape (the
+ * reference calls its flow unconfirmed): the template the user is opening a card of, and the scene.
+ */
+export interface AuthInfoQuery {
+  template_id?: string
+  /** Assumed: the open-card scene; only `OPEN_CARD` is used. */
+  scene?: string
+}
+
+/**
+ * What the user agreed to share, per the template's form (assumed field names, the same as the
+ * activate form's `common_fields`: `OPEN_FORM_FIELD_*` → these). Absent fields were not shared.
+ */
+export interface AuthInfoQueryResult {
+  user_id?: string
+  open_id?: string
+  name?: string
+  mobile?: string
+  gender?: string
+  birthday?: string
+  cert_type?: string
+  cert_no?: string
+  email?: string
+}

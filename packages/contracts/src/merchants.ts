@@ -36,6 +36,37 @@ export const AlipayAppBody = Type.Object(
     appAuthToken: Type.Optional(
       Type.String({ description: 'ISV mode: the merchant app_auth_token; empty string clears it' }),
     ),
+    signMode: Type.Optional(
+      Type.Union([Type.Literal('key'), Type.Literal('cert')], {
+        description:
+          '接口加签方式: key (公钥, default) or cert (公钥证书: appCert, alipayPublicCert, alipayRootCert instead of alipayPublicKey); kept when omitted',
+      }),
+    ),
+    appCert: Type.Optional(
+      Type.String({
+        minLength: 100,
+        description: '应用公钥证书 (appCertPublicKey_<appid>.crt), PEM',
+      }),
+    ),
+    alipayPublicCert: Type.Optional(
+      Type.String({
+        minLength: 100,
+        description: '支付宝公钥证书 (alipayCertPublicKey_RSA2.crt), PEM',
+      }),
+    ),
+    alipayRootCert: Type.Optional(
+      Type.String({ minLength: 100, description: '支付宝根证书 (alipayRootCert.crt), PEM' }),
+    ),
+    charset: Type.Optional(
+      Type.Union([Type.Literal('utf-8'), Type.Literal('GBK')], {
+        description: "The app's request charset (utf-8 default; GBK for apps set up that way)",
+      }),
+    ),
+    signType: Type.Optional(
+      Type.String({
+        description: 'RSA2 (the only one accepted); RSA (SHA1) is refused with advice to switch',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -92,6 +123,15 @@ export const CrmBody = Type.Object(
 export type CrmBody = Static<typeof CrmBody>
 
 /** A merchant as the admin API shows it: keys only as fingerprints, never their text. */
+export const CertificateView = Type.Object({
+  sn: Type.String({
+    description: 'SN as Alipay computes it (app_cert_sn / alipay_cert_sn / alipay_root_cert_sn)',
+  }),
+  subject: Type.String(),
+  notBefore: Type.String(),
+  notAfter: Type.String(),
+})
+
 export const MerchantView = Type.Object({
   id: Id,
   name: Type.String(),
@@ -104,6 +144,20 @@ export const MerchantView = Type.Object({
     alipayPublicKeyFingerprint: Type.Union([Type.String(), Type.Null()]),
     appAuthTokenSet: Type.Boolean(),
     configured: Type.Boolean(),
+    signMode: Type.Union([Type.Literal('key'), Type.Literal('cert')]),
+    charset: Type.Union([Type.Literal('utf-8'), Type.Literal('GBK')]),
+    /** Cert mode: the SNs and validity of the three certificates (never the certificates). */
+    certificates: Type.Union([
+      Type.Object({
+        appCert: CertificateView,
+        alipayCert: CertificateView,
+        rootCert: CertificateView,
+        /** The earliest expiry of the three, and whether it falls within the warning window. */
+        expiresAt: Type.String(),
+        expiresSoon: Type.Boolean(),
+      }),
+      Type.Null(),
+    ]),
   }),
   publicBaseUrl: Type.Union([Type.String(), Type.Null()]),
   consoleAddresses: Type.Union([

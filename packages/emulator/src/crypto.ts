@@ -6,6 +6,7 @@ import {
   generateKeyPairSync,
 } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
+import iconv from 'iconv-lite'
 
 /** Alipay's `sign_type` values and the digest each one means (alipay-card-api.md §1.4 step 4). */
 export const SignAlgorithm = { RSA2: 'RSA-SHA256', RSA: 'RSA-SHA1' } as const
@@ -91,9 +92,24 @@ function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
 }
 
-/** SHA256withRSA (or SHA1withRSA) over the UTF-8 bytes, base64. */
-export function signText(text: string, key: KeyObject, signType: SignType = 'RSA2'): string {
-  return createSign(SignAlgorithm[signType]).update(text, 'utf8').sign(key, 'base64')
+/** The bytes of a text in the request's charset (`utf-8` unless the app sends `GBK`). */
+export function textBytes(text: string, charset = 'utf-8'): Buffer {
+  return charset.toLowerCase() === 'utf-8' ? Buffer.from(text, 'utf8') : iconv.encode(text, charset)
+}
+
+/** Whether the gateway can read this `charset` (utf-8, GBK, GB2312). */
+export function isCharset(charset: string): boolean {
+  return ['utf-8', 'gbk', 'gb2312'].includes(charset.toLowerCase())
+}
+
+/** SHA256withRSA (or SHA1withRSA) over the text's bytes in `charset` (UTF-8 by default), base64. */
+export function signText(
+  text: string,
+  key: KeyObject,
+  signType: SignType = 'RSA2',
+  charset = 'utf-8',
+): string {
+  return createSign(SignAlgorithm[signType]).update(textBytes(text, charset)).sign(key, 'base64')
 }
 
 /** Verifies a base64 signature; a malformed signature is simply invalid, never an exception. */
@@ -102,10 +118,11 @@ export function verifyText(
   signature: string,
   key: KeyObject,
   signType: SignType = 'RSA2',
+  charset = 'utf-8',
 ): boolean {
   try {
     return createVerify(SignAlgorithm[signType])
-      .update(text, 'utf8')
+      .update(textBytes(text, charset))
       .verify(key, signature, 'base64')
   } catch {
     return false

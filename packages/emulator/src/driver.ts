@@ -13,6 +13,7 @@ import { findUser, listCards } from './cards.js'
 import type { CardRecord } from './cards.js'
 import { ClaimError, resolveClaimLink, submitClaim } from './claim.js'
 import { listCardMessages } from './methods/card-methods.js'
+import { issueAppCert, pki, rotateAlipayCert } from './certs.js'
 import { parsePublicKey } from './crypto.js'
 import { digits, hexToken } from './ids.js'
 import { pointBalance } from './methods/koubei-methods.js'
@@ -89,8 +90,9 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     if (key === undefined) {
       return fail(reply, 400, 'INVALID_APP', 'appPublicKey is required')
     }
+    let publicKeyPem: string
     try {
-      parsePublicKey(key)
+      publicKeyPem = parsePublicKey(key).export({ format: 'pem', type: 'spki' }).toString()
     } catch {
       return fail(
         reply,
@@ -99,9 +101,15 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
         'appPublicKey is not an RSA public key (PEM or base64 SPKI)',
       )
     }
+    // Cert mode (公钥证书): the emulator's CA issues the app certificate for the app's key, as the
+    // open-platform console does from the key tool's CSR, and hands out the Alipay and root certs.
+    const certMode = body.certMode === true
+    const validDays = typeof body.appCertValidDays === 'number' ? body.appCertValidDays : 365
+    const appCert = certMode ? issueAppCert(rt, appId, publicKeyPem, validDays) : undefined
     const record: AppRecord = {
       appId,
       appPublicKey: key,
+      ...(appCert ? { certMode: { appCertSn: appCert.sn } } : {}),
       callbackUrls: strList(body, 'callbackUrls'),
       products: body.products === undefined ? ['member_card', 'koubei'] : strList(body, 'products'),
       ...(str(body, 'gatewayUrl') !== undefined
@@ -116,7 +124,40 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
         'insert into apps (app_id, data) values (?, ?) on conflict (app_id) do update set data = excluded.data',
       )
       .run(appId, JSON.stringify(record))
+    if (appCert) {
+      const p = pki(rt)
+      return {
+        appId,
+        alipayPublicKey: rt.alipayPublicKey,
+        certs: {
+          appCert: appCert.pem,
+          appCertSn: appCert.sn,
+          alipayPublicCert: p.current.pem,
+          alipayCertSn: p.current.sn,
+          alipayRootCert: p.rootPem,
+          alipayRootCertSn: p.rootSn,
+        },
+      }
+    }
     return { appId, alipayPublicKey: rt.alipayPublicKey }
+  })
+
+  // The current Alipay certificate of cert-mode apps, and its rotation: answers are signed with
+  // the new certificate from the next call on; the old one stays downloadable by SN.
+  app.get('/__emulator/alipay-cert', async () => {
+    const p = pki(rt)
+    return {
+      alipayCertSn: p.current.sn,
+      alipayPublicCert: p.current.pem,
+      alipayRootCert: p.rootPem,
+      alipayRootCertSn: p.rootSn,
+    }
+  })
+  app.post('/__emulator/alipay-cert/rotate', async (request) => {
+    const body = (request.body ?? {}) as Body
+    const days = typeof body.validDays === 'number' ? body.validDays : 365
+    const cert = rotateAlipayCert(rt, days)
+    return { alipayCertSn: cert.sn, alipayPublicCert: cert.pem }
   })
 
   app.post('/__emulator/app-auth-tokens', async (request, reply) => {

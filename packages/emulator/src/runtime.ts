@@ -17,6 +17,8 @@ export interface AppRecord {
   products: string[]
   /** Where wallet trades are notified; the gateway URL when absent. */
   tradeNotifyUrl?: string
+  /** Certificate mode (公钥证书): the SN of the app certificate the emulator issued. */
+  certMode?: { appCertSn: string }
 }
 
 /** A simulated Alipay user. */

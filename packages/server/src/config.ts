@@ -128,6 +128,12 @@ const Settings = Type.Object({
     default: 10_000,
     description: 'how long Ctrl-C / SIGTERM waits for in-flight requests and outbox work',
   }),
+  alipayCertExpiryWarningDays: int(1, 365, {
+    env: 'KAGUAN_ALIPAY_CERT_EXPIRY_WARNING_DAYS',
+    default: 30,
+    description:
+      'cert-mode apps: warn (console banner, `kaguan config check`) this many days before a certificate expires',
+  }),
   worker: Type.Object({
     alipayCallsPerSecond: int(1, 10_000, {
       env: 'KAGUAN_ALIPAY_CALLS_PER_SECOND',

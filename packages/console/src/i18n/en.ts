@@ -87,6 +87,23 @@ export const en: Messages = {
       alipayPublicKeyHelp:
         "Alipay's public key from the app's signing settings (not the app public key)",
       alipayPublicKeyRequired: 'Enter the Alipay public key',
+      signMode: 'Signing mode (接口加签方式)',
+      signModeKey: 'Public key',
+      signModeCert: 'Public key certificate (公钥证书)',
+      charset: 'Charset',
+      appCert: 'App public key certificate (appCertPublicKey_<appid>.crt)',
+      alipayPublicCert: 'Alipay public key certificate (alipayCertPublicKey_RSA2.crt)',
+      alipayRootCert: 'Alipay root certificate (alipayRootCert.crt)',
+      certRequired: 'Paste the certificate (PEM)',
+      certSn: 'SN',
+      certExpires: 'Expires',
+      certAppCert: 'App certificate',
+      certAlipayCert: 'Alipay certificate',
+      certRootCert: 'Root certificate',
+      certExpiring:
+        'An Alipay certificate of this app expires on {{date}}. Renew it in the Alipay open platform and save the new certificates before then, or calls will fail.',
+      certExpired:
+        'An Alipay certificate of this app expired on {{date}}: calls fail until new certificates are saved.',
       alipayPublicKeyFingerprint: 'Alipay public key fingerprint',
       gateway: 'Alipay gateway',
       production: 'Production',

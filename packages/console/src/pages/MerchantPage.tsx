@@ -31,11 +31,33 @@ export function MerchantPage() {
     <>
       <PageHeader title={t('merchant.title')} subtitle={t('merchant.subtitle')} />
       <Space direction="vertical" size="large" style={{ width: '100%' }}>
+        <CertExpiryBanner merchant={merchant} />
         <AlipayCard merchant={merchant} />
         <PublicUrlCard merchant={merchant} />
         <CrmCard merchant={merchant} />
       </Space>
     </>
+  )
+}
+
+/** Cert mode: a warning before (and after) the first of the app's certificates expires. */
+export function CertExpiryBanner({ merchant }: { merchant: MerchantView }) {
+  const { t } = useTranslation()
+  const certs = merchant.alipay.certificates
+  if (!certs?.expiresSoon) {
+    return null
+  }
+  const date = certs.expiresAt.slice(0, 10)
+  const expired = Date.parse(certs.expiresAt) <= Date.now()
+  return (
+    <Alert
+      type={expired ? 'error' : 'warning'}
+      showIcon
+      data-testid="cert-expiry-banner"
+      message={t(expired ? 'merchant.alipay.certExpired' : 'merchant.alipay.certExpiring', {
+        date,
+      })}
+    />
   )
 }
 
@@ -67,6 +89,11 @@ interface AlipayForm {
   gatewayKind: GatewayKind
   gatewayUrl?: string
   appAuthToken?: string
+  signMode: 'key' | 'cert'
+  charset: 'utf-8' | 'GBK'
+  appCert?: string
+  alipayPublicCert?: string
+  alipayRootCert?: string
 }
 
 function AlipayCard({ merchant }: { merchant: MerchantView }) {
@@ -75,6 +102,7 @@ function AlipayCard({ merchant }: { merchant: MerchantView }) {
   const [form] = Form.useForm<AlipayForm>()
   const { busy, save } = useSaver()
   const kind = Form.useWatch('gatewayKind', form)
+  const signMode = Form.useWatch('signMode', form) ?? merchant.alipay.signMode
   const a = merchant.alipay
   return (
     <Card
@@ -106,24 +134,74 @@ function AlipayCard({ merchant }: { merchant: MerchantView }) {
           <Descriptions.Item label={t('merchant.alipay.appAuthToken')}>
             {a.appAuthTokenSet ? t('merchant.set') : t('merchant.unset')}
           </Descriptions.Item>
+          <Descriptions.Item label={t('merchant.alipay.signMode')}>
+            {a.signMode === 'cert'
+              ? t('merchant.alipay.signModeCert')
+              : t('merchant.alipay.signModeKey')}{' '}
+            · {t('merchant.alipay.charset')} {a.charset}
+          </Descriptions.Item>
+          {a.certificates &&
+            (
+              [
+                ['certAppCert', a.certificates.appCert],
+                ['certAlipayCert', a.certificates.alipayCert],
+                ['certRootCert', a.certificates.rootCert],
+              ] as const
+            ).map(([label, cert]) => (
+              <Descriptions.Item key={label} label={t(`merchant.alipay.${label}`)}>
+                <Space direction="vertical" size={0}>
+                  <span>
+                    {t('merchant.alipay.certSn')}{' '}
+                    <Typography.Text code data-testid={`sn-${label}`}>
+                      {cert.sn}
+                    </Typography.Text>
+                  </span>
+                  <span>
+                    {t('merchant.alipay.certExpires')} {cert.notAfter.slice(0, 10)}
+                  </span>
+                </Space>
+              </Descriptions.Item>
+            ))}
         </Descriptions>
       )}
       <Form
         form={form}
         layout="vertical"
         disabled={!can('keys.write')}
-        initialValues={{ appId: a.appId ?? '', ...gatewayToForm(a.gateway) }}
+        initialValues={{
+          appId: a.appId ?? '',
+          signMode: a.signMode,
+          charset: a.charset,
+          ...gatewayToForm(a.gateway),
+        }}
         onFinish={(v) =>
           save(form, () => {
             const body: AlipayAppBody = {
               appId: v.appId.trim(),
               gateway: gatewayFromForm(v.gatewayKind, v.gatewayUrl),
               ...(v.privateKey?.trim() ? { privateKey: v.privateKey.trim() } : {}),
-              ...(v.alipayPublicKey?.trim() ? { alipayPublicKey: v.alipayPublicKey.trim() } : {}),
+              ...(v.signMode === 'key' && v.alipayPublicKey?.trim()
+                ? { alipayPublicKey: v.alipayPublicKey.trim() }
+                : {}),
               ...(v.appAuthToken !== undefined ? { appAuthToken: v.appAuthToken.trim() } : {}),
+              signMode: v.signMode,
+              charset: v.charset,
+              ...(v.signMode === 'cert' && v.appCert?.trim() ? { appCert: v.appCert.trim() } : {}),
+              ...(v.signMode === 'cert' && v.alipayPublicCert?.trim()
+                ? { alipayPublicCert: v.alipayPublicCert.trim() }
+                : {}),
+              ...(v.signMode === 'cert' && v.alipayRootCert?.trim()
+                ? { alipayRootCert: v.alipayRootCert.trim() }
+                : {}),
             }
             return api('PUT', `/api/merchants/${merchant.id}/alipay`, body).then(() =>
-              form.setFieldsValue({ privateKey: '', alipayPublicKey: '' }),
+              form.setFieldsValue({
+                privateKey: '',
+                alipayPublicKey: '',
+                appCert: '',
+                alipayPublicCert: '',
+                alipayRootCert: '',
+              }),
             )
           })
         }
@@ -148,19 +226,45 @@ function AlipayCard({ merchant }: { merchant: MerchantView }) {
         >
           <KeyInput placeholder="-----BEGIN PRIVATE KEY-----" />
         </Form.Item>
-        <Form.Item
-          name="alipayPublicKey"
-          label={t('merchant.alipay.alipayPublicKey')}
-          extra={
-            a.alipayPublicKeyFingerprint
-              ? t('merchant.keepWhenEmpty')
-              : t('merchant.alipay.alipayPublicKeyHelp')
-          }
-          rules={[
-            { required: !a.configured, message: t('merchant.alipay.alipayPublicKeyRequired') },
-          ]}
-        >
-          <KeyInput placeholder="MIIBIjANBgkqh..." />
+        <Form.Item name="signMode" label={t('merchant.alipay.signMode')}>
+          <Radio.Group data-testid="sign-mode">
+            <Radio value="key">{t('merchant.alipay.signModeKey')}</Radio>
+            <Radio value="cert">{t('merchant.alipay.signModeCert')}</Radio>
+          </Radio.Group>
+        </Form.Item>
+        {signMode === 'cert' ? (
+          (['appCert', 'alipayPublicCert', 'alipayRootCert'] as const).map((field) => (
+            <Form.Item
+              key={field}
+              name={field}
+              label={t(`merchant.alipay.${field}`)}
+              extra={a.certificates ? t('merchant.keepWhenEmpty') : undefined}
+              rules={[{ required: !a.certificates, message: t('merchant.alipay.certRequired') }]}
+            >
+              <KeyInput placeholder="-----BEGIN CERTIFICATE-----" />
+            </Form.Item>
+          ))
+        ) : (
+          <Form.Item
+            name="alipayPublicKey"
+            label={t('merchant.alipay.alipayPublicKey')}
+            extra={
+              a.alipayPublicKeyFingerprint
+                ? t('merchant.keepWhenEmpty')
+                : t('merchant.alipay.alipayPublicKeyHelp')
+            }
+            rules={[
+              { required: !a.configured, message: t('merchant.alipay.alipayPublicKeyRequired') },
+            ]}
+          >
+            <KeyInput placeholder="MIIBIjANBgkqh..." />
+          </Form.Item>
+        )}
+        <Form.Item name="charset" label={t('merchant.alipay.charset')}>
+          <Radio.Group>
+            <Radio value="utf-8">UTF-8</Radio>
+            <Radio value="GBK">GBK</Radio>
+          </Radio.Group>
         </Form.Item>
         <Form.Item name="gatewayKind" label={t('merchant.alipay.gateway')}>
           <Radio.Group>

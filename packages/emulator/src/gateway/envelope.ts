@@ -23,17 +23,27 @@ export function signResponse(
   key: string,
   payload: Record<string, unknown>,
   alipayKey: KeyObject,
-  options: { escapeSlashes: boolean; signType?: SignType; corrupt?: boolean },
+  options: {
+    escapeSlashes: boolean
+    signType?: SignType
+    corrupt?: boolean
+    /** Cert mode: the SN of the Alipay certificate whose key signs, sent as `alipay_cert_sn`. */
+    alipayCertSn?: string
+    /** The request's charset: the signature covers the node's bytes in it. */
+    charset?: string
+  },
 ): SignedResponse {
   let node = JSON.stringify(payload)
   if (options.escapeSlashes) {
     node = node.replaceAll('/', '\\/')
   }
-  let sign = signText(node, alipayKey, options.signType ?? 'RSA2')
+  let sign = signText(node, alipayKey, options.signType ?? 'RSA2', options.charset)
   if (options.corrupt === true) {
     sign = corruptSignature(sign)
   }
-  return { body: `{"${key}":${node},"sign":"${sign}"}`, node, sign }
+  const certSn =
+    options.alipayCertSn === undefined ? '' : `"alipay_cert_sn":"${options.alipayCertSn}",`
+  return { body: `{"${key}":${node},${certSn}"sign":"${sign}"}`, node, sign }
 }
 
 /** Changes one character in the middle of a base64 signature. */

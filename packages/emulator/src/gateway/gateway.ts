@@ -1,11 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { findApp } from '../cards.js'
-import { isSignType, parsePublicKey, requestSignContent, verifyText } from '../crypto.js'
+import iconv from 'iconv-lite'
+import { pki } from '../certs.js'
+import { isCharset, isSignType, parsePublicKey, requestSignContent, verifyText } from '../crypto.js'
 import type { SignType } from '../crypto.js'
 import { FaultKind } from '../faults.js'
 import { hexToken, parseAlipayTime } from '../ids.js'
 import { cardMethods } from '../methods/card-methods.js'
+import { certMethods } from '../methods/cert-methods.js'
 import { koubeiMethods } from '../methods/koubei-methods.js'
 import type { AppRecord, Runtime } from '../runtime.js'
 import type { CallContext, MethodDef } from './context.js'
@@ -14,7 +17,11 @@ import { responseKey, signResponse } from './envelope.js'
 import { readGatewayRequest } from './request.js'
 
 /** Every method the gateway implements. */
-export const methods: Record<string, MethodDef> = { ...cardMethods, ...koubeiMethods }
+export const methods: Record<string, MethodDef> = {
+  ...cardMethods,
+  ...koubeiMethods,
+  ...certMethods,
+}
 
 const productNames: Record<string, string> = {
   member_card: '商家会员卡/支付宝卡包',
@@ -76,13 +83,37 @@ function authenticate(
       `无效的数据格式:${params.format}`,
     )
   }
-  if (params.charset.toLowerCase() !== 'utf-8') {
-    // GBK/GB2312 would need an encoder Node lacks; the emulator speaks UTF-8 only.
+  if (!isCharset(params.charset)) {
     throw new GatewayError(
       GatewayCode.Invalid,
       'isv.invalid-charset',
-      `模拟器只支持 utf-8 字符集:${params.charset}`,
+      `无效的字符集:${params.charset}(支持 utf-8、GBK)`,
     )
+  }
+  if (app.certMode !== undefined) {
+    // Cert-mode app (公钥证书): both SNs are required and must be the ones the console issued.
+    const appCertSn = params.app_cert_sn
+    if (appCertSn === undefined || appCertSn === '') {
+      missing('app_cert_sn', 'isv.missing-app-cert-sn')
+    }
+    if (appCertSn !== app.certMode.appCertSn) {
+      throw new GatewayError(
+        GatewayCode.Invalid,
+        'isv.invalid-app-cert-sn',
+        `应用公钥证书序列号不匹配:${appCertSn}`,
+      )
+    }
+    const rootSn = params.alipay_root_cert_sn
+    if (rootSn === undefined || rootSn === '') {
+      missing('alipay_root_cert_sn', 'isv.missing-alipay-root-cert-sn')
+    }
+    if (!(rootSn as string).split('_').includes(pki(rt).rootSn)) {
+      throw new GatewayError(
+        GatewayCode.Invalid,
+        'isv.invalid-alipay-root-cert-sn',
+        `支付宝根证书序列号不匹配:${rootSn}`,
+      )
+    }
   }
   if (!isSignType(signType as string)) {
     throw new GatewayError(
@@ -122,9 +153,10 @@ function authenticate(
   // Java/PHP drop empty values; the Node SDK signs them (§1.4): try both.
   const strict = requestSignContent(params)
   const lenient = requestSignContent(params, { keepEmpty: true })
+  const charset = params.charset
   const ok =
-    verifyText(strict, params.sign as string, key, algorithm) ||
-    (lenient !== strict && verifyText(lenient, params.sign as string, key, algorithm))
+    verifyText(strict, params.sign as string, key, algorithm, charset) ||
+    (lenient !== strict && verifyText(lenient, params.sign as string, key, algorithm, charset))
   if (!ok) {
     throw new GatewayError(
       GatewayCode.Invalid,
@@ -252,10 +284,16 @@ export function registerGateway(app: FastifyInstance, rt: Runtime): void {
       }
     }
     // The SDK verifies with its configured sign_type, the one it signed the request with.
-    const signed = signResponse(outcome.key, outcome.payload, rt.alipayKey, {
+    // Cert-mode apps get answers signed with the current Alipay certificate's key and its SN.
+    const caller = params.app_id ? findApp(rt, params.app_id) : undefined
+    const cert = caller?.certMode !== undefined ? pki(rt).current : undefined
+    const charset = params.charset !== undefined && isCharset(params.charset) ? params.charset : 'utf-8'
+    const signed = signResponse(outcome.key, outcome.payload, cert?.key ?? rt.alipayKey, {
       escapeSlashes: rt.behaviour.escapeSlashes,
       signType: params.sign_type === 'RSA' ? 'RSA' : 'RSA2',
       corrupt,
+      charset,
+      ...(cert ? { alipayCertSn: cert.sn } : {}),
     })
     logCall(
       rt,
@@ -267,6 +305,13 @@ export function registerGateway(app: FastifyInstance, rt: Runtime): void {
       signed.body,
       biz,
     )
+    if (charset.toLowerCase() !== 'utf-8') {
+      // Alipay answers a GBK app in GBK.
+      return reply
+        .header('trace_id', hexToken(16))
+        .type(`application/json;charset=${charset}`)
+        .send(iconv.encode(signed.body, charset))
+    }
     return reply
       .header('trace_id', hexToken(16))
       .type('application/json;charset=utf-8')

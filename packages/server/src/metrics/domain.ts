@@ -1,5 +1,6 @@
 import type { Executor } from '../db/db.js'
 import { cardFigures } from '../modules/cards/index.js'
+import { certExpiryFigures } from '../modules/merchants/index.js'
 import { outboxDepth, OutboxStatus } from '../modules/outbox/index.js'
 import { stampEntryFigures } from '../modules/stamps/index.js'
 import type { Clock } from '../shared/clock.js'
@@ -13,10 +14,11 @@ export async function readDomainFigures(deps: {
   db: Executor
   clock: Clock
 }): Promise<DomainFigures> {
-  const [depth, cards, stamps] = await Promise.all([
+  const [depth, cards, stamps, certs] = await Promise.all([
     outboxDepth(deps),
     cardFigures(deps),
     stampEntryFigures(deps),
+    certExpiryFigures(deps),
   ])
   const now = deps.clock.now().getTime()
   const oldest = new Map<string, string>()
@@ -40,6 +42,10 @@ export async function readDomainFigures(deps: {
     cardsBehind: cards.behind,
     cardSyncLagSeconds: cards.oldestBehindSince ? ageSeconds(now, cards.oldestBehindSince) : 0,
     claims: cards.claims,
+    alipayCertExpirySeconds: certs.map((c) => ({
+      merchant: c.merchantId,
+      seconds: Math.round((new Date(c.expiresAt).getTime() - now) / 1000),
+    })),
     ledger: [
       ...cards.pointEntries.map((e) => ({ ledger: 'points', kind: e.source, count: e.count })),
       ...stamps.map((e) => ({ ledger: 'stamps', kind: e.kind, count: e.count })),

@@ -70,6 +70,8 @@ export interface DomainFigures {
   claims: { outcome: string; errcode: string; count: number }[]
   /** Ledger entries recorded, by ledger (points, stamps) and kind (source or entry type). */
   ledger: { ledger: string; kind: string; count: number }[]
+  /** Cert-mode apps: seconds until the first of the merchant's certificates expires (negative: expired). */
+  alipayCertExpirySeconds?: { merchant: string; seconds: number }[]
 }
 
 /**
@@ -171,6 +173,13 @@ export function registerDomainGauges(
     'Claims recorded in the database, by outcome (done, failed, started) and errcode.',
     ['outcome', 'errcode'],
     (f, g) => f.claims.forEach((r) => g.set({ outcome: r.outcome, errcode: r.errcode }, r.count)),
+  )
+  gauge(
+    'kaguan_alipay_cert_expiry_seconds',
+    "Cert-mode Alipay apps: seconds until the first of the merchant's three certificates expires (negative once expired).",
+    ['merchant'],
+    (f, g) =>
+      (f.alipayCertExpirySeconds ?? []).forEach((r) => g.set({ merchant: r.merchant }, r.seconds)),
   )
   gauge(
     'kaguan_ledger_entries',

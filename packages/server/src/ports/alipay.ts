@@ -1,4 +1,9 @@
-import { createAlipayClient, type AlipayCallObservation, type AlipayClient } from '@kaguan/alipay'
+import {
+  createAlipayClient,
+  type AlipayCallObservation,
+  type AlipayCertificates,
+  type AlipayClient,
+} from '@kaguan/alipay'
 
 /**
  * Alipay behind one port: the merchants module says which app and keys, the port makes (and keeps)
@@ -10,8 +15,15 @@ export interface AlipayApp {
   appId: string
   /** PEM, decrypted by the caller; never logged. */
   privateKey: string
+  /** Key mode; in cert mode the key of the Alipay certificate (kept for notifications). */
   alipayPublicKey: string
   gateway: string
+  /** `utf-8` (default) or `GBK`. */
+  charset?: 'utf-8' | 'GBK' | undefined
+  /** Certificate mode (公钥证书): PEM, decrypted by the caller; never logged. */
+  certificates?: AlipayCertificates | undefined
+  /** Cert mode: store the rotated Alipay certificate the client downloaded and trusted. */
+  onAlipayCertRotated?: ((rotated: { sn: string; alipayPublicCert: string }) => unknown) | undefined
 }
 
 /** Saved keys or gateway changed: the cached client signs for what was, not what is. */
@@ -20,7 +32,11 @@ function sameApp(a: AlipayApp, b: AlipayApp): boolean {
     a.appId === b.appId &&
     a.gateway === b.gateway &&
     a.privateKey === b.privateKey &&
-    a.alipayPublicKey === b.alipayPublicKey
+    a.alipayPublicKey === b.alipayPublicKey &&
+    (a.charset ?? 'utf-8') === (b.charset ?? 'utf-8') &&
+    a.certificates?.appCert === b.certificates?.appCert &&
+    a.certificates?.alipayPublicCert === b.certificates?.alipayPublicCert &&
+    a.certificates?.alipayRootCert === b.certificates?.alipayRootCert
   )
 }
 
@@ -42,8 +58,11 @@ export function createAlipayPort(
       createAlipayClient({
         appId: app.appId,
         privateKey: app.privateKey,
-        alipayPublicKey: app.alipayPublicKey,
         gateway: app.gateway,
+        charset: app.charset,
+        ...(app.certificates
+          ? { certificates: app.certificates, onAlipayCertRotated: app.onAlipayCertRotated }
+          : { alipayPublicKey: app.alipayPublicKey }),
         ...(observe ? { observe } : {}),
       }))
   const clients = new Map<string, { app: AlipayApp; client: AlipayClient }>()

@@ -83,6 +83,11 @@ export function fakeAlipay(): FakeAlipay {
       const client: AlipayClient = {
         appId: app.appId,
         gateway: app.gateway,
+        alipayCertSn: undefined,
+        async queryAuthInfo(biz) {
+          record('queryAuthInfo', biz)
+          return {}
+        },
         async uploadImage(input) {
           record('uploadImage', { image_name: input.image_name })
           const id = next('img')

@@ -33,3 +33,4 @@ export {
 export type { MerchantsTable } from './merchants.table.js'
 export { internalHostReason } from './public-address.js'
 export { MerchantErrors, type MerchantErrorCode } from './merchants.errors.js'
+export { certExpiryFigures, certificateExpiries } from './alipay-certs.service.js'

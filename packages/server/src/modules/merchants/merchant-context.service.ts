@@ -13,6 +13,7 @@ import {
   requireRow,
 } from './merchants.service.js'
 import type { MerchantRow } from './merchants.table.js'
+import { certificatesOf, storeRotatedAlipayCert } from './alipay-certs.service.js'
 
 /** What kaguan needs to call a merchant's CRM (decrypted; never leaves the server). */
 export interface CrmConnection {
@@ -60,12 +61,22 @@ export async function alipayContext(
   ) {
     throw MerchantErrors.alipayNotConfigured(id)
   }
+  const certificates = certificatesOf(row, deps.cipher)
   const client = deps.alipay.forMerchant({
     merchantId: id,
     appId: row.alipay_app_id,
     privateKey: deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT),
     alipayPublicKey: row.alipay_public_key,
     gateway: gatewayUrlOf(row.alipay_gateway),
+    charset: row.alipay_charset,
+    ...(certificates
+      ? {
+          certificates,
+          // A rotated Alipay certificate, downloaded and checked by the client: keep it.
+          onAlipayCertRotated: (rotated: { sn: string; alipayPublicCert: string }) =>
+            storeRotatedAlipayCert(deps, id, rotated),
+        }
+      : {}),
   })
   return {
     merchantId: id,

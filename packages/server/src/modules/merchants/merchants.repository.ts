@@ -41,3 +41,25 @@ export function findByAppId(db: Executor, appId: string): Promise<MerchantRow[]>
     .limit(2)
     .execute()
 }
+
+/** Merchants whose Alipay app is in certificate mode. */
+export function listCertMode(db: Executor): Promise<MerchantRow[]> {
+  return db
+    .selectFrom('merchants')
+    .selectAll()
+    .where('alipay_sign_mode', '=', 'cert')
+    .orderBy('id')
+    .execute()
+}
+
+/** Cert-mode merchants and the earliest expiry of their certificates (kept in clear for this). */
+export function certExpiries(
+  db: Executor,
+): Promise<{ id: string; alipay_cert_expires_at: string | null }[]> {
+  return db
+    .selectFrom('merchants')
+    .select(['id', 'alipay_cert_expires_at'])
+    .where('alipay_sign_mode', '=', 'cert')
+    .orderBy('id')
+    .execute()
+}

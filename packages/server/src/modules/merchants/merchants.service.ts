@@ -15,6 +15,11 @@ import { recordAudit } from '../audit/index.js'
 import * as repo from './merchants.repository.js'
 import type { MerchantRow } from './merchants.table.js'
 import { internalHostReason } from './public-address.js'
+import {
+  certificatesView,
+  checkCertificates,
+  type CertificatesView,
+} from './alipay-certs.service.js'
 
 /** The id of the merchant every install starts with; fixed so that restarts and races agree. */
 export const DEFAULT_MERCHANT_ID = 'mch_default'
@@ -62,6 +67,9 @@ export interface MerchantView {
     alipayPublicKeyFingerprint: string | null
     appAuthTokenSet: boolean
     configured: boolean
+    signMode: 'key' | 'cert'
+    charset: 'utf-8' | 'GBK'
+    certificates: CertificatesView | null
   }
   publicBaseUrl: string | null
   consoleAddresses: { appGateway: string; callback: string } | null
@@ -114,7 +122,19 @@ function fingerprintOrNull(pem: string | null, derive?: (k: string) => string): 
   }
 }
 
-function toView(row: MerchantRow, cipher: FieldCipher): MerchantView {
+/** How far ahead certificate expiry is warned about when the caller does not say (the config's default). */
+const DEFAULT_CERT_WARNING_DAYS = 30
+
+function warningDaysOf(deps: object): number {
+  const config = (deps as Partial<Pick<AppDeps, 'config'>>).config
+  return config?.alipayCertExpiryWarningDays ?? DEFAULT_CERT_WARNING_DAYS
+}
+
+function toView(
+  row: MerchantRow,
+  cipher: FieldCipher,
+  certWarningDays = DEFAULT_CERT_WARNING_DAYS,
+): MerchantView {
   const privateKey = row.alipay_private_key_enc
     ? cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT)
     : null
@@ -129,6 +149,9 @@ function toView(row: MerchantRow, cipher: FieldCipher): MerchantView {
       privateKeyFingerprint: fingerprintOrNull(privateKey, publicKeyOf),
       alipayPublicKeyFingerprint: fingerprintOrNull(row.alipay_public_key),
       appAuthTokenSet: row.alipay_app_auth_token_enc !== null,
+      signMode: row.alipay_sign_mode,
+      charset: row.alipay_charset,
+      certificates: certificatesView(row, cipher, certWarningDays, Date.now()),
       configured: Boolean(
         row.alipay_app_id &&
         row.alipay_private_key_enc &&
@@ -184,14 +207,14 @@ export async function listMerchants(
   deps: MerchantDeps & Pick<AppDeps, 'db'>,
 ): Promise<MerchantView[]> {
   const { db } = deps
-  return (await repo.list(db)).map((r) => toView(r, deps.cipher))
+  return (await repo.list(db)).map((r) => toView(r, deps.cipher, warningDaysOf(deps)))
 }
 
 export async function getMerchant(
   deps: MerchantDeps & Pick<AppDeps, 'db'>,
   id: string,
 ): Promise<MerchantView> {
-  return toView(await requireRow(deps, id), deps.cipher)
+  return toView(await requireRow(deps, id), deps.cipher, warningDaysOf(deps))
 }
 
 /** An ISV adds a merchant. */
@@ -227,6 +250,14 @@ export interface AlipayAppInput {
   gateway: string
   /** Empty string clears it. */
   appAuthToken?: string
+  /** `key` (default) or `cert` (公钥证书: the three certificates instead of alipayPublicKey). */
+  signMode?: 'key' | 'cert'
+  appCert?: string
+  alipayPublicCert?: string
+  alipayRootCert?: string
+  charset?: 'utf-8' | 'GBK'
+  /** Only `RSA2`; `RSA` (SHA1) is refused. */
+  signType?: string
 }
 
 /**
@@ -241,6 +272,10 @@ export async function updateAlipayApp(
 ): Promise<MerchantView> {
   const { db } = deps
   const row = await requireRow(deps, id)
+  if (input.signType !== undefined && input.signType !== 'RSA2') {
+    throw MerchantErrors.signTypeUnsupported(input.signType)
+  }
+  const certMode = (input.signMode ?? row.alipay_sign_mode) === 'cert'
   const problems: FieldProblem[] = []
   let privatePem: string | undefined
   let publicPem: string | undefined
@@ -256,7 +291,7 @@ export async function updateAlipayApp(
   } else if (!row.alipay_private_key_enc) {
     problems.push({ field: 'privateKey', message: 'is required the first time' })
   }
-  if (input.alipayPublicKey !== undefined) {
+  if (input.alipayPublicKey !== undefined && !certMode) {
     try {
       publicPem = normalizePublicKey(input.alipayPublicKey)
     } catch {
@@ -265,14 +300,19 @@ export async function updateAlipayApp(
         message: 'is not an RSA public key (PEM or base64)',
       })
     }
-  } else if (!row.alipay_public_key) {
-    problems.push({ field: 'alipayPublicKey', message: 'is required the first time' })
+  } else if (!row.alipay_public_key && !certMode) {
+    problems.push({
+      field: 'alipayPublicKey',
+      message: 'is required the first time (or signMode cert with the three certificates)',
+    })
   }
   const currentPrivate =
     privatePem ??
     (row.alipay_private_key_enc
       ? deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT)
       : undefined)
+  const certs = checkCertificates(row, deps.cipher, input, currentPrivate, problems)
+  publicPem = certs.alipayPublicKey ?? publicPem
   const currentPublic = publicPem ?? row.alipay_public_key ?? undefined
   if (
     currentPrivate &&
@@ -322,6 +362,8 @@ export async function updateAlipayApp(
       ? { alipay_private_key_enc: deps.cipher.encrypt(privatePem, PRIVATE_KEY_CONTEXT) }
       : {}),
     ...(publicPem ? { alipay_public_key: publicPem } : {}),
+    ...certs.changes,
+    ...(input.charset ? { alipay_charset: input.charset } : {}),
     ...(input.appAuthToken !== undefined
       ? {
           alipay_app_auth_token_enc: input.appAuthToken

@@ -12,6 +12,16 @@ export interface MerchantsTable {
   /** `production`, `sandbox` or a gateway URL. */
   alipay_gateway: string | null
   alipay_app_auth_token_enc: string | null
+  /** `key` (支付宝公钥) or `cert` (公钥证书: the three certificates below). */
+  alipay_sign_mode: Generated<'key' | 'cert'>
+  /** `utf-8` or `GBK`: how requests are signed and sent. */
+  alipay_charset: Generated<'utf-8' | 'GBK'>
+  /** Field-encrypted PEM (contexts `merchants.alipay_app_cert`, `…_public_cert`, `…_root_cert`). */
+  alipay_app_cert_enc: string | null
+  alipay_public_cert_enc: string | null
+  alipay_root_cert_enc: string | null
+  /** Cert mode: the earliest notAfter of the three certificates (ISO UTC). */
+  alipay_cert_expires_at: string | null
   public_base_url: string | null
   crm_mode: Generated<'none' | 'crm'>
   crm_base_url: string | null
