@@ -3,7 +3,13 @@ import { chinaTime } from '../../shared/china-time.js'
 import { invalidFields } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { alipayContext, crmConnection, memberSystem } from '../merchants/index.js'
-import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
+import {
+  createSharedPacer,
+  enqueue,
+  notifyOutbox,
+  type OutboxEntry,
+  type OutboxHandler,
+} from '../outbox/index.js'
 import { getTemplate, templateByAlipayId } from '../templates/index.js'
 import type { Executor } from '../../db/db.js'
 import type { CardsDeps } from './claim.service.js'
@@ -66,9 +72,26 @@ export function toCardView(row: CardRow): CardView {
   }
 }
 
-/** Queues the card's push to Alipay (collapsed per card: the worker sends the latest state). */
-export async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): Promise<void> {
+/**
+ * Queues the card's push to Alipay (collapsed per card: the worker sends the latest state). A card
+ * changed before within `worker.cardPushSettleMs` (`previousChangeAt`, its `updated_at` before this
+ * change) is hot: its push waits that long, and the changes meanwhile ride in the same push (a
+ * pending push keeps its earlier time when a change joins it). A quiet card is pushed at once.
+ * Call {@link notifyOutbox} after the transaction commits.
+ */
+export async function queuePush(
+  trx: Executor,
+  deps: CardsDeps,
+  card: CardRow,
+  previousChangeAt?: string,
+): Promise<void> {
   const payload: CardPushPayload = { cardId: card.id }
+  const settleMs = deps.config.worker.cardPushSettleMs
+  const now = deps.clock.now().getTime()
+  const hot =
+    settleMs > 0 &&
+    previousChangeAt !== undefined &&
+    now - Date.parse(previousChangeAt) < settleMs
   await enqueue(
     { ...deps, db: trx },
     {
@@ -76,6 +99,7 @@ export async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): 
       topic: CARD_PUSH_TOPIC,
       collapseKey: card.id,
       payload,
+      ...(hot ? { notBefore: new Date(now + settleMs).toISOString() } : {}),
     },
   )
 }
@@ -91,6 +115,7 @@ export async function repushCard(deps: CardsDeps, cardId: string): Promise<void>
       await queuePush(trx, deps, row)
     }
   })
+  notifyOutbox()
 }
 
 /**
@@ -207,9 +232,10 @@ export async function setCardState(
     if (!row) {
       throw CardErrors.notFound(`card ${cardId} is not active`)
     }
-    await queuePush(trx, deps, row)
+    await queuePush(trx, deps, row, fresh!.updated_at)
     return row
   })
+  notifyOutbox()
   return toCardView(updated)
 }
 
@@ -244,8 +270,8 @@ export async function adjustPoints(
   }
   // The key is decided inside the transaction, after the card's lock: a twin still running holds
   // the lock, and once it commits this sees its entry and replays instead of refusing.
-  return deps.db.transaction().execute(async (trx) => {
-    await repo.lockCard(trx, cardId)
+  const result = await deps.db.transaction().execute(async (trx) => {
+    const locked = await repo.lockCard(trx, cardId)
     const earlier = await repo.findEntry(trx, card.merchant_id, input.source, input.idempotencyKey)
     if (earlier) {
       if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) {
@@ -273,7 +299,7 @@ export async function adjustPoints(
     if (!first) {
       throw CardErrors.keyReused()
     }
-    await queuePush(trx, deps, row)
+    await queuePush(trx, deps, row, locked?.updated_at)
     if (input.audit) {
       await recordAudit(
         { ...deps, db: trx },
@@ -290,6 +316,10 @@ export async function adjustPoints(
     }
     return { card: toCardView(row), replayed: false }
   })
+  if (!result.replayed) {
+    notifyOutbox()
+  }
+  return result
 }
 
 /** Moves a card to another published template of the merchant (the CRM's `/card/changeTemplate`). */
@@ -324,7 +354,7 @@ export async function changeCardTemplate(
     if (!row) {
       throw CardErrors.notFound(`card ${cardId} is not active`)
     }
-    await queuePush(trx, deps, row)
+    await queuePush(trx, deps, row, card.updated_at)
     await recordAudit(
       { ...deps, db: trx },
       {
@@ -338,20 +368,8 @@ export async function changeCardTemplate(
     )
     return row
   })
+  notifyOutbox()
   return toCardView(updated)
-}
-
-/** Per-app pace for Alipay calls (Alipay limits calls per app): at most `perSecond`, smoothed. */
-function createPacer(perSecond: number) {
-  const next = new Map<string, number>()
-  return async (key: string) => {
-    const now = Date.now()
-    const at = Math.max(now, next.get(key) ?? 0)
-    next.set(key, at + 1000 / perSecond)
-    if (at > now) {
-      await new Promise((resolve) => setTimeout(resolve, at - now))
-    }
-  }
 }
 
 /**
@@ -362,7 +380,8 @@ export function cardOutboxHandlers(
   deps: CardsDeps,
   options: { alipayCallsPerSecond: number },
 ): Record<string, OutboxHandler> {
-  const pace = createPacer(options.alipayCallsPerSecond)
+  // Alipay limits calls per app, whichever process makes them: the pace is kept in the database.
+  const pacer = createSharedPacer(deps, { perSecond: options.alipayCallsPerSecond })
   return {
     [CARD_PUSH_TOPIC]: async (entry: OutboxEntry) => {
       const { cardId } = entry.payload as CardPushPayload
@@ -371,7 +390,7 @@ export function cardOutboxHandlers(
         return
       }
       const ctx = await alipayContext(deps, card.merchant_id)
-      await pace(ctx.appId)
+      await pacer.wait(`alipay:${ctx.appId}`)
       await ctx.client.updateCard(
         {
           target_card_no: card.alipay_card_no,

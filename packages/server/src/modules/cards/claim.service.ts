@@ -11,7 +11,10 @@ import * as repo from './cards.repository.js'
 import { findHeldCard, resolveMember, toHeldCard, type HeldCard } from './claim-member.service.js'
 import { storeCard } from './claim-store.service.js'
 
-export type CardsDeps = Pick<AppDeps, 'db' | 'clock' | 'ids' | 'cipher' | 'log' | 'alipay' | 'crm'>
+export type CardsDeps = Pick<
+  AppDeps,
+  'db' | 'dialect' | 'config' | 'clock' | 'ids' | 'cipher' | 'log' | 'alipay' | 'crm'
+>
 
 /** The query Alipay sends to /aliCallback after the user agrees to the form. */
 export interface ClaimCallback {

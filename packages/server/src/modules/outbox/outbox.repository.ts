@@ -20,8 +20,20 @@ export function upsert(db: Executor, row: NewOutboxRow): Promise<OutboxRow> {
           updated_at: eb.ref('excluded.updated_at'),
           version: eb(eb.ref('outbox.version'), '+', 1),
           // A fresh change is tried promptly and counts its own attempts: the back-off belonged
-          // to the older state's failures.
-          next_attempt_at: eb.ref('excluded.next_attempt_at'),
+          // to the older state's failures. An entry that has not failed keeps the earlier of its
+          // time and the new one: a change joining a push that waits (a hot card settling) does
+          // not put it off again, so a card changed without pause is still pushed.
+          next_attempt_at: eb
+            .case()
+            .when(
+              eb.and([
+                eb('outbox.attempts', '=', 0),
+                eb('outbox.next_attempt_at', '<', eb.ref('excluded.next_attempt_at')),
+              ]),
+            )
+            .then(eb.ref('outbox.next_attempt_at'))
+            .else(eb.ref('excluded.next_attempt_at'))
+            .end(),
           attempts: 0,
         })),
     )
