@@ -130,7 +130,7 @@ const Settings = Type.Object({
     }),
     concurrency: int(1, 1_000, {
       env: 'KAGUAN_WORKER_CONCURRENCY',
-      default: 16,
+      default: 32,
       description:
         'deliveries (card pushes, CRM notices) one worker keeps in flight at once; never two of one card',
     }),
@@ -139,7 +139,7 @@ const Settings = Type.Object({
       env: 'KAGUAN_CARD_PUSH_SETTLE_MS',
       default: 1_000,
       description:
-        'a card changed again within this time is pushed this long after the change, so a burst of changes to one card becomes one `card.update`; a quiet card is pushed at once',
+        'a card’s push to Alipay waits this long after the change that queued it, and the card’s further changes meanwhile ride in the same `card.update` (0: push at once)',
     }),
     pollMs: int(1, 60_000, {
       env: 'KAGUAN_WORKER_POLL_MS',

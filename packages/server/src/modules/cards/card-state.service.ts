@@ -73,25 +73,14 @@ export function toCardView(row: CardRow): CardView {
 }
 
 /**
- * Queues the card's push to Alipay (collapsed per card: the worker sends the latest state). A card
- * changed before within `worker.cardPushSettleMs` (`previousChangeAt`, its `updated_at` before this
- * change) is hot: its push waits that long, and the changes meanwhile ride in the same push (a
- * pending push keeps its earlier time when a change joins it). A quiet card is pushed at once.
- * Call {@link notifyOutbox} after the transaction commits.
+ * Queues the card's push to Alipay (collapsed per card: the worker sends the latest state). The
+ * push waits `worker.cardPushSettleMs` after the change that queued it: the changes meanwhile ride
+ * in the same push (a change joining a waiting push keeps its time), so a hot card costs one
+ * `card.update` per settle time, not one per change. Call {@link notifyOutbox} after the commit.
  */
-export async function queuePush(
-  trx: Executor,
-  deps: CardsDeps,
-  card: CardRow,
-  previousChangeAt?: string,
-): Promise<void> {
+export async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): Promise<void> {
   const payload: CardPushPayload = { cardId: card.id }
   const settleMs = deps.config.worker.cardPushSettleMs
-  const now = deps.clock.now().getTime()
-  const hot =
-    settleMs > 0 &&
-    previousChangeAt !== undefined &&
-    now - Date.parse(previousChangeAt) < settleMs
   await enqueue(
     { ...deps, db: trx },
     {
@@ -99,7 +88,9 @@ export async function queuePush(
       topic: CARD_PUSH_TOPIC,
       collapseKey: card.id,
       payload,
-      ...(hot ? { notBefore: new Date(now + settleMs).toISOString() } : {}),
+      ...(settleMs > 0
+        ? { notBefore: new Date(deps.clock.now().getTime() + settleMs).toISOString() }
+        : {}),
     },
   )
 }
@@ -232,7 +223,7 @@ export async function setCardState(
     if (!row) {
       throw CardErrors.notFound(`card ${cardId} is not active`)
     }
-    await queuePush(trx, deps, row, fresh!.updated_at)
+    await queuePush(trx, deps, row)
     return row
   })
   notifyOutbox()
@@ -271,7 +262,7 @@ export async function adjustPoints(
   // The key is decided inside the transaction, after the card's lock: a twin still running holds
   // the lock, and once it commits this sees its entry and replays instead of refusing.
   const result = await deps.db.transaction().execute(async (trx) => {
-    const locked = await repo.lockCard(trx, cardId)
+    await repo.lockCard(trx, cardId)
     const earlier = await repo.findEntry(trx, card.merchant_id, input.source, input.idempotencyKey)
     if (earlier) {
       if (earlier.card_id !== cardId || Number(earlier.delta) !== input.delta) {
@@ -299,7 +290,7 @@ export async function adjustPoints(
     if (!first) {
       throw CardErrors.keyReused()
     }
-    await queuePush(trx, deps, row, locked?.updated_at)
+    await queuePush(trx, deps, row)
     if (input.audit) {
       await recordAudit(
         { ...deps, db: trx },
@@ -354,7 +345,7 @@ export async function changeCardTemplate(
     if (!row) {
       throw CardErrors.notFound(`card ${cardId} is not active`)
     }
-    await queuePush(trx, deps, row, card.updated_at)
+    await queuePush(trx, deps, row)
     await recordAudit(
       { ...deps, db: trx },
       {

@@ -132,8 +132,7 @@ for (const dialect of DIALECTS) {
 
     it('is woken by notifyOutbox instead of waiting for its poll', async () => {
       const seen: number[] = []
-      worker('w1', { t: async () => void seen.push(Date.now()) }, { pollMs: 60_000 })
-        .start()
+      worker('w1', { t: async () => void seen.push(Date.now()) }, { pollMs: 60_000 }).start()
       await sleep(100) // the first (empty) claim has run; the next poll is a minute away
       const t0 = Date.now()
       await put('t', { a: 1 })
@@ -170,9 +169,7 @@ for (const dialect of DIALECTS) {
         notifyOutbox()
         await sleep(3)
       }
-      expect(
-        await until(async () => cards.every((c) => last.get(c) === 30), 8_000),
-      ).toBe(true)
+      expect(await until(async () => cards.every((c) => last.get(c) === 30), 8_000)).toBe(true)
       expect(overlap).toBe(0)
       // Collapsed: far fewer deliveries than the 90 changes.
       expect(await doneCount()).toBeLessThan(90)

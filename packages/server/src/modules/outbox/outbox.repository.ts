@@ -80,7 +80,7 @@ export async function claimDue(
                     .select('newer.id')
                     .whereRef('newer.topic', '=', 'outbox.topic')
                     .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
-                    .where('newer.status', '=', OutboxStatus.Pending),
+                    .where('newer.status', '=', sql.lit(OutboxStatus.Pending)),
                 ),
               ),
             ]),
@@ -95,7 +95,8 @@ export async function claimDue(
               .whereRef('busy.topic', '=', 'outbox.topic')
               .whereRef('busy.collapse_key', '=', 'outbox.collapse_key')
               .whereRef('busy.id', '<>', 'outbox.id')
-              .where('busy.status', '=', OutboxStatus.Running)
+              // A literal: SQLite uses the partial index outbox_running_collapse only then.
+              .where('busy.status', '=', sql.lit(OutboxStatus.Running))
               .where('busy.locked_until', '>=', args.now),
           ),
         ),
@@ -164,7 +165,7 @@ export async function supersedeExpired(db: Executor, now: string): Promise<numbe
           .select('newer.id')
           .whereRef('newer.topic', '=', 'outbox.topic')
           .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
-          .where('newer.status', '=', OutboxStatus.Pending),
+          .where('newer.status', '=', sql.lit(OutboxStatus.Pending)),
       ),
     )
     .executeTakeFirst()
@@ -207,7 +208,7 @@ async function hasPendingSibling(db: Executor, id: string): Promise<boolean> {
     )
     .select('sibling.id')
     .where('me.id', '=', id)
-    .where('sibling.status', '=', OutboxStatus.Pending)
+    .where('sibling.status', '=', sql.lit(OutboxStatus.Pending))
     .executeTakeFirst()
   return row !== undefined
 }

@@ -42,6 +42,12 @@ export interface OutboxWorkerOptions {
   concurrency?: number
   /** The fallback poll: how often an idle worker looks for due entries nobody told it about. */
   pollMs?: number
+  /**
+   * Least time between two claims woken by new work or a finished delivery (wakes in between are
+   * gathered into the next claim). A backlog (the last claim filled every free place) is claimed
+   * again as soon as half the places are free.
+   */
+  claimGapMs?: number
   random?: () => number
 }
 
@@ -64,6 +70,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   // would cost a query each under load.
   const lowWater = Math.max(0, Math.floor(concurrency / 2))
   const pollMs = options.pollMs ?? 500
+  const claimGapMs = options.claimGapMs ?? 100
   const topics = Object.keys(handlers)
   let running = false
   let timer: NodeJS.Timeout | undefined
@@ -140,7 +147,16 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   // Expired leases are rare (a worker died): looked for on the poll, not on every claim.
   let lastSupersede = 0
 
-  function wake(): void {
+  // Wakes come with every committed change and every finished push: they are gathered so that
+  // claims run at most every `claimGapMs`, each taking what accumulated (on SQLite a claim holds
+  // the one connection every request waits for).
+  let lastClaimAt = 0
+  let gapTimer: NodeJS.Timeout | undefined
+
+  // The last claim filled every place it asked for: more is probably due.
+  let backlog = false
+
+  function wake(urgent = false): void {
     if (!running) {
       return
     }
@@ -148,8 +164,27 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       wakeAgain = true
       return
     }
+    if (gapTimer && !urgent) {
+      return
+    }
+    if (gapTimer) {
+      clearTimeout(gapTimer)
+      gapTimer = undefined
+    }
+    const wait = urgent ? 0 : lastClaimAt + claimGapMs - Date.now()
+    if (wait > 0) {
+      gapTimer = setTimeout(() => {
+        gapTimer = undefined
+        wake()
+      }, wait)
+      return
+    }
+    lastClaimAt = Date.now()
     claiming = fill().finally(() => {
       claiming = undefined
+      if (wakeAgain) {
+        wake()
+      }
     })
   }
 
@@ -163,36 +198,33 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         active.delete(delivery)
         // A finished push frees a place and may have unblocked the next entry of its key.
         if (active.size <= lowWater) {
-          wake()
+          wake(backlog)
         }
       })
     active.add(delivery)
   }
 
+  /** One claim for the free places; a wake that came meanwhile asks for the next (after the gap). */
   async function fill(): Promise<void> {
     let failed = false
+    wakeAgain = false
     try {
-      for (let round = 0; running && round < 100; round++) {
-        wakeAgain = false
-        const free = concurrency - active.size
-        if (free <= 0) {
-          break
-        }
+      const free = concurrency - active.size
+      if (free > 0) {
         const nowMs = clock.now().getTime()
         if (nowMs - lastSupersede >= pollMs) {
           lastSupersede = nowMs
           await repo.supersedeExpired(db, clock.nowIso())
         }
         const rows = await claim(free)
+        backlog = rows.length === free
         for (const row of rows) {
           start(row)
-        }
-        if (rows.length < free && !wakeAgain) {
-          break
         }
       }
     } catch (error) {
       failed = true
+      backlog = false
       log.error({ err: error }, 'outbox poll failed')
     }
     arm(failed ? pollMs * 4 : pollMs)
@@ -227,6 +259,9 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       unsubscribe?.()
       if (timer) {
         clearTimeout(timer)
+      }
+      if (gapTimer) {
+        clearTimeout(gapTimer)
       }
       await claiming?.catch(() => undefined)
       await Promise.allSettled([...active])
