@@ -138,12 +138,27 @@ const Settings = Type.Object({
     alipayCallsPerSecond: int(1, 10_000, {
       env: 'KAGUAN_ALIPAY_CALLS_PER_SECOND',
       default: 20,
-      description: 'pace of card pushes per Alipay app; stay under Alipay’s limits',
+      description:
+        'pace of card pushes per Alipay app, shared by every kaguan process on the database; stay under Alipay’s limits (docs/scaling.md)',
+    }),
+    concurrency: int(1, 1_000, {
+      env: 'KAGUAN_WORKER_CONCURRENCY',
+      default: 32,
+      description:
+        'deliveries (card pushes, CRM notices) one worker keeps in flight at once; never two of one card',
+    }),
+    cardPushSettleMs: int(0, 60_000, {
+      title: 'duration in milliseconds',
+      env: 'KAGUAN_CARD_PUSH_SETTLE_MS',
+      default: 1_000,
+      description:
+        'a card’s push to Alipay waits this long after the change that queued it, and the card’s further changes meanwhile ride in the same `card.update` (0: push at once)',
     }),
     pollMs: int(1, 60_000, {
       env: 'KAGUAN_WORKER_POLL_MS',
-      default: 500,
-      description: 'how often an idle worker looks for due deliveries',
+      default: 2_000,
+      description:
+        'fallback: how often an idle worker looks for due deliveries it was not told about (changes made in this process wake it at once)',
     }),
   }),
 })

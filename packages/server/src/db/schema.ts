@@ -2,7 +2,7 @@ import type { AdminUsersTable } from '../modules/admin/admin.table.js'
 import type { AuditLogTable } from '../modules/audit/audit.table.js'
 import type { InboundMessagesTable } from '../modules/inbox/inbox.table.js'
 import type { MerchantsTable } from '../modules/merchants/merchants.table.js'
-import type { OutboxTable } from '../modules/outbox/outbox.table.js'
+import type { DeliveryPaceTable, OutboxTable } from '../modules/outbox/outbox.table.js'
 import type { ShopsTable } from '../modules/shops/shops.table.js'
 import type {
   CardsTable,
@@ -37,6 +37,7 @@ export interface Database {
   admin_users: AdminUsersTable
   audit_log: AuditLogTable
   outbox: OutboxTable
+  delivery_pace: DeliveryPaceTable
   inbound_messages: InboundMessagesTable
   admin_sessions: AdminSessionsTable
   admin_memberships: AdminMembershipsTable

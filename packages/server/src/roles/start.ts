@@ -138,6 +138,7 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
         log: options.log.child({ role: 'worker' }),
         handlers: OUTBOX_HANDLERS(deps),
         workerId: `${hostname()}:${process.pid}:${deps.ids.next('wrk')}`,
+        concurrency: config.worker.concurrency,
         pollMs: config.worker.pollMs,
       })
       worker.start()

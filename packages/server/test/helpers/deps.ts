@@ -20,6 +20,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
       KAGUAN_DATABASE_URL: 'sqlite::memory:',
       KAGUAN_MASTER_KEY: generateMasterKey(),
       KAGUAN_LOG_LEVEL: 'debug',
+      // Pushed at once, as the tests' fixed clocks expect; the settle has its own tests.
+      KAGUAN_CARD_PUSH_SETTLE_MS: '0',
       ...env,
     },
   })

@@ -14,6 +14,7 @@ import {
   verifyCrmCall,
   verifyCrmSignature,
 } from '../../modules/crm/index.js'
+import { notifyOutbox } from '../../modules/outbox/index.js'
 import { AppError, ErrorKind, invalidFields } from '../../shared/errors.js'
 import { keepFormBodiesRaw } from '../app.js'
 import { installErrorMapper } from '../errors.js'
@@ -125,6 +126,8 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
         // One card's changes share a lane: in arrival order, never in two transactions at once.
         `${merchantId}:${params.bizCardNo ?? ''}`,
       )
+      // Committed: the worker can push it now rather than at its next poll.
+      notifyOutbox()
       return { status: 'OK', ...result }
     }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDb, DIALECTS, type TestDb } from '../../../test/helpers/db.js'
-import { testDeps } from '../../../test/helpers/deps.js'
+import { testConfig, testDeps } from '../../../test/helpers/deps.js'
 import type { AppDeps } from '../../deps.js'
 import { systemClock } from '../../shared/clock.js'
 import { createIds } from '../../shared/ids.js'
@@ -254,6 +254,33 @@ for (const dialect of DIALECTS) {
       )
       expect(mine.filter((e) => e.status === 'pending')).toHaveLength(1)
       expect(mine.find((e) => e.id === first!.id)?.status).toBe('done')
+    })
+
+    it('settles a hot card: its changes within the settle time ride in one push, due once', async () => {
+      const cardId = await newCard(0)
+      const settled = { ...deps, config: testConfig({ KAGUAN_CARD_PUSH_SETTLE_MS: '1000' }) }
+      const first = Date.now()
+      let lastAt = first
+      for (let point = 1; point <= 5; point++) {
+        if (point === 5) {
+          await new Promise((r) => setTimeout(r, 50))
+          lastAt = Date.now()
+        }
+        await setCardState(settled, cardId, {
+          point,
+          reason: 'settle',
+          source: 'crm',
+          idempotencyKey: `settle-${cardId}-${point}`,
+        })
+      }
+      const pushes = (await listOutbox(db, { topic: 'alipay.cardPush' })).filter(
+        (e) => (e.payload as { cardId: string }).cardId === cardId,
+      )
+      expect(pushes).toHaveLength(1)
+      // Due a settle time after the first change, not put off by the later ones.
+      const due = Date.parse(pushes[0]!.nextAttemptAt)
+      expect(due).toBeGreaterThanOrEqual(first + 1000)
+      expect(due).toBeLessThan(lastAt + 1000)
     })
   })
 }

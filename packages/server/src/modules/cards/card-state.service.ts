@@ -3,7 +3,13 @@ import { chinaTime } from '../../shared/china-time.js'
 import { invalidFields } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import { alipayContext, crmConnection, memberSystem } from '../merchants/index.js'
-import { enqueue, type OutboxEntry, type OutboxHandler } from '../outbox/index.js'
+import {
+  createSharedPacer,
+  enqueue,
+  notifyOutbox,
+  type OutboxEntry,
+  type OutboxHandler,
+} from '../outbox/index.js'
 import { getTemplate, templateByAlipayId } from '../templates/index.js'
 import type { Executor } from '../../db/db.js'
 import type { CardsDeps } from './claim.service.js'
@@ -66,9 +72,15 @@ export function toCardView(row: CardRow): CardView {
   }
 }
 
-/** Queues the card's push to Alipay (collapsed per card: the worker sends the latest state). */
+/**
+ * Queues the card's push to Alipay (collapsed per card: the worker sends the latest state). The
+ * push waits `worker.cardPushSettleMs` after the change that queued it: the changes meanwhile ride
+ * in the same push (a change joining a waiting push keeps its time), so a hot card costs one
+ * `card.update` per settle time, not one per change. Call {@link notifyOutbox} after the commit.
+ */
 export async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): Promise<void> {
   const payload: CardPushPayload = { cardId: card.id }
+  const settleMs = deps.config.worker.cardPushSettleMs
   await enqueue(
     { ...deps, db: trx },
     {
@@ -76,6 +88,9 @@ export async function queuePush(trx: Executor, deps: CardsDeps, card: CardRow): 
       topic: CARD_PUSH_TOPIC,
       collapseKey: card.id,
       payload,
+      ...(settleMs > 0
+        ? { notBefore: new Date(deps.clock.now().getTime() + settleMs).toISOString() }
+        : {}),
     },
   )
 }
@@ -91,6 +106,7 @@ export async function repushCard(deps: CardsDeps, cardId: string): Promise<void>
       await queuePush(trx, deps, row)
     }
   })
+  notifyOutbox()
 }
 
 /**
@@ -171,9 +187,11 @@ export async function setCardState(
   if (change.level !== undefined) {
     checkLevel((await getTemplate(deps, current.templateId)).spec.levels, change.level)
   }
-  return deps.db
+  const updated = await deps.db
     .transaction()
     .execute((trx) => writeCardState({ ...deps, db: trx }, current, change, false))
+  notifyOutbox()
+  return updated
 }
 
 /**
@@ -267,9 +285,13 @@ export async function adjustPoints(
   if (!card || card.status !== 'active') {
     throw CardErrors.notFound(`card ${cardId} is not active`)
   }
-  return deps.db
+  const result = await deps.db
     .transaction()
     .execute((trx) => adjustPointsIn({ ...deps, db: trx }, toCardView(card), input))
+  if (!result.replayed) {
+    notifyOutbox()
+  }
+  return result
 }
 
 export interface AdjustPoints {
@@ -362,7 +384,7 @@ export async function changeCardTemplate(
   if (!card || card.status !== 'active') {
     throw CardErrors.notFound(`card ${cardId} is not active`)
   }
-  return deps.db
+  const updated = await deps.db
     .transaction()
     .execute((trx) =>
       changeCardTemplateIn(
@@ -373,6 +395,8 @@ export async function changeCardTemplate(
         actor,
       ),
     )
+  notifyOutbox()
+  return updated
 }
 
 /**
@@ -417,19 +441,6 @@ export async function changeCardTemplateIn(
   return toCardView(row)
 }
 
-/** Per-app pace for Alipay calls (Alipay limits calls per app): at most `perSecond`, smoothed. */
-function createPacer(perSecond: number) {
-  const next = new Map<string, number>()
-  return async (key: string) => {
-    const now = Date.now()
-    const at = Math.max(now, next.get(key) ?? 0)
-    next.set(key, at + 1000 / perSecond)
-    if (at > now) {
-      await new Promise((resolve) => setTimeout(resolve, at - now))
-    }
-  }
-}
-
 /**
  * The worker's deliveries for cards: the latest state to Alipay (`card.update`, read from the card
  * row at push time, so collapsed entries send the last state), and card changes to the CRM.
@@ -438,7 +449,8 @@ export function cardOutboxHandlers(
   deps: CardsDeps,
   options: { alipayCallsPerSecond: number },
 ): Record<string, OutboxHandler> {
-  const pace = createPacer(options.alipayCallsPerSecond)
+  // Alipay limits calls per app, whichever process makes them: the pace is kept in the database.
+  const pacer = createSharedPacer(deps, { perSecond: options.alipayCallsPerSecond })
   return {
     [CARD_PUSH_TOPIC]: async (entry: OutboxEntry) => {
       const { cardId } = entry.payload as CardPushPayload
@@ -447,7 +459,7 @@ export function cardOutboxHandlers(
         return
       }
       const ctx = await alipayContext(deps, card.merchant_id)
-      await pace(ctx.appId)
+      await pacer.wait(`alipay:${ctx.appId}`)
       await ctx.client.updateCard(
         {
           target_card_no: card.alipay_card_no,

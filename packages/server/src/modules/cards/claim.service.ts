@@ -13,7 +13,10 @@ import { checkClaimAllowed, originHashes, type ClaimOrigin } from './claim-limit
 import { findHeldCard, resolveMember, toHeldCard, type HeldCard } from './claim-member.service.js'
 import { storeCard } from './claim-store.service.js'
 
-export type CardsDeps = Pick<AppDeps, 'db' | 'clock' | 'ids' | 'cipher' | 'log' | 'alipay' | 'crm'>
+export type CardsDeps = Pick<
+  AppDeps,
+  'db' | 'dialect' | 'config' | 'clock' | 'ids' | 'cipher' | 'log' | 'alipay' | 'crm'
+>
 
 /** The query Alipay sends to /aliCallback after the user agrees to the form. */
 export interface ClaimCallback {

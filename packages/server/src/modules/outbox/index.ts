@@ -20,3 +20,5 @@ export {
   type OutboxHandler,
   type OutboxWorker,
 } from './outbox.worker.js'
+export { notifyOutbox } from './outbox.notify.js'
+export { createSharedPacer, type Pacer, type PacerOptions } from './pace.service.js'

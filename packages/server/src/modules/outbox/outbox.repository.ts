@@ -20,8 +20,20 @@ export function upsert(db: Executor, row: NewOutboxRow): Promise<OutboxRow> {
           updated_at: eb.ref('excluded.updated_at'),
           version: eb(eb.ref('outbox.version'), '+', 1),
           // A fresh change is tried promptly and counts its own attempts: the back-off belonged
-          // to the older state's failures.
-          next_attempt_at: eb.ref('excluded.next_attempt_at'),
+          // to the older state's failures. An entry that has not failed keeps the earlier of its
+          // time and the new one: a change joining a push that waits (a hot card settling) does
+          // not put it off again, so a card changed without pause is still pushed.
+          next_attempt_at: eb
+            .case()
+            .when(
+              eb.and([
+                eb('outbox.attempts', '=', 0),
+                eb('outbox.next_attempt_at', '<', eb.ref('excluded.next_attempt_at')),
+              ]),
+            )
+            .then(eb.ref('outbox.next_attempt_at'))
+            .else(eb.ref('excluded.next_attempt_at'))
+            .end(),
           attempts: 0,
         })),
     )
@@ -68,7 +80,7 @@ export async function claimDue(
                     .select('newer.id')
                     .whereRef('newer.topic', '=', 'outbox.topic')
                     .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
-                    .where('newer.status', '=', OutboxStatus.Pending),
+                    .where('newer.status', '=', sql.lit(OutboxStatus.Pending)),
                 ),
               ),
             ]),
@@ -83,7 +95,8 @@ export async function claimDue(
               .whereRef('busy.topic', '=', 'outbox.topic')
               .whereRef('busy.collapse_key', '=', 'outbox.collapse_key')
               .whereRef('busy.id', '<>', 'outbox.id')
-              .where('busy.status', '=', OutboxStatus.Running)
+              // A literal: SQLite uses the partial index outbox_running_collapse only then.
+              .where('busy.status', '=', sql.lit(OutboxStatus.Running))
               .where('busy.locked_until', '>=', args.now),
           ),
         ),
@@ -152,7 +165,7 @@ export async function supersedeExpired(db: Executor, now: string): Promise<numbe
           .select('newer.id')
           .whereRef('newer.topic', '=', 'outbox.topic')
           .whereRef('newer.collapse_key', '=', 'outbox.collapse_key')
-          .where('newer.status', '=', OutboxStatus.Pending),
+          .where('newer.status', '=', sql.lit(OutboxStatus.Pending)),
       ),
     )
     .executeTakeFirst()
@@ -195,7 +208,7 @@ async function hasPendingSibling(db: Executor, id: string): Promise<boolean> {
     )
     .select('sibling.id')
     .where('me.id', '=', id)
-    .where('sibling.status', '=', OutboxStatus.Pending)
+    .where('sibling.status', '=', sql.lit(OutboxStatus.Pending))
     .executeTakeFirst()
   return row !== undefined
 }

@@ -31,3 +31,9 @@ export interface OutboxTable {
 }
 export type OutboxRow = Selectable<OutboxTable>
 export type NewOutboxRow = Insertable<OutboxTable>
+
+/** The next free call slot of a paced destination, shared by every process on the database. */
+export interface DeliveryPaceTable {
+  pace_key: string
+  next_slot_us: number
+}

@@ -3,6 +3,7 @@ import type { Db } from '../../db/db.js'
 import type { Clock } from '../../shared/clock.js'
 import type { Logger } from '../../shared/log.js'
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js'
+import { onOutboxNotify } from './outbox.notify.js'
 import * as repo from './outbox.repository.js'
 import { OutboxStatus, type OutboxRow } from './outbox.table.js'
 
@@ -32,16 +33,30 @@ export interface OutboxWorkerOptions {
   backoff?: BackoffPolicy
   /** How long a claimed entry stays ours; a worker that dies mid-push loses it after this. */
   leaseMs?: number
+  /** Entries `runOnce` claims at a time. */
   batchSize?: number
+  /**
+   * Deliveries `start()` keeps in flight at most (a pool: a slow push holds one place, not a whole
+   * batch). Entries of one collapse or order key are never in flight together.
+   */
+  concurrency?: number
+  /** The fallback poll: how often an idle worker looks for due entries nobody told it about. */
   pollMs?: number
+  /**
+   * Least time between two claims woken by new work or a finished delivery (wakes in between are
+   * gathered into the next claim). A backlog (the last claim filled every free place) is claimed
+   * again as soon as half the places are free.
+   */
+  claimGapMs?: number
   random?: () => number
 }
 
 export interface OutboxWorker {
   /** Claims and delivers one batch; resolves to the number of entries handled. */
   runOnce(): Promise<number>
+  /** Runs the pool: woken by {@link notifyOutbox} and by a finished delivery, else every `pollMs`. */
   start(): void
-  /** Stops polling and waits for the batch in flight. */
+  /** Stops claiming and waits for the deliveries in flight. */
   stop(): Promise<void>
 }
 
@@ -50,11 +65,15 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const policy = options.backoff ?? defaultBackoff
   const leaseMs = options.leaseMs ?? 60_000
   const batchSize = options.batchSize ?? 20
+  const concurrency = Math.max(1, options.concurrency ?? batchSize)
+  // A finished delivery claims again only once half the places are free: a claim per finished push
+  // would cost a query each under load.
+  const lowWater = Math.max(0, Math.floor(concurrency / 2))
   const pollMs = options.pollMs ?? 500
+  const claimGapMs = options.claimGapMs ?? 100
   const topics = Object.keys(handlers)
   let running = false
   let timer: NodeJS.Timeout | undefined
-  let inFlight: Promise<number> | undefined
 
   async function deliver(row: OutboxRow): Promise<void> {
     const handler = handlers[row.topic]
@@ -102,32 +121,126 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
-  async function runOnce(): Promise<number> {
+  async function claim(limit: number): Promise<OutboxRow[]> {
     const now = clock.now()
-    await repo.supersedeExpired(db, now.toISOString())
-    const rows = await repo.claimDue(db, dialect, {
+    return repo.claimDue(db, dialect, {
       workerId,
       now: now.toISOString(),
       leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
-      limit: batchSize,
+      limit,
       topics,
     })
+  }
+
+  async function runOnce(): Promise<number> {
+    await repo.supersedeExpired(db, clock.nowIso())
+    const rows = await claim(batchSize)
     await Promise.all(rows.map(deliver))
     return rows.length
   }
 
-  function schedule(delay: number): void {
+  // The pool (start/stop). One claim at a time; a wake during a claim makes it claim again.
+  const active = new Set<Promise<void>>()
+  let claiming: Promise<void> | undefined
+  let wakeAgain = false
+  let unsubscribe: (() => void) | undefined
+  // Expired leases are rare (a worker died): looked for on the poll, not on every claim.
+  let lastSupersede = 0
+
+  // Wakes come with every committed change and every finished push: they are gathered so that
+  // claims run at most every `claimGapMs`, each taking what accumulated (on SQLite a claim holds
+  // the one connection every request waits for).
+  let lastClaimAt = 0
+  let gapTimer: NodeJS.Timeout | undefined
+
+  // The last claim filled every place it asked for: more is probably due.
+  let backlog = false
+
+  function wake(urgent = false): void {
+    if (!running) {
+      return
+    }
+    if (claiming) {
+      wakeAgain = true
+      return
+    }
+    if (gapTimer && !urgent) {
+      return
+    }
+    if (gapTimer) {
+      clearTimeout(gapTimer)
+      gapTimer = undefined
+    }
+    const wait = urgent ? 0 : lastClaimAt + claimGapMs - Date.now()
+    if (wait > 0) {
+      gapTimer = setTimeout(() => {
+        gapTimer = undefined
+        wake()
+      }, wait)
+      return
+    }
+    lastClaimAt = Date.now()
+    claiming = fill().finally(() => {
+      claiming = undefined
+      if (wakeAgain) {
+        wake()
+      }
+    })
+  }
+
+  function start(row: OutboxRow): void {
+    const delivery: Promise<void> = deliver(row)
+      .catch((error: unknown) => {
+        // deliver() handles the handler's failures; this is the database failing under it.
+        log.error({ err: error, outboxId: row.id }, 'outbox delivery could not be recorded')
+      })
+      .finally(() => {
+        active.delete(delivery)
+        // A finished push frees a place and may have unblocked the next entry of its key.
+        if (active.size <= lowWater) {
+          wake(backlog)
+        }
+      })
+    active.add(delivery)
+  }
+
+  /** One claim for the free places; a wake that came meanwhile asks for the next (after the gap). */
+  async function fill(): Promise<void> {
+    let failed = false
+    wakeAgain = false
+    try {
+      const free = concurrency - active.size
+      if (free > 0) {
+        const nowMs = clock.now().getTime()
+        if (nowMs - lastSupersede >= pollMs) {
+          lastSupersede = nowMs
+          await repo.supersedeExpired(db, clock.nowIso())
+        }
+        const rows = await claim(free)
+        backlog = rows.length === free
+        for (const row of rows) {
+          start(row)
+        }
+      }
+    } catch (error) {
+      failed = true
+      backlog = false
+      log.error({ err: error }, 'outbox poll failed')
+    }
+    arm(failed ? pollMs * 4 : pollMs)
+  }
+
+  /** The fallback poll, re-armed after every claim. */
+  function arm(delay: number): void {
+    if (timer) {
+      clearTimeout(timer)
+    }
     if (!running) {
       return
     }
     timer = setTimeout(() => {
-      inFlight = runOnce()
-      inFlight
-        .then((n) => schedule(n >= batchSize ? 0 : pollMs))
-        .catch((error: unknown) => {
-          log.error({ err: error }, 'outbox poll failed')
-          schedule(pollMs * 4)
-        })
+      timer = undefined
+      wake()
     }, delay)
   }
 
@@ -138,14 +251,20 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         return
       }
       running = true
-      schedule(0)
+      unsubscribe = onOutboxNotify(wake)
+      wake()
     },
     async stop() {
       running = false
+      unsubscribe?.()
       if (timer) {
         clearTimeout(timer)
       }
-      await inFlight?.catch(() => 0)
+      if (gapTimer) {
+        clearTimeout(gapTimer)
+      }
+      await claiming?.catch(() => undefined)
+      await Promise.allSettled([...active])
     },
   }
 }
