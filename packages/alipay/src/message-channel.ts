@@ -118,7 +118,9 @@ export function topLevelMembers(text: string): Record<string, string> | null {
   const out: Record<string, string> = {}
   let i = text.indexOf('{') + 1
   const skip = () => {
-    while (i < text.length && /[\s,]/.test(text[i] ?? '')) i++
+    while (i < text.length && /[\s,]/.test(text[i] ?? '')) {
+      i++
+    }
   }
   for (let guard = 0; guard < 1000; guard++) {
     skip()
@@ -128,7 +130,9 @@ export function topLevelMembers(text: string): Record<string, string> | null {
     const keyEnd = valueEnd(text, i)
     const key = JSON.parse(text.slice(i, keyEnd)) as string
     i = text.indexOf(':', keyEnd) + 1
-    while (/\s/.test(text[i] ?? '')) i++
+    while (/\s/.test(text[i] ?? '')) {
+      i++
+    }
     const end = valueEnd(text, i)
     if (end < 0) {
       return null
