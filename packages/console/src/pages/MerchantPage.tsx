@@ -9,6 +9,7 @@ import {
   Input,
   List,
   Radio,
+  Select,
   Space,
   Switch,
   Tag,
@@ -33,6 +34,7 @@ export function MerchantPage() {
       <Space direction="vertical" size="large" style={{ width: '100%' }}>
         <AlipayCard merchant={merchant} />
         <PublicUrlCard merchant={merchant} />
+        <MessageChannelCard merchant={merchant} />
         <CrmCard merchant={merchant} />
       </Space>
     </>
@@ -252,6 +254,47 @@ function PublicUrlCard({ merchant }: { merchant: MerchantView }) {
           }
         />
       )}
+    </Card>
+  )
+}
+
+/** How Alipay's messages arrive: the app gateway (HTTP) or the long connection a worker keeps. */
+function MessageChannelCard({ merchant }: { merchant: MerchantView }) {
+  const { t } = useTranslation()
+  const { can } = useSession()
+  const [form] = Form.useForm<{ channel: MerchantView['messageChannel'] }>()
+  const { busy, save } = useSaver()
+  return (
+    <Card title={t('merchant.messageChannel.title')}>
+      <Form
+        form={form}
+        layout="vertical"
+        disabled={!can('settings.write')}
+        initialValues={{ channel: merchant.messageChannel }}
+        onFinish={(v) =>
+          save(form, () =>
+            api('PUT', `/api/merchants/${merchant.id}/message-channel`, { channel: v.channel }),
+          )
+        }
+      >
+        <Form.Item
+          name="channel"
+          label={t('merchant.messageChannel.label')}
+          extra={t('merchant.messageChannel.help')}
+        >
+          <Select
+            data-testid="message-channel"
+            style={{ maxWidth: 420 }}
+            options={[
+              { value: 'http', label: t('merchant.messageChannel.http') },
+              { value: 'websocket', label: t('merchant.messageChannel.websocket') },
+            ]}
+          />
+        </Form.Item>
+        <Button type="primary" htmlType="submit" loading={busy} data-testid="save-message-channel">
+          {t('common.save')}
+        </Button>
+      </Form>
     </Card>
   )
 }
