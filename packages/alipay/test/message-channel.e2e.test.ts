@@ -5,8 +5,10 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startEmulator, type ChannelMessageView } from '@kaguan/emulator'
 import {
+  channelUrlOf,
   createMessageChannel,
   formatFrame,
+  linkTokenOf,
   parseFrame,
   signContent,
   topLevelMembers,
@@ -114,6 +116,44 @@ describe('frames', () => {
     })
     expect(parseFrame('no blank line')).toBeNull()
     expect(formatFrame({}, '{}')).toBe('\r\n\r\n{}')
+  })
+})
+
+describe('register answer and hosts', () => {
+  const answer = (response: object, key = alipayKeys.privateKey) => {
+    const text = JSON.stringify(response)
+    return `{"response":${text},"sign":"${signContent(text, key)}"}`
+  }
+  it('takes the link token only from a signed success answer', () => {
+    expect(
+      linkTokenOf(answer({ code: '10000', link_token: 'T1' }), alipayKeys.publicKey, 'RSA2'),
+    ).toBe('T1')
+    expect(() =>
+      linkTokenOf(
+        answer({ code: '10000', link_token: 'T1' }, appKeys.privateKey),
+        alipayKeys.publicKey,
+        'RSA2',
+      ),
+    ).toThrow(/does not verify/)
+    expect(() =>
+      linkTokenOf(
+        answer({ code: '40002', sub_code: 'isv.invalid-signature' }),
+        alipayKeys.publicKey,
+        'RSA2',
+      ),
+    ).toThrow(/refused: 40002 isv.invalid-signature/)
+    expect(() =>
+      linkTokenOf('{"response":{"code":"10000","link_token":"T"}}', alipayKeys.publicKey, 'RSA2'),
+    ).toThrow(/does not verify/)
+    expect(() => linkTokenOf('<html>bad gateway</html>', alipayKeys.publicKey, 'RSA2')).toThrow(
+      /not an Alipay answer/,
+    )
+  })
+  it("uses Alipay's openchannel host for Alipay's gateways and the gateway's origin otherwise", () => {
+    expect(channelUrlOf('https://openapi.alipay.com/gateway.do')).toBe(
+      'https://openchannel.alipay.com',
+    )
+    expect(channelUrlOf('http://127.0.0.1:8090/gateway.do')).toBe('http://127.0.0.1:8090')
   })
 })
 
