@@ -68,3 +68,21 @@ export {
 export { webAuthorizeUrl } from './oauth.js'
 export { extractSignedNode, responseKeyOf } from './response-sign.js'
 export type * from './types.js'
+export {
+  ALIPAY_CHANNEL_PRODUCTION,
+  ALIPAY_CHANNEL_SANDBOX,
+  channelUrlOf,
+  consumeAckFrame,
+  createMessageChannel,
+  formatFrame,
+  linkTokenOf,
+  parseFrame,
+  topLevelMembers,
+  verifyConsume,
+  type ChannelEvent,
+  type ChannelFrame,
+  type ChannelMessage,
+  type ConsumeVerification,
+  type MessageChannel,
+  type MessageChannelOptions,
+} from './message-channel.js'

@@ -122,6 +122,18 @@ export const CrmBody = Type.Object(
 )
 export type CrmBody = Static<typeof CrmBody>
 
+export const MessageChannel = Type.Union([Type.Literal('http'), Type.Literal('websocket')], {
+  description:
+    "How Alipay's subscribed messages reach kaguan: http = the app gateway (应用网关), websocket = the long connection (长连接) a worker keeps",
+})
+export type MessageChannel = Static<typeof MessageChannel>
+
+export const MessageChannelBody = Type.Object(
+  { channel: MessageChannel },
+  { additionalProperties: false },
+)
+export type MessageChannelBody = Static<typeof MessageChannelBody>
+
 /** A merchant as the admin API shows it: keys only as fingerprints, never their text. */
 export const CertificateView = Type.Object({
   sn: Type.String({
@@ -178,6 +190,7 @@ export const MerchantView = Type.Object({
     prefix: Type.String(),
     style: Type.Union([Type.Literal('random'), Type.Literal('sequential')]),
   }),
+  messageChannel: MessageChannel,
   createdAt: Type.String(),
 })
 export type MerchantView = Static<typeof MerchantView>

@@ -197,6 +197,19 @@ export function notifyCardChange(
   const template = findTemplate(rt, card.templateId)
   const app = findApp(rt, card.appId)
   const b = rt.behaviour
+  // Template notify_url notifications are plain HTTP; the app-level message service may be the long connection.
+  if (template?.notifyUrl == null && app?.messageChannel === 'websocket') {
+    const type = change === 'open' ? b.cardOpenNotifyType : b.cardDeleteNotifyType
+    rt.channel.enqueue(card.appId, type, {
+      template_id: card.templateId,
+      biz_card_no: card.bizCardNo,
+      external_card_no: card.externalCardNo,
+      user_id: card.userId,
+      ...(reasonCode !== undefined ? { reason_code: reasonCode } : {}),
+      ...(change === 'open' ? { success: 'true' } : {}),
+    })
+    return
+  }
   const url =
     template?.notifyUrl ??
     (b.cardNotifyFallbackToGateway ? app?.gatewayUrl : undefined) ??

@@ -115,6 +115,9 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
       ...(str(body, 'gatewayUrl') !== undefined
         ? { gatewayUrl: str(body, 'gatewayUrl') as string }
         : {}),
+      ...(body.messageChannel === 'websocket' || body.messageChannel === 'http'
+        ? { messageChannel: body.messageChannel }
+        : {}),
       ...(str(body, 'tradeNotifyUrl') !== undefined
         ? { tradeNotifyUrl: str(body, 'tradeNotifyUrl') as string }
         : {}),
@@ -518,6 +521,31 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     return rt.notifier.list(q.kind !== undefined && q.kind !== '' ? q.kind : undefined)
   })
 
+  // The message long connection: queue a message, see the queue and the acks, cut connections.
+  app.post('/__emulator/channel/messages', async (request, reply) => {
+    const body = (request.body ?? {}) as Body
+    const appId = str(body, 'appId')
+    const msgApi = str(body, 'msgApi')
+    if (appId === undefined || msgApi === undefined) {
+      return fail(reply, 400, 'INVALID_MESSAGE', 'appId and msgApi are required')
+    }
+    const msgId = rt.channel.enqueue(appId, msgApi, body.content ?? {}, {
+      badSignature: body.badSignature === true,
+      ...(str(body, 'msgId') !== undefined ? { msgId: str(body, 'msgId') as string } : {}),
+    })
+    return { msgId }
+  })
+  app.get('/__emulator/channel/messages', async (request) => {
+    const q = request.query as Record<string, string | undefined>
+    return { messages: rt.channel.list(q.appId), acks: rt.channel.acks }
+  })
+  app.get('/__emulator/channel/connections', async () => ({
+    connections: rt.channel.connections(),
+  }))
+  app.post('/__emulator/channel/drop', async (request) => {
+    const body = (request.body ?? {}) as Body
+    return { dropped: rt.channel.drop(str(body, 'appId')) }
+  })
   app.get('/__emulator/behaviour', async () => rt.behaviour)
   app.post('/__emulator/behaviour', async (request, reply) => {
     const body = (request.body ?? {}) as Body

@@ -1,6 +1,8 @@
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { generateRsaKeyPair, parsePrivateKey, publicKeyBase64 } from './crypto.js'
+import { findApp } from './cards.js'
+import { MessageChannelServer } from './channel.js'
 import { registerDriver } from './driver.js'
 import { Faults } from './faults.js'
 import { registerGateway } from './gateway/gateway.js'
@@ -17,6 +19,7 @@ export { defaultBehaviour } from './options.js'
 export type { AppRecord, ShopRecord, UserRecord } from './runtime.js'
 export type { FaultKind, FaultSpec } from './faults.js'
 export type { NotificationView, NotifyKind } from './notifier.js'
+export type { ChannelMessageView } from './channel.js'
 export { notifySignContent, requestSignContent, signText, verifyText } from './crypto.js'
 
 /** A started emulator. */
@@ -61,8 +64,15 @@ export function buildEmulatorApp(options: EmulatorOptions & { publicUrl: string 
     faults,
     timeFactor: options.notifyTimeFactor ?? 1 / 60,
   })
+  const channel = new MessageChannelServer({
+    db,
+    key: alipayKey,
+    appPublicKey: (appId) => findApp(runtime, appId)?.appPublicKey,
+    ackTimeoutMs: () => behaviour.channelAckTimeoutMs,
+  })
   const runtime: Runtime = {
     db,
+    channel,
     behaviour,
     publicUrl: options.publicUrl.replace(/\/+$/, ''),
     alipayKey,
@@ -84,8 +94,18 @@ export function buildEmulatorApp(options: EmulatorOptions & { publicUrl: string 
   // Liveness for process managers and scripts waiting for the emulator to come up.
   app.get('/healthz', () => ({ status: 'ok', service: 'alipay-emulator' }))
   registerGateway(app, runtime)
+  // The message long connection: register over HTTP, then the WebSocket upgrade at /websocket.
+  app.get('/websocket/register.do', async (request, reply) =>
+    reply
+      .type('application/json;charset=utf-8')
+      .send(channel.register(request.query as Record<string, string>)),
+  )
+  app.server.on('upgrade', (req, socket, head) => channel.upgrade(req, socket, head))
   void app.register(async (scope) => registerDriver(scope, runtime))
   void app.register(async (scope) => registerWallet(scope, runtime))
+  app.addHook('preClose', async () => {
+    channel.close()
+  })
   app.addHook('onClose', async () => {
     notifier.close()
     db.close()
@@ -110,6 +130,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     runtime.publicUrl = url
   }
   runtime.notifier.resumePending()
+  runtime.channel.start()
   return {
     url,
     gatewayUrl: `${url}/gateway.do`,

@@ -45,6 +45,8 @@ export interface Behaviour {
   prizeTokenTtlSeconds: number
   /** Whether trade notifications carry `store_id` (real 当面付 notifications do not; the emulator's wallet pay has no other channel). */
   tradeNotifyIncludesStoreId: boolean
+  /** Long connection: how long a CONSUME frame waits for its ack before it is sent again (ms). */
+  channelAckTimeoutMs: number
   /** Emit `\/` for `/` in gateway JSON, as Alipay does; the signature covers whatever is emitted. */
   escapeSlashes: boolean
 }
@@ -74,6 +76,7 @@ export const defaultBehaviour: Behaviour = {
   prizeTokenTtlSeconds: 1800,
   tradeNotifyIncludesStoreId: true,
   escapeSlashes: true,
+  channelAckTimeoutMs: 10_000,
 }
 
 /** Options of {@link startEmulator} / {@link buildEmulatorApp}. */

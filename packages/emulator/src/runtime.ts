@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto'
 import type Database from 'better-sqlite3'
+import type { MessageChannelServer } from './channel.js'
 import type { Faults } from './faults.js'
 import type { Notifier } from './notifier.js'
 import type { Behaviour } from './options.js'
@@ -15,6 +16,8 @@ export interface AppRecord {
   callbackUrls: string[]
   /** Products bound to the app, e.g. member_card, koubei. */
   products: string[]
+  /** How message-service messages (card open/delete in `message` format) reach the app: the gateway (default) or the long connection. */
+  messageChannel?: 'http' | 'websocket'
   /** Where wallet trades are notified; the gateway URL when absent. */
   tradeNotifyUrl?: string
   /** Certificate mode (公钥证书): the SN of the app certificate the emulator issued. */
@@ -50,5 +53,7 @@ export interface Runtime {
   alipayKey: KeyObject
   alipayPublicKey: string
   notifier: Notifier
+  /** The message long connection (WebSocket) and its queue. */
+  channel: MessageChannelServer
   faults: Faults
 }

@@ -160,6 +160,12 @@ const Settings = Type.Object({
       description:
         'fallback: how often an idle worker looks for due deliveries it was not told about (changes made in this process wake it at once)',
     }),
+    messageChannelLeaseMs: int(1_000, 600_000, {
+      env: 'KAGUAN_MESSAGE_CHANNEL_LEASE_MS',
+      default: 30_000,
+      description:
+        'long connection (长连接): how long a worker’s claim on a merchant’s one connection lasts; renewed every third of it, taken over by another worker when it lapses',
+    }),
   }),
 })
 

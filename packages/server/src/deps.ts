@@ -3,6 +3,7 @@ import type { Db } from './db/db.js'
 import { createGroupCommit, type GroupCommit } from './db/group-commit.js'
 import { createCrmPort, type CrmPort } from './ports/crm-client.js'
 import { createAlipayPort, type AlipayPort } from './ports/alipay.js'
+import { createAlipayMessagesPort, type AlipayMessagesPort } from './ports/alipay-messages.js'
 import { systemClock, type Clock } from './shared/clock.js'
 import { AppError, ErrorKind } from './shared/errors.js'
 import { createFieldCipher, type FieldCipher } from './shared/field-crypto.js'
@@ -25,6 +26,8 @@ export interface AppDeps {
   ids: Ids
   cipher: FieldCipher
   alipay: AlipayPort
+  /** Alipay's message long connection (长连接): the worker opens one channel per app through it. */
+  alipayMessages: AlipayMessagesPort
   crm: CrmPort
   /** This process's Prometheus registry; the ports and the HTTP surfaces feed it. */
   metrics: Metrics
@@ -42,6 +45,7 @@ export interface DepsParts {
   log: Logger
   clock?: Clock
   alipay?: AlipayPort
+  alipayMessages?: AlipayMessagesPort
   crm?: CrmPort
   metrics?: Metrics
 }
@@ -69,6 +73,7 @@ export function createDeps(config: Config, parts: DepsParts): AppDeps {
       createAlipayPort(undefined, ({ method, result, ms }) =>
         metrics.alipay.observe({ method, result }, ms / 1000),
       ),
+    alipayMessages: parts.alipayMessages ?? createAlipayMessagesPort(),
     crm:
       parts.crm ??
       createCrmPort(undefined, ({ path, result, ms }) =>

@@ -123,6 +123,13 @@ export const en: Messages = {
       appGateway: 'App gateway',
       callback: 'Authorization callback URL',
     },
+    messageChannel: {
+      title: 'Message channel',
+      label: "How Alipay's messages reach kaguan",
+      http: 'HTTP app gateway (Alipay posts to the public URL)',
+      websocket: 'Long connection, WebSocket (a worker connects to Alipay)',
+      help: 'Must match the subscription in the Alipay open platform (消息服务). The long connection needs no public URL; one worker of the cluster keeps it.',
+    },
     crm: {
       title: 'Business system',
       mode: 'Who keeps the member data',

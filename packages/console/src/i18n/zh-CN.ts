@@ -117,6 +117,13 @@ export const zhCN = {
       appGateway: '应用网关',
       callback: '授权回调地址',
     },
+    messageChannel: {
+      title: '消息接收方式',
+      label: '支付宝消息通过哪种方式送达',
+      http: 'HTTP 应用网关（支付宝推送到公网地址）',
+      websocket: '长连接 WebSocket（由 worker 主动连接支付宝）',
+      help: '须与支付宝开放平台「消息服务」中的订阅方式一致。长连接无需公网地址，集群中只有一个 worker 保持连接。',
+    },
     crm: {
       title: '业务系统',
       mode: '会员数据由谁管理',

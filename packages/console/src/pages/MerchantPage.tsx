@@ -9,6 +9,7 @@ import {
   Input,
   List,
   Radio,
+  Select,
   Space,
   Switch,
   Tag,
@@ -34,6 +35,7 @@ export function MerchantPage() {
         <CertExpiryBanner merchant={merchant} />
         <AlipayCard merchant={merchant} />
         <PublicUrlCard merchant={merchant} />
+        <MessageChannelCard merchant={merchant} />
         <CrmCard merchant={merchant} />
       </Space>
     </>
@@ -356,6 +358,47 @@ function PublicUrlCard({ merchant }: { merchant: MerchantView }) {
           }
         />
       )}
+    </Card>
+  )
+}
+
+/** How Alipay's messages arrive: the app gateway (HTTP) or the long connection a worker keeps. */
+function MessageChannelCard({ merchant }: { merchant: MerchantView }) {
+  const { t } = useTranslation()
+  const { can } = useSession()
+  const [form] = Form.useForm<{ channel: MerchantView['messageChannel'] }>()
+  const { busy, save } = useSaver()
+  return (
+    <Card title={t('merchant.messageChannel.title')}>
+      <Form
+        form={form}
+        layout="vertical"
+        disabled={!can('settings.write')}
+        initialValues={{ channel: merchant.messageChannel }}
+        onFinish={(v) =>
+          save(form, () =>
+            api('PUT', `/api/merchants/${merchant.id}/message-channel`, { channel: v.channel }),
+          )
+        }
+      >
+        <Form.Item
+          name="channel"
+          label={t('merchant.messageChannel.label')}
+          extra={t('merchant.messageChannel.help')}
+        >
+          <Select
+            data-testid="message-channel"
+            style={{ maxWidth: 420 }}
+            options={[
+              { value: 'http', label: t('merchant.messageChannel.http') },
+              { value: 'websocket', label: t('merchant.messageChannel.websocket') },
+            ]}
+          />
+        </Form.Item>
+        <Button type="primary" htmlType="submit" loading={busy} data-testid="save-message-channel">
+          {t('common.save')}
+        </Button>
+      </Form>
     </Card>
   )
 }

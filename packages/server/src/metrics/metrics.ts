@@ -1,4 +1,4 @@
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 /**
  * The Prometheus registry of one kaguan process and the instruments the surfaces and ports feed.
@@ -14,6 +14,10 @@ export interface Metrics {
   alipay: Histogram<'method' | 'result'>
   /** Every call to a merchant's CRM: the contract path and `success` or the errcode. */
   crm: Histogram<'path' | 'result'>
+  /** Long connections (长连接) this process holds open now. */
+  channelConnected: Gauge
+  /** Long-connection messages: `acked` (SUCCESS), `failed` (FAIL, redelivered), `refused` (bad signature, not acked). */
+  channelMessages: Counter<'result'>
 }
 
 /** Seconds; from a fast local answer to the 5 s default timeouts and past them. */
@@ -50,6 +54,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       help: "Calls to merchants' CRMs, by contract path and result (success or the errcode), with their latency.",
       labelNames: ['path', 'result'],
       buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    channelConnected: new Gauge({
+      name: 'kaguan_message_channel_connected',
+      help: 'Alipay message long connections (长连接) this process holds open.',
+      registers: [registry],
+    }),
+    channelMessages: new Counter({
+      name: 'kaguan_message_channel_messages_total',
+      help: 'Messages received over the long connection, by result: acked, failed (acked FAIL), refused (bad signature; not acked).',
+      labelNames: ['result'],
       registers: [registry],
     }),
   }

@@ -13,6 +13,7 @@ import {
   pointsExpiryOutboxHandlers,
   type PointsExpirySweeper,
 } from '../modules/cards/index.js'
+import { createChannelRunner, type ChannelRunner } from '../modules/channel/index.js'
 import { ensureDefaultMerchant } from '../modules/merchants/index.js'
 import {
   createOutboxWorker,
@@ -99,7 +100,9 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   let worker: OutboxWorker | undefined
   let sweeper: HoldSweeper | undefined
   let pointsSweeper: PointsExpirySweeper | undefined
+  let channels: ChannelRunner | undefined
   const close = async () => {
+    await channels?.stop()
     await worker?.stop()
     await sweeper?.stop()
     await pointsSweeper?.stop()
@@ -154,6 +157,15 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
         { everyMs: Math.max(60_000, config.worker.pollMs * 4) },
       )
       pointsSweeper.start()
+      // Alipay's message long connections of the merchants that chose them, one per merchant in the cluster.
+      channels = createChannelRunner(
+        { ...deps, log: options.log.child({ role: 'worker', job: 'message-channel' }) },
+        {
+          holder: `${hostname()}:${process.pid}:${deps.ids.next('chn')}`,
+          leaseMs: config.worker.messageChannelLeaseMs,
+        },
+      )
+      channels.start()
     }
     return { deps, urls, close }
   } catch (error) {

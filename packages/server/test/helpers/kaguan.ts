@@ -21,7 +21,14 @@ export interface Stack {
 }
 
 export async function startStack(
-  options: { roles?: Role[]; products?: string[]; appId?: string; databaseUrl?: string } = {},
+  options: {
+    roles?: Role[]
+    products?: string[]
+    appId?: string
+    databaseUrl?: string
+    /** More settings (KAGUAN_* variables) for kaguan. */
+    env?: Record<string, string>
+  } = {},
 ): Promise<Stack> {
   const emulator = await startEmulator({ port: 0, notifyTimeFactor: 0.001 })
   const dir = mkdtempSync(join(tmpdir(), 'kaguan-e2e-'))
@@ -31,6 +38,7 @@ export async function startStack(
     KAGUAN_DATABASE_URL: dbUrl,
     KAGUAN_DATA_DIR: dir,
     KAGUAN_WORKER_POLL_MS: '50',
+    ...options.env,
   })
   const { log, text } = capturingLogger('debug')
   const kaguan = await startKaguan(config, { log })

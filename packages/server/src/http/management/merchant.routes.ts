@@ -9,6 +9,7 @@ import {
   ImageView,
   MerchantCreateBody,
   MerchantView,
+  MessageChannelBody,
   PageQuery,
   Paged,
   PublicUrlBody,
@@ -150,6 +151,31 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
           deps,
           req.params.merchantId,
           req.body.publicBaseUrl,
+          actorOf(req),
+        ),
+        req.principal!.role,
+      ),
+  )
+  app.put(
+    '/api/merchants/:merchantId/message-channel',
+    {
+      preValidation: requirePermission('settings.write'),
+      schema: {
+        summary: 'Set the message channel',
+        tags,
+        description:
+          "How Alipay's subscribed messages reach kaguan: `http` (the app gateway, 应用网关) or `websocket` (the long connection, 长连接, kept by a worker). Match the app's subscription in the Alipay open platform. Audited.",
+        params: MerchantParams,
+        body: MessageChannelBody,
+        response: { 200: MerchantView, ...Errors },
+      },
+    },
+    async (req) =>
+      forRole(
+        await merchants.updateMessageChannel(
+          deps,
+          req.params.merchantId,
+          req.body.channel,
           actorOf(req),
         ),
         req.principal!.role,

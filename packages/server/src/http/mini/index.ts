@@ -13,6 +13,7 @@ import type { AppDeps } from '../../deps.js'
 import {
   claimCard,
   componentCard,
+  handleAlipayMessage,
   handleCardNotification,
   handleMdcode,
 } from '../../modules/cards/index.js'
@@ -173,13 +174,11 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
           )
           return answer(reply, false)
         }
-        const biz = ('bizContent' in verified.message ? verified.message.bizContent : undefined) as
-          Record<string, string> | undefined
-        await handleCardNotification(cards, merchantId, {
-          notifyId: params.notify_id,
-          type: params.msg_method,
-          ...(biz?.biz_card_no ? { alipayCardNo: biz.biz_card_no } : {}),
-          ...(biz?.reason_code ? { reason: biz.reason_code } : {}),
+        // The same handling as a message of the long connection (modules/channel).
+        await handleAlipayMessage(cards, merchantId, {
+          messageId: params.notify_id,
+          method: params.msg_method,
+          bizContent: 'bizContent' in verified.message ? verified.message.bizContent : undefined,
         })
         return answer(reply, true)
       }

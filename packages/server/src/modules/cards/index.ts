@@ -1,3 +1,8 @@
+export {
+  handleAlipayMessage,
+  type AlipayMessageOutcome,
+  type AlipayServiceMessage,
+} from './alipay-message.service.js'
 export { componentCard } from './card-component.service.js'
 export { cardDetail, getCard } from './card-detail.service.js'
 export {

@@ -30,6 +30,13 @@ export {
   type MerchantDeps,
   type MerchantView,
 } from './merchants.service.js'
+export {
+  longConnectionApps,
+  releaseChannelLease,
+  takeChannelLease,
+  updateMessageChannel,
+  type MessageChannelKind,
+} from './message-channel.service.js'
 export type { MerchantsTable } from './merchants.table.js'
 export { internalHostReason } from './public-address.js'
 export { MerchantErrors, type MerchantErrorCode } from './merchants.errors.js'

@@ -52,6 +52,16 @@ export function listCertMode(db: Executor): Promise<MerchantRow[]> {
     .execute()
 }
 
+/** Merchants whose messages come over the long connection. */
+export function listByMessageChannel(db: Executor, channel: 'http' | 'websocket') {
+  return db
+    .selectFrom('merchants')
+    .selectAll()
+    .where('message_channel', '=', channel)
+    .orderBy('id')
+    .execute()
+}
+
 /** Cert-mode merchants and the earliest expiry of their certificates (kept in clear for this). */
 export function certExpiries(
   db: Executor,
@@ -61,5 +71,38 @@ export function certExpiries(
     .select(['id', 'alipay_cert_expires_at'])
     .where('alipay_sign_mode', '=', 'cert')
     .orderBy('id')
+    .execute()
+}
+
+/**
+ * Takes (or renews) the long-connection lease of a merchant for `by` unless another holder's lease
+ * is still running; true when `by` holds it now.
+ */
+export async function takeChannelLease(
+  db: Executor,
+  id: string,
+  lease: { by: string; until: string; now: string },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('merchants')
+    .set({ message_channel_lease_by: lease.by, message_channel_lease_until: lease.until })
+    .where('id', '=', id)
+    .where((eb) =>
+      eb.or([
+        eb('message_channel_lease_by', 'is', null),
+        eb('message_channel_lease_by', '=', lease.by),
+        eb('message_channel_lease_until', '<', lease.now),
+      ]),
+    )
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) === 1
+}
+
+export async function releaseChannelLease(db: Executor, id: string, by: string): Promise<void> {
+  await db
+    .updateTable('merchants')
+    .set({ message_channel_lease_by: null, message_channel_lease_until: null })
+    .where('id', '=', id)
+    .where('message_channel_lease_by', '=', by)
     .execute()
 }

@@ -81,6 +81,7 @@ export interface MerchantView {
     strictReplay: boolean
   }
   memberNumbers: { prefix: string; style: 'random' | 'sequential' }
+  messageChannel: 'http' | 'websocket'
   createdAt: string
 }
 
@@ -174,6 +175,7 @@ function toView(
       strictReplay: row.crm_replay_strict === 1,
     },
     memberNumbers: { prefix: row.member_no_prefix, style: row.member_no_style },
+    messageChannel: row.message_channel,
     createdAt: row.created_at,
   }
 }

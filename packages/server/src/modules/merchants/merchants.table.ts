@@ -32,6 +32,11 @@ export interface MerchantsTable {
   member_no_style: Generated<'random' | 'sequential'>
   /** 1: CRM calls must carry timestamp + nonce. */
   crm_replay_strict: Generated<number>
+  /** How Alipay's messages arrive: the HTTP app gateway or the WebSocket long connection. */
+  message_channel: Generated<'http' | 'websocket'>
+  /** The worker holding the merchant's long connection, and until when (ISO UTC). */
+  message_channel_lease_by: string | null
+  message_channel_lease_until: string | null
   created_at: string
   updated_at: string
 }

@@ -1,0 +1,1 @@
+export { createChannelRunner, type ChannelRunner } from './channel.runner.js'
