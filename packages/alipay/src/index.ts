@@ -54,3 +54,13 @@ export {
 export { webAuthorizeUrl } from './oauth.js'
 export { extractSignedNode, responseKeyOf } from './response-sign.js'
 export type * from './types.js'
+export {
+  OPENCARD_SPI_METHOD,
+  signOpenCardSpiAnswer,
+  verifyOpenCardSpi,
+  verifyOpenCardSpiAnswer,
+  type OpenCardSpiAnswer,
+  type OpenCardSpiCall,
+  type OpenCardSpiCard,
+  type OpenCardSpiRequest,
+} from './spi.js'

@@ -21,7 +21,14 @@ export interface Stack {
 }
 
 export async function startStack(
-  options: { roles?: Role[]; products?: string[]; appId?: string; databaseUrl?: string } = {},
+  options: {
+    roles?: Role[]
+    products?: string[]
+    appId?: string
+    databaseUrl?: string
+    /** The app's OpenID stage in the emulator (default `both`). */
+    userIdMode?: 'user_id' | 'both' | 'open_id'
+  } = {},
 ): Promise<Stack> {
   const emulator = await startEmulator({ port: 0, notifyTimeFactor: 0.001 })
   const dir = mkdtempSync(join(tmpdir(), 'kaguan-e2e-'))
@@ -46,6 +53,7 @@ export async function startStack(
       gatewayUrl: `${kaguan.urls.mini ?? 'http://127.0.0.1:1'}/alipay/gateway`,
       callbackUrls: [`${kaguan.urls.mini ?? 'http://127.0.0.1:1'}/aliCallback`],
       products: options.products ?? ['member_card', 'koubei'],
+      ...(options.userIdMode ? { userIdMode: options.userIdMode } : {}),
     },
   )
   return {
