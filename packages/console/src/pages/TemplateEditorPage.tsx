@@ -14,6 +14,7 @@ import {
   BasicSection,
   ColumnsSection,
   FormFieldsSection,
+  OpenCardModeSection,
   LevelsSection,
   StyleSection,
 } from '../components/template/sections.js'
@@ -135,6 +136,7 @@ function Editor({ data }: { data: EditorData }) {
               <LevelsSection />
               <ActionsSection />
               <FormFieldsSection />
+              <OpenCardModeSection />
               {problems.length > 0 && (
                 <Alert
                   type="error"

@@ -13,6 +13,7 @@ import {
   type AdminClient,
   type Stack,
 } from '../helpers/kaguan.js'
+import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.js'
 
 const TOKEN = 'spi-test-token'
 
@@ -184,88 +185,93 @@ describe('3.1 极速版 open-card, no CRM', () => {
   })
 })
 
-describe('3.1 极速版 open-card, CRM mode', () => {
-  let stack: Stack
-  let admin: AdminClient
-  let crm: SampleCrm
-  let card: { templateId: string; alipayTemplateId: string; claimUrl: string }
+for (const dialect of DIALECTS) {
+  describe(`${dialect}: 3.1 极速版 open-card, CRM mode`, () => {
+    let stack: Stack
+    let admin: AdminClient
+    let crm: SampleCrm
+    let card: { templateId: string; alipayTemplateId: string; claimUrl: string }
+    let db: TestDb | undefined
 
-  beforeAll(async () => {
-    stack = await startStack()
-    admin = await adminClient(stack, 'admin')
-    const keys = generateKeyPair()
-    crm = await startSampleCrm({
-      port: 0,
-      token: TOKEN,
-      privateKey: keys.privateKey,
-      kaguanCoreUrl: stack.kaguan.urls.core!,
+    beforeAll(async () => {
+      db = dialect === 'postgres' ? await createTestDb('postgres') : undefined
+      stack = await startStack(db ? { databaseUrl: db.url } : {})
+      admin = await adminClient(stack, 'admin')
+      const keys = generateKeyPair()
+      crm = await startSampleCrm({
+        port: 0,
+        token: TOKEN,
+        privateKey: keys.privateKey,
+        kaguanCoreUrl: stack.kaguan.urls.core!,
+      })
+      const images = await configureMerchant(stack, admin, {
+        baseUrl: crm.url,
+        token: TOKEN,
+        publicKey: keys.publicKey,
+      })
+      card = await publishCard(admin, spec31(images))
     })
-    const images = await configureMerchant(stack, admin, {
-      baseUrl: crm.url,
-      token: TOKEN,
-      publicKey: keys.publicKey,
+    afterAll(async () => {
+      await crm?.close()
+      await stack?.close()
+      await db?.destroy()
     })
-    card = await publishCard(admin, spec31(images))
-  })
-  afterAll(async () => {
-    await crm?.close()
-    await stack?.close()
-  })
 
-  const requestsFor = (path: string, userId: string) =>
-    crm.requests.filter(
-      (r) => r.path === path && (r.body as { alipayUserId?: string }).alipayUserId === userId,
-    )
+    const requestsFor = (path: string, userId: string) =>
+      crm.requests.filter(
+        (r) => r.path === path && (r.body as { alipayUserId?: string }).alipayUserId === userId,
+      )
 
-  it('asks the CRM, opens the card, and tells the CRM cardChange ADD on the result', async () => {
-    const userId = await newUser(stack)
-    const claim = await claimOf(stack, userId, card.claimUrl)
-    expect(claim.opened).toBe(true)
-    const add = await eventually(
-      async () => requestsFor('/card/cardChange', userId)[0],
-      'cardChange ADD',
-    )
-    expect(add.body).toMatchObject({
-      type: 'ADD',
-      templateId: card.alipayTemplateId,
-      alipayCardNo: claim.bizCardNo,
-      bizCardNo: claim.card!.externalCardNo,
+    it('asks the CRM, opens the card, and tells the CRM cardChange ADD on the result', async () => {
+      const userId = await newUser(stack)
+      const claim = await claimOf(stack, userId, card.claimUrl)
+      expect(claim.opened).toBe(true)
+      const add = await eventually(
+        async () => requestsFor('/card/cardChange', userId)[0],
+        'cardChange ADD',
+      )
+      expect(add.body).toMatchObject({
+        type: 'ADD',
+        templateId: card.alipayTemplateId,
+        alipayCardNo: claim.bizCardNo,
+        bizCardNo: claim.card!.externalCardNo,
+      })
+      expect(requestsFor('/card/openCardInfo', userId)).toHaveLength(1)
+      // The CRM's welcome points are on the card in the wallet.
+      expect(claim.card!.point).toBe('100')
     })
-    expect(requestsFor('/card/openCardInfo', userId)).toHaveLength(1)
-    // The CRM's welcome points are on the card in the wallet.
-    expect(claim.card!.point).toBe('100')
-  })
 
-  it('a retried SPI call opens one card and asks the CRM once', async () => {
-    const userId = await newUser(stack, '周九')
-    const claim = await claimOf(stack, userId, card.claimUrl, { spiCalls: 2 })
-    expect(claim.spiStatuses).toEqual([200, 200])
-    expect(claim.spiAnswers[1]).toEqual(claim.spiAnswers[0])
-    expect(claim.spiAnswers[0]).toMatchObject({ code: '10000' })
-    await resultDelivered(stack, claim.resultNotifyId!)
-    await eventually(async () => requestsFor('/card/cardChange', userId)[0], 'cardChange ADD')
-    expect(requestsFor('/card/openCardInfo', userId)).toHaveLength(1)
-    const cards = await stack.kaguan.deps.db
-      .selectFrom('cards')
-      .selectAll()
-      .where('alipay_user_id', '=', userId)
-      .execute()
-    expect(cards).toHaveLength(1)
-    expect(await emulatorCards(stack, { userId })).toHaveLength(1)
-  })
+    it('a retried SPI call opens one card and asks the CRM once', async () => {
+      const userId = await newUser(stack, '周九')
+      const claim = await claimOf(stack, userId, card.claimUrl, { spiCalls: 2 })
+      expect(claim.spiStatuses).toEqual([200, 200])
+      expect(claim.spiAnswers[1]).toEqual(claim.spiAnswers[0])
+      expect(claim.spiAnswers[0]).toMatchObject({ code: '10000' })
+      await resultDelivered(stack, claim.resultNotifyId!)
+      await eventually(async () => requestsFor('/card/cardChange', userId)[0], 'cardChange ADD')
+      expect(requestsFor('/card/openCardInfo', userId)).toHaveLength(1)
+      const cards = await stack.kaguan.deps.db
+        .selectFrom('cards')
+        .selectAll()
+        .where('alipay_user_id', '=', userId)
+        .execute()
+      expect(cards).toHaveLength(1)
+      expect(await emulatorCards(stack, { userId })).toHaveLength(1)
+    })
 
-  it('a failed result tells the CRM nothing, and a later claim opens the card', async () => {
-    const userId = await newUser(stack, '吴十')
-    const failed = await claimOf(stack, userId, card.claimUrl, { openResult: 'failure' })
-    await resultDelivered(stack, failed.resultNotifyId!)
-    expect(await openRequest(stack, failed.outSerialNo)).toMatchObject({ status: 'failed' })
-    const again = await claimOf(stack, userId, card.claimUrl)
-    await eventually(async () => requestsFor('/card/cardChange', userId)[0], 'cardChange ADD')
-    const adds = requestsFor('/card/cardChange', userId)
-    expect(adds).toHaveLength(1)
-    expect(adds[0]!.body).toMatchObject({ alipayCardNo: again.bizCardNo })
+    it('a failed result tells the CRM nothing, and a later claim opens the card', async () => {
+      const userId = await newUser(stack, '吴十')
+      const failed = await claimOf(stack, userId, card.claimUrl, { openResult: 'failure' })
+      await resultDelivered(stack, failed.resultNotifyId!)
+      expect(await openRequest(stack, failed.outSerialNo)).toMatchObject({ status: 'failed' })
+      const again = await claimOf(stack, userId, card.claimUrl)
+      await eventually(async () => requestsFor('/card/cardChange', userId)[0], 'cardChange ADD')
+      const adds = requestsFor('/card/cardChange', userId)
+      expect(adds).toHaveLength(1)
+      expect(adds[0]!.body).toMatchObject({ alipayCardNo: again.bizCardNo })
+    })
   })
-})
+}
 
 describe('OpenID: an app that gets only open_id', () => {
   let stack: Stack
