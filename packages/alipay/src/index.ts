@@ -86,3 +86,13 @@ export {
   type MessageChannel,
   type MessageChannelOptions,
 } from './message-channel.js'
+export {
+  OPENCARD_SPI_METHOD,
+  signOpenCardSpiAnswer,
+  verifyOpenCardSpi,
+  verifyOpenCardSpiAnswer,
+  type OpenCardSpiAnswer,
+  type OpenCardSpiCall,
+  type OpenCardSpiCard,
+  type OpenCardSpiRequest,
+} from './spi.js'

@@ -313,7 +313,11 @@ function reject(
   return detail === undefined ? { ok: false, reason } : { ok: false, reason, detail }
 }
 
-function checkSignature(input: NotifyInput, publicKey: string, fallbackCharset: string): Checked {
+export function checkSignature(
+  input: NotifyInput,
+  publicKey: string,
+  fallbackCharset: string,
+): Checked {
   if (typeof input === 'string' || Buffer.isBuffer(input)) {
     const pairs = formPairs(input)
     const charset = charsetOf(pairs, fallbackCharset)

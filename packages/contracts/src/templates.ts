@@ -254,6 +254,12 @@ export const TemplateSpec = Type.Object(
     ),
     pointExpiry: Type.Optional(PointExpiryRule),
     claimLimits: Type.Optional(ClaimLimits),
+    openCardMode: Type.Optional(
+      Type.Union([Type.Literal('3.1'), Type.Literal('3.0')], {
+        description:
+          "How Alipay opens the card. '3.1' (极速版, recommended; the console's default for new templates): Alipay calls kaguan's open-card SPI and the card opens inside Alipay, no redirect; the mini-program half-screen open-card component needs it. '3.0': the claim link sends the user to kaguan's /aliCallback, which opens the card with card.open. Absent: '3.0' (templates made before 3.1 keep it).",
+      }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -25,8 +25,13 @@ export type CorePath = (typeof CorePath)[keyof typeof CorePath]
  * or kaguan asks about an existing member (`bizCardNo` set).
  */
 export interface OpenCardInfoRequest {
-  /** The Alipay user id, always present, starts with `2088`. */
+  /**
+   * The user's id in the merchant's Alipay app, always present: the 2088… user_id, or, for an app
+   * Alipay has moved to OpenID, the open_id (it may not start with 2088). Key members by it.
+   */
   alipayUserId: string
+  /** The user's open_id in the app, when Alipay gives one beside the user_id. */
+  alipayOpenId?: string
   /** From the open-card form, when the template's form asks for it. */
   name?: string
   mobile?: string
@@ -64,7 +69,9 @@ export type CardChangeType = (typeof CardChangeType)[keyof typeof CardChangeType
 export interface CardChangeRequest {
   type: CardChangeType
   templateId: string
+  /** As in openCardInfo: user_id, or open_id for an OpenID app. */
   alipayUserId: string
+  alipayOpenId?: string
   /** The CRM's card number, as answered by openCardInfo. */
   bizCardNo: string
   /** Alipay's card number. */

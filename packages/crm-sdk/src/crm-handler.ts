@@ -234,16 +234,38 @@ function requiredText(body: Record<string, unknown>, field: string): string {
   return value
 }
 
+/**
+ * The user's id in the merchant's app: a 2088… user_id, or (OpenID apps) an open_id, which does
+ * not start with 2088. Only its shape is checked: letters, digits, `_` and `-`, at most 128.
+ */
 function alipayUserId(body: Record<string, unknown>): string {
   const value = requiredText(body, 'alipayUserId')
-  if (!/^2088\d*$/.test(value)) {
-    throw new InputError('alipayUserId', 'alipayUserId must be digits starting with 2088')
+  if (!/^[\w-]{1,128}$/.test(value)) {
+    throw new InputError(
+      'alipayUserId',
+      'alipayUserId must be an Alipay user_id (2088…) or open_id: letters, digits, _ or -, at most 128',
+    )
   }
   return value
 }
 
+/** The optional `alipayOpenId` beside `alipayUserId`. */
+function alipayOpenId(body: Record<string, unknown>): { alipayOpenId?: string } {
+  const value = text(body, 'alipayOpenId')
+  if (value === undefined) {
+    return {}
+  }
+  if (!/^[\w-]{1,128}$/.test(value)) {
+    throw new InputError(
+      'alipayOpenId',
+      'alipayOpenId must be letters, digits, _ or -, at most 128',
+    )
+  }
+  return { alipayOpenId: value }
+}
+
 function readOpenCardInfo(body: Record<string, unknown>): OpenCardInfoRequest {
-  const input: OpenCardInfoRequest = { alipayUserId: alipayUserId(body) }
+  const input: OpenCardInfoRequest = { alipayUserId: alipayUserId(body), ...alipayOpenId(body) }
   for (const field of [
     'name',
     'mobile',
@@ -270,6 +292,7 @@ function readCardChange(body: Record<string, unknown>): CardChangeRequest {
     type,
     templateId: requiredText(body, 'templateId'),
     alipayUserId: alipayUserId(body),
+    ...alipayOpenId(body),
     bizCardNo: requiredText(body, 'bizCardNo'),
     alipayCardNo: requiredText(body, 'alipayCardNo'),
   }

@@ -142,8 +142,20 @@ describe('createCrmHandler over HTTP', () => {
     expect(missing.status).toBe(400)
     expect(missing.body).toMatchObject({ errcode: 'FIELD_INVALID', field: 'alipayUserId' })
     expect(JSON.stringify(missing.body)).toContain('alipayUserId is required')
-    const bad = await post('/card/openCardInfo', { alipayUserId: '1234' })
+    const bad = await post('/card/openCardInfo', { alipayUserId: 'not an id!' })
     expect(bad.body).toMatchObject({ field: 'alipayUserId' })
+  })
+
+  it('takes an open_id as alipayUserId (OpenID apps), with alipayOpenId beside it', async () => {
+    const openId = '074a1cctg1lelxke4xqc0zgndid0nxi95b5lsnpazwyoco5'
+    const { status } = await post('/card/openCardInfo', {
+      alipayUserId: openId,
+      alipayOpenId: openId,
+      name: '张三',
+    })
+    expect(status).toBe(200)
+    const bad = await post('/card/openCardInfo', { alipayUserId: openId, alipayOpenId: 'a b' })
+    expect(bad.body).toMatchObject({ field: 'alipayOpenId' })
   })
 
   it('answers 400 naming the field for a bad cardChange type or a bad expireTime', async () => {

@@ -1,3 +1,4 @@
+import { identityFields } from './identity.js'
 import { NotifyKind } from './notifier.js'
 import type { AppRecord, Runtime, UserRecord } from './runtime.js'
 import { json } from './store.js'
@@ -223,7 +224,7 @@ export function notifyCardChange(
     template_id: card.templateId,
     biz_card_no: card.bizCardNo,
     external_card_no: card.externalCardNo,
-    user_id: card.userId,
+    ...identityFields(app, card.appId, card.userId),
     ...(reasonCode !== undefined ? { reason_code: reasonCode } : {}),
   }
   if (b.cardNotifyFormat === 'message') {

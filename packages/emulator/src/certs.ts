@@ -1,4 +1,10 @@
-import { X509Certificate, createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+} from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import forge from 'node-forge'
 import { generateRsaKeyPair } from './crypto.js'
@@ -99,8 +105,7 @@ function issue(options: {
 
 function kvGet(rt: Runtime, key: string): string | undefined {
   const row = rt.db.prepare('select value from kv where key = ?').get(key) as
-    | { value: string }
-    | undefined
+    { value: string } | undefined
   return row?.value
 }
 

@@ -136,7 +136,7 @@ export function submitClaim(
   link: ClaimLink,
   userId: string,
   form: Record<string, string>,
-): { redirectUrl: string | null; requestId: string; authCode: string } {
+): { redirectUrl: string | null; requestId: string; authCode: string; infos: string } {
   const app = findApp(rt, link.appId)
   if (app === undefined) {
     throw new ClaimError('INVALID_LINK', '领卡链接无效或已失效')
@@ -183,8 +183,8 @@ export function submitClaim(
       .prepare('insert into auth_codes (code, app_id, user_id, expires_at) values (?, ?, ?, ?)')
       .run(authCode, link.appId, userId, Date.now() + rt.behaviour.authCodeTtlSeconds * 1000)
   })()
-  if (link.callback === null) {
-    return { redirectUrl: null, requestId, authCode }
+  if (link.callback === null || isSpiTemplate(rt, link.templateId)) {
+    return { redirectUrl: null, requestId, authCode, infos: JSON.stringify(infos) }
   }
   const query: Record<string, string> = {
     app_id: link.appId,
@@ -203,5 +203,11 @@ export function submitClaim(
   for (const [k, v] of Object.entries(query)) {
     url.searchParams.set(k, v)
   }
-  return { redirectUrl: url.toString(), requestId, authCode }
+  return { redirectUrl: url.toString(), requestId, authCode, infos: JSON.stringify(infos) }
+}
+
+/** Whether a template opens cards 3.1 (极速版): it names the app implementing the open-card SPI. */
+export function isSpiTemplate(rt: Runtime, templateId: string): boolean {
+  const spi = findTemplate(rt, templateId)?.data.spi_app_id
+  return typeof spi === 'string' && spi !== ''
 }

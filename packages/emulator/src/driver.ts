@@ -11,7 +11,9 @@ import {
 } from './actions.js'
 import { findUser, listCards } from './cards.js'
 import type { CardRecord } from './cards.js'
-import { ClaimError, resolveClaimLink, submitClaim } from './claim.js'
+import { ClaimError, isSpiTemplate, resolveClaimLink, submitClaim } from './claim.js'
+import { claimBySpi } from './spi-claim.js'
+import type { UserIdMode } from './identity.js'
 import { listCardMessages } from './methods/card-methods.js'
 import { issueAppCert, pki, rotateAlipayCert } from './certs.js'
 import { parsePublicKey } from './crypto.js'
@@ -90,6 +92,10 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     if (key === undefined) {
       return fail(reply, 400, 'INVALID_APP', 'appPublicKey is required')
     }
+    const userIdMode = str(body, 'userIdMode')
+    if (userIdMode !== undefined && !['user_id', 'both', 'open_id'].includes(userIdMode)) {
+      return fail(reply, 400, 'INVALID_APP', 'userIdMode must be user_id, both or open_id')
+    }
     let publicKeyPem: string
     try {
       publicKeyPem = parsePublicKey(key).export({ format: 'pem', type: 'spki' }).toString()
@@ -120,6 +126,11 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
         : {}),
       ...(str(body, 'tradeNotifyUrl') !== undefined
         ? { tradeNotifyUrl: str(body, 'tradeNotifyUrl') as string }
+        : {}),
+      ...(str(body, 'spiUrl') !== undefined ? { spiUrl: str(body, 'spiUrl') as string } : {}),
+      ...(userIdMode !== undefined ? { userIdMode: userIdMode as UserIdMode } : {}),
+      ...(str(body, 'unionGroup') !== undefined
+        ? { unionGroup: str(body, 'unionGroup') as string }
         : {}),
     }
     rt.db
@@ -270,6 +281,32 @@ export function registerDriver(app: FastifyInstance, rt: Runtime): void {
     }
     const link = resolveClaimLink(rt, url)
     const result = submitClaim(rt, link, userId, form)
+    if (isSpiTemplate(rt, link.templateId)) {
+      // 3.1 极速版: the SPI at the merchant, then the result message (success unless told otherwise).
+      const openResult = str(body, 'openResult')
+      if (openResult !== undefined && openResult !== 'success' && openResult !== 'failure') {
+        return fail(reply, 400, 'INVALID_INPUT', 'openResult must be success or failure')
+      }
+      const spiCalls = typeof body.spiCalls === 'number' ? body.spiCalls : 1
+      if (!Number.isInteger(spiCalls) || spiCalls < 1 || spiCalls > 5) {
+        return fail(reply, 400, 'INVALID_INPUT', 'spiCalls must be a whole number from 1 to 5')
+      }
+      const spi = await claimBySpi(rt, link, userId, result.infos, {
+        ...(openResult !== undefined ? { result: openResult } : {}),
+        spiCalls,
+      })
+      return {
+        mode: '3.1',
+        requestId: result.requestId,
+        outSerialNo: spi.outSerialNo,
+        bizCardNo: spi.bizCardNo,
+        spiStatuses: spi.statuses,
+        spiAnswers: spi.answers,
+        opened: spi.opened,
+        resultNotifyId: spi.resultNotifyId,
+        card: spi.card === null ? null : cardView(rt, spi.card),
+      }
+    }
     if (result.redirectUrl === null) {
       return {
         status: null,

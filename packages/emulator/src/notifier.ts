@@ -14,6 +14,8 @@ export const NotifyKind = {
   Mdcode: 'mdcode',
   Trade: 'trade',
   CouponReceived: 'coupon_received',
+  /** `alipay.user.opencard.result.notify` (3.1 极速版). */
+  OpenCardResult: 'opencard_result',
 } as const
 export type NotifyKind = (typeof NotifyKind)[keyof typeof NotifyKind]
 

@@ -22,6 +22,12 @@ export interface AppRecord {
   tradeNotifyUrl?: string
   /** Certificate mode (公钥证书): the SN of the app certificate the emulator issued. */
   certMode?: { appCertSn: string }
+  /** Where the 3.1 open-card SPI is called; the gateway URL when absent. */
+  spiUrl?: string
+  /** OpenID stage: which user ids the app gets (default `both`); see identity.ts. */
+  userIdMode?: 'user_id' | 'both' | 'open_id'
+  /** The app group whose apps share a user's union_id; none: no union_id is sent. */
+  unionGroup?: string
 }
 
 /** A simulated Alipay user. */

@@ -280,6 +280,13 @@ export const en: Messages = {
       showInCardBag: 'Show in the card list',
       formFields: 'Open-card form',
       formFieldsHelp: 'What members fill in when claiming',
+      openCardMode: 'How the card opens',
+      openCardMode31: '3.1 Fast open (recommended)',
+      openCardMode30: '3.0 Callback',
+      openCardMode31Help:
+        'Alipay asks kaguan for the member number and opens the card inside Alipay: no redirect, fewer steps for the member, and the mini-program half-screen open-card component works. Alipay asks all merchants to move to 3.1.',
+      openCardMode30Help:
+        'The claim link sends the member to kaguan after the form, and kaguan opens the card. Kept for templates made before 3.1; choose 3.1 unless something depends on the callback.',
       fieldOff: 'Not asked',
       fieldOptional: 'Optional',
       fieldRequired: 'Required',

@@ -273,6 +273,13 @@ export const zhCN = {
       showInCardBag: '在卡包列表显示',
       formFields: '开卡表单',
       formFieldsHelp: '会员领卡时填写的信息',
+      openCardMode: '开卡方式',
+      openCardMode31: '3.1 极速开卡（推荐）',
+      openCardMode30: '3.0 回调开卡',
+      openCardMode31Help:
+        '支付宝向卡管获取会员卡号后直接在支付宝内开卡：不跳转，会员步骤更少，支持小程序半屏开卡组件。支付宝建议所有商家尽快升级到 3.1。',
+      openCardMode30Help:
+        '会员提交表单后跳转到卡管的回调地址，由卡管开卡。用于 3.1 之前创建的模板；如无依赖回调的需要，请选择 3.1。',
       fieldOff: '不收集',
       fieldOptional: '选填',
       fieldRequired: '必填',

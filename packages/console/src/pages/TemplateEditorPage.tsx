@@ -15,6 +15,7 @@ import {
   ClaimLimitsSection,
   ColumnsSection,
   FormFieldsSection,
+  OpenCardModeSection,
   LevelsSection,
   StyleSection,
 } from '../components/template/sections.js'
@@ -137,6 +138,7 @@ function Editor({ data }: { data: EditorData }) {
               <LevelsSection />
               <ActionsSection />
               <FormFieldsSection />
+              <OpenCardModeSection />
               <ClaimLimitsSection />
               {problems.length > 0 && (
                 <Alert

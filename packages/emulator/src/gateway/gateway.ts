@@ -287,7 +287,8 @@ export function registerGateway(app: FastifyInstance, rt: Runtime): void {
     // Cert-mode apps get answers signed with the current Alipay certificate's key and its SN.
     const caller = params.app_id ? findApp(rt, params.app_id) : undefined
     const cert = caller?.certMode !== undefined ? pki(rt).current : undefined
-    const charset = params.charset !== undefined && isCharset(params.charset) ? params.charset : 'utf-8'
+    const charset =
+      params.charset !== undefined && isCharset(params.charset) ? params.charset : 'utf-8'
     const signed = signResponse(outcome.key, outcome.payload, cert?.key ?? rt.alipayKey, {
       escapeSlashes: rt.behaviour.escapeSlashes,
       signType: params.sign_type === 'RSA' ? 'RSA' : 'RSA2',

@@ -15,6 +15,7 @@ import type { CardRecord, TemplateRecord } from '../cards.js'
 import { optArray, optObject, optString, reqString, requireUserToken } from '../gateway/context.js'
 import type { CallContext, MethodDef } from '../gateway/context.js'
 import { businessError, GatewayCode, GatewayError, invalidParameter } from '../gateway/errors.js'
+import { identityFields, openIdOf } from '../identity.js'
 import { alipayTime, hexToken, imageId, longId, parseAlipayTime } from '../ids.js'
 import type { Runtime } from '../runtime.js'
 import { json } from '../store.js'
@@ -477,8 +478,8 @@ const oauthToken: MethodDef = {
       )
       .run(accessToken, refreshToken, ctx.app.appId, userId, Date.now() + ttl * 1000)
     return {
-      user_id: userId,
-      open_id: `0${userId.slice(4)}${ctx.app.appId.slice(-6)}`,
+      // user_id, open_id or both, as the app's OpenID stage says.
+      ...identityFields(ctx.app, ctx.app.appId, userId),
       access_token: accessToken,
       expires_in: String(ttl),
       refresh_token: refreshToken,
@@ -531,7 +532,10 @@ const cardOpen: MethodDef = {
     if (uid === undefined && openId === undefined) {
       throw invalidParameter('card_user_info.user_uni_id 不能为空')
     }
-    if (uid !== undefined && uid !== userId) {
+    if (
+      (uid !== undefined && uid !== userId) ||
+      (uid === undefined && openId !== undefined && openId !== openIdOf(ctx.app.appId, userId))
+    ) {
       // The FAQ's account error for a user who did not authorise this token.
       throw businessError('unknown-sub-code', '未知的错误码isv.user-auth-fail')
     }
@@ -617,7 +621,11 @@ const cardQuery: MethodDef = {
     const card = cardByTarget(ctx)
     const userInfo = optObject(ctx.biz, 'card_user_info')
     const uid = userInfo === undefined ? undefined : optString(userInfo, 'user_uni_id')
-    if (uid !== undefined && uid !== card.userId) {
+    const openId = userInfo === undefined ? undefined : optString(userInfo, 'open_id')
+    if (
+      (uid !== undefined && uid !== card.userId) ||
+      (openId !== undefined && openId !== openIdOf(card.appId, card.userId))
+    ) {
       throw businessError('CARD_NOT_EXIST', '会员卡不存在')
     }
     const schema = schemaUrl(ctx.rt, card)

@@ -11,10 +11,12 @@ import {
   err010,
   findClaimLink,
   submitClaim,
+  isSpiTemplate,
 } from '../claim.js'
 import { listCardMessages } from '../methods/card-methods.js'
 import { findActivityByItem } from '../methods/koubei-methods.js'
 import type { AppRecord, Runtime, ShopRecord, UserRecord } from '../runtime.js'
+import { claimBySpi } from '../spi-claim.js'
 import { json } from '../store.js'
 import { hexToken } from '../ids.js'
 import { code128Svg } from './barcode.js'
@@ -378,6 +380,13 @@ export async function registerWallet(app: FastifyInstance, rt: Runtime): Promise
     const link = findClaimLink(rt, body.apply_id ?? '')
     const { apply_id: _a, agree: _g, ...form } = body
     const result = submitClaim(rt, link, user.userId, form)
+    if (isSpiTemplate(rt, link.templateId)) {
+      // 3.1 极速版: the card opens here, through the merchant's SPI; no redirect.
+      const spi = await claimBySpi(rt, link, user.userId, result.infos)
+      return spi.card !== null
+        ? reply.redirect(`/wallet/cards/${encodeURIComponent(spi.card.bizCardNo)}`)
+        : errorPage(reply, '商家未能办理会员卡,请稍后重试')
+    }
     if (result.redirectUrl !== null) {
       return reply.redirect(result.redirectUrl)
     }

@@ -9,7 +9,10 @@ export interface CrmEndpoint {
 }
 
 export interface OpenCardInfoRequest {
+  /** The user's id in the app: a 2088… user_id, or (OpenID apps) an open_id. */
   alipayUserId: string
+  /** The app's open_id of the user, when Alipay gave one. */
+  alipayOpenId?: string
   templateId?: string
   outString?: string
   bizCardNo?: string
@@ -23,6 +26,7 @@ export interface CardChangeRequest {
   type: 'ADD' | 'DEL'
   templateId: string
   alipayUserId: string
+  alipayOpenId?: string
   bizCardNo: string
   alipayCardNo: string
 }

@@ -184,6 +184,10 @@ describe.skipIf(!haveBrowser && !requireBrowser)('the console in a real browser'
     const cells = await page.locator('[data-testid="preview-cell"]').allTextContents()
     expect(cells).toEqual(['100积分', '银卡等级', '每周三会员日'])
     expect(await page.locator('[data-testid="card-preview"]').textContent()).toContain('积分商城')
+    // New templates default to 3.1 (极速版), with the reason shown.
+    expect(
+      await page.locator('[data-testid="open-card-mode"] input[value="3.1"]').isChecked(),
+    ).toBe(true)
     await shot(page, 'zh-CN', '05-template-editor')
     await page.click('[data-testid="save-template"]')
     // Saving navigates to the template; a refusal shows the API's message, which the failure names.
@@ -230,7 +234,15 @@ describe.skipIf(!haveBrowser && !requireBrowser)('the console in a real browser'
     await wallet.fill('#OPEN_FORM_FIELD_NAME', '王小明')
     await wallet.check('input[name="agree"]')
     await wallet.click('button:has-text("领取会员卡")')
-    await wallet.waitForSelector('#claim-result[data-status="done"]', { timeout: 20_000 })
+    // A new template opens 3.1 (极速版), the console's default: the card opens inside the wallet
+    // through kaguan's SPI, no callback page; kaguan stores it when Alipay's result message comes.
+    await wallet.waitForSelector('[data-column="POINT"]', { timeout: 20_000 })
+    await eventually(
+      async () =>
+        (await stack.kaguan.deps.db.selectFrom('cards').select('id').executeTakeFirst()) !==
+        undefined,
+      'the card committed by the open-card result message',
+    )
     await wallet.close()
   }, 60_000)
 

@@ -28,6 +28,8 @@ export async function startStack(
     databaseUrl?: string
     /** More settings (KAGUAN_* variables) for kaguan. */
     env?: Record<string, string>
+    /** The app's OpenID stage in the emulator (default `both`). */
+    userIdMode?: 'user_id' | 'both' | 'open_id'
   } = {},
 ): Promise<Stack> {
   const emulator = await startEmulator({ port: 0, notifyTimeFactor: 0.001 })
@@ -54,6 +56,7 @@ export async function startStack(
       gatewayUrl: `${kaguan.urls.mini ?? 'http://127.0.0.1:1'}/alipay/gateway`,
       callbackUrls: [`${kaguan.urls.mini ?? 'http://127.0.0.1:1'}/aliCallback`],
       products: options.products ?? ['member_card', 'koubei'],
+      ...(options.userIdMode ? { userIdMode: options.userIdMode } : {}),
     },
   )
   return {

@@ -37,6 +37,8 @@ for (const dialect of DIALECTS) {
         template_id: 'tpl_1',
         alipay_template_id: 'ALI_TPL_1',
         alipay_user_id: userOf(i),
+        alipay_open_id: null,
+        alipay_union_id: null,
         biz_card_no: `KG${String(i).padStart(6, '0')}`,
         alipay_card_no: `ALI${String(i).padStart(8, '0')}`,
         status: active ? 'active' : 'deleted',

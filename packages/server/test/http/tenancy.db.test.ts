@@ -247,6 +247,8 @@ for (const dialect of DIALECTS) {
         template_id: template.id,
         alipay_template_id: template.alipayTemplateId ?? 'ALI_TPL_B',
         alipay_user_id: '2088000000000042',
+        alipay_open_id: null,
+        alipay_union_id: null,
         biz_card_no: member.bizCardNo,
         alipay_card_no: 'ALI_B_00000001',
         status: 'active',

@@ -1,6 +1,17 @@
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons'
 import { CodeTypes, FormFields, type ImageView, type ShopView } from '@kaguan/contracts'
-import { Button, Card, Checkbox, Form, Input, InputNumber, Radio, Select, Space } from 'antd'
+import {
+  Button,
+  Card,
+  Checkbox,
+  Form,
+  Input,
+  InputNumber,
+  Radio,
+  Select,
+  Space,
+  Typography,
+} from 'antd'
 import { useTranslation } from 'react-i18next'
 import { ImagePicker } from './ImagePicker.js'
 
@@ -502,6 +513,30 @@ export function ClaimLimitsSection() {
           <span>{t('templates.editor.cards')}</span>
         </Space>
       </Form.Item>
+    </Card>
+  )
+}
+
+/** How Alipay opens the card: 3.1 极速版 (recommended) or the 3.0 callback chain. */
+export function OpenCardModeSection() {
+  const { t } = useTranslation()
+  const mode = Form.useWatch('openCardMode') as string | undefined
+  return (
+    <Card title={t('templates.editor.openCardMode')} size="small">
+      {/* A template saved before 3.1 existed has no mode: it opens 3.0. */}
+      <Form.Item name="openCardMode" initialValue="3.0" style={{ marginBottom: 8 }}>
+        <Radio.Group data-testid="open-card-mode">
+          <Radio value="3.1">{t('templates.editor.openCardMode31')}</Radio>
+          <Radio value="3.0">{t('templates.editor.openCardMode30')}</Radio>
+        </Radio.Group>
+      </Form.Item>
+      <Typography.Text type="secondary">
+        {t(
+          mode === '3.0'
+            ? 'templates.editor.openCardMode30Help'
+            : 'templates.editor.openCardMode31Help',
+        )}
+      </Typography.Text>
     </Card>
   )
 }

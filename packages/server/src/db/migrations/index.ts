@@ -10,6 +10,7 @@ import * as stampReminders from './2026_12_06_0100_stamp_reminders.js'
 import * as stampsKoubeiMirror from './2026_12_06_0200_stamps_koubei_mirror.js'
 import * as pointReminders from './2026_12_06_0300_point_reminders.js'
 import * as deliveryPace from './2026_12_07_0200_delivery_pace.js'
+import * as opencardSpiOpenid from './2026_12_07_0300_opencard_spi_openid.js'
 import * as messageChannel from './2026_12_07_0401_message_channel.js'
 import * as alipayCertMode from './2026_12_07_0500_alipay_cert_mode.js'
 import * as adminTenancy from './2026_12_07_0600_admin_tenancy.js'
@@ -31,6 +32,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0200_stamps_koubei_mirror': stampsKoubeiMirror,
   '2026_12_06_0300_point_reminders': pointReminders,
   '2026_12_07_0200_delivery_pace': deliveryPace,
+  '2026_12_07_0300_opencard_spi_openid': opencardSpiOpenid,
   '2026_12_07_0401_message_channel': messageChannel,
   '2026_12_07_0500_alipay_cert_mode': alipayCertMode,
   '2026_12_07_0600_admin_tenancy': adminTenancy,

@@ -21,6 +21,7 @@ import { notifiedApp } from '../../modules/merchants/index.js'
 import { componentPublicView, latestClaimUrl } from '../../modules/templates/index.js'
 import { keepFormBodiesRaw } from '../app.js'
 import { claimPage } from './claim-page.js'
+import { isOpenCardSpi, onOpenCardSpi } from './spi.routes.js'
 import { handleTradeNotify, onCouponNotify, registerStampMiniRoutes } from './stamps.routes.js'
 
 const DEVICE_COOKIE = 'kg_dev'
@@ -153,6 +154,10 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
     (gateway: boolean) =>
     async (body: Buffer, pathMerchant: string | undefined, reply: FastifyReply) => {
       const params = parseFormBody(body)
+      // 3.1 极速版: the open-card SPI may be addressed to the app gateway (it names biz_app_id).
+      if (gateway && isOpenCardSpi(params)) {
+        return onOpenCardSpi(deps, body, params, pathMerchant, reply)
+      }
       const sender = await notifiedApp(deps, {
         ...(pathMerchant ? { merchantId: pathMerchant } : {}),
         ...(params.app_id ? { appId: params.app_id } : {}),
@@ -231,6 +236,19 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
   )
 
   registerStampMiniRoutes(app, deps)
+  app.post(
+    '/alipay/spi/:merchantId?',
+    {
+      schema: {
+        description:
+          "Alipay's 3.1 (极速版) open-card SPI `spi.alipay.user.opencard.get` (/alipay/spi/<merchant id>); the app gateway takes it too.",
+        params: MerchantPath,
+      },
+    },
+    alipayMessage('open-card SPI', (body, pathMerchant, reply) =>
+      onOpenCardSpi(deps, body, parseFormBody(body), pathMerchant, reply),
+    ),
+  )
 
   app.post(
     '/alipay/mdcode/:merchantId?',

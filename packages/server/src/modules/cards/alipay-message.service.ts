@@ -1,5 +1,9 @@
+import { alipayUserOf } from '../../shared/alipay-user.js'
 import { handleCardNotification } from './card-events.service.js'
 import type { CardsDeps } from './claim.service.js'
+import { settleOpenCardResult } from './spi-open.service.js'
+
+const OPENCARD_RESULT = 'alipay.user.opencard.result.notify'
 
 /**
  * One message of Alipay's message service (消息服务), already verified, whichever transport brought
@@ -34,6 +38,9 @@ export async function handleAlipayMessage(
   merchantId: string,
   message: AlipayServiceMessage,
 ): Promise<AlipayMessageOutcome> {
+  if (message.method === OPENCARD_RESULT) {
+    return settleOpenCard(deps, merchantId, message.bizContent)
+  }
   const alipayCardNo = field(message.bizContent, 'biz_card_no')
   const reason = field(message.bizContent, 'reason_code')
   return handleCardNotification(deps, merchantId, {
@@ -42,4 +49,37 @@ export async function handleAlipayMessage(
     ...(alipayCardNo ? { alipayCardNo } : {}),
     ...(reason ? { reason } : {}),
   })
+}
+
+/**
+ * `alipay.user.opencard.result.notify`: the commit (or release) of a 3.1 open the SPI answered.
+ * Throws when the message lacks a field or names no open kaguan answered: Alipay sends it again.
+ */
+async function settleOpenCard(
+  deps: CardsDeps,
+  merchantId: string,
+  biz: unknown,
+): Promise<AlipayMessageOutcome> {
+  const templateId = field(biz, 'template_id')
+  const alipayCardNo = field(biz, 'biz_card_no')
+  const externalCardNo = field(biz, 'external_card_no')
+  const success = field(biz, 'success')
+  if (!templateId || !alipayCardNo || !externalCardNo || !success) {
+    throw new Error(
+      'open-card result message without template_id, biz_card_no, external_card_no or success',
+    )
+  }
+  const user = alipayUserOf(biz as Record<string, unknown>)
+  const settled = await settleOpenCardResult(deps, {
+    merchantId,
+    templateId,
+    alipayCardNo,
+    externalCardNo,
+    success: success === 'true',
+    ...(user ? { user } : {}),
+  })
+  if (!settled) {
+    throw new Error(`no 3.1 open answered for Alipay card ${alipayCardNo}: Alipay will resend`)
+  }
+  return 'handled'
 }

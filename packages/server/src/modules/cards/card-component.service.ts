@@ -1,4 +1,5 @@
 import { CardErrors } from './cards.errors.js'
+import { alipayUserOf, type AlipayUser } from '../../shared/alipay-user.js'
 import { alipayContext, explainAlipayError } from '../merchants/index.js'
 import { getComponent, getTemplate } from '../templates/index.js'
 import { issueDynamicCode } from './card-events.service.js'
@@ -18,15 +19,23 @@ export async function componentCard(deps: CardsDeps, componentId: string, authCo
     throw CardErrors.notFound('the template is not published yet')
   }
   const ctx = await alipayContext(deps, component.merchantId)
-  let userId: string | undefined
+  let user: AlipayUser | undefined
   try {
-    userId = (await ctx.client.exchangeAuthCode(authCode, { appAuthToken: ctx.appAuthToken }))
-      .user_id
+    // user_id, open_id or both, as the app's OpenID stage gives.
+    user = alipayUserOf(
+      await ctx.client.exchangeAuthCode(authCode, { appAuthToken: ctx.appAuthToken }),
+    )
   } catch (error) {
     throw explainAlipayError(error, 'oauth')
   }
-  const card = userId
-    ? await repo.findActiveForUser(deps.db, component.merchantId, template.alipayTemplateId, userId)
+  const card = user
+    ? await repo.findActiveForUser(
+        deps.db,
+        component.merchantId,
+        template.alipayTemplateId,
+        user.id,
+        user.openId,
+      )
     : undefined
   if (!card) {
     throw CardErrors.notFound('this user has no card of the template yet: show the claim link')

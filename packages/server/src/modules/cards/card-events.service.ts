@@ -47,6 +47,7 @@ async function deleteInTransaction(
         type: 'DEL',
         templateId: card.alipay_template_id,
         alipayUserId: card.alipay_user_id,
+        ...(card.alipay_open_id ? { alipayOpenId: card.alipay_open_id } : {}),
         bizCardNo: card.biz_card_no,
         alipayCardNo: card.alipay_card_no,
       }

@@ -1,5 +1,6 @@
 import type { CardOpen } from '@kaguan/alipay'
 import type { TemplateSpec } from '@kaguan/contracts'
+import { isUserId } from '../../shared/alipay-user.js'
 import { chinaTime } from '../../shared/china-time.js'
 import type { MemberProfile } from '../members/index.js'
 
@@ -16,7 +17,9 @@ export interface CardOpenInput {
   spec: TemplateSpec
   alipayTemplateId: string
   member: MemberAnswer
+  /** The user's key in the app (user_id, or open_id for an OpenID-only app). */
   alipayUserId: string
+  alipayOpenId?: string
   profile: MemberProfile
   /** How many cards the user had with the merchant before this one. */
   generation: number
@@ -55,7 +58,11 @@ export function toCardOpenRequest(input: CardOpenInput): CardOpenRequest {
   return {
     out_serial_no: `${alipayTemplateId}_${userId}_${input.generation}`,
     card_template_id: alipayTemplateId,
-    card_user_info: { user_uni_id: userId, user_uni_id_type: 'UID' },
+    // An OpenID app names the user by open_id; user_uni_id only takes a 2088… user_id.
+    card_user_info:
+      !isUserId(userId) && input.alipayOpenId === userId
+        ? { user_uni_id_type: 'UID', open_id: userId }
+        : { user_uni_id: userId, user_uni_id_type: 'UID' },
     card_ext_info: {
       external_card_no: member.bizCardNo,
       open_date: chinaTime(input.now),

@@ -14,6 +14,8 @@ export type CardErrorCode =
   | 'CRM_NOT_CONFIGURED'
   | 'CRM_BAD_ANSWER'
   | 'CLAIM_NO_USER'
+  | 'CLAIM_OTHER_TEMPLATE'
+  | 'CLAIM_ALREADY_HELD'
   | 'ALIPAY_BAD_OPEN'
   | 'RECONCILE_JOB_NOT_FOUND'
   | ClaimRefusalCode
@@ -39,6 +41,20 @@ function cardError(kind: ErrorKind, code: CardErrorCode, message: string): AppEr
 
 /** The cards error catalogue: every throw site of one failure gets the same code and kind. */
 export const CardErrors = {
+  /** 3.1: the user already holds the template's card; Alipay should not open a second. */
+  alreadyHeld: (bizCardNo: string) =>
+    cardError(
+      ErrorKind.Conflict,
+      'CLAIM_ALREADY_HELD',
+      `the user already holds this template's card (${bizCardNo})`,
+    ),
+  /** 3.1: Alipay opens the card of the SPI's template; the CRM may not name another. */
+  spiOtherTemplate: (requested: string, answered: string) =>
+    cardError(
+      ErrorKind.Conflict,
+      'CLAIM_OTHER_TEMPLATE',
+      `the CRM's openCardInfo named template ${answered}, but a 3.1 (极速版) open is of template ${requested}: Alipay opens the card of the template the user claims`,
+    ),
   notFound: (message: string) => cardError(ErrorKind.NotFound, 'CARD_NOT_FOUND', message),
   reconcileJobNotFound: (jobId: string) =>
     cardError(

@@ -1,7 +1,8 @@
-import { sql } from 'kysely'
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely'
 import type { DatabaseDialect } from '../../config.js'
 import { chinaDaySql } from '../../db/china-day.js'
 import type { Executor } from '../../db/db.js'
+import type { Database } from '../../db/schema.js'
 import type { CardRow, ClaimRow, NewPointReminderRow, PointEntryRow } from './cards.table.js'
 
 export function findCard(db: Executor, id: string): Promise<CardRow | undefined> {
@@ -47,13 +48,14 @@ export function findActiveForUser(
   merchantId: string,
   alipayTemplateId: string,
   alipayUserId: string,
+  openId?: string,
 ): Promise<CardRow | undefined> {
   return db
     .selectFrom('cards')
     .selectAll()
     .where('merchant_id', '=', merchantId)
     .where('alipay_template_id', '=', alipayTemplateId)
-    .where('alipay_user_id', '=', alipayUserId)
+    .where((eb) => sameUser(eb, alipayUserId, openId))
     .where('status', '=', 'active')
     .executeTakeFirst()
 }
@@ -63,12 +65,13 @@ export async function countForUser(
   db: Executor,
   merchantId: string,
   alipayUserId: string,
+  openId?: string,
 ): Promise<number> {
   const r = await db
     .selectFrom('cards')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('merchant_id', '=', merchantId)
-    .where('alipay_user_id', '=', alipayUserId)
+    .where((eb) => sameUser(eb, alipayUserId, openId))
     .executeTakeFirstOrThrow()
   return Number(r.n)
 }
@@ -230,6 +233,53 @@ export async function takeOverStaleClaim(
     .where('updated_at', '<', staleBefore)
     .executeTakeFirst()
   return Number(r.numUpdatedRows) === 1
+}
+
+/** The 3.1 open request the SPI answered for Alipay's card number (the result message names it). */
+export function findSpiClaimByCardNo(
+  db: Executor,
+  merchantId: string,
+  alipayCardNo: string,
+): Promise<ClaimRow | undefined> {
+  return db
+    .selectFrom('claims')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('mode', '=', '3.1')
+    .where('alipay_card_no', '=', alipayCardNo)
+    .orderBy('created_at', 'desc')
+    .executeTakeFirst()
+}
+
+/** Settles a 3.1 open request still waiting for its result; true when this call settled it. */
+export async function settleSpiClaim(
+  db: Executor,
+  id: string,
+  changes: Partial<ClaimRow>,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('claims')
+    .set(changes)
+    .where('id', '=', id)
+    .where('status', '=', 'started')
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows) > 0
+}
+
+/** Takes a refused 3.1 open request back to `started` for a retried SPI call; true when taken. */
+export async function settleFailedSpiClaim(
+  db: Executor,
+  id: string,
+  nowIso: string,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('claims')
+    .set({ status: 'started', updated_at: nowIso })
+    .where('id', '=', id)
+    .where('status', '=', 'failed')
+    .where('answer', 'is', null)
+    .executeTakeFirst()
+  return Number(r.numUpdatedRows) > 0
 }
 
 export async function finishClaim(
@@ -508,4 +558,17 @@ export async function insertPointReminder(
     .returning('id')
     .executeTakeFirst()
   return inserted !== undefined
+} /** A card of the user: by the key, or by the open_id beside an older user_id key (OpenID). */
+function sameUser(
+  eb: ExpressionBuilder<Database, 'cards'>,
+  alipayUserId: string,
+  openId: string | undefined,
+): Expression<SqlBool> {
+  return openId
+    ? eb.or([
+        eb('alipay_user_id', '=', alipayUserId),
+        eb('alipay_open_id', '=', openId),
+        eb('alipay_user_id', '=', openId),
+      ])
+    : eb('alipay_user_id', '=', alipayUserId)
 }

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from 'kysely'
+import type { Generated, Insertable, Selectable } from 'kysely'
 
 export interface CardsTable {
   id: string
@@ -7,7 +7,11 @@ export interface CardsTable {
   /** kaguan's template id. */
   template_id: string
   alipay_template_id: string
+  /** The user's identity in the app: a 2088… user_id, or the open_id of an app that only gets that. */
   alipay_user_id: string
+  /** The user's open_id when the app gets it beside a user_id (matched too: apps move to OpenID). */
+  alipay_open_id: string | null
+  alipay_union_id: string | null
   /** The CRM's (or kaguan's) card number: Alipay's external_card_no. */
   biz_card_no: string
   /** Alipay's card number: Alipay's biz_card_no. */
@@ -44,6 +48,13 @@ export interface ClaimsTable {
   device_hash: string | null
   /** 1 when this claim opened a new card, 0 when it gave back one the user held. */
   opened_card: number | null
+  /** '3.0': the /aliCallback claim; '3.1': an open request of the SPI (request_id 'spi:' + out_serial_no). */
+  mode: Generated<'3.0' | '3.1'>
+  /** 3.1: Alipay's card number the SPI was given, by which the result message finds the request. */
+  alipay_card_no: string | null
+  /** 3.1: the member resolution's answer (JSON, no personal data) a retried SPI call repeats. */
+  answer: string | null
+  alipay_open_id: string | null
   created_at: string
   updated_at: string
 }

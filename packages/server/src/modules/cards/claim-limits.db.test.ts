@@ -40,6 +40,10 @@ for (const dialect of DIALECTS) {
         error_message: null,
         ...originHashes(deps, { ip: fields.ip, deviceId: fields.device }),
         opened_card: fields.opened_card ?? null,
+        mode: '3.0',
+        alipay_card_no: null,
+        answer: null,
+        alipay_open_id: null,
         created_at: at,
         updated_at: at,
       }

@@ -18,12 +18,15 @@ export function toHeldCard(row: CardRow): HeldCard {
   return { id: row.id, alipayCardNo: row.alipay_card_no, bizCardNo: row.biz_card_no }
 }
 
-/** Who asks for a card: the claim callback now, the 3.1 open-card SPI later. */
+/** Who asks for a card: the 3.0 claim callback, or the 3.1 open-card SPI. */
 export interface MemberRequest {
   merchantId: string
   /** The published template the user claims from (the link's, or the SPI's). */
   template: CardTemplate
+  /** The user's key in the app: user_id, or open_id when the app gets only that (OpenID). */
   alipayUserId: string
+  /** The app's open_id of the user, when Alipay gave one. */
+  alipayOpenId?: string
   /** What the user filled in on Alipay's form. */
   profile: MemberProfile
   outString?: string
@@ -47,8 +50,15 @@ export async function findHeldCard(
   merchantId: string,
   alipayTemplateId: string,
   alipayUserId: string,
+  alipayOpenId?: string,
 ): Promise<HeldCard | undefined> {
-  const row = await repo.findActiveForUser(deps.db, merchantId, alipayTemplateId, alipayUserId)
+  const row = await repo.findActiveForUser(
+    deps.db,
+    merchantId,
+    alipayTemplateId,
+    alipayUserId,
+    alipayOpenId,
+  )
   return row ? toHeldCard(row) : undefined
 }
 
@@ -62,7 +72,7 @@ export async function resolveMember(
   deps: Pick<AppDeps, 'db' | 'clock' | 'ids' | 'cipher' | 'alipay' | 'crm'>,
   req: MemberRequest,
 ): Promise<MemberResolution> {
-  const { merchantId, template, alipayUserId: userId, profile } = req
+  const { merchantId, template, alipayUserId: userId, alipayOpenId: openId, profile } = req
   const system = await memberSystem(deps, merchantId)
   let member: ResolvedMember
   if (system.mode === 'crm') {
@@ -74,6 +84,7 @@ export async function resolveMember(
       { baseUrl: conn.baseUrl, token: conn.token },
       {
         alipayUserId: userId,
+        ...(openId ? { alipayOpenId: openId } : {}),
         templateId: template.alipayTemplateId!,
         ...(req.outString ? { outString: req.outString } : {}),
         ...profile,
@@ -86,12 +97,19 @@ export async function resolveMember(
         throw CardErrors.crmUnknownTemplate(answer.templateId)
       }
       target = other
-      const held = await findHeldCard(deps, merchantId, answer.templateId, userId)
+      const held = await findHeldCard(deps, merchantId, answer.templateId, userId, openId)
       if (held) {
         return { kind: 'held', card: held }
       }
     }
-    const snapshot = await recordCrmMember(deps, merchantId, userId, answer.bizCardNo, profile)
+    const snapshot = await recordCrmMember(
+      deps,
+      merchantId,
+      userId,
+      answer.bizCardNo,
+      profile,
+      openId,
+    )
     member = {
       memberId: snapshot.id,
       bizCardNo: answer.bizCardNo,
@@ -102,7 +120,7 @@ export async function resolveMember(
       balance: answer.balance,
     }
   } else {
-    const own = await reserveMember(deps, merchantId, userId, profile, system.numbering)
+    const own = await reserveMember(deps, merchantId, userId, profile, system.numbering, openId)
     const { defaults } = template.spec
     member = {
       memberId: own.id,

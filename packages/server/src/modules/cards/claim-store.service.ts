@@ -12,6 +12,8 @@ export interface OpenedCard {
   merchantId: string
   member: ResolvedMember
   alipayUserId: string
+  alipayOpenId?: string
+  alipayUnionId?: string
   /** Alipay's card number from card.open (or, later, from the open-card result message). */
   alipayCardNo: string
   /** The dates sent with card.open, as the card shows them. */
@@ -45,6 +47,8 @@ export async function storeCard(
       template_id: member.template.id,
       alipay_template_id: alipayTemplateId,
       alipay_user_id: userId,
+      alipay_open_id: opened.alipayOpenId ?? null,
+      alipay_union_id: opened.alipayUnionId ?? null,
       biz_card_no: member.bizCardNo,
       alipay_card_no: alipayCardNo,
       status: 'active',
@@ -81,6 +85,7 @@ export async function storeCard(
           type: 'ADD',
           templateId: alipayTemplateId,
           alipayUserId: userId,
+          ...(opened.alipayOpenId ? { alipayOpenId: opened.alipayOpenId } : {}),
           bizCardNo: member.bizCardNo,
           alipayCardNo,
         }

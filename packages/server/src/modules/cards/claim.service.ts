@@ -1,5 +1,6 @@
 import type { AppDeps } from '../../deps.js'
 import { AlipayError, parseActivateFormInfos } from '@kaguan/alipay'
+import { alipayUserOf, type AlipayUser } from '../../shared/alipay-user.js'
 import { AppError } from '../../shared/errors.js'
 import { recordAudit } from '../audit/index.js'
 import type { MemberProfile } from '../members/index.js'
@@ -61,7 +62,7 @@ function failure(code: string, message: string, retryable: boolean): ClaimOutcom
 }
 
 /** What the user is told, by cause; the operator gets the precise reason in the log and audit. */
-function userMessage(error: unknown): { code: string; message: string; retryable: boolean } {
+export function userMessage(error: unknown): { code: string; message: string; retryable: boolean } {
   if (error instanceof AlipayError) {
     return {
       code: `ALIPAY_${error.code}`,
@@ -157,6 +158,10 @@ export async function claimCard(deps: CardsDeps, cb: ClaimCallback): Promise<Cla
     error_message: null,
     ...originHashes(deps, cb.origin),
     opened_card: null,
+    mode: '3.0',
+    alipay_card_no: null,
+    answer: null,
+    alipay_open_id: null,
     created_at: now,
     updated_at: now,
   })
@@ -237,14 +242,15 @@ async function awaitClaim(
 async function claimingUser(
   ctx: AlipayContext,
   authCode: string,
-): Promise<{ userId: string; accessToken: string }> {
+): Promise<{ user: AlipayUser; accessToken: string }> {
   const token = await ctx.client.exchangeAuthCode(authCode, { appAuthToken: ctx.appAuthToken })
-  const userId = token.user_id
+  // user_id, open_id or both, as the app is set up (OpenID).
+  const user = alipayUserOf(token)
   const accessToken = (token as { access_token?: string }).access_token
-  if (!userId || !accessToken) {
+  if (!user || !accessToken) {
     throw CardErrors.claimNoUser()
   }
-  return { userId, accessToken }
+  return { user, accessToken }
 }
 
 /** What the user filled in on Alipay's form (`activateform.query`), as a member profile. */
@@ -257,10 +263,13 @@ async function submittedProfile(
     { biz_type: 'MEMBER_CARD', template_id: cb.templateId, request_id: cb.requestId },
     { appAuthToken: ctx.appAuthToken, authToken: accessToken },
   )
+  return formProfile((form as { infos?: string }).infos)
+}
+
+/** The submitted form (Alipay's JSON array of `{ OPEN_FORM_FIELD_…: value }`) as a member profile. */
+export function formProfile(infos: string | undefined): MemberProfile {
   const profile: MemberProfile = {}
-  for (const [field, value] of Object.entries(
-    parseActivateFormInfos((form as { infos?: string }).infos),
-  )) {
+  for (const [field, value] of Object.entries(parseActivateFormInfos(infos))) {
     const key = FORM_FIELDS[field]
     if (key && value) {
       profile[key] = value
@@ -296,11 +305,16 @@ async function runClaim(
   const { db, clock } = deps
   const claimId = claim.id
   const ctx = await alipayContext(deps, merchantId)
-  const { userId, accessToken } = await claimingUser(ctx, cb.authCode)
-  await repo.finishClaim(db, claimId, { alipay_user_id: userId, updated_at: clock.nowIso() })
+  const { user, accessToken } = await claimingUser(ctx, cb.authCode)
+  const userId = user.id
+  await repo.finishClaim(db, claimId, {
+    alipay_user_id: userId,
+    alipay_open_id: user.openId ?? null,
+    updated_at: clock.nowIso(),
+  })
 
   // Checked before the form query: a user who holds the card needs no second open.
-  const held = await findHeldCard(deps, merchantId, cb.templateId, userId)
+  const held = await findHeldCard(deps, merchantId, cb.templateId, userId, user.openId)
   if (held) {
     return settleHeld(deps, ctx, claimId, held)
   }
@@ -310,6 +324,7 @@ async function runClaim(
     merchantId,
     template,
     alipayUserId: userId,
+    ...(user.openId ? { alipayOpenId: user.openId } : {}),
     profile,
     outString: cb.outString,
   })
@@ -319,12 +334,13 @@ async function runClaim(
   const { member } = resolved
 
   // Counted over every template: a card that changeTemplate moved keeps the serial it opened with.
-  const generation = await repo.countForUser(db, merchantId, userId)
+  const generation = await repo.countForUser(db, merchantId, userId, user.openId)
   const request = toCardOpenRequest({
     spec: member.template.spec,
     alipayTemplateId: member.template.alipayTemplateId!,
     member,
     alipayUserId: userId,
+    ...(user.openId ? { alipayOpenId: user.openId } : {}),
     profile,
     generation,
     now: clock.now(),
@@ -343,6 +359,8 @@ async function runClaim(
     merchantId,
     member,
     alipayUserId: userId,
+    ...(user.openId ? { alipayOpenId: user.openId } : {}),
+    ...(user.unionId ? { alipayUnionId: user.unionId } : {}),
     alipayCardNo,
     openDate: request.card_ext_info.open_date,
     validDate: request.card_ext_info.valid_date,

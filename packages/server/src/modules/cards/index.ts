@@ -62,6 +62,13 @@ export {
   type ReconcileJobStatus,
 } from './reconcile-jobs.service.js'
 export { reconcileCards, type ReconcileOptions, type ReconcileReport } from './reconcile.service.js'
+export {
+  answerOpenCardSpi,
+  settleOpenCardResult,
+  type OpenCardResultInput,
+  type OpenCardSpiInput,
+  type OpenCardSpiOutcome,
+} from './spi-open.service.js'
 export { CARD_CHANGE_TOPIC, CARD_PUSH_TOPIC } from './topics.js'
 export { CardErrors, type CardErrorCode } from './cards.errors.js'
 export {

@@ -6,7 +6,10 @@ export const CARD_PUSH_TOPIC = 'alipay.cardPush'
 export interface CardChangePayload {
   type: 'ADD' | 'DEL'
   templateId: string
+  /** The user's id in the app: user_id, or open_id for an app that only gets that. */
   alipayUserId: string
+  /** The open_id, when kaguan has it. */
+  alipayOpenId?: string
   bizCardNo: string
   alipayCardNo: string
 }

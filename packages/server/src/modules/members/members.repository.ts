@@ -1,16 +1,27 @@
 import type { Executor } from '../../db/db.js'
 import type { MemberRow } from './members.table.js'
 
+/** The member of a user: by the key, or by the open_id stored beside an older user_id key. */
 export function findByUser(
   db: Executor,
   merchantId: string,
   alipayUserId: string,
+  openId?: string,
 ): Promise<MemberRow | undefined> {
   return db
     .selectFrom('members')
     .selectAll()
     .where('merchant_id', '=', merchantId)
-    .where('alipay_user_id', '=', alipayUserId)
+    .where((eb) =>
+      openId
+        ? eb.or([
+            eb('alipay_user_id', '=', alipayUserId),
+            eb('alipay_open_id', '=', openId),
+            eb('alipay_user_id', '=', openId),
+          ])
+        : eb('alipay_user_id', '=', alipayUserId),
+    )
+    .orderBy('created_at')
     .executeTakeFirst()
 }
 

@@ -108,10 +108,12 @@ export async function reserveMember(
   alipayUserId: string,
   profile: MemberProfile,
   numbering: MemberNumbering,
+  openId?: string,
 ): Promise<Member> {
   const { db } = deps
-  const existing = await repo.findByUser(db, merchantId, alipayUserId)
+  const existing = await repo.findByUser(db, merchantId, alipayUserId, openId)
   if (existing) {
+    await rememberOpenId(deps, existing, openId)
     return toMember(existing, deps.cipher)
   }
   const now = deps.clock.nowIso()
@@ -120,6 +122,7 @@ export async function reserveMember(
       id: deps.ids.next('mbr'),
       merchant_id: merchantId,
       alipay_user_id: alipayUserId,
+      alipay_open_id: openId ?? null,
       biz_card_no: await issueCardNo(deps, merchantId, numbering),
       source: 'kaguan',
       status: 'pending',
@@ -132,7 +135,7 @@ export async function reserveMember(
         return toMember(row, deps.cipher)
       }
       // Another claim of the same user won the race: use its member.
-      return toMember((await repo.findByUser(db, merchantId, alipayUserId))!, deps.cipher)
+      return toMember((await repo.findByUser(db, merchantId, alipayUserId, openId))!, deps.cipher)
     } catch (error) {
       // A random card number collided (unique per merchant): draw again.
       if (attempt === 4) {
@@ -150,12 +153,14 @@ export async function recordCrmMember(
   alipayUserId: string,
   bizCardNo: string,
   profile: MemberProfile,
+  openId?: string,
 ): Promise<Member> {
   const { db } = deps
-  const existing = await repo.findByUser(db, merchantId, alipayUserId)
+  const existing = await repo.findByUser(db, merchantId, alipayUserId, openId)
   const now = deps.clock.nowIso()
   if (existing) {
     await repo.update(db, existing.id, {
+      ...(openId && !existing.alipay_open_id ? { alipay_open_id: openId } : {}),
       biz_card_no: bizCardNo,
       source: 'crm',
       // A member who had their data erased and claims again gives it anew: no longer erased.
@@ -172,6 +177,7 @@ export async function recordCrmMember(
     id: deps.ids.next('mbr'),
     merchant_id: merchantId,
     alipay_user_id: alipayUserId,
+    alipay_open_id: openId ?? null,
     biz_card_no: bizCardNo,
     source: 'crm',
     status: 'pending',
@@ -180,9 +186,23 @@ export async function recordCrmMember(
     updated_at: now,
   }
   if (!(await repo.insertOnce(db, row))) {
-    return recordCrmMember(deps, merchantId, alipayUserId, bizCardNo, profile)
+    return recordCrmMember(deps, merchantId, alipayUserId, bizCardNo, profile, openId)
   }
   return toMember(row, deps.cipher)
+}
+
+/** Keeps the open_id Alipay now gives beside the user_id a member was keyed by. */
+async function rememberOpenId(
+  deps: Pick<AppDeps, 'db' | 'clock'>,
+  member: MemberRow,
+  openId: string | undefined,
+): Promise<void> {
+  if (openId && !member.alipay_open_id && member.alipay_user_id !== openId) {
+    await repo.update(deps.db, member.id, {
+      alipay_open_id: openId,
+      updated_at: deps.clock.nowIso(),
+    })
+  }
 }
 
 /** Makes a pending member a member (its card opened). */

@@ -3,7 +3,9 @@ import type { Selectable } from 'kysely'
 export interface MembersTable {
   id: string
   merchant_id: string
+  /** The user's identity in the app: a 2088… user_id, or an open_id (see cards.table.ts). */
   alipay_user_id: string
+  alipay_open_id: string | null
   biz_card_no: string
   source: 'kaguan' | 'crm'
   status: 'pending' | 'active'

@@ -5,6 +5,7 @@ export {
   crmConnection,
   memberSystem,
   notifiedApp,
+  signedSpiAnswer,
   usesAlipayApp,
   type AlipayContext,
   type CrmConnection,

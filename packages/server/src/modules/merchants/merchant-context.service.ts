@@ -1,5 +1,5 @@
 import { MerchantErrors } from './merchants.errors.js'
-import { type AlipayClient } from '@kaguan/alipay'
+import { signOpenCardSpiAnswer, type AlipayClient, type OpenCardSpiAnswer } from '@kaguan/alipay'
 import type { AppDeps } from '../../deps.js'
 import { crmPolicies, type CrmCallPolicy } from './crm-policy-cache.js'
 import * as repo from './merchants.repository.js'
@@ -166,4 +166,23 @@ export async function crmCallPolicy(deps: Pick<AppDeps, 'db'>, id: string): Prom
       replayStrict: row.crm_replay_strict === 1,
     }
   }))!
+}
+
+/**
+ * The signed body of a 3.1 open-card SPI answer (`spi.alipay.user.opencard.get`), signed with the
+ * merchant app's private key, which never leaves this module. ALIPAY_NOT_CONFIGURED without a key.
+ */
+export async function signedSpiAnswer(
+  deps: MerchantDeps & Pick<AppDeps, 'db'>,
+  id: string,
+  answer: OpenCardSpiAnswer,
+): Promise<string> {
+  const row = await requireRow(deps, id)
+  if (!row.alipay_private_key_enc) {
+    throw MerchantErrors.alipayNotConfigured(id)
+  }
+  return signOpenCardSpiAnswer(
+    answer,
+    deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT),
+  )
 }

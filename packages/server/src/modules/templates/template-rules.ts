@@ -289,6 +289,8 @@ export function toAlipayTemplate(spec: TemplateSpec, ctx: AlipayTemplateContext)
       source_app_id: ctx.appId,
       open_card_url: `${ctx.publicBaseUrl}${ctx.paths.callback}`,
     },
+    // 3.1 极速版: Alipay calls this app's open-card SPI instead of the callback opening the card.
+    ...(spec.openCardMode === '3.1' ? { spi_app_id: ctx.appId } : {}),
     ...(shopIds.length ? { shop_ids: shopIds } : {}),
     ...(spec.levels.length
       ? {
