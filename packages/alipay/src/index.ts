@@ -51,6 +51,6 @@ export {
   type NotifyVerifyOptions,
   type OpenCardResult,
 } from './notify.js'
-export { webAuthorizeUrl } from './oauth.js'
+export { appAuthorizeUrl, webAuthorizeUrl } from './oauth.js'
 export { extractSignedNode, responseKeyOf } from './response-sign.js'
 export type * from './types.js'

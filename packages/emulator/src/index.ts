@@ -1,6 +1,7 @@
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { generateRsaKeyPair, parsePrivateKey, publicKeyBase64 } from './crypto.js'
+import { registerAppAuth } from './app-auth.js'
 import { registerDriver } from './driver.js'
 import { Faults } from './faults.js'
 import { registerGateway } from './gateway/gateway.js'
@@ -86,6 +87,7 @@ export function buildEmulatorApp(options: EmulatorOptions & { publicUrl: string 
   registerGateway(app, runtime)
   void app.register(async (scope) => registerDriver(scope, runtime))
   void app.register(async (scope) => registerWallet(scope, runtime))
+  void app.register(async (scope) => registerAppAuth(scope, runtime))
   app.addHook('onClose', async () => {
     notifier.close()
     db.close()

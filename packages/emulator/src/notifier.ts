@@ -14,6 +14,7 @@ export const NotifyKind = {
   Mdcode: 'mdcode',
   Trade: 'trade',
   CouponReceived: 'coupon_received',
+  AppAuthCancelled: 'app_auth_cancelled',
 } as const
 export type NotifyKind = (typeof NotifyKind)[keyof typeof NotifyKind]
 

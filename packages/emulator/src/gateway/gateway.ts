@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { appAuthMethods, grantedApp } from '../app-auth.js'
 import { findApp } from '../cards.js'
 import { isSignType, parsePublicKey, requestSignContent, verifyText } from '../crypto.js'
 import type { SignType } from '../crypto.js'
@@ -14,7 +15,11 @@ import { responseKey, signResponse } from './envelope.js'
 import { readGatewayRequest } from './request.js'
 
 /** Every method the gateway implements. */
-export const methods: Record<string, MethodDef> = { ...cardMethods, ...koubeiMethods }
+export const methods: Record<string, MethodDef> = {
+  ...cardMethods,
+  ...koubeiMethods,
+  ...appAuthMethods,
+}
 
 const productNames: Record<string, string> = {
   member_card: '商家会员卡/支付宝卡包',
@@ -139,6 +144,18 @@ function authenticate(
 function actingApp(rt: Runtime, caller: AppRecord, token: string | undefined): AppRecord {
   if (token === undefined || token === '') {
     return caller
+  }
+  // A grant made through the authorisation page (app-auth.ts): checked for expiry and withdrawal.
+  const granted = grantedApp(rt, caller, token)
+  if (granted !== undefined) {
+    if (granted === null) {
+      throw new GatewayError(
+        GatewayCode.TokenPermission,
+        'aop.invalid-app-auth-token',
+        '无效的应用授权令牌',
+      )
+    }
+    return granted
   }
   const row = rt.db
     .prepare('select isv_app_id, merchant_app_id from app_auth_tokens where token = ?')

@@ -13,7 +13,11 @@ import {
   pointsExpiryOutboxHandlers,
   type PointsExpirySweeper,
 } from '../modules/cards/index.js'
-import { ensureDefaultMerchant } from '../modules/merchants/index.js'
+import {
+  createAppAuthSweeper,
+  ensureDefaultMerchant,
+  type AppAuthSweeper,
+} from '../modules/merchants/index.js'
 import {
   createOutboxWorker,
   type OutboxHandler,
@@ -99,7 +103,9 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   let worker: OutboxWorker | undefined
   let sweeper: HoldSweeper | undefined
   let pointsSweeper: PointsExpirySweeper | undefined
+  let appAuthSweeper: AppAuthSweeper | undefined
   const close = async () => {
+    await appAuthSweeper?.stop()
     await worker?.stop()
     await sweeper?.stop()
     await pointsSweeper?.stop()
@@ -151,6 +157,12 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
         { everyMs: Math.max(60_000, config.worker.pollMs * 4) },
       )
       pointsSweeper.start()
+      // Merchants' app_auth_tokens (onboarding by app authorisation) are refreshed days ahead.
+      appAuthSweeper = createAppAuthSweeper(
+        { ...deps, log: options.log.child({ role: 'worker', job: 'app-auth-refresh' }) },
+        { everyMs: Math.min(60_000, Math.max(1_000, config.worker.pollMs * 20)) },
+      )
+      appAuthSweeper.start()
     }
     return { deps, urls, close }
   } catch (error) {

@@ -7,6 +7,7 @@ import { registerApiDocs } from './docs.js'
 import { addSecurityHeaders, findConsoleDist, registerConsole } from './console.js'
 import { registerMemberRoutes } from './member.routes.js'
 import { registerMerchantRoutes } from './merchant.routes.js'
+import { registerAppAuthRoutes } from './app-auth.routes.js'
 import { registerStampRoutes } from './stamp.routes.js'
 import { registerTemplateRoutes } from './template.routes.js'
 
@@ -28,6 +29,7 @@ export async function registerManagement(
   await registerApiDocs(app)
   await registerAuth(app, deps)
   registerMerchantRoutes(app, deps)
+  registerAppAuthRoutes(app, deps)
   registerTemplateRoutes(app, deps)
   registerMemberRoutes(app, deps)
   registerDashboardRoutes(app, deps)

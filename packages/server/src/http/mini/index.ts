@@ -18,6 +18,7 @@ import {
 import { notifiedApp } from '../../modules/merchants/index.js'
 import { componentPublicView, latestClaimUrl } from '../../modules/templates/index.js'
 import { keepFormBodiesRaw } from '../app.js'
+import { registerAppAuthMiniRoutes } from './app-auth.routes.js'
 import { claimPage } from './claim-page.js'
 import { handleTradeNotify, onCouponNotify, registerStampMiniRoutes } from './stamps.routes.js'
 
@@ -205,6 +206,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
   )
 
   registerStampMiniRoutes(app, deps)
+  registerAppAuthMiniRoutes(app, deps)
 
   app.post(
     '/alipay/mdcode/:merchantId?',
