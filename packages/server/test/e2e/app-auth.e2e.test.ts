@@ -1,15 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { mkdtempSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createCoreClient, generateKeyPair } from '@kaguan/crm-sdk'
-import { startEmulator } from '@kaguan/emulator'
 import { startSampleCrm } from '@kaguan/sample-crm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startKaguan } from '../../src/roles/start.js'
-import { generateRsaKeyPair } from '../../src/shared/rsa-keys.js'
-import { testConfig } from '../helpers/deps.js'
+import { authoriseAsOwner, ISV_APP_ID, startIsvStack } from '../helpers/isv.js'
 import {
   adminClient,
   cardSpec,
@@ -19,7 +12,6 @@ import {
   type AdminClient,
   type Stack,
 } from '../helpers/kaguan.js'
-import { capturingLogger } from '../helpers/logs.js'
 
 /**
  * Issue 14: an ISV runs kaguan with ONE Alipay app and onboards merchants by app authorisation,
@@ -27,95 +19,6 @@ import { capturingLogger } from '../helpers/logs.js'
  * kaguan's callback. Each merchant then publishes its own template from the ISV app (with its
  * app_auth_token), users claim, cards sync; a refresh; a revocation stops one merchant only.
  */
-
-const ISV_APP_ID = '2021009900000001'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function startIsvStack(): Promise<Stack> {
-  const emulator = await startEmulator({ port: 0, notifyTimeFactor: 0.001 })
-  const miniPort = await freePort()
-  const mini = `http://127.0.0.1:${miniPort}`
-  const appKeys = generateRsaKeyPair()
-  const registered = await emulatorJson<{ alipayPublicKey: string }>(
-    emulator,
-    'POST',
-    '/__emulator/apps',
-    {
-      appId: ISV_APP_ID,
-      appPublicKey: appKeys.publicKeyBase64,
-      gatewayUrl: `${mini}/alipay/isv/gateway`,
-      callbackUrls: [`${mini}/aliCallback`, `${mini}/alipay/app-auth/callback`],
-      products: ['member_card', 'koubei'],
-    },
-  )
-  const dir = mkdtempSync(join(tmpdir(), 'kaguan-isv-'))
-  const config = testConfig({
-    KAGUAN_ROLES: 'management,mini,core,worker',
-    KAGUAN_MINI_PORT: String(miniPort),
-    KAGUAN_DATABASE_URL: `sqlite:${join(dir, 'kaguan.sqlite')}`,
-    KAGUAN_DATA_DIR: dir,
-    KAGUAN_WORKER_POLL_MS: '50',
-    KAGUAN_ISV_APP_ID: ISV_APP_ID,
-    KAGUAN_ISV_PRIVATE_KEY: appKeys.privateKeyPem,
-    KAGUAN_ISV_ALIPAY_PUBLIC_KEY: registered.alipayPublicKey,
-    KAGUAN_ISV_GATEWAY: emulator.gatewayUrl,
-    KAGUAN_ISV_PUBLIC_URL: mini,
-  })
-  const { log, text } = capturingLogger('debug')
-  const kaguan = await startKaguan(config, { log })
-  return {
-    kaguan,
-    emulator,
-    logs: text,
-    appKeys,
-    appId: ISV_APP_ID,
-    alipayPublicKey: registered.alipayPublicKey,
-    async close() {
-      await kaguan.close()
-      await emulator.close()
-    },
-  }
-}
-
-/**
- * The merchant's owner opens the link: the emulator's page shows a form; submitting it redirects
- * (302) to kaguan's callback, which redeems the code. Like a browser: fetch follows the redirects.
- */
-async function authoriseAsOwner(
-  link: string,
-  fields: Record<string, string> = {},
-): Promise<{ status: number; html: string }> {
-  const page = await fetch(link)
-  expect(page.status).toBe(200)
-  const html = await page.text()
-  const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1]
-  expect(action, html).toBeDefined()
-  const form = new URLSearchParams()
-  for (const m of html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)) {
-    form.set(m[1]!, m[2]!.replaceAll('&amp;', '&').replaceAll('&quot;', '"'))
-  }
-  for (const [k, v] of Object.entries(fields)) {
-    form.set(k, v)
-  }
-  const done = await fetch(new URL(action!, link), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: form.toString(),
-    redirect: 'follow',
-  })
-  return { status: done.status, html: await done.text() }
-}
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/${name}`, import.meta.url)).toString('base64')

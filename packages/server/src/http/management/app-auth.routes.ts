@@ -70,6 +70,23 @@ export function registerAppAuthRoutes(root: FastifyInstance, deps: AppDeps): voi
     },
     async (req) => merchants.getAppAuth(deps, req.params.merchantId),
   )
+  app.get(
+    '/api/merchants/:merchantId/app-auth/qr.png',
+    {
+      preValidation: requirePermission('settings.read'),
+      schema: {
+        summary: 'The authorisation link as a QR code',
+        tags,
+        description: 'PNG for the owner to scan in Alipay; 404 once the link was used.',
+        params: MerchantParams,
+      },
+    },
+    async (req, reply) =>
+      reply
+        .type('image/png')
+        .header('cache-control', 'no-store')
+        .send(await merchants.appAuthQrPng(deps, req.params.merchantId)),
+  )
   app.post(
     '/api/merchants/:merchantId/app-auth/link',
     {

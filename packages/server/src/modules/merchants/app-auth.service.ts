@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import QRCode from 'qrcode'
 import {
   AlipayError,
   appAuthorizeUrl,
@@ -213,6 +214,15 @@ export async function listAppAuths(deps: AppAuthDeps): Promise<AppAuthView[]> {
 
 export function getAppAuth(deps: AppAuthDeps, merchantId: string): Promise<AppAuthView> {
   return viewOf(deps, merchantId)
+}
+
+/** The authorisation link as a QR code (PNG) for the owner to scan in Alipay; 404 once used. */
+export async function appAuthQrPng(deps: AppAuthDeps, merchantId: string): Promise<Buffer> {
+  const view = await viewOf(deps, merchantId)
+  if (!view.link) {
+    throw MerchantErrors.appAuthNotFound(merchantId)
+  }
+  return QRCode.toBuffer(view.link, { type: 'png', margin: 2, width: 512 })
 }
 
 /** A new link (the old one stops working): to re-authorise after a revocation, or a lost link. */

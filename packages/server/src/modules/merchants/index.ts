@@ -2,6 +2,7 @@ export { explainAlipayError, type AlipayOperation } from './alipay-advice.js'
 export {
   APP_AUTH_CALLBACK_PATH,
   APP_AUTH_CANCELLED,
+  appAuthQrPng,
   checkAppAuth,
   completeAppAuth,
   createAppAuthSweeper,
