@@ -26,6 +26,9 @@ import type {
   ActivateUrlApplyResult,
   AuthInfoQuery,
   AuthInfoQueryResult,
+  AppAuthGrant,
+  AppAuthTokenQueryResult,
+  AppAuthTokenResult,
   CampaignActivityCreate,
   CampaignActivityCreateResult,
   CampaignActivityQuery,
@@ -151,6 +154,12 @@ export interface AlipayClient {
   exchangeAuthCode(code: string, opts?: CallOptions): Promise<OauthTokenResult>
   /** `alipay.system.oauth.token` with `grant_type=refresh_token`. */
   refreshAuthToken(refreshToken: string, opts?: CallOptions): Promise<OauthTokenResult>
+  /** `alipay.open.auth.token.app` with `grant_type=authorization_code`: the ISV's app redeems a merchant's `app_auth_code`. */
+  exchangeAppAuthCode(code: string, opts?: CallOptions): Promise<AppAuthTokenResult>
+  /** `alipay.open.auth.token.app` with `grant_type=refresh_token`: a new `app_auth_token` before the old expires. */
+  refreshAppAuthToken(refreshToken: string, opts?: CallOptions): Promise<AppAuthTokenResult>
+  /** `alipay.open.auth.token.app.query` (查询某个应用授权AppAuthToken的授权信息). */
+  queryAppAuthToken(appAuthToken: string, opts?: CallOptions): Promise<AppAuthTokenQueryResult>
   /** `alipay.marketing.card.activateform.query` (查询用户提交的会员卡表单信息); needs `authToken`. */
   queryActivateForm(biz: ActivateFormQuery, opts: UserCallOptions): Promise<ActivateFormQueryResult>
   /**
@@ -476,6 +485,26 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
         { grant_type: 'refresh_token', refresh_token: refreshToken },
         opts,
       )) as unknown as OauthTokenResult,
+    exchangeAppAuthCode: async (code, opts) =>
+      firstGrant(
+        await biz<Record<string, unknown>>(
+          'alipay.open.auth.token.app',
+          { grant_type: 'authorization_code', code },
+          opts,
+        ),
+        'alipay.open.auth.token.app',
+      ),
+    refreshAppAuthToken: async (refreshToken, opts) =>
+      firstGrant(
+        await biz<Record<string, unknown>>(
+          'alipay.open.auth.token.app',
+          { grant_type: 'refresh_token', refresh_token: refreshToken },
+          opts,
+        ),
+        'alipay.open.auth.token.app',
+      ),
+    queryAppAuthToken: (appAuthToken, opts) =>
+      biz('alipay.open.auth.token.app.query', { app_auth_token: appAuthToken }, opts),
     queryActivateForm: async (content, opts) =>
       biz(
         'alipay.marketing.card.activateform.query',
@@ -549,6 +578,24 @@ function protocolParams(opts: CallOptions): Record<string, string> {
     out.notify_url = opts.notifyUrl
   }
   return out
+}
+
+/**
+ * The grant of a token.app answer: the first of `tokens` (batch authorisation) or the flat fields
+ * (older answers). BAD_RESPONSE when neither carries an `app_auth_token`.
+ */
+function firstGrant(body: Record<string, unknown>, method: string): AppAuthGrant {
+  const tokens = Array.isArray(body.tokens) ? (body.tokens as unknown[]) : []
+  const candidate = (tokens[0] ?? body) as Record<string, unknown>
+  if (typeof candidate.app_auth_token !== 'string' || candidate.app_auth_token === '') {
+    throw new AlipayError({
+      code: AlipayErrorCode.BadResponse,
+      msg: `${method} answered without app_auth_token`,
+      method,
+      retryable: false,
+    })
+  }
+  return candidate as unknown as AppAuthGrant
 }
 
 function requireUser(opts: UserCallOptions | undefined, method: string): UserCallOptions {

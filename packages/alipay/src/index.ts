@@ -65,7 +65,7 @@ export {
   type NotifyVerifyOptions,
   type OpenCardResult,
 } from './notify.js'
-export { webAuthorizeUrl } from './oauth.js'
+export { appAuthorizeUrl, webAuthorizeUrl } from './oauth.js'
 export { extractSignedNode, responseKeyOf } from './response-sign.js'
 export type * from './types.js'
 export {

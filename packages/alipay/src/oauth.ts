@@ -28,3 +28,21 @@ export function webAuthorizeUrl(
   }
   return url.toString()
 }
+
+/**
+ * The third-party app authorisation page (第三方应用授权): a merchant's owner opens it, agrees, and
+ * Alipay sends the browser to `redirectUri` with `app_id`, `app_auth_code` and `state`. The
+ * redirect URI must be the ISV app's registered 授权回调地址. Any other gateway (the emulator)
+ * serves the page on its own origin.
+ */
+export function appAuthorizeUrl(
+  gateway: string,
+  input: { appId: string; redirectUri: string; state: string },
+): string {
+  const g = new URL(gateway)
+  const url = new URL('/oauth2/appToAppAuth.htm', AUTHORIZE_HOSTS[g.host] ?? g.origin)
+  url.searchParams.set('app_id', input.appId)
+  url.searchParams.set('redirect_uri', input.redirectUri)
+  url.searchParams.set('state', input.state)
+  return url.toString()
+}

@@ -198,6 +198,38 @@ export interface OauthTokenResult {
   auth_token_type?: string
 }
 
+/**
+ * One merchant's grant in the answer of `alipay.open.auth.token.app` (第三方应用授权). Older answers
+ * carry these fields flat; newer ones (batch authorisation) list them under `tokens` (docs/alipay-app-auth.md).
+ */
+export interface AppAuthGrant {
+  /** 应用授权令牌: sent as `app_auth_token` on every call made for the merchant. */
+  app_auth_token: string
+  app_refresh_token?: string
+  /** The authorising merchant's app id. */
+  auth_app_id?: string
+  /** The authorising merchant's Alipay user id (2088…). */
+  user_id?: string
+  /** Seconds from now (a number or a numeric string). */
+  expires_in?: string | number
+  re_expires_in?: string | number
+}
+
+/** Answer of `alipay.open.auth.token.app`, normalised to one grant (the first of `tokens`). */
+export type AppAuthTokenResult = AppAuthGrant
+
+/** Answer of `alipay.open.auth.token.app.query`. */
+export interface AppAuthTokenQueryResult {
+  user_id?: string
+  auth_app_id?: string
+  expires_in?: string | number
+  auth_methods?: string[] | string
+  auth_start?: string
+  auth_end?: string
+  /** `valid` or `invalid`. */
+  status?: string
+}
+
 /** biz_content of `alipay.marketing.card.activateform.query` (needs the user's `authToken`). */
 export interface ActivateFormQuery {
   biz_type: 'MEMBER_CARD'

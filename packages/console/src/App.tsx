@@ -16,6 +16,7 @@ import { LoginPage } from './pages/LoginPage.js'
 import { MemberDetailPage } from './pages/MemberDetailPage.js'
 import { MembersPage } from './pages/MembersPage.js'
 import { MerchantPage } from './pages/MerchantPage.js'
+import { OnboardingPage } from './pages/OnboardingPage.js'
 import { ShopsPage } from './pages/ShopsPage.js'
 import { StampAccountPage } from './pages/StampAccountPage.js'
 import { StampActivitiesPage } from './pages/StampActivitiesPage.js'
@@ -58,6 +59,7 @@ function Routed() {
           <Route path="/deliveries" element={<DeliveriesPage />} />
           <Route path="/audit" element={<AuditPage />} />
           <Route path="/users" element={<AdminUsersPage />} />
+          <Route path="/onboarding" element={<OnboardingPage />} />
           <Route path="/account" element={<AccountPage />} />
           <Route path="*" element={<Navigate to="/dashboard" replace />} />
         </Routes>

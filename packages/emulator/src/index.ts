@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { generateRsaKeyPair, parsePrivateKey, publicKeyBase64 } from './crypto.js'
 import { findApp } from './cards.js'
 import { MessageChannelServer } from './channel.js'
+import { registerAppAuth } from './app-auth.js'
 import { registerDriver } from './driver.js'
 import { Faults } from './faults.js'
 import { registerGateway } from './gateway/gateway.js'
@@ -106,6 +107,7 @@ export function buildEmulatorApp(options: EmulatorOptions & { publicUrl: string 
   app.addHook('preClose', async () => {
     channel.close()
   })
+  void app.register(async (scope) => registerAppAuth(scope, runtime))
   app.addHook('onClose', async () => {
     notifier.close()
     db.close()

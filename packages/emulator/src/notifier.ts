@@ -16,6 +16,7 @@ export const NotifyKind = {
   CouponReceived: 'coupon_received',
   /** `alipay.user.opencard.result.notify` (3.1 极速版). */
   OpenCardResult: 'opencard_result',
+  AppAuthCancelled: 'app_auth_cancelled',
 } as const
 export type NotifyKind = (typeof NotifyKind)[keyof typeof NotifyKind]
 

@@ -43,6 +43,12 @@ export interface Behaviour {
   authCodeTtlSeconds: number
   accessTokenTtlSeconds: number
   prizeTokenTtlSeconds: number
+  /** Third-party app authorisation (第三方应用授权): app_auth_code, app_auth_token and refresh token lifetimes. */
+  appAuthCodeTtlSeconds: number
+  appAuthTokenTtlSeconds: number
+  appAuthRefreshTtlSeconds: number
+  /** Whether the old app_auth_token keeps working after a refresh (unconfirmed; off = strict). */
+  appAuthOldTokenSurvivesRefresh: boolean
   /** Whether trade notifications carry `store_id` (real 当面付 notifications do not; the emulator's wallet pay has no other channel). */
   tradeNotifyIncludesStoreId: boolean
   /** Long connection: how long a CONSUME frame waits for its ack before it is sent again (ms). */
@@ -74,6 +80,10 @@ export const defaultBehaviour: Behaviour = {
   authCodeTtlSeconds: 300,
   accessTokenTtlSeconds: 3600,
   prizeTokenTtlSeconds: 1800,
+  appAuthCodeTtlSeconds: 86_400,
+  appAuthTokenTtlSeconds: 365 * 86_400,
+  appAuthRefreshTtlSeconds: 365 * 86_400,
+  appAuthOldTokenSurvivesRefresh: false,
   tradeNotifyIncludesStoreId: true,
   escapeSlashes: true,
   channelAckTimeoutMs: 10_000,

@@ -5,6 +5,11 @@ const schema = `
 create table if not exists kv (key text primary key, value text not null);
 create table if not exists apps (app_id text primary key, data text not null);
 create table if not exists app_auth_tokens (token text primary key, isv_app_id text not null, merchant_app_id text not null);
+create table if not exists app_auth_codes (code text primary key, isv_app_id text not null, merchant_app_id text not null,
+  user_id text not null, used integer not null default 0, expires_at integer not null);
+create table if not exists app_auth_grants (token text primary key, refresh_token text not null unique, isv_app_id text not null,
+  merchant_app_id text not null, user_id text not null, status text not null, expires_at integer not null,
+  re_expires_at integer not null, auth_start integer not null);
 create table if not exists users (user_id text primary key, data text not null, created_at text not null);
 create table if not exists shops (shop_id text primary key, data text not null);
 create table if not exists images (image_id text primary key, app_id text not null, image_type text not null,

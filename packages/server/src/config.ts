@@ -167,6 +167,51 @@ const Settings = Type.Object({
         'long connection (长连接): how long a worker’s claim on a merchant’s one connection lasts; renewed every third of it, taken over by another worker when it lapses',
     }),
   }),
+  isv: Type.Object({
+    appId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'KAGUAN_ISV_APP_ID',
+        description:
+          'the ISV’s own Alipay app (第三方应用) that onboards merchants by app authorisation (docs/alipay-app-auth.md); without it merchants bring their own app',
+      }),
+    ),
+    privateKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'KAGUAN_ISV_PRIVATE_KEY',
+        secret: true,
+        description: 'the ISV app’s private key (应用私钥, PEM or base64)',
+      }),
+    ),
+    alipayPublicKey: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'KAGUAN_ISV_ALIPAY_PUBLIC_KEY',
+        description: 'the Alipay public key (支付宝公钥) of the ISV app, PEM or base64',
+      }),
+    ),
+    gateway: Type.String({
+      minLength: 1,
+      env: 'KAGUAN_ISV_GATEWAY',
+      default: 'production',
+      description: '`production`, `sandbox` or a gateway URL (the emulator’s `/gateway.do`)',
+    }),
+    publicUrl: Type.Optional(
+      Type.String({
+        minLength: 1,
+        env: 'KAGUAN_ISV_PUBLIC_URL',
+        description:
+          'public base URL of the `mini` role; Alipay sends authorising merchants back to `<url>/alipay/app-auth/callback` (register it as the ISV app’s 授权回调地址)',
+      }),
+    ),
+    refreshAheadSeconds: int(60, 365 * 86_400, {
+      title: 'duration in seconds',
+      env: 'KAGUAN_ISV_REFRESH_AHEAD_SECONDS',
+      default: 7 * 86_400,
+      description: 'the worker refreshes a merchant’s app_auth_token this long before it expires',
+    }),
+  }),
 })
 
 type Settings = StaticDecode<typeof Settings>
@@ -432,6 +477,8 @@ export function redactedConfig(config: Config): Record<string, unknown> {
       setPath(view, key, value === undefined ? '<not set>' : '<redacted>')
     } else if (typeof value === 'string') {
       setPath(view, key, redactUrl(value))
+    } else if (value === undefined) {
+      setPath(view, key, '<not set>')
     }
   }
   return view

@@ -1,4 +1,5 @@
 import {
+  ApiOutlined,
   AuditOutlined,
   CreditCardOutlined,
   DashboardOutlined,
@@ -79,6 +80,12 @@ export function AppLayout({ children }: { children: ReactNode }) {
     },
     { key: '/audit', icon: <AuditOutlined />, label: t('menu.audit'), permission: 'audit.read' },
     { key: '/users', icon: <UserOutlined />, label: t('menu.users'), permission: 'users.manage' },
+    {
+      key: '/onboarding',
+      icon: <ApiOutlined />,
+      label: t('menu.onboarding'),
+      permission: 'keys.write',
+    },
   ]
   const selected = items.find((i) => location.pathname.startsWith(i.key))?.key ?? '/dashboard'
   return (

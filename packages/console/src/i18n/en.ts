@@ -15,6 +15,7 @@ export const en: Messages = {
     deliveries: 'Deliveries',
     audit: 'Audit log',
     users: 'Admin users',
+    onboarding: 'Onboarding',
   },
   roles: {
     admin: 'Admin',
@@ -734,6 +735,39 @@ export const en: Messages = {
       resolvedAt: 'Resolved at',
       outBizNo: 'Voucher request no.',
     },
+  },
+  onboarding: {
+    title: 'Onboard merchants',
+    subtitle:
+      "Merchants join through the ISV's one Alipay third-party app: create the merchant → send its owner the authorisation link or QR code → once the owner agrees in Alipay, kaguan calls Alipay for the merchant.",
+    isvApp: 'ISV app id',
+    isvMissing:
+      'No ISV app is configured (isv.appId …): merchants cannot be onboarded by authorisation. See docs/alipay-app-auth.md.',
+    newMerchant: 'New merchant name',
+    namePlaceholder: 'e.g. Café A',
+    create: 'Create merchant and authorisation link',
+    created: "Created: send the merchant's owner the link or the QR code",
+    merchant: 'Merchant',
+    status: 'Authorisation',
+    statusPending: 'Waiting for the owner',
+    statusAuthorised: 'Authorised',
+    statusRevoked: 'Withdrawn',
+    authApp: "Merchant's app",
+    authUser: "Merchant's Alipay account",
+    tokenExpires: 'Token expires',
+    refreshed: 'Last refreshed',
+    link: 'Authorisation link',
+    qr: 'QR code',
+    actions: 'Actions',
+    newLink: 'New link',
+    reauthorise: 'Re-authorise',
+    refresh: 'Refresh token',
+    check: 'Check with Alipay',
+    revokedHint:
+      'The merchant withdrew its authorisation: no Alipay call is made for it (APP_AUTH_REVOKED). Make a new link and ask the owner to authorise again.',
+    pendingHint:
+      "Waiting for the merchant's owner to agree in Alipay; the status refreshes by itself.",
+    empty: 'No merchant onboarded by authorisation yet',
   },
   dashboard: {
     claimRefusals: 'Refused claims',

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { appAuthMethods, grantedApp } from '../app-auth.js'
 import { findApp } from '../cards.js'
 import iconv from 'iconv-lite'
 import { pki } from '../certs.js'
@@ -21,6 +22,7 @@ export const methods: Record<string, MethodDef> = {
   ...cardMethods,
   ...koubeiMethods,
   ...certMethods,
+  ...appAuthMethods,
 }
 
 const productNames: Record<string, string> = {
@@ -171,6 +173,18 @@ function authenticate(
 function actingApp(rt: Runtime, caller: AppRecord, token: string | undefined): AppRecord {
   if (token === undefined || token === '') {
     return caller
+  }
+  // A grant made through the authorisation page (app-auth.ts): checked for expiry and withdrawal.
+  const granted = grantedApp(rt, caller, token)
+  if (granted !== undefined) {
+    if (granted === null) {
+      throw new GatewayError(
+        GatewayCode.TokenPermission,
+        'aop.invalid-app-auth-token',
+        '无效的应用授权令牌',
+      )
+    }
+    return granted
   }
   const row = rt.db
     .prepare('select isv_app_id, merchant_app_id from app_auth_tokens where token = ?')

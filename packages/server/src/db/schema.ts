@@ -2,6 +2,7 @@ import type { AdminUsersTable } from '../modules/admin/admin.table.js'
 import type { AuditLogTable } from '../modules/audit/audit.table.js'
 import type { InboundMessagesTable } from '../modules/inbox/inbox.table.js'
 import type { MerchantsTable } from '../modules/merchants/merchants.table.js'
+import type { MerchantAppAuthsTable } from '../modules/merchants/app-auth.table.js'
 import type { DeliveryPaceTable, OutboxTable } from '../modules/outbox/outbox.table.js'
 import type { ShopsTable } from '../modules/shops/shops.table.js'
 import type {
@@ -34,6 +35,7 @@ import type {
 /** The whole schema, composed from the tables each module owns. */
 export interface Database {
   merchants: MerchantsTable
+  merchant_app_auths: MerchantAppAuthsTable
   admin_users: AdminUsersTable
   audit_log: AuditLogTable
   outbox: OutboxTable

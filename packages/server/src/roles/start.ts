@@ -14,7 +14,11 @@ import {
   type PointsExpirySweeper,
 } from '../modules/cards/index.js'
 import { createChannelRunner, type ChannelRunner } from '../modules/channel/index.js'
-import { ensureDefaultMerchant } from '../modules/merchants/index.js'
+import {
+  createAppAuthSweeper,
+  ensureDefaultMerchant,
+  type AppAuthSweeper,
+} from '../modules/merchants/index.js'
 import {
   createOutboxWorker,
   type OutboxHandler,
@@ -101,8 +105,10 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   let sweeper: HoldSweeper | undefined
   let pointsSweeper: PointsExpirySweeper | undefined
   let channels: ChannelRunner | undefined
+  let appAuthSweeper: AppAuthSweeper | undefined
   const close = async () => {
     await channels?.stop()
+    await appAuthSweeper?.stop()
     await worker?.stop()
     await sweeper?.stop()
     await pointsSweeper?.stop()
@@ -166,6 +172,12 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
         },
       )
       channels.start()
+      // Merchants' app_auth_tokens (onboarding by app authorisation) are refreshed days ahead.
+      appAuthSweeper = createAppAuthSweeper(
+        { ...deps, log: options.log.child({ role: 'worker', job: 'app-auth-refresh' }) },
+        { everyMs: Math.min(60_000, Math.max(1_000, config.worker.pollMs * 20)) },
+      )
+      appAuthSweeper.start()
     }
     return { deps, urls, close }
   } catch (error) {

@@ -126,6 +126,18 @@ export function fakeAlipay(): FakeAlipay {
           record('refreshAuthToken', { refreshToken })
           return { access_token: `token-${refreshToken}` }
         },
+        async exchangeAppAuthCode(code) {
+          record('exchangeAppAuthCode', { code })
+          return { app_auth_token: `aat-${code}`, app_refresh_token: `art-${code}` }
+        },
+        async refreshAppAuthToken(refreshToken) {
+          record('refreshAppAuthToken', { refreshToken })
+          return { app_auth_token: `aat-${refreshToken}`, app_refresh_token: `art-${refreshToken}` }
+        },
+        async queryAppAuthToken(appAuthToken) {
+          record('queryAppAuthToken', { appAuthToken })
+          return { status: 'valid' }
+        },
         async queryActivateForm(biz) {
           record('queryActivateForm', biz)
           return {

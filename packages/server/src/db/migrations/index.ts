@@ -14,6 +14,7 @@ import * as opencardSpiOpenid from './2026_12_07_0300_opencard_spi_openid.js'
 import * as messageChannel from './2026_12_07_0401_message_channel.js'
 import * as alipayCertMode from './2026_12_07_0500_alipay_cert_mode.js'
 import * as adminTenancy from './2026_12_07_0600_admin_tenancy.js'
+import * as merchantAppAuth from './2026_12_07_0700_merchant_app_auth.js'
 import * as claimLimitsErasure from './2026_12_07_0900_claim_limits_erasure.js'
 
 /**
@@ -36,5 +37,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0401_message_channel': messageChannel,
   '2026_12_07_0500_alipay_cert_mode': alipayCertMode,
   '2026_12_07_0600_admin_tenancy': adminTenancy,
+  '2026_12_07_0700_merchant_app_auth': merchantAppAuth,
   '2026_12_07_0900_claim_limits_erasure': claimLimitsErasure,
 }

@@ -7,6 +7,7 @@ import { registerApiDocs } from './docs.js'
 import { addSecurityHeaders, findConsoleDist, registerConsole } from './console.js'
 import { registerMemberRoutes } from './member.routes.js'
 import { registerMerchantRoutes } from './merchant.routes.js'
+import { registerAppAuthRoutes } from './app-auth.routes.js'
 import { registerStampRoutes } from './stamp.routes.js'
 import { registerTemplateRoutes } from './template.routes.js'
 import { registerTenancy } from './tenancy.js'
@@ -31,6 +32,7 @@ export async function registerManagement(
   registerTenancy(app, deps)
   await registerAuth(app, deps)
   registerMerchantRoutes(app, deps)
+  registerAppAuthRoutes(app, deps)
   registerTemplateRoutes(app, deps)
   registerMemberRoutes(app, deps)
   registerDashboardRoutes(app, deps)

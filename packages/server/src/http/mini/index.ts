@@ -20,6 +20,7 @@ import {
 import { notifiedApp } from '../../modules/merchants/index.js'
 import { componentPublicView, latestClaimUrl } from '../../modules/templates/index.js'
 import { keepFormBodiesRaw } from '../app.js'
+import { registerAppAuthMiniRoutes } from './app-auth.routes.js'
 import { claimPage } from './claim-page.js'
 import { isOpenCardSpi, onOpenCardSpi } from './spi.routes.js'
 import { handleTradeNotify, onCouponNotify, registerStampMiniRoutes } from './stamps.routes.js'
@@ -249,6 +250,7 @@ export function registerMini(root: FastifyInstance, deps: AppDeps): void {
       onOpenCardSpi(deps, body, parseFormBody(body), pathMerchant, reply),
     ),
   )
+  registerAppAuthMiniRoutes(app, deps)
 
   app.post(
     '/alipay/mdcode/:merchantId?',

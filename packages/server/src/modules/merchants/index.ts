@@ -1,5 +1,25 @@
 export { explainAlipayError, type AlipayOperation } from './alipay-advice.js'
 export {
+  APP_AUTH_CALLBACK_PATH,
+  APP_AUTH_CANCELLED,
+  appAuthQrPng,
+  checkAppAuth,
+  completeAppAuth,
+  createAppAuthSweeper,
+  getAppAuth,
+  handleAppAuthCancelled,
+  isvApp,
+  ISV_GATEWAY_PATH,
+  listAppAuths,
+  onboardMerchant,
+  refreshAppAuth,
+  refreshDueAppAuths,
+  renewAppAuthLink,
+  type AppAuthDeps,
+  type AppAuthSweeper,
+  type AppAuthView,
+} from './app-auth.service.js'
+export {
   alipayContext,
   crmCallPolicy,
   crmConnection,

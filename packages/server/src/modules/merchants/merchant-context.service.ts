@@ -14,6 +14,11 @@ import {
 } from './merchants.service.js'
 import type { MerchantRow } from './merchants.table.js'
 import { certificatesOf, storeRotatedAlipayCert } from './alipay-certs.service.js'
+import type { Config } from '../../config.js'
+import { authorisedApp, authorisedSender, usesAuthorisedApp } from './app-auth.service.js'
+
+/** The ISV app lives in the configuration; callers pass their whole deps, which carry it. */
+type IsvDeps = { config?: Pick<Config, 'isv'> }
 
 /** What kaguan needs to call a merchant's CRM (decrypted; never leaves the server). */
 export interface CrmConnection {
@@ -49,10 +54,25 @@ export interface AlipayContext {
 
 /** The merchant's Alipay client; ALIPAY_NOT_CONFIGURED (400) when the app is not set up. */
 export async function alipayContext(
-  deps: MerchantDeps & Pick<AppDeps, 'db'>,
+  deps: MerchantDeps & Pick<AppDeps, 'db'> & IsvDeps,
   id: string,
 ): Promise<AlipayContext> {
   const row = await requireRow(deps, id)
+  if (!row.alipay_app_id) {
+    // Onboarded by app authorisation: the ISV's app acts for the merchant with its app_auth_token
+    // (APP_AUTH_PENDING / APP_AUTH_REVOKED stop the call here, before anything reaches Alipay).
+    const isv = await authorisedApp(deps, id)
+    if (isv) {
+      return {
+        merchantId: id,
+        client: isv.client,
+        appId: isv.appId,
+        appAuthToken: isv.appAuthToken,
+        publicBaseUrl: row.public_base_url,
+        ownGateway: isAlipayOwnGateway(isv.client.gateway),
+      }
+    }
+  }
   if (
     !row.alipay_app_id ||
     !row.alipay_private_key_enc ||
@@ -106,12 +126,16 @@ async function onlyMerchantOfApp(
 
 /** Whether the merchant runs on this Alipay app (a claim callback names the app it came through). */
 export async function usesAlipayApp(
-  deps: Pick<AppDeps, 'db'>,
+  deps: Pick<AppDeps, 'db'> & IsvDeps,
   merchantId: string,
   appId: string,
 ): Promise<boolean> {
   const { db } = deps
-  return (await repo.findById(db, merchantId))?.alipay_app_id === appId
+  const row = await repo.findById(db, merchantId)
+  if (row && !row.alipay_app_id) {
+    return usesAuthorisedApp(deps, merchantId, appId)
+  }
+  return row?.alipay_app_id === appId
 }
 
 /** How the merchant keeps members: its CRM, or kaguan with this card numbering. */
@@ -137,10 +161,17 @@ export async function memberSystem(deps: Pick<AppDeps, 'db'>, id: string): Promi
  * must name exactly one merchant. A message whose app id is not the merchant's is not theirs.
  */
 export async function notifiedApp(
-  deps: Pick<AppDeps, 'db'>,
+  deps: Pick<AppDeps, 'db'> & IsvDeps,
   sent: { merchantId?: string; appId?: string },
 ): Promise<{ merchantId: string; alipayPublicKey: string } | undefined> {
   const { db } = deps
+  if (sent.merchantId) {
+    // An onboarded merchant's messages are signed for the ISV app (its Alipay key verifies them).
+    const onboarded = await authorisedSender(deps, sent.merchantId, sent.appId)
+    if (onboarded !== undefined) {
+      return onboarded ?? undefined
+    }
+  }
   const row = sent.merchantId
     ? await repo.findById(db, sent.merchantId)
     : sent.appId
