@@ -1,6 +1,7 @@
 import type { AdminUsersTable } from '../modules/admin/admin.table.js'
 import type { AuditLogTable } from '../modules/audit/audit.table.js'
 import type { InboundMessagesTable } from '../modules/inbox/inbox.table.js'
+import type { MasterKeyRotationTable } from '../modules/keys/keys.table.js'
 import type { MerchantsTable } from '../modules/merchants/merchants.table.js'
 import type { OutboxTable } from '../modules/outbox/outbox.table.js'
 import type { ShopsTable } from '../modules/shops/shops.table.js'
@@ -30,6 +31,7 @@ import type {
 /** The whole schema, composed from the tables each module owns. */
 export interface Database {
   merchants: MerchantsTable
+  master_key_rotation: MasterKeyRotationTable
   admin_users: AdminUsersTable
   audit_log: AuditLogTable
   outbox: OutboxTable

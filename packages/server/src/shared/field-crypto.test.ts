@@ -69,6 +69,8 @@ describe('field cipher', () => {
     ])
     const after = createFieldCipher(newKey)
     expect(after.decrypt(rewritten, 'members.mobile')).toBe('13800138000')
-    expect(() => after.decrypt(stored, 'members.mobile')).toThrow(/which this process does not have/)
+    expect(() => after.decrypt(stored, 'members.mobile')).toThrow(
+      /which this process does not have/,
+    )
   })
 })

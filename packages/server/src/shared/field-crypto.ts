@@ -98,7 +98,10 @@ function decryptWith(
  * `kaguan keys rotate-master`). Stored text is `v2.<key id>.<iv>.<tag>.<ciphertext>`; the older
  * `v1.<iv>.<tag>.<ciphertext>` (no key id, written before rotation existed) is tried with each key.
  */
-export function createFieldCipher(masterKey: Buffer, previous: readonly Buffer[] = []): FieldCipher {
+export function createFieldCipher(
+  masterKey: Buffer,
+  previous: readonly Buffer[] = [],
+): FieldCipher {
   const current = keyMaterial(masterKey)
   const all = [current, ...previous.map(keyMaterial).filter((k) => k.id !== current.id)]
   const byId = new Map(all.map((k) => [k.id, k]))

@@ -9,6 +9,7 @@ import * as stamps from './2026_12_02_0200_stamps.js'
 import * as stampReminders from './2026_12_06_0100_stamp_reminders.js'
 import * as stampsKoubeiMirror from './2026_12_06_0200_stamps_koubei_mirror.js'
 import * as pointReminders from './2026_12_06_0300_point_reminders.js'
+import * as keyRotation from './2026_12_07_0800_key_rotation.js'
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so the same list works
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0100_stamp_reminders': stampReminders,
   '2026_12_06_0200_stamps_koubei_mirror': stampsKoubeiMirror,
   '2026_12_06_0300_point_reminders': pointReminders,
+  '2026_12_07_0800_key_rotation': keyRotation,
 }

@@ -11,3 +11,4 @@ export {
 } from './members.service.js'
 export type { MembersTable, MerchantCountersTable } from './members.table.js'
 export type { Member, MemberProfile } from './members.view.js'
+export { membersKeyStatus, reencryptMembers } from './members.keys.js'
