@@ -406,7 +406,11 @@ export function configError(problems: FieldProblem[]): AppError {
 
 /** The configuration with secrets replaced, for logs and `kaguan config check`: every setting, and what follows from them. */
 export function redactedConfig(config: Config): Record<string, unknown> {
-  const view = structuredClone({ ...config, masterKey: undefined, masterKeyPrevious: undefined }) as Record<string, unknown>
+  const view = structuredClone({
+    ...config,
+    masterKey: undefined,
+    masterKeyPrevious: undefined,
+  }) as Record<string, unknown>
   for (const { key, schema } of SETTINGS) {
     const value = getPath(config, key)
     if (schema.secret) {

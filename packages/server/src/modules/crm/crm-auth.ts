@@ -69,7 +69,8 @@ export async function verifyCrmCall(
   const now = deps.clock.nowIso()
   if (
     !acceptedKeys.some(
-      (k) => (k.acceptedUntil === null || k.acceptedUntil > now) && verifyParams(params, k.publicKey),
+      (k) =>
+        (k.acceptedUntil === null || k.acceptedUntil > now) && verifyParams(params, k.publicKey),
     )
   ) {
     throw CrmErrors.signatureInvalid()
