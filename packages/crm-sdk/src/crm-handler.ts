@@ -19,8 +19,12 @@ export interface CrmCallContext {
 
 /** Options of {@link createCrmHandler}: the configured token and one callback per endpoint. */
 export interface CrmHandlerOptions {
-  /** The token configured in kaguan's business-system settings; sent in the `token` header. */
-  token: string
+  /**
+   * The token configured in kaguan's business-system settings; sent in the `token` header. During a
+   * token rotation give both, the old and the new (any of them is accepted); drop the old one once
+   * kaguan's console says the rotation is done.
+   */
+  token: string | readonly string[]
   openCardInfo(input: OpenCardInfoRequest, context: CrmCallContext): Promise<OpenCardInfoAnswer>
   /** Must be idempotent: kaguan retries, so the same change may arrive twice. */
   cardChange(input: CardChangeRequest, context: CrmCallContext): Promise<void | boolean>
@@ -65,10 +69,11 @@ class InputError extends Error {
  * http.createServer(createCrmHandler({ token, openCardInfo, cardChange, mdCodeChange })).listen(8082)
  */
 export function createCrmHandler(options: CrmHandlerOptions): RequestListener {
-  if (!options.token) {
-    throw new TypeError('createCrmHandler: token must be a non-empty string')
+  const tokens = typeof options.token === 'string' ? [options.token] : [...options.token]
+  if (!tokens.length || tokens.some((t) => typeof t !== 'string' || t === '')) {
+    throw new TypeError('createCrmHandler: token must be a non-empty string (or a list of them)')
   }
-  const expected = digest(options.token)
+  const expected = tokens.map(digest)
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY
   const onError =
     options.onError ??
@@ -150,11 +155,13 @@ function digest(text: string): Buffer {
  * Constant-time token comparison. Hashing both sides first gives equal-length buffers, so neither
  * the comparison time nor an early length check reveals how long or how right the guess was.
  */
-function tokenMatches(header: string | string[] | undefined, expected: Buffer): boolean {
+function tokenMatches(header: string | string[] | undefined, expected: readonly Buffer[]): boolean {
   if (typeof header !== 'string' || header === '') {
     return false
   }
-  return timingSafeEqual(digest(header), expected)
+  const given = digest(header)
+  // Every accepted token is compared, so the time does not tell which one matched.
+  return expected.map((e) => timingSafeEqual(given, e)).includes(true)
 }
 
 const TOO_LARGE = Symbol('too large')

@@ -114,6 +114,18 @@ const Settings = Type.Object({
       .Decode(parseMasterKey)
       .Encode((key) => key.toString('base64')),
   ),
+  masterKeyPrevious: Type.Optional(
+    Type.Transform(
+      Type.String({
+        env: 'KAGUAN_MASTER_KEY_PREVIOUS',
+        secret: true,
+        description:
+          'during a master-key rotation only: the key being replaced. kaguan still decrypts with it but encrypts with `masterKey`; remove it once `kaguan keys rotate-master` says it is no longer needed (docs/operations.md)',
+      }),
+    )
+      .Decode(parseMasterKey)
+      .Encode((key) => key.toString('base64')),
+  ),
   log: Type.Object({
     level: oneOf(LogLevels, {
       title: 'log level',
@@ -227,10 +239,12 @@ type Frozen<T> = T extends Buffer
 
 /** The settings as the schema declares them, plus what follows from them. */
 export type Config = Frozen<
-  Omit<Settings, 'database' | 'masterKey'> & {
+  Omit<Settings, 'database' | 'masterKey' | 'masterKeyPrevious'> & {
     database: Settings['database'] & { dialect: DatabaseDialect }
     /** Absent only where nothing is encrypted (`kaguan migrate`, `kaguan config check` without roles). */
     masterKey: Buffer | undefined
+    /** The key a master-key rotation replaces: decrypts, never encrypts. */
+    masterKeyPrevious: Buffer | undefined
     /** Where the settings came from, for `kaguan config check`. */
     sources: string[]
   }
@@ -394,6 +408,7 @@ export function loadConfig(input: LoadConfigInput): Config {
     dataDir,
     database: { ...settings.database, url, dialect: dialectOf(url) },
     masterKey: settings.masterKey,
+    masterKeyPrevious: settings.masterKeyPrevious,
     sources,
   })
 }
@@ -470,7 +485,11 @@ export function configError(problems: FieldProblem[]): AppError {
 
 /** The configuration with secrets replaced, for logs and `kaguan config check`: every setting, and what follows from them. */
 export function redactedConfig(config: Config): Record<string, unknown> {
-  const view = structuredClone({ ...config, masterKey: undefined }) as Record<string, unknown>
+  const view = structuredClone({
+    ...config,
+    masterKey: undefined,
+    masterKeyPrevious: undefined,
+  }) as Record<string, unknown>
   for (const { key, schema } of SETTINGS) {
     const value = getPath(config, key)
     if (schema.secret) {

@@ -67,7 +67,10 @@ export function createDeps(config: Config, parts: DepsParts): AppDeps {
     log: parts.log,
     clock,
     ids: createIds(() => clock.now().getTime()),
-    cipher: createFieldCipher(config.masterKey),
+    cipher: createFieldCipher(
+      config.masterKey,
+      config.masterKeyPrevious ? [config.masterKeyPrevious] : [],
+    ),
     alipay:
       parts.alipay ??
       createAlipayPort(undefined, ({ method, result, ms }) =>

@@ -154,6 +154,52 @@ export const en: Messages = {
       status: { pass: 'Passed', fail: 'Failed', warn: 'Warning', skip: 'Skipped' },
     },
   },
+  keys: {
+    title: 'Key rotation',
+    intro:
+      'Every key can be replaced without downtime: old and new work side by side until the other side (Alipay, the CRM) has switched, then the old one is retired. Every step is audited (fingerprints only).',
+    inUse: 'In use',
+    waiting: 'Waiting',
+    discard: 'Discard the new one',
+    retireOld: 'Retire the old one',
+    app: {
+      title: 'App private key (kaguan signs its Alipay calls)',
+      staged: 'New app private key',
+      upload:
+        "Upload this app public key to Alipay's open platform (接口加签方式 → 应用公钥), then activate. Until then calls are signed with the old key; a call Alipay refuses as badly signed in between is sent again with the new one.",
+      activate: 'Activate the new key',
+      activateConfirm:
+        'Is the new app public key uploaded to Alipay? The old private key is deleted.',
+      ownKey: 'Your own new private key (optional)',
+      generateHelp:
+        'Empty: kaguan makes a new RSA2 pair; the private key stays in kaguan, encrypted',
+      stage: 'Make / save the new key',
+    },
+    crmKey: {
+      title: "CRM public key (kaguan verifies the CRM's signatures)",
+      old: 'Old key',
+      acceptedUntil: 'accepted until {{time}}',
+      expired: 'expired',
+      new: "The CRM's new public key",
+      overlap: 'Keep accepting the old key (hours)',
+      overlapHelp:
+        'The new key works at once; calls signed with the old key are accepted this long too',
+      add: 'Add the new key',
+      retireConfirm:
+        'Does the CRM sign with its new key now? Calls signed with the old one will be refused.',
+    },
+    token: {
+      discard: 'Discard the new token',
+      title: 'CRM token (kaguan sends it to the CRM)',
+      next: 'New token',
+      issue: 'Issue a new token',
+      issuedOnce: 'The new token is shown only now: configure it in the CRM beside the old one',
+      issuedAt: 'issued {{time}}',
+      seen: 'the CRM accepted the new token at {{time}}: the old one can be retired',
+      notSeen: 'the CRM has not accepted the new token yet (kaguan falls back to the old one)',
+      retireConfirm: 'kaguan will send only the new token. Is it configured in the CRM?',
+    },
+  },
   shops: {
     title: 'Shops',
     subtitle: 'The shops shown on the card',

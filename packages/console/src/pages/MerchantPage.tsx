@@ -21,6 +21,7 @@ import { api } from '../api/client.js'
 import { CopyText } from '../components/CopyText.js'
 import { useErrorReporter } from '../components/hooks.js'
 import { KeyInput } from '../components/KeyInput.js'
+import { KeysCard } from '../components/KeysCard.js'
 import { PageHeader } from '../components/PageHeader.js'
 import { gatewayFromForm, gatewayToForm, type GatewayKind } from '../lib/merchant-form.js'
 import { useMerchant, useSession } from '../session.js'
@@ -28,6 +29,7 @@ import { useMerchant, useSession } from '../session.js'
 export function MerchantPage() {
   const { t } = useTranslation()
   const merchant = useMerchant()
+  const { can } = useSession()
   return (
     <>
       <PageHeader title={t('merchant.title')} subtitle={t('merchant.subtitle')} />
@@ -37,6 +39,7 @@ export function MerchantPage() {
         <PublicUrlCard merchant={merchant} />
         <MessageChannelCard merchant={merchant} />
         <CrmCard merchant={merchant} />
+        {can('keys.read') && <KeysCard merchantId={merchant.id} />}
       </Space>
     </>
   )

@@ -7,6 +7,7 @@ import { runCrmCheck } from './commands/crm-check.js'
 import { runDemo } from './commands/demo.js'
 import { runEmulator } from './commands/emulator.js'
 import { runKeysGen, runKeysMaster } from './commands/keys.js'
+import { runKeysRotateMaster } from './commands/keys-rotate.js'
 import { runMigrate } from './commands/migrate.js'
 import { runOutboxList, runOutboxRetry } from './commands/outbox.js'
 import { runReconcile } from './commands/reconcile.js'
@@ -28,6 +29,9 @@ Usage:
                                                   print the effective configuration (secrets redacted)
   kaguan keys master                              print a new master key (base64, 32 bytes)
   kaguan keys gen [--out DIR]                     create an RSA2 key pair (PKCS#8 private, SPKI public)
+  kaguan keys rotate-master [--batch-size N] [--pause-ms N] [--config FILE]
+                                                  re-encrypt every stored secret and personal field under masterKey, reading
+                                                  the old values with masterKeyPrevious; resumable (run again after a stop)
   kaguan admin create --username NAME --role admin|operator|viewer [--merchant ID]... [--password-file FILE] [--config FILE]
                                                   create a console account; the password from the file or one line on stdin
                                                   with --merchant: an account that sees only those merchants (the role at each);
@@ -114,7 +118,18 @@ async function main(argv: string[]): Promise<number> {
       if (sub === 'gen') {
         return runKeysGen(options(args, { out: { type: 'string' } }))
       }
-      throw new UsageError(`unknown command "keys ${sub ?? ''}"; use "keys master" or "keys gen"`)
+      if (sub === 'rotate-master') {
+        return runKeysRotateMaster(
+          options(args, {
+            config: { type: 'string' },
+            'batch-size': { type: 'string' },
+            'pause-ms': { type: 'string' },
+          }),
+        )
+      }
+      throw new UsageError(
+        `unknown command "keys ${sub ?? ''}"; use "keys master", "keys gen" or "keys rotate-master"`,
+      )
     }
     case 'admin': {
       const [sub, ...args] = rest

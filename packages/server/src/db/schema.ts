@@ -1,6 +1,7 @@
 import type { AdminUsersTable } from '../modules/admin/admin.table.js'
 import type { AuditLogTable } from '../modules/audit/audit.table.js'
 import type { InboundMessagesTable } from '../modules/inbox/inbox.table.js'
+import type { MasterKeyRotationTable } from '../modules/keys/keys.table.js'
 import type { MerchantsTable } from '../modules/merchants/merchants.table.js'
 import type { MerchantAppAuthsTable } from '../modules/merchants/app-auth.table.js'
 import type { DeliveryPaceTable, OutboxTable } from '../modules/outbox/outbox.table.js'
@@ -36,6 +37,7 @@ import type {
 export interface Database {
   merchants: MerchantsTable
   merchant_app_auths: MerchantAppAuthsTable
+  master_key_rotation: MasterKeyRotationTable
   admin_users: AdminUsersTable
   audit_log: AuditLogTable
   outbox: OutboxTable

@@ -5,6 +5,10 @@ import { crmError, sendToCrm, type CrmSend } from './crm.js'
 export interface CrmEndpoint {
   baseUrl: string
   token: string
+  /** During a token rotation: the old token, sent when the CRM refuses `token` (401/403). */
+  fallbackToken?: string
+  /** Told which token the CRM accepted. */
+  onTokenAccepted?: (which: 'token' | 'fallback') => void
   timeoutMs?: number
 }
 
@@ -60,14 +64,26 @@ async function post(
   path: string,
   body: object,
 ): Promise<{ text: string; ms: number }> {
-  const answer = await send({
-    baseUrl: endpoint.baseUrl,
-    path,
-    body: JSON.stringify(body),
-    token: endpoint.token,
-    timeoutMs: endpoint.timeoutMs ?? 5_000,
-  })
+  const call = (token: string) =>
+    send({
+      baseUrl: endpoint.baseUrl,
+      path,
+      body: JSON.stringify(body),
+      token,
+      timeoutMs: endpoint.timeoutMs ?? 5_000,
+    })
+  const refused = (s: number) => s === 401 || s === 403
+  let answer = await call(endpoint.token)
+  let which: 'token' | 'fallback' = 'token'
+  if (refused(answer.status) && endpoint.fallbackToken !== undefined) {
+    // A token rotation the CRM has not caught up with: the old token is still the CRM's.
+    answer = await call(endpoint.fallbackToken)
+    which = 'fallback'
+  }
   const { status } = answer
+  if (!refused(status)) {
+    endpoint.onTokenAccepted?.(which)
+  }
   if (status === 401 || status === 403) {
     throw crmError(
       'CRM_TOKEN_REJECTED',

@@ -7,7 +7,7 @@ const cipher = createFieldCipher(parseMasterKey(generateMasterKey()))
 describe('field cipher', () => {
   it('round-trips UTF-8 and never stores the plaintext', () => {
     const stored = cipher.encrypt('张三 13800138000', 'members.name')
-    expect(stored).toMatch(/^v1\./)
+    expect(stored).toMatch(/^v2\./)
     expect(stored).not.toContain('13800138000')
     expect(cipher.decrypt(stored, 'members.name')).toBe('张三 13800138000')
   })
@@ -46,5 +46,31 @@ describe('field cipher', () => {
       parseMasterKey(Buffer.from(key, 'base64').toString('hex')).equals(Buffer.from(key, 'base64')),
     ).toBe(true)
     expect(() => parseMasterKey('abc')).toThrow(AppError)
+  })
+
+  it('decrypts with a previous key during a rotation, encrypts with the current one, and reads v1', () => {
+    const oldKey = parseMasterKey(generateMasterKey())
+    const newKey = parseMasterKey(generateMasterKey())
+    const before = createFieldCipher(oldKey)
+    const stored = before.encrypt('13800138000', 'members.mobile')
+    // A v1 value (written before values named their key): iv.tag.ciphertext after the version.
+    const v1 = ['v1', ...stored.split('.').slice(2)].join('.')
+    const during = createFieldCipher(newKey, [oldKey])
+    expect(during.keyId).not.toBe(before.keyId)
+    expect(during.decrypt(stored, 'members.mobile')).toBe('13800138000')
+    expect(during.decrypt(v1, 'members.mobile')).toBe('13800138000')
+    expect(during.isCurrent(stored)).toBe(false)
+    expect(during.isCurrent(v1)).toBe(false)
+    const rewritten = during.encrypt('13800138000', 'members.mobile')
+    expect(during.isCurrent(rewritten)).toBe(true)
+    expect(during.lookupHashes('13800138000', 'm')).toEqual([
+      during.lookupHash('13800138000', 'm'),
+      before.lookupHash('13800138000', 'm'),
+    ])
+    const after = createFieldCipher(newKey)
+    expect(after.decrypt(rewritten, 'members.mobile')).toBe('13800138000')
+    expect(() => after.decrypt(stored, 'members.mobile')).toThrow(
+      /which this process does not have/,
+    )
   })
 })

@@ -15,6 +15,7 @@ const SECRET_FIELDS = [
   'privateKey',
   'appPrivateKey',
   'masterKey',
+  'masterKeyPrevious',
   'sign',
   'signature',
   'accessToken',

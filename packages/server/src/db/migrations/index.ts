@@ -15,6 +15,7 @@ import * as messageChannel from './2026_12_07_0401_message_channel.js'
 import * as alipayCertMode from './2026_12_07_0500_alipay_cert_mode.js'
 import * as adminTenancy from './2026_12_07_0600_admin_tenancy.js'
 import * as merchantAppAuth from './2026_12_07_0700_merchant_app_auth.js'
+import * as keyRotation from './2026_12_07_0800_key_rotation.js'
 import * as claimLimitsErasure from './2026_12_07_0900_claim_limits_erasure.js'
 
 /**
@@ -38,5 +39,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0500_alipay_cert_mode': alipayCertMode,
   '2026_12_07_0600_admin_tenancy': adminTenancy,
   '2026_12_07_0700_merchant_app_auth': merchantAppAuth,
+  '2026_12_07_0800_key_rotation': keyRotation,
   '2026_12_07_0900_claim_limits_erasure': claimLimitsErasure,
 }

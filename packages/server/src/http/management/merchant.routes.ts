@@ -1,6 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import {
   AlipayAppBody,
+  AppKeyStageBody,
+  CrmKeyAddBody,
+  CrmTokenIssueBody,
+  CrmTokenIssued,
+  KeyCustodyView,
   AuditEntryView,
   CrmBody,
   CrmTestResult,
@@ -225,6 +230,8 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
     },
     async (req) => testCrmConnection(deps, req.params.merchantId),
   )
+
+  registerKeyRoutes(app, deps)
 
   const ShopParams = Type.Object({ merchantId: Type.String(), shopId: Type.String() })
   app.get(
@@ -489,5 +496,132 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
         pageRequest({ page, pageSize, sort, order }, { sort: 'createdAt', order: 'desc' }),
       )
     },
+  )
+}
+
+/**
+ * Key custody (issue 14): each rotation step is a POST that answers the merchant's key view.
+ * Reading needs keys.read, every step keys.write; each step is audited by the merchants module.
+ */
+function registerKeyRoutes(root: FastifyInstance, deps: AppDeps): void {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>()
+  const tags = ['keys']
+  const Conflict = { ...Errors, 409: ErrorBody }
+  app.get(
+    '/api/merchants/:merchantId/keys',
+    {
+      preValidation: requirePermission('keys.read'),
+      schema: {
+        summary: 'Keys and rotations',
+        tags,
+        description:
+          'The app private key, the CRM public key and the CRM token of a merchant, with the rotation of each under way: fingerprints and dates, never a key or token.',
+        params: MerchantParams,
+        response: { 200: KeyCustodyView, ...Errors },
+      },
+    },
+    async (req) => merchants.keyCustody(deps, req.params.merchantId),
+  )
+  const step = (
+    path: string,
+    summary: string,
+    description: string,
+    run: (
+      merchantId: string,
+      actor: ReturnType<typeof actorOf>,
+    ) => Promise<merchants.KeyCustodyView>,
+  ) =>
+    app.post(
+      `/api/merchants/:merchantId/keys/${path}`,
+      {
+        preValidation: requirePermission('keys.write'),
+        schema: {
+          summary,
+          tags,
+          description,
+          params: MerchantParams,
+          response: { 200: KeyCustodyView, ...Conflict },
+        },
+      },
+      async (req) => run(req.params.merchantId, actorOf(req)),
+    )
+
+  app.post(
+    '/api/merchants/:merchantId/keys/app-key',
+    {
+      preValidation: requirePermission('keys.write'),
+      schema: {
+        summary: 'Stage a new app private key',
+        tags,
+        description:
+          'Stage a new app private key (uploaded, or made by kaguan). Calls stay signed with the current key until activate; upload `appKey.next.publicKey` to the Alipay open platform first.',
+        params: MerchantParams,
+        body: AppKeyStageBody,
+        response: { 200: KeyCustodyView, ...Conflict },
+      },
+    },
+    async (req) => merchants.stageAppKey(deps, req.params.merchantId, req.body, actorOf(req)),
+  )
+  step(
+    'app-key/activate',
+    'Activate the staged app key',
+    'Sign with the staged key from now on and forget the old one: after its public key is uploaded to Alipay.',
+    (id, actor) => merchants.activateAppKey(deps, id, actor),
+  )
+  step(
+    'app-key/discard',
+    'Discard the staged app key',
+    'Drop a staged app key that will not be used; the current key stays.',
+    (id, actor) => merchants.discardAppKey(deps, id, actor),
+  )
+  app.post(
+    '/api/merchants/:merchantId/keys/crm-key',
+    {
+      preValidation: requirePermission('keys.write'),
+      schema: {
+        summary: 'Add the CRM’s new public key',
+        tags,
+        description:
+          'Verify CRM calls with the new key from now on, and with the current one too until `overlapHours` pass or the old key is retired.',
+        params: MerchantParams,
+        body: CrmKeyAddBody,
+        response: { 200: KeyCustodyView, ...Conflict },
+      },
+    },
+    async (req) => merchants.addCrmKey(deps, req.params.merchantId, req.body, actorOf(req)),
+  )
+  step(
+    'crm-key/retire-old',
+    'Retire the old CRM public key',
+    'Stop accepting the replaced CRM public key now, before its window ends.',
+    (id, actor) => merchants.retireOldCrmKey(deps, id, actor),
+  )
+  app.post(
+    '/api/merchants/:merchantId/keys/crm-token',
+    {
+      preValidation: requirePermission('keys.write'),
+      schema: {
+        summary: 'Issue a new CRM token',
+        tags,
+        description:
+          'Issue a new token beside the current one; the answer carries it once. kaguan sends the new token first and the old one when the CRM refuses it, until the old is retired.',
+        params: MerchantParams,
+        body: CrmTokenIssueBody,
+        response: { 200: CrmTokenIssued, ...Conflict },
+      },
+    },
+    async (req) => merchants.issueCrmToken(deps, req.params.merchantId, req.body, actorOf(req)),
+  )
+  step(
+    'crm-token/retire-old',
+    'Retire the old CRM token',
+    'Send only the new token from now on (the CRM has it: `crmToken.next.seenAt` says when it first accepted it).',
+    (id, actor) => merchants.retireOldCrmToken(deps, id, actor),
+  )
+  step(
+    'crm-token/discard',
+    'Discard the new CRM token',
+    'Drop an issued token that will not be used; the current one stays.',
+    (id, actor) => merchants.discardCrmToken(deps, id, actor),
   )
 }

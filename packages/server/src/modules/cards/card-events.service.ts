@@ -183,15 +183,12 @@ export async function issueDynamicCode(
     if (!conn) {
       throw CardErrors.crmNotConfigured()
     }
-    return deps.crm.mdCodeChange(
-      { baseUrl: conn.baseUrl, token: conn.token },
-      {
-        appId,
-        templateId: card.alipay_template_id,
-        alipayUserId: card.alipay_user_id,
-        expireTime: lifetime,
-      },
-    )
+    return deps.crm.mdCodeChange(conn, {
+      appId,
+      templateId: card.alipay_template_id,
+      alipayUserId: card.alipay_user_id,
+      expireTime: lifetime,
+    })
   }
   const expires = new Date(deps.clock.now().getTime() + lifetime * 1000)
   const codeValue = `66${Array.from({ length: 16 }, () => randomInt(10)).join('')}`

@@ -482,10 +482,7 @@ export function cardOutboxHandlers(
       if (!conn) {
         return
       }
-      await deps.crm.cardChange(
-        { baseUrl: conn.baseUrl, token: conn.token },
-        entry.payload as CardChangePayload,
-      )
+      await deps.crm.cardChange(conn, entry.payload as CardChangePayload)
     },
   }
 }

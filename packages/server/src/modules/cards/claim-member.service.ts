@@ -80,16 +80,13 @@ export async function resolveMember(
     if (!conn) {
       throw CardErrors.crmNotConfigured()
     }
-    const answer = await deps.crm.openCardInfo(
-      { baseUrl: conn.baseUrl, token: conn.token },
-      {
-        alipayUserId: userId,
-        ...(openId ? { alipayOpenId: openId } : {}),
-        templateId: template.alipayTemplateId!,
-        ...(req.outString ? { outString: req.outString } : {}),
-        ...profile,
-      },
-    )
+    const answer = await deps.crm.openCardInfo(conn, {
+      alipayUserId: userId,
+      ...(openId ? { alipayOpenId: openId } : {}),
+      templateId: template.alipayTemplateId!,
+      ...(req.outString ? { outString: req.outString } : {}),
+      ...profile,
+    })
     let target = template
     if (answer.templateId && answer.templateId !== template.alipayTemplateId) {
       const other = await templateByAlipayId(deps, answer.templateId)

@@ -82,11 +82,19 @@ export async function verifyCrmSignature(
   if (!merchantId) {
     throw CrmErrors.templateNotPublished(params.templateId)
   }
-  const { publicKey, replayStrict } = await crmCallPolicy(deps, merchantId)
-  if (!publicKey) {
+  const { acceptedKeys, replayStrict } = await crmCallPolicy(deps, merchantId)
+  if (!acceptedKeys.length) {
     throw CrmErrors.keyNotConfigured()
   }
-  if (!verifyParams(params, publicKey)) {
+  // During a CRM key rotation two keys are accepted (the new one first); a cached list may hold a
+  // key whose window has ended since, so the end is checked here too.
+  const now = deps.clock.nowIso()
+  if (
+    !acceptedKeys.some(
+      (k) =>
+        (k.acceptedUntil === null || k.acceptedUntil > now) && verifyParams(params, k.publicKey),
+    )
+  ) {
     throw CrmErrors.signatureInvalid()
   }
 

@@ -35,7 +35,7 @@ export async function checkCrmLevels(
   }
   try {
     const answer = await deps.crm.openCardInfo(
-      { baseUrl: conn.baseUrl, token: conn.token, timeoutMs: LEVEL_CHECK_TIMEOUT_MS },
+      { ...conn, timeoutMs: LEVEL_CHECK_TIMEOUT_MS },
       {
         alipayUserId: probeUserOf(merchantId),
         name: '卡管自检',

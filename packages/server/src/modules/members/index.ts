@@ -11,6 +11,6 @@ export {
   type MembersDeps,
   type MemberSort,
 } from './members.service.js'
-export { rewrapDataKey } from './member-data-key.js'
 export type { MembersTable, MerchantCountersTable } from './members.table.js'
 export type { Member, MemberProfile } from './members.view.js'
+export { membersKeyStatus, reencryptMembers } from './members.keys.js'

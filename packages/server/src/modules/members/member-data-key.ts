@@ -24,7 +24,10 @@ export function memberCipher(master: FieldCipher, wrappedKey: string | null): Fi
   return createFieldCipher(Buffer.from(master.decrypt(wrappedKey, DATA_KEY_CONTEXT), 'base64'))
 }
 
-/** Re-wraps a member data key under another master key (master-key rotation). */
-export function rewrapDataKey(from: FieldCipher, to: FieldCipher, wrappedKey: string): string {
-  return to.encrypt(from.decrypt(wrappedKey, DATA_KEY_CONTEXT), DATA_KEY_CONTEXT)
+/**
+ * A member data key wrapped under the current master key (master-key rotation: the master cipher
+ * still reads the previous key meanwhile). The fields sealed under the data key stay as they are.
+ */
+export function rewrapDataKey(master: FieldCipher, wrappedKey: string): string {
+  return master.encrypt(master.decrypt(wrappedKey, DATA_KEY_CONTEXT), DATA_KEY_CONTEXT)
 }

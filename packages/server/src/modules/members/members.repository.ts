@@ -63,7 +63,8 @@ export async function nextCounter(db: Executor, merchantId: string, name: string
 
 /** What a member list can be narrowed by; all given conditions hold together. */
 export interface MemberRowFilter {
-  mobileHash?: string
+  /** The number's hash under each master key in use (a rotation may be half done). */
+  mobileHashes?: readonly string[]
   bizCardNo?: string
   alipayUserId?: string
   memberIds?: readonly string[]
@@ -76,8 +77,8 @@ function filtered(db: Executor, merchantId: string, by: MemberRowFilter) {
     .selectFrom('members')
     .where('merchant_id', '=', merchantId)
     .where('status', '=', 'active')
-  if (by.mobileHash) {
-    q = q.where('mobile_hash', '=', by.mobileHash)
+  if (by.mobileHashes?.length) {
+    q = q.where('mobile_hash', 'in', [...by.mobileHashes])
   }
   if (by.bizCardNo) {
     q = q.where('biz_card_no', '=', by.bizCardNo)
@@ -115,4 +116,97 @@ export async function page(
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .executeTakeFirstOrThrow()
   return { rows, total: Number(count.n) }
+}
+
+/** The encrypted columns of the members after `after` (id order): a master-key rotation's batch. */
+export function encryptedAfter(
+  db: Executor,
+  after: string | null,
+  limit: number,
+): Promise<
+  Pick<
+    MemberRow,
+    | 'id'
+    | 'data_key_enc'
+    | 'name_enc'
+    | 'mobile_enc'
+    | 'mobile_hash'
+    | 'cert_no_enc'
+    | 'cert_no_hash'
+  >[]
+> {
+  let q = db
+    .selectFrom('members')
+    .select([
+      'id',
+      'data_key_enc',
+      'name_enc',
+      'mobile_enc',
+      'mobile_hash',
+      'cert_no_enc',
+      'cert_no_hash',
+    ])
+  if (after !== null) {
+    q = q.where('id', '>', after)
+  }
+  return q.orderBy('id').limit(limit).execute()
+}
+
+/**
+ * Replaces a member's encrypted columns only if they still hold what was read (a concurrent
+ * change wrote them under the current key already); true when replaced.
+ */
+export async function replaceEncrypted(
+  db: Executor,
+  id: string,
+  read: Pick<MemberRow, 'data_key_enc' | 'name_enc' | 'mobile_enc' | 'cert_no_enc'>,
+  changes: Partial<
+    Pick<
+      MemberRow,
+      'data_key_enc' | 'name_enc' | 'mobile_enc' | 'mobile_hash' | 'cert_no_enc' | 'cert_no_hash'
+    >
+  >,
+): Promise<boolean> {
+  let q = db.updateTable('members').set(changes).where('id', '=', id)
+  for (const column of ['data_key_enc', 'name_enc', 'mobile_enc', 'cert_no_enc'] as const) {
+    const value = read[column]
+    q = value === null ? q.where(column, 'is', null) : q.where(column, '=', value)
+  }
+  const result = await q.executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
+}
+
+/**
+ * How many members are not under the given master key: their data key wrapped under another, or
+ * (members stored before data keys) a personal field encrypted under another.
+ */
+export async function countNotUnderKey(db: Executor, keyId: string): Promise<number> {
+  const prefix = `v2.${keyId}.%`
+  const row = await db
+    .selectFrom('members')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('data_key_enc', 'is not', null), eb('data_key_enc', 'not like', prefix)]),
+        eb.and([
+          eb('data_key_enc', 'is', null),
+          eb.or(
+            (['name_enc', 'mobile_enc', 'cert_no_enc'] as const).map((c) =>
+              eb.and([eb(c, 'is not', null), eb(c, 'not like', prefix)]),
+            ),
+          ),
+        ]),
+      ]),
+    )
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+/** How many members there are (a rotation's progress bar). */
+export async function countAll(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('members')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
 }

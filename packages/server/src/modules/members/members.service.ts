@@ -33,7 +33,9 @@ export async function pageMembers(
     db,
     merchantId,
     {
-      ...(filter.mobile ? { mobileHash: deps.cipher.lookupHash(filter.mobile, CTX.mobile) } : {}),
+      ...(filter.mobile
+        ? { mobileHashes: deps.cipher.lookupHashes(filter.mobile, CTX.mobile) }
+        : {}),
       ...(filter.bizCardNo ? { bizCardNo: filter.bizCardNo } : {}),
       ...(filter.alipayUserId ? { alipayUserId: filter.alipayUserId } : {}),
       ...(filter.memberIds ? { memberIds: filter.memberIds } : {}),

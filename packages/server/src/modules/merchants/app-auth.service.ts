@@ -40,9 +40,9 @@ import {
 
 export type AppAuthDeps = MerchantDeps & Pick<AppDeps, 'db' | 'config' | 'log'>
 
-const STATE_CONTEXT = 'merchant_app_auths.state'
-const TOKEN_CONTEXT = 'merchant_app_auths.app_auth_token'
-const REFRESH_CONTEXT = 'merchant_app_auths.refresh_token'
+export const STATE_CONTEXT = 'merchant_app_auths.state'
+export const TOKEN_CONTEXT = 'merchant_app_auths.app_auth_token'
+export const REFRESH_CONTEXT = 'merchant_app_auths.refresh_token'
 
 /** Where Alipay sends the authorising merchant back (the ISV app's 授权回调地址). */
 export const APP_AUTH_CALLBACK_PATH = '/alipay/app-auth/callback'

@@ -1,7 +1,9 @@
 import { LookupCache } from '../../shared/lookup-cache.js'
+import type { AcceptedCrmKey } from './merchants.keys.service.js'
 
 export interface CrmCallPolicy {
-  publicKey: string | undefined
+  /** The CRM public keys accepted now: the current one first, during a rotation the old one too. */
+  acceptedKeys: AcceptedCrmKey[]
   replayStrict: boolean
 }
 

@@ -58,7 +58,26 @@ export {
   updateMessageChannel,
   type MessageChannelKind,
 } from './message-channel.service.js'
+export {
+  acceptedCrmKeys,
+  activateAppKey,
+  addCrmKey,
+  DEFAULT_CRM_KEY_OVERLAP_HOURS,
+  discardAppKey,
+  discardCrmToken,
+  issueCrmToken,
+  keyCustody,
+  MAX_CRM_KEY_OVERLAP_HOURS,
+  merchantsKeyStatus,
+  reencryptMerchants,
+  retireOldCrmKey,
+  retireOldCrmToken,
+  stageAppKey,
+  type AcceptedCrmKey,
+  type KeyCustodyView,
+} from './merchants.keys.service.js'
 export type { MerchantsTable } from './merchants.table.js'
 export { internalHostReason } from './public-address.js'
 export { MerchantErrors, type MerchantErrorCode } from './merchants.errors.js'
 export { certExpiryFigures, certificateExpiries } from './alipay-certs.service.js'
+export { appAuthsKeyStatus, reencryptAppAuths } from './app-auth.keys.js'

@@ -1,5 +1,10 @@
 import { MerchantErrors } from './merchants.errors.js'
-import { signOpenCardSpiAnswer, type AlipayClient, type OpenCardSpiAnswer } from '@kaguan/alipay'
+import {
+  AlipayError,
+  signOpenCardSpiAnswer,
+  type AlipayClient,
+  type OpenCardSpiAnswer,
+} from '@kaguan/alipay'
 import type { AppDeps } from '../../deps.js'
 import { crmPolicies, type CrmCallPolicy } from './crm-policy-cache.js'
 import * as repo from './merchants.repository.js'
@@ -12,6 +17,7 @@ import {
   PRIVATE_KEY_CONTEXT,
   requireRow,
 } from './merchants.service.js'
+import { acceptedKeysOf, noteCrmTokenSeen, type AcceptedCrmKey } from './merchants.keys.service.js'
 import type { MerchantRow } from './merchants.table.js'
 import { certificatesOf, storeRotatedAlipayCert } from './alipay-certs.service.js'
 import type { Config } from '../../config.js'
@@ -23,21 +29,38 @@ type IsvDeps = { config?: Pick<Config, 'isv'> }
 /** What kaguan needs to call a merchant's CRM (decrypted; never leaves the server). */
 export interface CrmConnection {
   baseUrl: string
+  /** The token sent first: the new one while a token rotation is under way. */
   token: string
+  /** During a token rotation, the old token: sent when the CRM refuses `token` (401/403). */
+  fallbackToken?: string
+  /** Told which token the CRM accepted (a rotation notes when the new one is first accepted). */
+  onTokenAccepted?: (which: 'token' | 'fallback') => void
   publicKey: string
 }
 
 export async function crmConnection(
-  deps: MerchantDeps & Pick<AppDeps, 'db'>,
+  deps: MerchantDeps & Pick<AppDeps, 'db' | 'clock'>,
   id: string,
 ): Promise<CrmConnection | undefined> {
   const row = await requireRow(deps, id)
   if (row.crm_mode !== 'crm' || !row.crm_base_url || !row.crm_token_enc || !row.crm_public_key) {
     return undefined
   }
+  const current = deps.cipher.decrypt(row.crm_token_enc, CRM_TOKEN_CONTEXT)
+  if (!row.crm_token_next_enc) {
+    return { baseUrl: row.crm_base_url, token: current, publicKey: row.crm_public_key }
+  }
+  const seen = row.crm_token_next_seen_at !== null
   return {
     baseUrl: row.crm_base_url,
-    token: deps.cipher.decrypt(row.crm_token_enc, CRM_TOKEN_CONTEXT),
+    token: deps.cipher.decrypt(row.crm_token_next_enc, CRM_TOKEN_CONTEXT),
+    fallbackToken: current,
+    onTokenAccepted: (which) => {
+      if (which === 'token' && !seen) {
+        // Outside any transaction (a CRM call is never made inside one); a lost note is harmless.
+        void noteCrmTokenSeen(deps, id).catch(() => undefined)
+      }
+    },
     publicKey: row.crm_public_key,
   }
 }
@@ -82,7 +105,7 @@ export async function alipayContext(
     throw MerchantErrors.alipayNotConfigured(id)
   }
   const certificates = certificatesOf(row, deps.cipher)
-  const client = deps.alipay.forMerchant({
+  const app = {
     merchantId: id,
     appId: row.alipay_app_id,
     privateKey: deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT),
@@ -97,7 +120,18 @@ export async function alipayContext(
             storeRotatedAlipayCert(deps, id, rotated),
         }
       : {}),
-  })
+  }
+  const active = deps.alipay.forMerchant(app)
+  const staged = row.alipay_private_key_next_enc
+  const client = staged
+    ? withStagedKey(active, () =>
+        deps.alipay.forMerchant({
+          ...app,
+          merchantId: `${id}#staged`,
+          privateKey: deps.cipher.decrypt(staged, PRIVATE_KEY_CONTEXT),
+        }),
+      )
+    : active
   return {
     merchantId: id,
     client,
@@ -184,16 +218,21 @@ export async function notifiedApp(
 }
 
 /**
- * What checking a signed CRM call needs of the merchant, in one read: the CRM's public key (PEM)
- * and whether timestamp + nonce are required.
+ * What checking a signed CRM call needs of the merchant, in one read: the CRM public keys accepted
+ * now (the current one first; during a key rotation the old one too, until its end: see
+ * `acceptedCrmKeys`) and whether timestamp + nonce are required.
  */
-export async function crmCallPolicy(deps: Pick<AppDeps, 'db'>, id: string): Promise<CrmCallPolicy> {
+export async function crmCallPolicy(
+  deps: Pick<AppDeps, 'db' | 'clock'>,
+  id: string,
+): Promise<CrmCallPolicy> {
   // Every signed CRM call asks: cached for CRM_POLICY_TTL_MS, dropped at each merchant write of
   // this process (merchants.repository.ts), so another kaguan process sees a new key within it.
+  // A cached key whose overlap window has ended since is refused by its acceptedUntil (crm-auth).
   return (await crmPolicies.get(deps.db, id, async () => {
     const row = await requireRow(deps, id)
     return {
-      publicKey: row.crm_public_key ?? undefined,
+      acceptedKeys: acceptedKeysOf(row, deps.clock.nowIso()),
       replayStrict: row.crm_replay_strict === 1,
     }
   }))!
@@ -216,4 +255,34 @@ export async function signedSpiAnswer(
     answer,
     deps.cipher.decrypt(row.alipay_private_key_enc, PRIVATE_KEY_CONTEXT),
   )
+}
+
+/**
+ * The Alipay client while a new app key is staged: calls are signed with the active key; one that
+ * Alipay refuses as badly signed (the operator has uploaded the new public key but not activated
+ * it in kaguan yet) is made again with the staged key, so no call is lost in between.
+ */
+function withStagedKey(active: AlipayClient, staged: () => AlipayClient): AlipayClient {
+  return new Proxy(active, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown
+      if (typeof value !== 'function') {
+        return value
+      }
+      return async (...args: unknown[]) => {
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+        } catch (error) {
+          if (!(error instanceof AlipayError) || error.subCode !== 'isv.invalid-signature') {
+            throw error
+          }
+          const other = staged()
+          return (Reflect.get(other, property) as (...a: unknown[]) => Promise<unknown>).apply(
+            other,
+            args,
+          )
+        }
+      }
+    },
+  })
 }

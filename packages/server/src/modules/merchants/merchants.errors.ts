@@ -12,6 +12,9 @@ export type MerchantErrorCode =
   | 'APP_AUTH_APP_MISMATCH'
   | 'APP_AUTH_MERCHANT_INVALID'
   | 'MERCHANT_ALIPAY_SIGN_TYPE_UNSUPPORTED'
+  | 'KEY_ROTATION_NOTHING_PENDING'
+  | 'KEY_ROTATION_IN_PROGRESS'
+  | 'KEY_ROTATION_INVALID'
 
 /** The merchants error catalogue; Alipay's own failures are explained in alipay-advice.ts. */
 export const MerchantErrors = {
@@ -74,4 +77,16 @@ export const MerchantErrors = {
     ),
   appAuthMerchantInvalid: (problem: string) =>
     new AppError(ErrorKind.Invalid, 'APP_AUTH_MERCHANT_INVALID', problem),
+  nothingPending: (id: string, what: string) =>
+    new AppError(
+      ErrorKind.Conflict,
+      'KEY_ROTATION_NOTHING_PENDING',
+      `merchant ${id} has no ${what} waiting: start the rotation first`,
+    ),
+  rotationInProgress: (id: string, what: string, how: string) =>
+    new AppError(
+      ErrorKind.Conflict,
+      'KEY_ROTATION_IN_PROGRESS',
+      `merchant ${id} is already rotating its ${what}: ${how} first`,
+    ),
 }

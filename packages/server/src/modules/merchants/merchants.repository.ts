@@ -106,3 +106,91 @@ export async function releaseChannelLease(db: Executor, id: string, by: string):
     .where('message_channel_lease_by', '=', by)
     .execute()
 }
+
+/** Records, once, when the CRM first accepted the next token. */
+export async function markNextTokenSeen(db: Executor, id: string, at: string): Promise<void> {
+  await db
+    .updateTable('merchants')
+    .set({ crm_token_next_seen_at: at })
+    .where('id', '=', id)
+    .where('crm_token_next_enc', 'is not', null)
+    .where('crm_token_next_seen_at', 'is', null)
+    .execute()
+}
+
+type EncryptedColumn =
+  | 'alipay_private_key_enc'
+  | 'alipay_private_key_next_enc'
+  | 'alipay_app_auth_token_enc'
+  | 'crm_token_enc'
+  | 'crm_token_next_enc'
+  | 'alipay_app_cert_enc'
+  | 'alipay_public_cert_enc'
+  | 'alipay_root_cert_enc'
+
+const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
+  'alipay_private_key_enc',
+  'alipay_private_key_next_enc',
+  'alipay_app_auth_token_enc',
+  'crm_token_enc',
+  'crm_token_next_enc',
+  'alipay_app_cert_enc',
+  'alipay_public_cert_enc',
+  'alipay_root_cert_enc',
+]
+
+/** The encrypted columns of the merchants after `after` (id order): a master-key rotation's batch. */
+export function encryptedAfter(
+  db: Executor,
+  after: string | null,
+  limit: number,
+): Promise<(Pick<MerchantRow, EncryptedColumn> & { id: string })[]> {
+  let q = db.selectFrom('merchants').select(['id', ...ENCRYPTED_COLUMNS])
+  if (after !== null) {
+    q = q.where('id', '>', after)
+  }
+  return q.orderBy('id').limit(limit).execute()
+}
+
+/**
+ * Replaces a merchant's encrypted columns only if none changed since they were read (a change made
+ * meanwhile was written under the current key already); true when replaced.
+ */
+export async function replaceEncrypted(
+  db: Executor,
+  read: Pick<MerchantRow, EncryptedColumn> & { id: string },
+  changes: Partial<Record<EncryptedColumn, string>>,
+): Promise<boolean> {
+  let q = db.updateTable('merchants').set(changes).where('id', '=', read.id)
+  for (const column of ENCRYPTED_COLUMNS) {
+    const value = read[column]
+    q = value === null ? q.where(column, 'is', null) : q.where(column, '=', value)
+  }
+  const result = await q.executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
+}
+
+export async function countAll(db: Executor): Promise<number> {
+  const row = await db
+    .selectFrom('merchants')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}
+
+/** How many merchants hold a value in `columns` not under the given master key. */
+export async function countNotUnderKey(
+  db: Executor,
+  columns: readonly EncryptedColumn[],
+  keyId: string,
+): Promise<number> {
+  const prefix = `v2.${keyId}.%`
+  const row = await db
+    .selectFrom('merchants')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where((eb) =>
+      eb.or(columns.map((c) => eb.and([eb(c, 'is not', null), eb(c, 'not like', prefix)]))),
+    )
+    .executeTakeFirstOrThrow()
+  return Number(row.n)
+}

@@ -37,6 +37,17 @@ export interface MerchantsTable {
   /** The worker holding the merchant's long connection, and until when (ISO UTC). */
   message_channel_lease_by: string | null
   message_channel_lease_until: string | null
+  /** The next app private key (field-encrypted like the current one), until the operator activates it. */
+  alipay_private_key_next_enc: string | null
+  alipay_private_key_next_at: string | null
+  /** The CRM public key being replaced: still accepted while now < crm_public_key_old_until. */
+  crm_public_key_old: string | null
+  crm_public_key_old_until: string | null
+  /** The next CRM token (field-encrypted): sent first, the current one when the CRM refuses it. */
+  crm_token_next_enc: string | null
+  crm_token_next_at: string | null
+  /** When the CRM first accepted the next token: retiring the old one is safe from then. */
+  crm_token_next_seen_at: string | null
   created_at: string
   updated_at: string
 }
