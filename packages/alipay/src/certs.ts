@@ -130,7 +130,8 @@ export function chainsToRoot(chainPem: string, rootPem: string, now = new Date()
     return false
   }
   const valid = (c: X509Certificate) =>
-    new Date(c.validFrom).getTime() <= now.getTime() && now.getTime() <= new Date(c.validTo).getTime()
+    new Date(c.validFrom).getTime() <= now.getTime() &&
+    now.getTime() <= new Date(c.validTo).getTime()
   const issuedBy = (child: X509Certificate, parent: X509Certificate) =>
     child.checkIssued(parent) && child.verify(parent.publicKey)
   const leaf = chain[0]!

@@ -253,7 +253,9 @@ export function createAlipayClient(config: AlipayAppConfig): AlipayClient {
     const alipayCert = parseCertificate(certs.alipayPublicCert, 'alipayPublicCert')
     // Checked at the certificate's own start so that an expired certificate still builds a client
     // (whose calls then fail visibly) rather than hiding the merchant's whole configuration.
-    if (!chainsToRoot(certs.alipayPublicCert, certs.alipayRootCert, new Date(alipayCert.validFrom))) {
+    if (
+      !chainsToRoot(certs.alipayPublicCert, certs.alipayRootCert, new Date(alipayCert.validFrom))
+    ) {
       throw new AlipayError({
         code: AlipayErrorCode.CertInvalid,
         msg: 'alipayPublicCert: is not issued under alipayRootCert',

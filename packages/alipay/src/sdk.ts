@@ -264,7 +264,8 @@ export class VerifyingAlipaySdk extends AlipaySdk {
       })
     }
     const responseKey = `${method.replaceAll('.', '_')}_response`
-    const data = (parsed[responseKey] ?? parsed.error_response) as Record<string, unknown> | undefined
+    const data = (parsed[responseKey] ?? parsed.error_response) as
+      Record<string, unknown> | undefined
     if (!data) {
       throw new AlipayRequestError(`Response 格式错误，返回值 ${responseKey} 找不到`, {
         ...(traceId ? { traceId } : {}),

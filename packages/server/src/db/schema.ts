@@ -21,10 +21,7 @@ import type {
   ClaimLinksTable,
   ImagesTable,
 } from '../modules/templates/templates.table.js'
-import type {
-  AdminMembershipsTable,
-  AdminSessionsTable,
-} from '../modules/admin/admin.table.js'
+import type { AdminMembershipsTable, AdminSessionsTable } from '../modules/admin/admin.table.js'
 import type {
   StampAccountsTable,
   StampActivitiesTable,

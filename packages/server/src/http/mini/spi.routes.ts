@@ -1,13 +1,7 @@
-import {
-  OPENCARD_SPI_METHOD,
-  openCardResultOf,
-  verifyOpenCardSpi,
-  type GatewayMessage,
-  type OpenCardSpiAnswer,
-} from '@kaguan/alipay'
+import { OPENCARD_SPI_METHOD, verifyOpenCardSpi, type OpenCardSpiAnswer } from '@kaguan/alipay'
 import type { FastifyReply } from 'fastify'
 import type { AppDeps } from '../../deps.js'
-import { answerOpenCardSpi, settleOpenCardResult } from '../../modules/cards/index.js'
+import { answerOpenCardSpi } from '../../modules/cards/index.js'
 import { notifiedApp, signedSpiAnswer } from '../../modules/merchants/index.js'
 import { alipayUserOf } from '../../shared/alipay-user.js'
 

@@ -1,5 +1,11 @@
 import { LookupCache } from '../../shared/lookup-cache.js'
-import type { AcceptedCrmKey } from './merchants.keys.service.js'
+
+/** A CRM public key verifying signed calls, until `acceptedUntil` (null: with no end). */
+export interface AcceptedCrmKey {
+  /** PEM (SPKI). */
+  publicKey: string
+  acceptedUntil: string | null
+}
 
 export interface CrmCallPolicy {
   /** The CRM public keys accepted now: the current one first, during a rotation the old one too. */

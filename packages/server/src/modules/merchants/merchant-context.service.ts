@@ -17,7 +17,7 @@ import {
   PRIVATE_KEY_CONTEXT,
   requireRow,
 } from './merchants.service.js'
-import { acceptedKeysOf, noteCrmTokenSeen, type AcceptedCrmKey } from './merchants.keys.service.js'
+import { acceptedKeysOf, noteCrmTokenSeen } from './merchants.keys.service.js'
 import type { MerchantRow } from './merchants.table.js'
 import { certificatesOf, storeRotatedAlipayCert } from './alipay-certs.service.js'
 import type { Config } from '../../config.js'

@@ -1,3 +1,5 @@
+import type { AcceptedCrmKey } from './crm-policy-cache.js'
+export type { AcceptedCrmKey }
 import { ALIPAY_CERT_CONTEXT, APP_CERT_CONTEXT, ROOT_CERT_CONTEXT } from './alipay-certs.service.js'
 import { randomBytes } from 'node:crypto'
 import { MerchantErrors } from './merchants.errors.js'
@@ -63,13 +65,6 @@ export interface KeyCustodyView {
     set: boolean
     next: { issuedAt: string; seenAt: string | null } | null
   }
-}
-
-/** A CRM public key that verifies calls, and until when (null: no end). */
-export interface AcceptedCrmKey {
-  /** PEM (SPKI). */
-  publicKey: string
-  acceptedUntil: string | null
 }
 
 const fingerprintOf = (publicKey: string) => publicKeyFingerprint(publicKey)
