@@ -172,7 +172,7 @@ for (const dialect of DIALECTS) {
         .executeTakeFirstOrThrow()
       expect(row.data_key_enc).toBeTruthy()
       for (const value of [row.name_enc, row.mobile_enc, row.gender, row.birthday]) {
-        expect(value).toMatch(/^v1\./)
+        expect(value).toMatch(/^v2\./)
       }
       // A member stored before data keys: fields under the master key, gender and birthday in clear.
       await db.db

@@ -79,6 +79,7 @@ for (const dialect of DIALECTS) {
       expect(before.parts).toEqual([
         { part: 'merchants', rows: 1, stale: 1 },
         { part: 'members', rows: MEMBERS, stale: MEMBERS },
+        { part: 'app authorisations', rows: 0, stale: 0 },
       ])
       // During the rotation the mobile lookup finds members under either key.
       expect(

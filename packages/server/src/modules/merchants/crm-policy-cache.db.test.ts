@@ -40,7 +40,7 @@ for (const dialect of DIALECTS) {
         replayStrict: false,
       })
       const cached = await crmCallPolicy(deps, DEFAULT_MERCHANT_ID)
-      expect(cached.publicKey?.replace(/\s/g, '')).toContain(
+      expect(cached.acceptedKeys[0]?.publicKey.replace(/\s/g, '')).toContain(
         first
           .replace(/-----[^-]+-----/g, '')
           .replace(/\s/g, '')
@@ -51,7 +51,7 @@ for (const dialect of DIALECTS) {
       await save(second, true)
       const now = await crmCallPolicy(deps, DEFAULT_MERCHANT_ID)
       expect(now.replayStrict).toBe(true)
-      expect(now.publicKey).not.toBe(cached.publicKey)
+      expect(now.acceptedKeys[0]?.publicKey).not.toBe(cached.acceptedKeys[0]?.publicKey)
     })
 
     it('keeps the policy for a few seconds against a change made behind its back (another process)', async () => {
