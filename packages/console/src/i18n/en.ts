@@ -169,7 +169,7 @@ export const en: Messages = {
         "Upload this app public key to Alipay's open platform (接口加签方式 → 应用公钥), then activate. Until then calls are signed with the old key; a call Alipay refuses as badly signed in between is sent again with the new one.",
       activate: 'Activate the new key',
       activateConfirm:
-        'Is the new app public key uploaded to Alipay? The old private key is deleted.',
+        'Is the new app public key uploaded to Alipay? The new private key replaces the old one.',
       ownKey: 'Your own new private key (optional)',
       generateHelp:
         'Empty: kaguan makes a new RSA2 pair; the private key stays in kaguan, encrypted',
