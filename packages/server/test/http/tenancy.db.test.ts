@@ -449,6 +449,21 @@ for (const dialect of DIALECTS) {
       expect(me.merchants).toEqual([expect.objectContaining({ merchantId: A, role: 'operator' })])
     })
 
+    it("lets A's merchant admin keep A's keys, message channel, blocks and members' data", async () => {
+      expect((await call('admin-a', 'GET', `/api/merchants/${A}/keys`)).status).toBe(200)
+      const channel = await call('admin-a', 'PUT', `/api/merchants/${A}/message-channel`, {
+        channel: 'http',
+      })
+      expect(channel.status).toBe(200)
+      expect((await call('admin-a', 'GET', `/api/merchants/${A}/claim-blocks`)).status).toBe(200)
+      // Onboarding merchants is the ISV's work.
+      const onboard = await call('admin-a', 'GET', '/api/app-auths')
+      expect([onboard.status, (onboard.body as { errcode: string }).errcode]).toEqual([
+        403,
+        'TENANCY_PLATFORM_ONLY',
+      ])
+    })
+
     it('applies the role of each merchant to an account of several', async () => {
       const list = (await call('mixed', 'GET', '/api/merchants')).body as {
         items: { id: string }[]

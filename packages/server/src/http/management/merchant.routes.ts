@@ -164,6 +164,7 @@ export function registerMerchantRoutes(root: FastifyInstance, deps: AppDeps): vo
   app.put(
     '/api/merchants/:merchantId/message-channel',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('settings.write'),
       schema: {
         summary: 'Set the message channel',
@@ -510,6 +511,7 @@ function registerKeyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.get(
     '/api/merchants/:merchantId/keys',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('keys.read'),
       schema: {
         summary: 'Keys and rotations',
@@ -534,6 +536,7 @@ function registerKeyRoutes(root: FastifyInstance, deps: AppDeps): void {
     app.post(
       `/api/merchants/:merchantId/keys/${path}`,
       {
+        config: { tenancy: 'path' },
         preValidation: requirePermission('keys.write'),
         schema: {
           summary,
@@ -549,6 +552,7 @@ function registerKeyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.post(
     '/api/merchants/:merchantId/keys/app-key',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('keys.write'),
       schema: {
         summary: 'Stage a new app private key',
@@ -577,6 +581,7 @@ function registerKeyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.post(
     '/api/merchants/:merchantId/keys/crm-key',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('keys.write'),
       schema: {
         summary: 'Add the CRM’s new public key',
@@ -599,6 +604,7 @@ function registerKeyRoutes(root: FastifyInstance, deps: AppDeps): void {
   app.post(
     '/api/merchants/:merchantId/keys/crm-token',
     {
+      config: { tenancy: 'path' },
       preValidation: requirePermission('keys.write'),
       schema: {
         summary: 'Issue a new CRM token',
