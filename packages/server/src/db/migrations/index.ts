@@ -17,6 +17,7 @@ import * as adminTenancy from './2026_12_07_0600_admin_tenancy.js'
 import * as merchantAppAuth from './2026_12_07_0700_merchant_app_auth.js'
 import * as keyRotation from './2026_12_07_0800_key_rotation.js'
 import * as claimLimitsErasure from './2026_12_07_0900_claim_limits_erasure.js'
+import * as cardUserIndex from './2026_12_07_1000_card_user_index.js'
 
 /**
  * Every migration, in order. Listed here rather than read from the folder so the same list works
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_07_0700_merchant_app_auth': merchantAppAuth,
   '2026_12_07_0800_key_rotation': keyRotation,
   '2026_12_07_0900_claim_limits_erasure': claimLimitsErasure,
+  '2026_12_07_1000_card_user_index': cardUserIndex,
 }

@@ -55,7 +55,7 @@ export function findActiveForUser(
     .selectAll()
     .where('merchant_id', '=', merchantId)
     .where('alipay_template_id', '=', alipayTemplateId)
-    .where((eb) => sameUser(eb, alipayUserId, openId))
+    .where((eb) => sameUser(eb, { merchantId, alipayTemplateId }, alipayUserId, openId))
     .where('status', '=', 'active')
     .executeTakeFirst()
 }
@@ -71,7 +71,7 @@ export async function countForUser(
     .selectFrom('cards')
     .select((eb) => eb.fn.countAll<number>().as('n'))
     .where('merchant_id', '=', merchantId)
-    .where((eb) => sameUser(eb, alipayUserId, openId))
+    .where((eb) => sameUser(eb, { merchantId }, alipayUserId, openId))
     .executeTakeFirstOrThrow()
   return Number(r.n)
 }
@@ -558,17 +558,28 @@ export async function insertPointReminder(
     .returning('id')
     .executeTakeFirst()
   return inserted !== undefined
-} /** A card of the user: by the key, or by the open_id beside an older user_id key (OpenID). */
+}
+
+/** A card of the user: by the key, or by the open_id beside an older user_id key (OpenID). */
 function sameUser(
   eb: ExpressionBuilder<Database, 'cards'>,
+  scope: { merchantId: string; alipayTemplateId?: string },
   alipayUserId: string,
   openId: string | undefined,
 ): Expression<SqlBool> {
+  // The scope repeated inside each alternative: an index serves each one (SQLite's OR-by-union
+  // looks at a branch alone), instead of a scan of all the merchant's cards.
+  const by = (column: 'alipay_user_id' | 'alipay_open_id', value: string) =>
+    eb.and([
+      eb('merchant_id', '=', scope.merchantId),
+      ...(scope.alipayTemplateId ? [eb('alipay_template_id', '=', scope.alipayTemplateId)] : []),
+      eb(column, '=', value),
+    ])
   return openId
     ? eb.or([
-        eb('alipay_user_id', '=', alipayUserId),
-        eb('alipay_open_id', '=', openId),
-        eb('alipay_user_id', '=', openId),
+        by('alipay_user_id', alipayUserId),
+        by('alipay_open_id', openId),
+        by('alipay_user_id', openId),
       ])
-    : eb('alipay_user_id', '=', alipayUserId)
+    : by('alipay_user_id', alipayUserId)
 }

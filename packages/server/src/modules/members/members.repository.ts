@@ -12,15 +12,19 @@ export function findByUser(
     .selectFrom('members')
     .selectAll()
     .where('merchant_id', '=', merchantId)
-    .where((eb) =>
-      openId
+    .where((eb) => {
+      // merchant_id inside each alternative, so that an index serves each (no scan of the
+      // merchant's members: SQLite's OR-by-union looks at a branch alone).
+      const by = (column: 'alipay_user_id' | 'alipay_open_id', value: string) =>
+        eb.and([eb('merchant_id', '=', merchantId), eb(column, '=', value)])
+      return openId
         ? eb.or([
-            eb('alipay_user_id', '=', alipayUserId),
-            eb('alipay_open_id', '=', openId),
-            eb('alipay_user_id', '=', openId),
+            by('alipay_user_id', alipayUserId),
+            by('alipay_open_id', openId),
+            by('alipay_user_id', openId),
           ])
-        : eb('alipay_user_id', '=', alipayUserId),
-    )
+        : by('alipay_user_id', alipayUserId)
+    })
     .orderBy('created_at')
     .executeTakeFirst()
 }
