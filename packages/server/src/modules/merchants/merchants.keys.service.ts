@@ -23,7 +23,7 @@ import {
   type Actor,
   type MerchantDeps,
 } from './merchants.service.js'
-import type { MerchantRow } from './merchants.table.js'
+import type { MerchantRow, MerchantUpdate } from './merchants.table.js'
 
 /**
  * Key custody (issue 14): each of a merchant's keys is rotated with an overlap, so that no call is
@@ -162,6 +162,40 @@ async function audited(
   })
 }
 
+const NO_NEXT_CRM_TOKEN = {
+  crm_token_next_enc: null,
+  crm_token_next_at: null,
+  crm_token_next_seen_at: null,
+} as const
+
+/**
+ * One step that finishes or drops what a rotation has pending (`pending` of the row; refused when
+ * there is none): the row changed, the step audited with that part of the view before and after.
+ */
+async function settlePending(
+  deps: Deps,
+  id: string,
+  actor: Actor,
+  step: {
+    part: 'appKey' | 'crmKey' | 'crmToken'
+    what: string
+    pending: (row: MerchantRow) => string | null
+    action: string
+    changes: (pending: string) => MerchantUpdate
+  },
+): Promise<KeyCustodyView> {
+  const row = await requireRow(deps, id)
+  const pending = step.pending(row)
+  if (!pending) {
+    throw MerchantErrors.nothingPending(id, step.what)
+  }
+  const before = viewOf(row, deps)[step.part]
+  await repo.update(deps.db, id, { ...step.changes(pending), updated_at: deps.clock.nowIso() })
+  const view = await keyCustody(deps, id)
+  await audited(deps, id, actor, step.action, before, view[step.part])
+  return view
+}
+
 /**
  * Stages a new app private key: the given one (PEM or base64, PKCS#8 or PKCS#1) or, without one, a
  * new RSA2 pair made here. Returns the custody view, whose `appKey.next.publicKey` is what the
@@ -215,44 +249,29 @@ export async function stageAppKey(
 }
 
 /** Signs with the staged app key from now on and forgets the old one (after the upload to Alipay). */
-export async function activateAppKey(
-  deps: Deps,
-  id: string,
-  actor: Actor,
-): Promise<KeyCustodyView> {
-  const { db } = deps
-  const row = await requireRow(deps, id)
-  if (!row.alipay_private_key_next_enc) {
-    throw MerchantErrors.nothingPending(id, 'staged app private key')
-  }
-  const before = viewOf(row, deps).appKey
-  await repo.update(db, id, {
-    alipay_private_key_enc: row.alipay_private_key_next_enc,
-    alipay_private_key_next_enc: null,
-    alipay_private_key_next_at: null,
-    updated_at: deps.clock.nowIso(),
+export async function activateAppKey(deps: Deps, id: string, actor: Actor) {
+  return settlePending(deps, id, actor, {
+    part: 'appKey',
+    what: 'staged app private key',
+    pending: (row) => row.alipay_private_key_next_enc,
+    action: 'app_key.activate',
+    changes: (next) => ({
+      alipay_private_key_enc: next,
+      alipay_private_key_next_enc: null,
+      alipay_private_key_next_at: null,
+    }),
   })
-  const view = await keyCustody(deps, id)
-  await audited(deps, id, actor, 'app_key.activate', before, view.appKey)
-  return view
 }
 
 /** Drops a staged app key that will not be used (e.g. never uploaded). */
-export async function discardAppKey(deps: Deps, id: string, actor: Actor): Promise<KeyCustodyView> {
-  const { db } = deps
-  const row = await requireRow(deps, id)
-  if (!row.alipay_private_key_next_enc) {
-    throw MerchantErrors.nothingPending(id, 'staged app private key')
-  }
-  const before = viewOf(row, deps).appKey
-  await repo.update(db, id, {
-    alipay_private_key_next_enc: null,
-    alipay_private_key_next_at: null,
-    updated_at: deps.clock.nowIso(),
+export async function discardAppKey(deps: Deps, id: string, actor: Actor) {
+  return settlePending(deps, id, actor, {
+    part: 'appKey',
+    what: 'staged app private key',
+    pending: (row) => row.alipay_private_key_next_enc,
+    action: 'app_key.discard',
+    changes: () => ({ alipay_private_key_next_enc: null, alipay_private_key_next_at: null }),
   })
-  const view = await keyCustody(deps, id)
-  await audited(deps, id, actor, 'app_key.discard', before, view.appKey)
-  return view
 }
 
 /**
@@ -313,25 +332,14 @@ export async function addCrmKey(
 }
 
 /** Stops accepting the replaced CRM public key before its window ends. */
-export async function retireOldCrmKey(
-  deps: Deps,
-  id: string,
-  actor: Actor,
-): Promise<KeyCustodyView> {
-  const { db } = deps
-  const row = await requireRow(deps, id)
-  if (!row.crm_public_key_old) {
-    throw MerchantErrors.nothingPending(id, 'old CRM public key')
-  }
-  const before = viewOf(row, deps).crmKey
-  await repo.update(db, id, {
-    crm_public_key_old: null,
-    crm_public_key_old_until: null,
-    updated_at: deps.clock.nowIso(),
+export async function retireOldCrmKey(deps: Deps, id: string, actor: Actor) {
+  return settlePending(deps, id, actor, {
+    part: 'crmKey',
+    what: 'old CRM public key',
+    pending: (row) => row.crm_public_key_old,
+    action: 'crm_key.retire_old',
+    changes: () => ({ crm_public_key_old: null, crm_public_key_old_until: null }),
   })
-  const view = await keyCustody(deps, id)
-  await audited(deps, id, actor, 'crm_key.retire_old', before, view.crmKey)
-  return view
 }
 
 /**
@@ -383,50 +391,25 @@ export async function issueCrmToken(
 }
 
 /** Sends only the new CRM token from now on (the CRM has it); the old one is forgotten. */
-export async function retireOldCrmToken(
-  deps: Deps,
-  id: string,
-  actor: Actor,
-): Promise<KeyCustodyView> {
-  const { db } = deps
-  const row = await requireRow(deps, id)
-  if (!row.crm_token_next_enc) {
-    throw MerchantErrors.nothingPending(id, 'new CRM token')
-  }
-  const before = viewOf(row, deps).crmToken
-  await repo.update(db, id, {
-    crm_token_enc: row.crm_token_next_enc,
-    crm_token_next_enc: null,
-    crm_token_next_at: null,
-    crm_token_next_seen_at: null,
-    updated_at: deps.clock.nowIso(),
+export async function retireOldCrmToken(deps: Deps, id: string, actor: Actor) {
+  return settlePending(deps, id, actor, {
+    part: 'crmToken',
+    what: 'new CRM token',
+    pending: (row) => row.crm_token_next_enc,
+    action: 'crm_token.retire_old',
+    changes: (next) => ({ crm_token_enc: next, ...NO_NEXT_CRM_TOKEN }),
   })
-  const view = await keyCustody(deps, id)
-  await audited(deps, id, actor, 'crm_token.retire_old', before, view.crmToken)
-  return view
 }
 
 /** Drops an issued CRM token that will not be used; the current one stays. */
-export async function discardCrmToken(
-  deps: Deps,
-  id: string,
-  actor: Actor,
-): Promise<KeyCustodyView> {
-  const { db } = deps
-  const row = await requireRow(deps, id)
-  if (!row.crm_token_next_enc) {
-    throw MerchantErrors.nothingPending(id, 'new CRM token')
-  }
-  const before = viewOf(row, deps).crmToken
-  await repo.update(db, id, {
-    crm_token_next_enc: null,
-    crm_token_next_at: null,
-    crm_token_next_seen_at: null,
-    updated_at: deps.clock.nowIso(),
+export async function discardCrmToken(deps: Deps, id: string, actor: Actor) {
+  return settlePending(deps, id, actor, {
+    part: 'crmToken',
+    what: 'new CRM token',
+    pending: (row) => row.crm_token_next_enc,
+    action: 'crm_token.discard',
+    changes: () => NO_NEXT_CRM_TOKEN,
   })
-  const view = await keyCustody(deps, id)
-  await audited(deps, id, actor, 'crm_token.discard', before, view.crmToken)
-  return view
 }
 
 /** Notes, once, that the CRM accepted the new token (the console then says the old can go). */
