@@ -108,7 +108,7 @@ serveChild(
     sqlTiming: () =>
       [...sqlTiming]
         .sort((a, b) => b[1].ms - a[1].ms)
-        .slice(0, 25)
+        .slice(0, 80)
         .map(([sql, t]) => ({ ms: Math.round(t.ms), n: t.n, sql: sql.slice(0, 300) })),
     /** Points kaguan holds, by kaguan card id. */
     points: async (ids: string[]) => {

@@ -32,8 +32,13 @@ const { values: flags } = parseArgs({
     'pool-size': { type: 'string' },
     /** A folder: kaguan runs with --cpu-prof and writes its profiles there. */
     profile: { type: 'string' },
+    /** Only these scenarios (comma-separated: throughput, sync, hot, claim, search); all when absent. */
+    scenarios: { type: 'string', default: 'throughput,sync,hot,claim,search' },
   },
 })
+const SCENARIOS = new Set(flags.scenarios!.split(',').map((s) => s.trim()))
+const want = (scenario: 'throughput' | 'sync' | 'hot' | 'claim' | 'search') =>
+  SCENARIOS.has(scenario)
 const MEMBERS = Number(flags.members)
 const CONNECTIONS = Number(flags.connections)
 const q = flags.quick ? 0.25 : 1
@@ -480,144 +485,190 @@ async function runScenarios(stack: Stack, bare: Child): Promise<Figures> {
     return r
   }
 
-  // A short probe sizes the pre-signed set: enough for the time cap at the probed rate, so a slow
-  // run does not spend a minute signing requests it will never send.
-  const probe = await load(
-    core,
-    signedBodies(stack, take(300), (j) => 10 + j),
-    {
-      capMs: 2_000,
+  const skipped: LoadResult = {
+    okPerSec: NaN,
+    ok: 0,
+    errors: 0,
+    p50: NaN,
+    p99: NaN,
+    seconds: NaN,
+    cpuMsPerOk: NaN,
+  }
+  let bareResult = skipped
+  let throughput = skipped
+  let halfLoad = skipped
+  if (want('throughput')) {
+    // A short probe sizes the pre-signed set: enough for the time cap at the probed rate, so a slow
+    // run does not spend a minute signing requests it will never send.
+    const probe = await load(
+      core,
+      signedBodies(stack, take(300), (j) => 10 + j),
+      {
+        capMs: 2_000,
+        expectOk: true,
+      },
+    )
+    const count = Math.min(
+      PLAN.throughput.count,
+      Math.ceil(probe.okPerSec * 2 * (PLAN.throughput.capMs / 1000)) + 500,
+    )
+    await drain(stack)
+    log(`${stack.dialect}: signing ${count} requests`)
+    const tputBodies = signedBodies(stack, take(count), (j) => 1000 + j)
+    bareResult = await bareReference(bare)
+    log(`${stack.dialect}: /card/update throughput`)
+    throughput = await load(core, tputBodies, {
+      capMs: PLAN.throughput.capMs,
       expectOk: true,
-    },
-  )
-  const count = Math.min(
-    PLAN.throughput.count,
-    Math.ceil(probe.okPerSec * 2 * (PLAN.throughput.capMs / 1000)) + 500,
-  )
-  await drain(stack)
-  log(`${stack.dialect}: signing ${count} requests`)
-  const tputBodies = signedBodies(stack, take(count), (j) => 1000 + j)
-  const bareResult = await bareReference(bare)
-  log(`${stack.dialect}: /card/update throughput`)
-  const throughput = await load(core, tputBodies, {
-    capMs: PLAN.throughput.capMs,
-    expectOk: true,
-    rssPid: stack.kaguan.pid,
-    cpuPid: stack.kaguan.pid,
-  })
-  await drain(stack)
+      rssPid: stack.kaguan.pid,
+      cpuPid: stack.kaguan.pid,
+    })
+    await drain(stack)
 
-  // Half the measured rate, on cards already loaded (wrapping round, a card may get two updates).
-  const rate = Math.max(1, Math.floor(throughput.okPerSec / 2))
-  const halfCount = Math.ceil((rate * PLAN.halfLoad.capMs) / 1000)
-  const halfBodies = signedBodies(
-    stack,
-    range(0, halfCount).map((k) => k % PLAN.throughput.count),
-    (j) => 5000 + j,
-  )
-  log(`${stack.dialect}: /card/update at ${rate}/s`)
-  const halfLoad = await load(core, halfBodies, {
-    capMs: PLAN.halfLoad.capMs + 2_000,
-    rate,
-    expectOk: true,
-  })
-  await drain(stack)
+    // Half the measured rate, on cards already loaded (wrapping round, a card may get two updates).
+    const rate = Math.max(1, Math.floor(throughput.okPerSec / 2))
+    const halfCount = Math.ceil((rate * PLAN.halfLoad.capMs) / 1000)
+    const halfBodies = signedBodies(
+      stack,
+      range(0, halfCount).map((k) => k % PLAN.throughput.count),
+      (j) => 5000 + j,
+    )
+    log(`${stack.dialect}: /card/update at ${rate}/s`)
+    halfLoad = await load(core, halfBodies, {
+      capMs: PLAN.halfLoad.capMs + 2_000,
+      rate,
+      expectOk: true,
+    })
+    await drain(stack)
+  }
 
-  // Distinct-card sync: the push rate the emulator's call log shows, first to last push.
-  const syncBodies = signedBodies(stack, take(PLAN.sync.count), (j) => 7 + j)
-  const signRate = rsaSignRate()
-  log(`RSA-2048 sign: ${signRate.toFixed(0)}/s on one core`)
-  const before = await stack.peers.call<{ lastId: number }>('updateCallsSince', { afterId: 0 })
-  log(`${stack.dialect}: sync of ${PLAN.sync.count} distinct cards`)
-  const syncCpu0 = cpuMsOf(stack.kaguan.pid)
-  await load(core, syncBodies, { capMs: PLAN.sync.capMs, expectOk: true })
-  await drain(stack)
-  const syncCpuMs = cpuMsOf(stack.kaguan.pid) - syncCpu0
-  const sync = await stack.peers.call<{ n: number; ok: number; seconds: number }>(
-    'updateCallsSince',
-    {
-      afterId: before.lastId,
-    },
-  )
-  const syncPerSec = sync.ok / sync.seconds
-  const syncCpuMsPerCard = syncCpuMs / Math.max(1, sync.ok)
+  let signRate = NaN
+  let syncPerSec = NaN
+  let syncCpuMsPerCard = NaN
+  if (want('sync')) {
+    // Distinct-card sync: the push rate the emulator's call log shows, first to last push.
+    const syncBodies = signedBodies(stack, take(PLAN.sync.count), (j) => 7 + j)
+    signRate = rsaSignRate()
+    log(`RSA-2048 sign: ${signRate.toFixed(0)}/s on one core`)
+    const before = await stack.peers.call<{ lastId: number }>('updateCallsSince', { afterId: 0 })
+    log(`${stack.dialect}: sync of ${PLAN.sync.count} distinct cards`)
+    const syncCpu0 = cpuMsOf(stack.kaguan.pid)
+    await load(core, syncBodies, { capMs: PLAN.sync.capMs, expectOk: true })
+    await drain(stack)
+    const syncCpuMs = cpuMsOf(stack.kaguan.pid) - syncCpu0
+    const sync = await stack.peers.call<{ n: number; ok: number; seconds: number }>(
+      'updateCallsSince',
+      {
+        afterId: before.lastId,
+      },
+    )
+    syncPerSec = sync.ok / sync.seconds
+    syncCpuMsPerCard = syncCpuMs / Math.max(1, sync.ok)
+  }
 
-  // Hot cards: Zipf over 1,000 cards; calls per accepted update and time until all show the last value.
-  const hotCards = take(PLAN.hot.cards)
-  const weights = hotCards.map((_, r) => 1 / Math.pow(r + 1, PLAN.hot.zipf))
-  const total = weights.reduce((a, b) => a + b, 0)
-  const cdf: number[] = []
-  weights.reduce((acc, w, k) => (cdf[k] = acc + w / total), 0)
-  let seed = 42
-  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
-  const picks = range(0, PLAN.hot.count).map(() => {
-    const x = rnd()
-    let lo = 0
-    let hi = cdf.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (cdf[mid]! < x) {
-        lo = mid + 1
-      } else {
-        hi = mid
+  let hot: Figures['hot'] = {
+    calls: NaN,
+    accepted: 0,
+    perUpdate: NaN,
+    showSeconds: NaN,
+    lastWins: false,
+  }
+  if (want('hot')) {
+    // Hot cards: Zipf over 1,000 cards; calls per accepted update and time until all show the last value.
+    const hotCards = take(PLAN.hot.cards)
+    const weights = hotCards.map((_, r) => 1 / Math.pow(r + 1, PLAN.hot.zipf))
+    const total = weights.reduce((a, b) => a + b, 0)
+    const cdf: number[] = []
+    weights.reduce((acc, w, k) => (cdf[k] = acc + w / total), 0)
+    let seed = 42
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
+    const picks = range(0, PLAN.hot.count).map(() => {
+      const x = rnd()
+      let lo = 0
+      let hi = cdf.length - 1
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (cdf[mid]! < x) {
+          lo = mid + 1
+        } else {
+          hi = mid
+        }
       }
+      return hotCards[lo]!
+    })
+    const hotBodies = signedBodies(stack, picks, (j) => 100_000 + j)
+    const hotBefore = await stack.peers.call<{ lastId: number }>('updateCallsSince', { afterId: 0 })
+    log(`${stack.dialect}: hot-card load, ${PLAN.hot.count} updates over ${PLAN.hot.cards} cards`)
+    const hotLoad = await load(core, hotBodies, { capMs: PLAN.hot.capMs, expectOk: true })
+    const tEnd = performance.now()
+    const touched = [...new Set(picks)]
+    const alipayNos = touched.map((i) => cloneNumbers(i)[1])
+    let lastWins = false
+    const showDeadline = Date.now() + PLAN.drainCapMs
+    while (Date.now() < showDeadline) {
+      const [ours, theirs] = await Promise.all([
+        stack.kaguan.call<(number | null)[]>('points', touched.map(cloneCardId)),
+        stack.peers.call<(number | null)[]>('points', alipayNos),
+      ])
+      if (ours.every((p, k) => p === theirs[k])) {
+        lastWins = true
+        break
+      }
+      await sleep(50)
     }
-    return hotCards[lo]!
-  })
-  const hotBodies = signedBodies(stack, picks, (j) => 100_000 + j)
-  const hotBefore = await stack.peers.call<{ lastId: number }>('updateCallsSince', { afterId: 0 })
-  log(`${stack.dialect}: hot-card load, ${PLAN.hot.count} updates over ${PLAN.hot.cards} cards`)
-  const hotLoad = await load(core, hotBodies, { capMs: PLAN.hot.capMs, expectOk: true })
-  const tEnd = performance.now()
-  const touched = [...new Set(picks)]
-  const alipayNos = touched.map((i) => cloneNumbers(i)[1])
-  let lastWins = false
-  const showDeadline = Date.now() + PLAN.drainCapMs
-  while (Date.now() < showDeadline) {
-    const [ours, theirs] = await Promise.all([
-      stack.kaguan.call<(number | null)[]>('points', touched.map(cloneCardId)),
-      stack.peers.call<(number | null)[]>('points', alipayNos),
-    ])
-    if (ours.every((p, k) => p === theirs[k])) {
-      lastWins = true
-      break
+    const showSeconds = (performance.now() - tEnd) / 1000
+    await drain(stack)
+    const hotCalls = await stack.peers.call<{ n: number }>('updateCallsSince', {
+      afterId: hotBefore.lastId,
+    })
+    hot = {
+      calls: hotCalls.n,
+      accepted: hotLoad.ok,
+      perUpdate: hotCalls.n / Math.max(1, hotLoad.ok),
+      showSeconds,
+      lastWins,
     }
-    await sleep(50)
-  }
-  const showSeconds = (performance.now() - tEnd) / 1000
-  await drain(stack)
-  const hotCalls = await stack.peers.call<{ n: number }>('updateCallsSince', {
-    afterId: hotBefore.lastId,
-  })
-
-  // Claims, one at a time: kaguan's callback as the emulator timed it, minus kaguan's own waits.
-  log(`${stack.dialect}: ${PLAN.claims.count} claims`)
-  const claims: { totalMs: number; waitMs: number }[] = []
-  for (let k = 0; k < PLAN.claims.count; k++) {
-    await stack.peers.call('resetTiming')
-    await claim(stack, `139${String(k).padStart(8, '0')}`)
-    claims.push(await stack.peers.call<{ totalMs: number; waitMs: number }>('claimTiming'))
-  }
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
-  const claimFig = {
-    totalMs: med(claims.map((c) => c.totalMs)),
-    waitMs: med(claims.map((c) => c.waitMs)),
-    ownMs: med(claims.map((c) => c.totalMs - c.waitMs)),
   }
 
-  // Member search by card number, random members of the whole population.
-  log(`${stack.dialect}: member search`)
-  const paths = range(0, 2_000).map(
-    (k) => `/api/merchants/mch_default/members?bizCardNo=${cloneNumbers((k * 7919) % MEMBERS)[0]}`,
-  )
-  const search = await load(`${stack.urls.management}`, [], {
-    capMs: PLAN.search.capMs,
-    connections: PLAN.search.connections,
-    cycle: true,
-    method: 'GET',
-    paths,
-    headers: { cookie: stack.cookie },
-  })
+  let claimFig: Figures['claim'] = { totalMs: NaN, waitMs: NaN, ownMs: NaN }
+  if (want('claim')) {
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+    // Claims, one at a time: kaguan's callback as the emulator timed it, minus kaguan's own waits.
+    log(`${stack.dialect}: ${PLAN.claims.count} claims`)
+    const claims: { totalMs: number; waitMs: number }[] = []
+    for (let k = 0; k < PLAN.claims.count; k++) {
+      await stack.peers.call('resetTiming')
+      await claim(stack, `139${String(k).padStart(8, '0')}`)
+      claims.push(await stack.peers.call<{ totalMs: number; waitMs: number }>('claimTiming'))
+    }
+    log(
+      `${stack.dialect}: claims, total/waiting ms:`,
+      claims.map((c) => `${c.totalMs.toFixed(1)}/${c.waitMs.toFixed(1)}`).join(' '),
+    )
+    claimFig = {
+      totalMs: med(claims.map((c) => c.totalMs)),
+      waitMs: med(claims.map((c) => c.waitMs)),
+      ownMs: med(claims.map((c) => c.totalMs - c.waitMs)),
+    }
+  }
+
+  let search = skipped
+  if (want('search')) {
+    // Member search by card number, random members of the whole population.
+    log(`${stack.dialect}: member search`)
+    const paths = range(0, 2_000).map(
+      (k) =>
+        `/api/merchants/mch_default/members?bizCardNo=${cloneNumbers((k * 7919) % MEMBERS)[0]}`,
+    )
+    search = await load(`${stack.urls.management}`, [], {
+      capMs: PLAN.search.capMs,
+      connections: PLAN.search.connections,
+      cycle: true,
+      method: 'GET',
+      paths,
+      headers: { cookie: stack.cookie },
+    })
+  }
 
   if (process.env.BENCH_SQL_TIMING === '1') {
     sqlReports[stack.dialect] = await stack.kaguan.call('sqlTiming')
@@ -628,13 +679,7 @@ async function runScenarios(stack: Stack, bare: Child): Promise<Figures> {
     halfLoad,
     syncPerSec,
     syncCpuMsPerCard,
-    hot: {
-      calls: hotCalls.n,
-      accepted: hotLoad.ok,
-      perUpdate: hotCalls.n / Math.max(1, hotLoad.ok),
-      showSeconds,
-      lastWins,
-    },
+    hot,
     claim: claimFig,
     search,
     idleRssMb: stack.idleRssMb,

@@ -53,8 +53,6 @@ export function findActiveForUser(
   return db
     .selectFrom('cards')
     .selectAll()
-    .where('merchant_id', '=', merchantId)
-    .where('alipay_template_id', '=', alipayTemplateId)
     .where((eb) => sameUser(eb, { merchantId, alipayTemplateId }, alipayUserId, openId))
     .where('status', '=', 'active')
     .executeTakeFirst()
@@ -70,7 +68,6 @@ export async function countForUser(
   const r = await db
     .selectFrom('cards')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('merchant_id', '=', merchantId)
     .where((eb) => sameUser(eb, { merchantId }, alipayUserId, openId))
     .executeTakeFirstOrThrow()
   return Number(r.n)
@@ -567,8 +564,9 @@ function sameUser(
   alipayUserId: string,
   openId: string | undefined,
 ): Expression<SqlBool> {
-  // The scope repeated inside each alternative: an index serves each one (SQLite's OR-by-union
-  // looks at a branch alone), instead of a scan of all the merchant's cards.
+  // The scope inside each alternative and nowhere else: an index then serves each one (SQLite's
+  // OR-by-union). A scope condition outside the OR as well makes SQLite walk the scope's index
+  // instead, every card of the template (6 ms per claim at 20,000 cards, growing with them).
   const by = (column: 'alipay_user_id' | 'alipay_open_id', value: string) =>
     eb.and([
       eb('merchant_id', '=', scope.merchantId),

@@ -355,17 +355,22 @@ async function runClaim(
     throw CardErrors.badOpen()
   }
 
-  const { card, created } = await storeCard(deps, {
-    merchantId,
-    member,
-    alipayUserId: userId,
-    ...(user.openId ? { alipayOpenId: user.openId } : {}),
-    ...(user.unionId ? { alipayUnionId: user.unionId } : {}),
-    alipayCardNo,
-    openDate: request.card_ext_info.open_date,
-    validDate: request.card_ext_info.valid_date,
-    outString: cb.outString,
-    claimId,
-  })
-  return toDone(card, !created, await cardUrlOf(ctx, alipayCardNo))
+  // The card's wallet link (card.query) is fetched while the card is stored: the user waits for
+  // one of the two, not both.
+  const [{ card, created }, cardUrl] = await Promise.all([
+    storeCard(deps, {
+      merchantId,
+      member,
+      alipayUserId: userId,
+      ...(user.openId ? { alipayOpenId: user.openId } : {}),
+      ...(user.unionId ? { alipayUnionId: user.unionId } : {}),
+      alipayCardNo,
+      openDate: request.card_ext_info.open_date,
+      validDate: request.card_ext_info.valid_date,
+      outString: cb.outString,
+      claimId,
+    }),
+    cardUrlOf(ctx, alipayCardNo),
+  ])
+  return toDone(card, !created, cardUrl)
 }

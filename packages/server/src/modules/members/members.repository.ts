@@ -11,10 +11,9 @@ export function findByUser(
   return db
     .selectFrom('members')
     .selectAll()
-    .where('merchant_id', '=', merchantId)
     .where((eb) => {
-      // merchant_id inside each alternative, so that an index serves each (no scan of the
-      // merchant's members: SQLite's OR-by-union looks at a branch alone).
+      // merchant_id inside each alternative and not outside the OR: an index then serves each
+      // (SQLite's OR-by-union); with it outside too, SQLite walks every member of the merchant.
       const by = (column: 'alipay_user_id' | 'alipay_open_id', value: string) =>
         eb.and([eb('merchant_id', '=', merchantId), eb(column, '=', value)])
       return openId
