@@ -3,6 +3,7 @@
  * runs them — on the database named by KAGUAN_DATABASE_URL, logging at info to a file.
  */
 import Sqlite from 'better-sqlite3'
+import { sql } from 'kysely'
 import pino from 'pino'
 import { loadConfig } from '../packages/server/src/config.js'
 import { createAdminUser } from '../packages/server/src/modules/admin/index.js'
@@ -101,6 +102,11 @@ serveChild(
             await trx.insertInto('cards').values(cards).execute()
           }
         })
+      }
+      // What autovacuum does on PostgreSQL some seconds after a bulk import (its statistics drive
+      // the plans); SQLite keeps none unless asked, as deployed.
+      if (kaguan.deps.dialect === 'postgres') {
+        await sql`analyze`.execute(db)
       }
       return count
     },
