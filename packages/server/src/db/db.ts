@@ -50,6 +50,7 @@ export function openDb(options: OpenDbOptions): DbHandle {
     // WAL + NORMAL is durable across process crashes (not power loss), the usual embedded trade-off.
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('busy_timeout = 5000')
+    sqlite.pragma('cache_size = -32768')
     const db = new Kysely<Database>({
       dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
     })
