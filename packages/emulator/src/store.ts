@@ -28,6 +28,8 @@ create table if not exists tokens (access_token text primary key, refresh_token 
 create table if not exists cards (biz_card_no text primary key, app_id text not null, template_id text not null,
   user_id text not null, external_card_no text not null, out_serial_no text not null, status text not null,
   data text not null, created_at text not null, unique (app_id, out_serial_no));
+create index if not exists cards_user on cards (user_id, template_id);
+create index if not exists cards_external on cards (app_id, external_card_no);
 create table if not exists card_deletes (app_id text not null, out_serial_no text not null, biz_card_no text not null,
   biz_serial_no text not null, primary key (app_id, out_serial_no));
 create table if not exists card_messages (app_id text not null, notify_no text not null, biz_card_no text not null,

@@ -137,10 +137,17 @@ export async function findCardForCrm(
     (await repo.findActiveByBizCardNo(
       deps.db,
       template.merchantId,
-      [alipayTemplateId],
+      alipayTemplateId,
       bizCardNo,
       forUpdate,
-    )) ?? (await repo.findActiveByBizCardNo(deps.db, template.merchantId, [], bizCardNo, forUpdate))
+    )) ??
+    (await repo.findActiveByBizCardNo(
+      deps.db,
+      template.merchantId,
+      undefined,
+      bizCardNo,
+      forUpdate,
+    ))
   if (!card) {
     throw CardErrors.notFound(`bizCardNo ${bizCardNo} has no active card`)
   }

@@ -2,6 +2,7 @@ import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kyse
 import type { DatabaseDialect } from '../../config.js'
 import { chinaDaySql } from '../../db/china-day.js'
 import type { Executor } from '../../db/db.js'
+import { prepared } from '../../db/prepared.js'
 import type { Database } from '../../db/schema.js'
 import type { CardRow, ClaimRow, NewPointReminderRow, PointEntryRow } from './cards.table.js'
 
@@ -22,25 +23,41 @@ export function findByAlipayCardNo(
     .executeTakeFirst()
 }
 
-export function findActiveByBizCardNo(
+const activeByBizCardNo = prepared(
+  (
+    db,
+    v: { merchantId: string; bizCardNo: string; alipayTemplateId?: string },
+    shape: 'for update' | '',
+  ) => {
+    let q = db
+      .selectFrom('cards')
+      .selectAll()
+      .where('merchant_id', '=', v.merchantId)
+      .where('biz_card_no', '=', v.bizCardNo)
+      .where('status', '=', 'active')
+    if (v.alipayTemplateId !== undefined) {
+      q = q.where('alipay_template_id', '=', v.alipayTemplateId)
+    }
+    q = q.orderBy('created_at', 'desc')
+    return shape === 'for update' ? q.forUpdate() : q
+  },
+)
+
+/** The merchant's active card by its number, of one template or (no template named) of any. */
+export async function findActiveByBizCardNo(
   db: Executor,
   merchantId: string,
-  alipayTemplateIds: readonly string[],
+  alipayTemplateId: string | undefined,
   bizCardNo: string,
   /** PostgreSQL only (SQLite has no `for update`): the read is the lock of the change. */
   forUpdate = false,
 ): Promise<CardRow | undefined> {
-  let q = db
-    .selectFrom('cards')
-    .selectAll()
-    .where('merchant_id', '=', merchantId)
-    .where('biz_card_no', '=', bizCardNo)
-    .where('status', '=', 'active')
-  if (alipayTemplateIds.length) {
-    q = q.where('alipay_template_id', 'in', alipayTemplateIds)
-  }
-  q = q.orderBy('created_at', 'desc')
-  return (forUpdate ? q.forUpdate() : q).executeTakeFirst()
+  const { rows } = await activeByBizCardNo(
+    db,
+    { merchantId, bizCardNo, alipayTemplateId },
+    forUpdate ? 'for update' : '',
+  )
+  return rows[0]
 }
 
 export function findActiveForUser(
@@ -130,35 +147,39 @@ export async function markDeleted(
 }
 
 /** Sets the desired state and bumps its version; the worker pushes the latest version. */
+type CardState = {
+  point?: number
+  level?: string | null
+  balance?: string | null
+  templateId?: string
+  alipayTemplateId?: string
+}
+
+const updateState = prepared((db, v: CardState & { id: string; now: string }) =>
+  db
+    .updateTable('cards')
+    .set((eb) => ({
+      ...(v.point !== undefined ? { point: v.point } : {}),
+      ...(v.level !== undefined ? { level: v.level } : {}),
+      ...(v.balance !== undefined ? { balance: v.balance } : {}),
+      ...(v.templateId !== undefined ? { template_id: v.templateId } : {}),
+      ...(v.alipayTemplateId !== undefined ? { alipay_template_id: v.alipayTemplateId } : {}),
+      state_version: eb(eb.ref('state_version'), '+', 1),
+      updated_at: v.now,
+    }))
+    .where('id', '=', v.id)
+    .where('status', '=', 'active')
+    .returningAll(),
+)
+
 export async function setState(
   db: Executor,
   id: string,
-  state: {
-    point?: number
-    level?: string | null
-    balance?: string | null
-    templateId?: string
-    alipayTemplateId?: string
-  },
+  state: CardState,
   now: string,
 ): Promise<CardRow | undefined> {
-  return db
-    .updateTable('cards')
-    .set((eb) => ({
-      ...(state.point !== undefined ? { point: state.point } : {}),
-      ...(state.level !== undefined ? { level: state.level } : {}),
-      ...(state.balance !== undefined ? { balance: state.balance } : {}),
-      ...(state.templateId !== undefined ? { template_id: state.templateId } : {}),
-      ...(state.alipayTemplateId !== undefined
-        ? { alipay_template_id: state.alipayTemplateId }
-        : {}),
-      state_version: eb(eb.ref('state_version'), '+', 1),
-      updated_at: now,
-    }))
-    .where('id', '=', id)
-    .where('status', '=', 'active')
-    .returningAll()
-    .executeTakeFirst()
+  const { rows } = await updateState(db, { ...state, id, now })
+  return rows[0]
 }
 
 /** Adds `delta` points unless the result would be negative; one statement, no read-modify-write. */
@@ -287,14 +308,17 @@ export async function finishClaim(
   await db.updateTable('claims').set(changes).where('id', '=', id).execute()
 }
 
-export async function insertEntryOnce(db: Executor, row: PointEntryRow): Promise<boolean> {
-  const r = await db
+const insertEntry = prepared((db, row: PointEntryRow) =>
+  db
     .insertInto('point_entries')
     .values(row)
     .onConflict((oc) => oc.columns(['merchant_id', 'source', 'idempotency_key']).doNothing())
-    .returning('id')
-    .executeTakeFirst()
-  return r !== undefined
+    .returning('id'),
+)
+
+export async function insertEntryOnce(db: Executor, row: PointEntryRow): Promise<boolean> {
+  const { rows } = await insertEntry(db, row)
+  return rows.length > 0
 }
 
 export function findEntry(

@@ -1,15 +1,20 @@
 import type { Executor } from '../../db/db.js'
+import { prepared } from '../../db/prepared.js'
 import type { InboundMessagesTable } from './inbox.table.js'
 
-/** Inserts the message id unless it is there; true when this call inserted it. */
-export async function insertOnce(db: Executor, row: InboundMessagesTable): Promise<boolean> {
-  const inserted = await db
+// Every signed CRM call claims its nonce here: compiled once (db/prepared.ts).
+const insertMessage = prepared((db, row: InboundMessagesTable) =>
+  db
     .insertInto('inbound_messages')
     .values(row)
     .onConflict((oc) => oc.columns(['source', 'message_id']).doNothing())
-    .returning('message_id')
-    .executeTakeFirst()
-  return inserted !== undefined
+    .returning('message_id'),
+)
+
+/** Inserts the message id unless it is there; true when this call inserted it. */
+export async function insertOnce(db: Executor, row: InboundMessagesTable): Promise<boolean> {
+  const { rows } = await insertMessage(db, row)
+  return rows.length > 0
 }
 
 export async function setResult(

@@ -1,16 +1,17 @@
 import { sql } from 'kysely'
 import type { DatabaseDialect } from '../../config.js'
 import type { Executor } from '../../db/db.js'
+import { prepared } from '../../db/prepared.js'
 import { OutboxStatus, type NewOutboxRow, type OutboxRow } from './outbox.table.js'
 
-/**
- * Inserts an entry; with a collapse key, a still-pending entry with the same key takes the new
- * payload instead (last state wins), so a burst of changes to one card becomes one push.
- */
-export function upsert(db: Executor, row: NewOutboxRow): Promise<OutboxRow> {
-  let q = db.insertInto('outbox').values(row)
-  if (row.collapse_key != null) {
-    q = q.onConflict((oc) =>
+// Every change to a card queues its push here: compiled once (db/prepared.ts).
+const insertEntry = prepared((db, row: NewOutboxRow, shape: 'collapse' | 'insert') => {
+  const q = db.insertInto('outbox').values(row)
+  if (shape === 'insert') {
+    return q.returningAll()
+  }
+  return q
+    .onConflict((oc) =>
       oc
         .columns(['topic', 'collapse_key'])
         // A literal, not a parameter: SQLite matches the partial index only on an identical predicate.
@@ -37,8 +38,19 @@ export function upsert(db: Executor, row: NewOutboxRow): Promise<OutboxRow> {
           attempts: 0,
         })),
     )
+    .returningAll()
+})
+
+/**
+ * Inserts an entry; with a collapse key, a still-pending entry with the same key takes the new
+ * payload instead (last state wins), so a burst of changes to one card becomes one push.
+ */
+export async function upsert(db: Executor, row: NewOutboxRow): Promise<OutboxRow> {
+  const { rows } = await insertEntry(db, row, row.collapse_key != null ? 'collapse' : 'insert')
+  if (!rows[0]) {
+    throw new Error(`outbox: no row returned for ${row.topic} ${row.collapse_key ?? row.id}`)
   }
-  return q.returningAll().executeTakeFirstOrThrow()
+  return rows[0]
 }
 
 /**
