@@ -12,6 +12,7 @@ import { ping } from '../db/db.js'
 import { pendingMigrations } from '../db/migrate.js'
 import type { AppDeps } from '../deps.js'
 import { installJsonErrorHandler } from './errors.js'
+import { lazyChildLogger, type Logger } from '../shared/log.js'
 
 export type RoleApp = FastifyInstance
 
@@ -64,6 +65,8 @@ export async function buildRoleApp(
 ): Promise<RoleApp> {
   const app = Fastify({
     loggerInstance: deps.log.child({ role }) as FastifyBaseLogger,
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as Logger, bindings, options) as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : deps.ids.next('req')

@@ -6,8 +6,13 @@ import { prepared } from '../../db/prepared.js'
 import type { Database } from '../../db/schema.js'
 import type { CardRow, ClaimRow, NewPointReminderRow, PointEntryRow } from './cards.table.js'
 
-export function findCard(db: Executor, id: string): Promise<CardRow | undefined> {
-  return db.selectFrom('cards').selectAll().where('id', '=', id).executeTakeFirst()
+// Read for every push: compiled once (db/prepared.ts).
+const cardById = prepared((db, v: { id: string }) =>
+  db.selectFrom('cards').selectAll().where('id', '=', v.id),
+)
+
+export async function findCard(db: Executor, id: string): Promise<CardRow | undefined> {
+  return (await cardById(db, { id })).rows[0]
 }
 
 export function findByAlipayCardNo(

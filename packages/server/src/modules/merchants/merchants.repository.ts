@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/db.js'
+import { prepared } from '../../db/prepared.js'
 import { crmPolicies } from './crm-policy-cache.js'
 import type { MerchantRow, MerchantUpdate, NewMerchantRow } from './merchants.table.js'
 
@@ -6,8 +7,13 @@ export function findDefault(db: Executor): Promise<MerchantRow | undefined> {
   return db.selectFrom('merchants').selectAll().where('is_default', '=', 1).executeTakeFirst()
 }
 
-export function findById(db: Executor, id: string): Promise<MerchantRow | undefined> {
-  return db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst()
+// Read for every push and every claim: compiled once (db/prepared.ts).
+const byId = prepared((db, v: { id: string }) =>
+  db.selectFrom('merchants').selectAll().where('id', '=', v.id),
+)
+
+export async function findById(db: Executor, id: string): Promise<MerchantRow | undefined> {
+  return (await byId(db, { id })).rows[0]
 }
 
 export function list(db: Executor): Promise<MerchantRow[]> {
