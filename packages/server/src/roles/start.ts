@@ -109,6 +109,7 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
   const close = async () => {
     await channels?.stop()
     await appAuthSweeper?.stop()
+    // Before `deps.writes.close()`: the deliveries in flight record their completion through it.
     await worker?.stop()
     await sweeper?.stop()
     await pointsSweeper?.stop()
@@ -142,6 +143,8 @@ export async function startKaguan(config: Config, options: StartOptions): Promis
     if (config.roles.includes('worker')) {
       worker = createOutboxWorker({
         db: deps.db,
+        // Completions join the CRM's writes: `close` stops the worker before `deps.writes`.
+        writes: deps.writes,
         dialect: deps.dialect,
         clock,
         log: options.log.child({ role: 'worker' }),

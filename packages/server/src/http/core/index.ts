@@ -3,6 +3,7 @@ import { parse as parseQuery } from 'node:querystring'
 import type { AppDeps } from '../../deps.js'
 import {
   adjustPointsIn,
+  cardWriteKey,
   changeCardTemplateIn,
   findCardForCrm,
   setCardStateIn,
@@ -124,7 +125,7 @@ export function registerCore(app: FastifyInstance, deps: AppDeps): void {
           return write(trx, input, params, merchantId)
         },
         // One card's changes share a lane: in arrival order, never in two transactions at once.
-        `${merchantId}:${params.bizCardNo ?? ''}`,
+        cardWriteKey(merchantId, params.bizCardNo ?? ''),
       )
       // Committed: the worker can push it now rather than at its next poll.
       notifyOutbox()

@@ -7,6 +7,7 @@ import {
   createSharedPacer,
   enqueue,
   notifyOutbox,
+  type OutboxCompletion,
   type OutboxEntry,
   type OutboxHandler,
 } from '../outbox/index.js'
@@ -70,6 +71,16 @@ export function toCardView(row: CardRow): CardView {
     deletedAt: row.deleted_at,
     createdAt: row.created_at,
   }
+}
+
+/**
+ * The group-commit key (db/group-commit.ts) of the writes to a card: the CRM names a card by its
+ * merchant and card number, before the card is read, so that is the key; every group-committed
+ * write to a card uses it, so one card's writes share a lane and two PostgreSQL transactions never
+ * lock it at once.
+ */
+export function cardWriteKey(merchantId: string, bizCardNo: string): string {
+  return `${merchantId}:${bizCardNo}`
 }
 
 /**
@@ -459,11 +470,11 @@ export function cardOutboxHandlers(
   // Alipay limits calls per app, whichever process makes them: the pace is kept in the database.
   const pacer = createSharedPacer(deps, { perSecond: options.alipayCallsPerSecond })
   return {
-    [CARD_PUSH_TOPIC]: async (entry: OutboxEntry) => {
+    [CARD_PUSH_TOPIC]: async (entry: OutboxEntry): Promise<OutboxCompletion | undefined> => {
       const { cardId } = entry.payload as CardPushPayload
       const card = await repo.findCard(deps.db, cardId)
       if (!card || card.status !== 'active' || card.pushed_version >= card.state_version) {
-        return
+        return undefined
       }
       const ctx = await alipayContext(deps, card.merchant_id)
       await pacer.wait(`alipay:${ctx.appId}`)
@@ -481,7 +492,12 @@ export function cardOutboxHandlers(
         },
         { appAuthToken: ctx.appAuthToken },
       )
-      await repo.markPushed(deps.db, card.id, card.state_version)
+      // Committed with the entry's completion (one commit, not two): a crash before it only means
+      // the push is sent again, and markPushed never lowers the version.
+      return {
+        key: cardWriteKey(card.merchant_id, card.biz_card_no),
+        write: (trx) => repo.markPushed(trx, card.id, card.state_version),
+      }
     },
     [CARD_CHANGE_TOPIC]: async (entry: OutboxEntry) => {
       const conn = await crmConnection(deps, entry.merchantId)

@@ -14,6 +14,7 @@ export {
 export {
   adjustPoints,
   cardOutboxHandlers,
+  cardWriteKey,
   changeCardTemplate,
   findCardForCrm,
   setCardState,

@@ -16,6 +16,7 @@ export type { OutboxTable } from './outbox.table.js'
 export type { OutboxItem } from './outbox.view.js'
 export {
   createOutboxWorker,
+  type OutboxCompletion,
   type OutboxEntry,
   type OutboxHandler,
   type OutboxWorker,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createTestDb, DIALECTS, type TestDb } from '../../../test/helpers/db.js'
 import { capturingLogger } from '../../../test/helpers/logs.js'
+import { createGroupCommit, type GroupCommit, type Work } from '../../db/group-commit.js'
 import { fixedClock } from '../../shared/clock.js'
 import { createIds } from '../../shared/ids.js'
 import {
@@ -10,8 +11,26 @@ import {
   listOutbox,
   OutboxStatus,
   retryParked,
+  type OutboxCompletion,
   type OutboxEntry,
 } from './index.js'
+
+/** A group commit that tells which keys its work came with and how many transactions it took. */
+function observedGroupCommit(writes: GroupCommit) {
+  const keys: (string | undefined)[] = []
+  const transactions = new Set<unknown>()
+  const observed: GroupCommit = {
+    run: <T>(work: Work<T>, key?: string) => {
+      keys.push(key)
+      return writes.run((trx) => {
+        transactions.add(trx)
+        return work(trx)
+      }, key)
+    },
+    close: () => writes.close(),
+  }
+  return { writes: observed, keys, transactions }
+}
 
 for (const dialect of DIALECTS) {
   describe(`${dialect}: outbox`, () => {
@@ -399,6 +418,118 @@ for (const dialect of DIALECTS) {
       expect(seen).toContain('ADD2')
       // The other card was not held up by card_1's failures.
       expect(seen.indexOf('ADD2')).toBeLessThan(seen.indexOf('ADD'))
+    })
+
+    // Issue 12: a completion per autocommit cost a commit (an fsync on PostgreSQL) per delivery.
+    it('records the completions of concurrent deliveries in shared transactions, by collapse key', async () => {
+      const entries = 10
+      for (let i = 0; i < entries; i++) {
+        await enqueue(
+          { ...deps, db: db.db },
+          { merchantId: 'm1', topic: 'card.push', collapseKey: `card_${i}`, payload: { i } },
+        )
+      }
+      const observed = observedGroupCommit(createGroupCommit(db.db))
+      const worker = createOutboxWorker({
+        db: db.db,
+        writes: observed.writes,
+        dialect: db.dialect,
+        clock,
+        log,
+        workerId: 'w1',
+        handlers: { 'card.push': async () => undefined },
+      })
+      expect(await worker.runOnce()).toBe(entries)
+      await observed.writes.close()
+      expect(observed.keys.sort()).toEqual(
+        Array.from({ length: entries }, (_, i) => `card_${i}`).sort(),
+      )
+      // All ten were finished together: one transaction (two if a flush came between them).
+      expect(observed.transactions.size).toBeLessThanOrEqual(2)
+      const items = await listOutbox(db, { topic: 'card.push' })
+      expect(items.map((i) => i.status)).toEqual(Array(entries).fill(OutboxStatus.Done))
+    })
+
+    for (const grouped of [false, true]) {
+      it(`commits a handler's completion write with the entry's completion, both or neither${grouped ? ' (group commit)' : ''}`, async () => {
+        await db.db.deleteFrom('delivery_pace').execute()
+        const ok = await enqueue(
+          { ...deps, db: db.db },
+          { merchantId: 'm1', topic: 't', payload: { fail: false } },
+        )
+        const failing = await enqueue(
+          { ...deps, db: db.db },
+          { merchantId: 'm1', topic: 't', payload: { fail: true } },
+        )
+        const writes = grouped ? createGroupCommit(db.db) : undefined
+        const worker = createOutboxWorker({
+          db: db.db,
+          ...(writes ? { writes } : {}),
+          dialect: db.dialect,
+          clock,
+          log,
+          workerId: 'w1',
+          handlers: {
+            // A row in a table of the outbox module stands for what a handler records.
+            t: async (e): Promise<OutboxCompletion> => ({
+              key: `key:${e.id}`,
+              write: async (trx) => {
+                await trx
+                  .insertInto('delivery_pace')
+                  .values({ pace_key: e.id, next_slot_us: 1 })
+                  .execute()
+                if ((e.payload as { fail: boolean }).fail) {
+                  throw new Error('cannot record the delivery')
+                }
+              },
+            }),
+          },
+        })
+        expect(await worker.runOnce()).toBe(2)
+        await writes?.close()
+        expect(await getOutboxItem(db, ok)).toMatchObject({ status: OutboxStatus.Done })
+        expect(await getOutboxItem(db, failing)).toMatchObject({
+          status: OutboxStatus.Pending,
+          lastError: 'cannot record the delivery',
+        })
+        const recorded = await db.db.selectFrom('delivery_pace').select('pace_key').execute()
+        expect(recorded.map((r) => r.pace_key)).toEqual([ok])
+      })
+    }
+
+    it('warns when a delivery finishes after its lease was lost (group commit)', async () => {
+      const capture = capturingLogger()
+      const id = await enqueue(
+        { ...deps, db: db.db },
+        { merchantId: 'm1', topic: 'card.push', collapseKey: 'card_1', payload: {} },
+      )
+      const writes = createGroupCommit(db.db)
+      let recorded = 0
+      const worker = createOutboxWorker({
+        db: db.db,
+        writes,
+        dialect: db.dialect,
+        clock,
+        log: capture.log,
+        workerId: 'w1',
+        handlers: {
+          'card.push': async () => {
+            // Another worker took the entry over meanwhile (this one was too slow).
+            await db.db
+              .updateTable('outbox')
+              .set({ locked_by: 'w2' })
+              .where('id', '=', id)
+              .execute()
+            return { write: async () => void recorded++ }
+          },
+        },
+      })
+      await worker.runOnce()
+      await writes.close()
+      expect(await getOutboxItem(db, id)).toMatchObject({ status: OutboxStatus.Running })
+      expect(capture.text()).toContain('outbox entry finished after its lease was lost')
+      // The push happened all the same: what it records stays true.
+      expect(recorded).toBe(1)
     })
   })
 }

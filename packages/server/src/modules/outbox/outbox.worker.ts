@@ -1,5 +1,6 @@
 import type { DatabaseDialect } from '../../config.js'
-import type { Db } from '../../db/db.js'
+import type { Db, Executor } from '../../db/db.js'
+import type { GroupCommit } from '../../db/group-commit.js'
 import type { Clock } from '../../shared/clock.js'
 import type { Logger } from '../../shared/log.js'
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js'
@@ -18,13 +19,41 @@ export interface OutboxEntry<P = unknown> {
 }
 
 /**
- * Delivers one entry. Return to finish it; throw to try again later. An error whose `retryable` is
- * `false` (e.g. AlipayError for a business rejection) parks the entry at once: retrying cannot help.
+ * What a handler records of a delivery that succeeded (e.g. the card version Alipay now shows).
+ * It is written in the transaction that marks the entry done, so both commit or neither: a
+ * handler's own autocommit would cost a commit of its own per delivery (issue 12). If that
+ * transaction fails the entry is delivered again, as when the handler throws.
  */
-export type OutboxHandler = (entry: OutboxEntry) => Promise<void>
+export interface OutboxCompletion {
+  /**
+   * The write, in the transaction given. It may run again from scratch (group commit,
+   * db/group-commit.ts) and, when the lease was lost meanwhile, without the entry being marked
+   * done: it records only what the delivery did, so it stays true either way.
+   */
+  write: (trx: Executor) => Promise<void>
+  /**
+   * The group-commit key of what `write` changes: the key the module's other writes to it use, so
+   * they share a lane (never two PostgreSQL transactions locking it at once). Without it, the
+   * entry's collapse key.
+   */
+  key?: string
+}
+
+/**
+ * Delivers one entry. Return (optionally with a completion write) to finish it; throw to try again
+ * later. An error whose `retryable` is `false` (e.g. AlipayError for a business rejection) parks the
+ * entry at once: retrying cannot help.
+ */
+export type OutboxHandler = (entry: OutboxEntry) => Promise<OutboxCompletion | void>
 
 export interface OutboxWorkerOptions {
   db: Db
+  /**
+   * Records finished deliveries in the write path's group commit (issue 12): the completions of
+   * concurrent deliveries, and the CRM changes arriving with them, share a commit. Without it each
+   * completion is a transaction of its own.
+   */
+  writes?: GroupCommit
   dialect: DatabaseDialect
   clock: Clock
   log: Logger
@@ -88,8 +117,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       if (!handler) {
         throw Object.assign(new Error(`no handler for topic ${row.topic}`), { retryable: false })
       }
-      await handler(entry)
-      const held = await repo.markDone(db, row.id, workerId, clock.nowIso())
+      const completion = await handler(entry)
+      const held = await recordDone(row, completion || undefined)
       if (!held) {
         log.warn({ outboxId: row.id }, 'outbox entry finished after its lease was lost')
       }
@@ -119,6 +148,25 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         park ? 'outbox entry parked' : 'outbox entry failed; will retry',
       )
     }
+  }
+
+  /**
+   * Marks a delivered entry done if this worker still holds it, with the handler's completion
+   * write in the same transaction; resolves to whether the lease was still held. Only after the
+   * delivery succeeded: a crash before this commits leaves the entry running, and it is delivered
+   * again once its lease runs out (at least once).
+   */
+  function recordDone(row: OutboxRow, completion?: OutboxCompletion): Promise<boolean> {
+    const work = async (trx: Executor): Promise<boolean> => {
+      // Read inside the work: it may run again, later, in a retried batch.
+      const held = await repo.markDone(trx, row.id, workerId, clock.nowIso())
+      await completion?.write(trx)
+      return held
+    }
+    if (options.writes) {
+      return options.writes.run(work, completion?.key ?? row.collapse_key ?? undefined)
+    }
+    return completion ? db.transaction().execute(work) : work(db)
   }
 
   async function claim(limit: number): Promise<OutboxRow[]> {
