@@ -110,12 +110,17 @@ serveChild(
           }
         })
       }
-      // What autovacuum does on PostgreSQL some seconds after a bulk import (its statistics drive
-      // the plans); SQLite keeps none unless asked, as deployed.
+      return count
+    },
+    /**
+     * What autovacuum does on PostgreSQL some seconds after a bulk import (its statistics drive
+     * the plans); SQLite keeps none unless asked, as deployed.
+     */
+    analyze: async () => {
       if (kaguan.deps.dialect === 'postgres') {
         await sql`analyze`.execute(db)
       }
-      return count
+      return null
     },
     outbox: () => outboxCounts({ db }),
     sqlTiming: () =>
