@@ -13,9 +13,9 @@ interface Compiled {
  * values: for the statements every CRM update and every push runs, where building and compiling
  * the query (30-90 µs each, issue 12) costs more than SQLite executing it.
  *
- * `build` is an ordinary Kysely query over `values` (strings, numbers, null: what a parameter holds). It is run once with a marker in place of each
- * value, and each marker must come out as one parameter of the SQL; the values of later runs take
- * the markers' places. So the SQL must not depend on the values themselves: what changes the text
+ * `build` is an ordinary Kysely query over `values` (strings, numbers, null: what a parameter
+ * holds). It is run once with a marker in place of each value, and each marker must come out as one
+ * parameter of the SQL; the values of later runs take the markers' places. So the SQL must not depend on the values themselves: what changes the text
  * (which optional columns are set, `for update` or not) is either the presence of a value (absent
  * values give another shape, compiled separately) or the `shape` argument. A value the builder
  * transforms or combines (a list for `in`, a string it concatenates) cannot be a marker: that is
