@@ -28,39 +28,37 @@ function derOf(key: string): Buffer {
 }
 
 /**
- * Parsed keys by their text. Parsing a PEM costs more than the RSA operation it serves (a verify
- * with a PEM string ≈ 6× one with a KeyObject), and the same few keys come back on every call. Keyed
- * by the text itself, a changed key is simply another entry; the bound keeps a process that sees
- * many keys from growing.
+ * Something made from a key's text, kept by that text: parsing a PEM costs more than the RSA
+ * operation it serves (a verify with a PEM string ≈ 6× one with a KeyObject), and the same few keys
+ * come back on every call. Keyed by the text itself, a changed key is simply another entry; the
+ * bound keeps a process that sees many keys from growing.
  */
-const parsedKeys = new Map<string, KeyObject>()
-const PARSED_KEYS_MAX = 64
-
-function memo(
-  kind: 'private' | 'public',
-  key: string,
-  parse: (key: string) => KeyObject,
-): KeyObject {
-  const id = `${kind}:${key}`
-  let parsed = parsedKeys.get(id)
-  if (!parsed) {
-    parsed = parse(key)
-    if (parsedKeys.size >= PARSED_KEYS_MAX) {
-      parsedKeys.clear()
+export function keyedByText<T>(make: (key: string) => T, max = 64): (key: string) => T {
+  const made = new Map<string, T>()
+  return (key) => {
+    let value = made.get(key)
+    if (value === undefined) {
+      value = make(key)
+      if (made.size >= max) {
+        made.clear()
+      }
+      made.set(key, value)
     }
-    parsedKeys.set(id, parsed)
+    return value
   }
-  return parsed
 }
+
+const parsedPrivateKey = keyedByText(parsePrivateKey)
+const parsedPublicKey = keyedByText(parsePublicKey)
 
 /** A private key as a KeyObject (parsed once per key text): for signing many times. */
 export function privateKeyObject(key: string): KeyObject {
-  return memo('private', key, parsePrivateKey)
+  return parsedPrivateKey(key)
 }
 
 /** A public key as a KeyObject (parsed once per key text): for verifying many times. */
 export function publicKeyObject(key: string): KeyObject {
-  return memo('public', key, parsePublicKey)
+  return parsedPublicKey(key)
 }
 
 function parsePrivateKey(key: string): KeyObject {

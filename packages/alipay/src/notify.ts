@@ -1,6 +1,7 @@
 import { AlipaySdk } from 'alipay-sdk'
 import {
   byteOrder,
+  keyedByText,
   normalizePublicKey,
   publicKeyObject,
   verifyContent,
@@ -398,29 +399,19 @@ function checkBytes(pairs: [string, Buffer][], charset: string, publicKey: strin
 }
 
 /** One verifier per key text (bounded): a notification costs a verify, not an SDK and a key parse. */
-const notifySdks = new Map<string, AlipaySdk>()
-const NOTIFY_SDKS_MAX = 64
-
-function notifySdk(publicKey: string): AlipaySdk {
-  let sdk = notifySdks.get(publicKey)
-  if (!sdk) {
-    // The SDK wants an app id and a private key even to verify; neither is used by checkNotifySignV2.
-    sdk = new AlipaySdk({
-      appId: 'notify-verifier',
-      privateKey: 'unused',
-      alipayPublicKey: normalizePublicKey(publicKey),
-    })
-    // Its rsaCheck hands this field to node:crypto's verify, which would parse the PEM text on every
-    // notification (≈ 6× the verify itself); a KeyObject is taken in the same place.
-    ;(sdk.config as unknown as { alipayPublicKey: unknown }).alipayPublicKey =
-      publicKeyObject(publicKey)
-    if (notifySdks.size >= NOTIFY_SDKS_MAX) {
-      notifySdks.clear()
-    }
-    notifySdks.set(publicKey, sdk)
-  }
+const notifySdk = keyedByText((publicKey: string) => {
+  // The SDK wants an app id and a private key even to verify; neither is used by checkNotifySignV2.
+  const sdk = new AlipaySdk({
+    appId: 'notify-verifier',
+    privateKey: 'unused',
+    alipayPublicKey: normalizePublicKey(publicKey),
+  })
+  // Its rsaCheck hands this field to node:crypto's verify, which would parse the PEM text on every
+  // notification (≈ 6× the verify itself); a KeyObject is taken in the same place.
+  ;(sdk.config as unknown as { alipayPublicKey: unknown }).alipayPublicKey =
+    publicKeyObject(publicKey)
   return sdk
-}
+})
 
 function formPairs(body: string | Buffer): [string, Buffer][] {
   const fromBytes = typeof body !== 'string'
